@@ -1,0 +1,114 @@
+# dsm build. `make` builds BPF objects, skeletons, the library, the daemons
+# and the CLI; `make test` installs what is missing, builds and runs every
+# test; `make demo` runs the demo cluster. Output goes to build/.
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := x86
+
+O        := $(BUILD)
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CPPFLAGS := -Iinclude -Ilib -I$(O) -I$(O)/bpf -D_GNU_SOURCE
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS   := -lbpf -lelf -lz -ljson-c -lcrypto
+BPFCFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(O)
+
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(O)/%.o)
+LIB_SAN   := $(LIB_SRC:%.c=$(O)/san/%.o)
+BPF_SRC   := $(wildcard bpf/*.bpf.c)
+BPF_OBJ   := $(BPF_SRC:%.bpf.c=$(O)/%.bpf.o)
+BPF_SKEL  := $(BPF_SRC:%.bpf.c=$(O)/%.skel.h)
+TPROG_SRC := $(wildcard tests/guest/progs/*.bpf.c)
+TPROG_SKEL := $(TPROG_SRC:%.bpf.c=$(O)/%.skel.h)
+TPROG_BIN := $(patsubst %.bpf.c,$(O)/%,$(TPROG_SRC))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:%.c=$(O)/%)
+
+DSMD_SRC   := $(wildcard dsmd/*.c)
+DSMCTL_SRC := $(wildcard dsmctl/*.c)
+DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl)
+
+.PHONY: all deps test unit guest-test vm-selftest demo bench clean
+.SECONDARY:
+.DELETE_ON_ERROR:
+
+all: $(BPF_SKEL) $(O)/libdsm.a $(DAEMONS) $(TPROG_BIN) $(UNIT_BIN)
+
+# Every Debian package and the guest kernel; quick when nothing is missing.
+deps:
+	@scripts/deps.sh
+
+# vmlinux.h comes from the build machine's own kernel BTF. CO-RE relocates
+# every field access at load time, so the objects run on the guest kernel
+# (Debian 6.1) and on the host alike; see docs/build.md.
+$(O)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(O)/%.bpf.o: %.bpf.c $(O)/vmlinux.h include/dsm/abi.h $(wildcard bpf/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPFCFLAGS) -Ibpf -c $< -o $@
+	llvm-strip -g $@
+
+$(O)/%.skel.h: $(O)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(O)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/dsm/abi.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(O)/san/lib/%.o: lib/%.c $(wildcard lib/*.h) include/dsm/abi.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN) -c $< -o $@
+
+$(O)/libdsm.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/libdsm-san.a: $(LIB_SAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/dsmd: $(DSMD_SRC) $(O)/libdsm.a $(BPF_SKEL) $(wildcard dsmd/*.h)
+	$(CC) $(CPPFLAGS) -Idsmd $(CFLAGS) $(WARN) $(DSMD_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
+
+$(O)/dsmctl: $(DSMCTL_SRC) $(O)/libdsm.a $(wildcard dsmctl/*.h)
+	$(CC) $(CPPFLAGS) -Idsmctl $(CFLAGS) $(WARN) $(DSMCTL_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
+
+# Test-only BPF programs and their loaders (tests/guest/progs/foo.bpf.c +
+# foo.c -> build/tests/guest/progs/foo).
+$(O)/tests/guest/progs/%: tests/guest/progs/%.c $(O)/tests/guest/progs/%.skel.h $(O)/libdsm.a
+	$(CC) $(CPPFLAGS) -I$(O)/tests/guest/progs $(CFLAGS) $(WARN) $< $(O)/libdsm.a $(LDLIBS) -o $@
+
+# Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
+$(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(SAN) $< $(O)/libdsm-san.a $(LDLIBS) -lcmocka -o $@
+
+unit: $(UNIT_BIN)
+	@tests/run unit
+
+vm-selftest: all
+	@tests/run vm-selftest
+
+guest-test: all
+	@tests/run guest
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run all
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@demo/run
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run
+
+clean:
+	rm -rf $(O)/lib $(O)/san $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm

@@ -1,0 +1,20 @@
+# lib.sh: assertions for guest tests. A test is a bash script run by
+# tests/guest/suite on every node of its cluster; exit 0 passes, exit 77
+# skips (skip() prints the reason), anything else fails.
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${DSM_BUILD:-$top/build}
+. "$top/tests/vm/guest-lib.sh"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# skip REASON: a skip the suite counts as a failure in CI.
+skip() { echo "SKIP: $*"; exit 77; }
+# skip_host REASON: the host lacks a capability; never a failure.
+skip_host() { echo "SKIP(host): $*"; exit 77; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() { [[ "$2" == "$3" ]] || fail "$1: got '$2', want '$3'"; }
+
+# expect_ok CMD...: CMD must exit 0.
+expect_ok() { "$@" || fail "expected success: $*"; }
