@@ -113,14 +113,21 @@ enum dsm_config_item {
 	DSM_CFG_INITIAL_LABEL  = 2, /* aux: label of tasks no rule names */
 	DSM_CFG_POLICY_VERSION = 3, /* aux: low 32 bits, perms: high 32 bits */
 	DSM_CFG_NODE_ID        = 4, /* aux: this node's SnID */
+	DSM_CFG_FILE_LABEL     = 5, /* aux: label of executables no rule names
+				     * (absent: the initial label) */
 };
 
 /* ---- per-object storage ------------------------------------------------- */
 
 struct dsm_task_ctx {
 	__u32 label;
-	__u32 flags;
+	__u32 flags;      /* DSM_TASK_F_* */
+	__u32 exec_label; /* decided at bprm_check, applied at commit */
+	__u32 req_label;  /* requested by dsmd for the next exec (dsmctl exec) */
 };
+
+#define DSM_TASK_F_EXEC_PENDING (1u << 0)
+#define DSM_TASK_F_REQUESTED    (1u << 1)
 
 struct dsm_sock_ctx {
 	__u32 label;      /* creator's label (listener's for accepted sockets) */
@@ -154,6 +161,14 @@ struct dsm_event {
 	char  comm[DSM_COMM_LEN];
 };
 
+/* ---- protected files (self-protection) --------------------------------- */
+
+struct dsm_inode_key {
+	__u64 ino;
+	__u32 dev; /* kernel encoding: major << 20 | minor */
+	__u32 pad; /* zero */
+};
+
 /* ---- per-CPU counters (array map, one slot each) ------------------------ */
 
 enum dsm_counter {
@@ -167,9 +182,10 @@ enum dsm_counter {
 /* ---- layout checks ------------------------------------------------------ */
 
 #define DSM_ASSERT(c, m) _Static_assert(c, m)
+DSM_ASSERT(sizeof(struct dsm_inode_key) == 16, "dsm_inode_key: 16 bytes");
 DSM_ASSERT(sizeof(struct dsm_pkey) == 24, "dsm_pkey is a map key: 24 bytes");
 DSM_ASSERT(sizeof(struct dsm_pval) == 8, "dsm_pval is a map value: 8 bytes");
-DSM_ASSERT(sizeof(struct dsm_task_ctx) == 8, "dsm_task_ctx: 8 bytes");
+DSM_ASSERT(sizeof(struct dsm_task_ctx) == 16, "dsm_task_ctx: 16 bytes");
 DSM_ASSERT(sizeof(struct dsm_sock_ctx) == 16, "dsm_sock_ctx: 16 bytes");
 DSM_ASSERT(sizeof(struct dsm_event) == 64, "dsm_event: 64 bytes");
 

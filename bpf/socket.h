@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Socket hooks. A socket carries its creator's label (sk_storage, cloned to
+ * accepted TCP sockets). Checks are (task label -> socket label) qualified
+ * by the socket's family and type, so a policy can allow inet stream and
+ * dgram and thereby deny raw and packet sockets.
+ */
+#ifndef DSM_BPF_SOCKET_H
+#define DSM_BPF_SOCKET_H
+
+#define SOCK_TYPE_MASK 0xf
+
+SEC("lsm/socket_create")
+int BPF_PROG(hook_socket_create, int family, int type, int protocol, int kern, int ret)
+{
+	void *pm;
+	__u32 label;
+
+	if (ret || kern)
+		return ret;
+	pm = policy_map();
+	if (!pm)
+		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, DSM_DENY);
+	label = current_label(pm);
+	return dsm_check(pm, DSM_CLASS_SOCKET, dsm_qual(family, type & SOCK_TYPE_MASK), label,
+			 DSM_NODE_ANY, label, DSM_PERM_CREATE, dsm_qual(family, type & SOCK_TYPE_MASK));
+}
+
+SEC("lsm/socket_post_create")
+int BPF_PROG(hook_socket_post_create, struct socket *sock, int family, int type, int protocol,
+	     int kern, int ret)
+{
+	struct dsm_sock_ctx *c;
+	void *pm;
+
+	if (ret || kern)
+		return ret;
+	pm = policy_map();
+	if (!pm)
+		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, DSM_DENY);
+	c = bpf_sk_storage_get(&dsm_socks, sock->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c)
+		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, -ENOMEM);
+	c->label = current_label(pm);
+	return 0;
+}
+
+/*
+ * (current task -> socket) for one operation. A socket created without
+ * the hooks (kernel-made, the server end of a unix stream connection)
+ * carries the label of the task that uses it.
+ */
+static __always_inline int sock_check(struct socket *sock, __u32 perm)
+{
+	struct sock *sk = sock->sk;
+	struct dsm_sock_ctx *c;
+	__u32 label, target;
+	__u16 qual;
+	void *pm;
+
+	pm = policy_map();
+	if (!pm)
+		return fail_closed(DSM_CLASS_SOCKET, perm, DSM_DENY);
+	label = current_label(pm);
+	if (!sk)
+		return dsm_check(pm, DSM_CLASS_SOCKET, DSM_QUAL_ANY, label, DSM_NODE_ANY, label, perm, 0);
+	c = bpf_sk_storage_get(&dsm_socks, sk, 0, 0);
+	target = c ? c->label : label;
+	qual = dsm_qual(sk->__sk_common.skc_family, sk->sk_type);
+	return dsm_check(pm, DSM_CLASS_SOCKET, qual, label, DSM_NODE_ANY, target, perm, qual);
+}
+
+SEC("lsm/socket_bind")
+int BPF_PROG(hook_socket_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	return ret ?: sock_check(sock, DSM_PERM_BIND);
+}
+
+SEC("lsm/socket_listen")
+int BPF_PROG(hook_socket_listen, struct socket *sock, int backlog, int ret)
+{
+	return ret ?: sock_check(sock, DSM_PERM_LISTEN);
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(hook_socket_connect, struct socket *sock, struct sockaddr *address, int addrlen,
+	     int ret)
+{
+	return ret ?: sock_check(sock, DSM_PERM_CONNECT);
+}
+
+SEC("lsm/socket_accept")
+int BPF_PROG(hook_socket_accept, struct socket *sock, struct socket *newsock, int ret)
+{
+	return ret ?: sock_check(sock, DSM_PERM_ACCEPT);
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(hook_socket_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
+{
+	return ret ?: sock_check(sock, DSM_PERM_SEND);
+}
+
+SEC("lsm/socket_recvmsg")
+int BPF_PROG(hook_socket_recvmsg, struct socket *sock, struct msghdr *msg, int size, int flags,
+	     int ret)
+{
+	return ret ?: sock_check(sock, DSM_PERM_RECV);
+}
+
+#endif

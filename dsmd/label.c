@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Labels of tasks. When dsm starts, every running process gets the label
+ * the policy gives its executable (a transition from the initial label),
+ * else the initial label, which needs no storage at all: the hooks treat a
+ * task without context as initial. Threads share their leader's context
+ * until they fork or exec. Labels are written through task-storage map
+ * updates keyed by pidfd.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "dsmd.h"
+
+static int pidfd_open(int pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+uint32_t dsmd_label_for_exe(const struct dsm_policy *p, const char *exe_path)
+{
+	const uint32_t initial = dsm_policy_initial_label(p);
+	const struct dsm_pval *v;
+	struct dsm_pkey k;
+	uint32_t flabel = initial;
+	struct stat st;
+
+	if (stat(exe_path, &st) == 0 && dsm_file_key(st.st_dev, st.st_ino, &k) == 0 &&
+	    (v = dsm_policy_lookup(p, &k)))
+		flabel = v->aux;
+	else if ((k = dsm_key_config(DSM_CFG_FILE_LABEL), v = dsm_policy_lookup(p, &k)))
+		flabel = v->aux;
+	k = dsm_key_trans(initial, flabel);
+	v = dsm_policy_lookup(p, &k);
+	return v ? v->aux : initial;
+}
+
+static int set_label(const struct dsmd *d, int pidfd, uint32_t label, bool only_unlabeled)
+{
+	struct dsm_task_ctx c = { .label = label };
+
+	if (only_unlabeled && bpf_map_lookup_elem(d->tasks_fd, &pidfd, &c) == 0)
+		return 0;
+	if (bpf_map_update_elem(d->tasks_fd, &pidfd, &c, BPF_ANY))
+		return -errno;
+	return 1;
+}
+
+/*
+ * Label every process. Run once before the hooks are attached and once
+ * after (only_unlabeled), which catches processes forked in between; after
+ * that, fork and exec label everything in the kernel.
+ */
+int dsmd_label_tasks(struct dsmd *d, bool only_unlabeled)
+{
+	const uint32_t initial = dsm_policy_initial_label(d->policy);
+	unsigned labeled = 0, failed = 0;
+	struct dirent *de;
+	DIR *proc;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	while ((de = readdir(proc))) {
+		char exe[64];
+		uint32_t label;
+		int pid, pidfd, err;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = atoi(de->d_name);
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+		label = dsmd_label_for_exe(d->policy, exe);
+		if (label == initial)
+			continue; /* no storage needed */
+		pidfd = pidfd_open(pid);
+		if (pidfd < 0)
+			continue; /* gone */
+		err = set_label(d, pidfd, label, only_unlabeled);
+		close(pidfd);
+		if (err < 0) {
+			failed++;
+			log_warn("label", "pid %d: %s", pid, strerror(-err));
+		} else {
+			labeled += err;
+		}
+	}
+	closedir(proc);
+	log_info("label", "%s pass: %u process%s labeled, %u failed",
+		 only_unlabeled ? "second" : "first", labeled, labeled == 1 ? "" : "es", failed);
+	return failed ? -EIO : 0;
+}
+
+int dsmd_task_label(const struct dsmd *d, int pid, uint32_t *label)
+{
+	struct dsm_task_ctx c;
+	int pidfd = pidfd_open(pid), err = 0;
+
+	if (pidfd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(d->tasks_fd, &pidfd, &c) == 0)
+		*label = c.label;
+	else if (errno == ENOENT)
+		*label = dsm_policy_initial_label(d->policy);
+	else
+		err = -errno;
+	close(pidfd);
+	return err;
+}
+
+/* Ask the kernel to move pid to label at its next exec (checked then). */
+int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label)
+{
+	struct dsm_task_ctx c = { 0 };
+	int pidfd = pidfd_open(pid), err = 0;
+
+	if (pidfd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(d->tasks_fd, &pidfd, &c)) {
+		if (errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		c.label = dsm_policy_initial_label(d->policy);
+	}
+	c.req_label = label;
+	c.flags |= DSM_TASK_F_REQUESTED;
+	if (bpf_map_update_elem(d->tasks_fd, &pidfd, &c, BPF_ANY))
+		err = -errno;
+out:
+	close(pidfd);
+	return err;
+}

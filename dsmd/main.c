@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dsmd: the per-node Security Manager (local mode).
+ *
+ *   dsmd --policy FILE [--node NAME] [--pin-dir DIR] [--state-dir DIR]
+ *   dsmd --unload [--pin-dir DIR]
+ *
+ * Start-up, fresh: compile the policy, load the LSM object, install the
+ * policy, label running processes, attach and pin every program, label
+ * what forked meanwhile, then serve alarms and dsmctl until SIGTERM.
+ * Start-up with pins present: take the pinned maps over (the programs
+ * never stopped enforcing), install the policy, serve. Exit leaves
+ * enforcement in place; only --unload removes it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "dsmd.h"
+
+static bool verbose;
+
+void dsmd_log(int prio, const char *sys, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (prio >= LOG_INFO && !verbose && strcmp(sys, "alarm") && strcmp(sys, "policy") &&
+	    strcmp(sys, "main"))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "dsmd: %s: %s\n", sys, msg);
+	syslog(prio, "%s: %s", sys, msg);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dsmd --policy FILE [--node NAME|ID] [--pin-dir DIR] [--state-dir DIR] [-v]\n"
+		"       dsmd --unload [--pin-dir DIR]\n"
+		"\n"
+		"  -p, --policy FILE     policy source to enforce (reloaded on SIGHUP)\n"
+		"  -n, --node NAME|ID    this node in the policy (default: the hostname)\n"
+		"      --pin-dir DIR     where programs and maps are pinned (default %s)\n"
+		"      --state-dir DIR   control socket and alarm log (default %s)\n"
+		"      --unload          remove dsm from the kernel and exit\n"
+		"  -v, --verbose         log more\n"
+		"  -h, --help            this text\n",
+		DSMD_PIN_DIR, DSMD_STATE_DIR);
+}
+
+static int parse_args(int argc, char **argv, struct dsmd_opts *o)
+{
+	enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD };
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "pin-dir", required_argument, NULL, OPT_PIN },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "unload", no_argument, NULL, OPT_UNLOAD },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:n:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->policy_path = optarg; break;
+		case 'n': o->node = optarg; break;
+		case OPT_PIN: o->pin_dir = optarg; break;
+		case OPT_STATE: o->state_dir = optarg; break;
+		case OPT_UNLOAD: o->unload = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		case ':':
+			fprintf(stderr, "dsmd: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			fprintf(stderr, "dsmd: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "dsmd: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->unload && !o->policy_path) {
+		fprintf(stderr, "dsmd: --policy FILE is required (see --help)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int start_fresh(struct dsmd *d)
+{
+	int err;
+
+	err = dsmd_bpf_load(d);
+	if (err)
+		return err;
+	err = dsmd_policy_load(d);
+	if (err)
+		return err;
+	/* Label first: dsmd needs its own label before the bpf hook attaches. */
+	err = dsmd_label_tasks(d, false);
+	if (err)
+		return err;
+	err = dsmd_bpf_attach_and_pin(d);
+	if (err) {
+		dsmd_bpf_unpin(d->o.pin_dir);
+		return err;
+	}
+	return dsmd_label_tasks(d, true);
+}
+
+static int serve(struct dsmd *d)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[3];
+	sigset_t set;
+	int sfd, err = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = d->ctl_fd, .events = POLLIN };
+	log_info("main", "ready: node %s (%u), pid %d%s", d->node_name, d->node_id, getpid(),
+		 d->takeover ? ", took over pinned objects" : "");
+	for (;;) {
+		if (poll(pfd, 3, 1000) < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		/* Always drain: events may arrive without a wakeup (ring buffer
+		 * notifications are batched by the kernel). */
+		if (dsmd_alarm_poll(d, 0) < 0)
+			log_warn("alarm", "ring buffer poll failed");
+		if (pfd[2].revents & POLLIN)
+			dsmd_control_serve(d);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			log_info("main", "SIGHUP: reloading %s", d->o.policy_path);
+			if (dsmd_policy_load(d))
+				log_err("main", "reload failed: the previous policy stays in force");
+			continue;
+		}
+		log_info("main", "signal %d: exiting, enforcement stays in place", si.ssi_signo);
+		break;
+	}
+	dsmd_alarm_poll(d, 0);
+	close(sfd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct dsmd d = {
+		.o = { .pin_dir = DSMD_PIN_DIR, .state_dir = DSMD_STATE_DIR },
+		.policy_fd = -1, .tasks_fd = -1, .socks_fd = -1, .events_fd = -1,
+		.counters_fd = -1, .protected_fd = -1, .ctl_fd = -1, .btf_fd = -1,
+	};
+	int err;
+
+	if (parse_args(argc, argv, &d.o))
+		return 2;
+	verbose = d.o.verbose;
+	openlog("dsmd", LOG_PID, LOG_AUTHPRIV);
+	libbpf_set_print(libbpf_print);
+
+	if (d.o.unload) {
+		err = dsmd_bpf_unpin(d.o.pin_dir);
+		if (err)
+			log_err("main", "unload: %s", strerror(-err));
+		else
+			log_info("main", "unloaded: dsm no longer enforces on this node");
+		return err ? 1 : 0;
+	}
+	if (mkdir(d.o.state_dir, 0755) && errno != EEXIST) {
+		log_err("main", "create %s: %s", d.o.state_dir, strerror(errno));
+		return 1;
+	}
+
+	if (dsmd_bpf_pinned(&d)) {
+		err = dsmd_bpf_takeover(&d);
+		if (!err)
+			err = dsmd_policy_load(&d);
+		if (!err)
+			err = dsmd_label_tasks(&d, true);
+	} else {
+		err = start_fresh(&d);
+	}
+	if (!err)
+		err = dsmd_protect_path(&d, d.o.pin_dir);
+	if (!err)
+		err = dsmd_protect_path(&d, "/proc/self/exe");
+	if (!err)
+		err = dsmd_alarm_open(&d);
+	if (!err)
+		err = dsmd_protect_path(&d, d.alarm_path);
+	if (!err)
+		err = dsmd_control_open(&d);
+	if (!err)
+		err = serve(&d);
+	if (err)
+		log_err("main", "stopping: %s", strerror(-err));
+
+	dsmd_control_close(&d);
+	dsmd_alarm_close(&d);
+	dsmd_bpf_close(&d);
+	dsm_policy_free(d.policy);
+	closelog();
+	return err ? 1 : 0;
+}
