@@ -25,6 +25,8 @@ BPF_SKEL  := $(BPF_SRC:%.bpf.c=$(O)/%.skel.h)
 TPROG_SRC := $(wildcard tests/guest/progs/*.bpf.c)
 TPROG_SKEL := $(TPROG_SRC:%.bpf.c=$(O)/%.skel.h)
 TPROG_BIN := $(patsubst %.bpf.c,$(O)/%,$(TPROG_SRC))
+TOOL_SRC  := $(wildcard tests/guest/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:%.c=$(O)/%)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:%.c=$(O)/%)
 
@@ -36,7 +38,7 @@ DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl)
 .SECONDARY:
 .DELETE_ON_ERROR:
 
-all: $(BPF_SKEL) $(O)/libdsm.a $(DAEMONS) $(TPROG_BIN) $(UNIT_BIN)
+all: $(BPF_SKEL) $(O)/libdsm.a $(DAEMONS) $(TPROG_BIN) $(TOOL_BIN) $(UNIT_BIN)
 
 # Every Debian package and the guest kernel; quick when nothing is missing.
 deps:
@@ -84,10 +86,21 @@ $(O)/dsmctl: $(DSMCTL_SRC) $(O)/libdsm.a $(wildcard dsmctl/*.h)
 $(O)/tests/guest/progs/%: tests/guest/progs/%.c $(O)/tests/guest/progs/%.skel.h $(O)/libdsm.a
 	$(CC) $(CPPFLAGS) -I$(O)/tests/guest/progs $(CFLAGS) $(WARN) $< $(O)/libdsm.a $(LDLIBS) -o $@
 
+# Test tools run inside guests (tests/guest/tools/foo.c -> build/.../foo).
+# The deliberately vulnerable service is built without the mitigations its
+# exploit test needs absent; nothing else is.
+$(O)/tests/guest/tools/vuln_server: TOOL_FLAGS := -O0 -fno-stack-protector -no-pie -fcf-protection=none
+$(O)/tests/guest/tools/%: tests/guest/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(TOOL_FLAGS) $< -o $@
+
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(SAN) $< $(O)/libdsm-san.a $(LDLIBS) -lcmocka -o $@
+
+# Unit tests that compile CLI sources in directly.
+$(O)/tests/unit/test_dsmctl_%: $(wildcard dsmctl/*.c dsmctl/*.h)
 
 unit: $(UNIT_BIN)
 	@tests/run unit

@@ -115,13 +115,18 @@ int BPF_PROG(hook_inode_setattr, struct dentry *dentry, struct iattr *attr, int 
 	return inode && is_protected(inode) ? system_check(DSM_PERM_DSM_FILES, 0) : 0;
 }
 
-/* Unmounting the bpffs that holds the pins would drop them. */
+/* Unmounting the bpffs that holds the pins would drop them. A protected
+ * file system is recorded as its device with inode number 0. */
 SEC("lsm/sb_umount")
 int BPF_PROG(hook_sb_umount, struct vfsmount *mnt, int flags, int ret)
 {
+	struct dsm_inode_key k = { .dev = mnt->mnt_sb->s_dev };
+
 	if (ret)
 		return ret;
-	return is_protected(mnt->mnt_root->d_inode) ? system_check(DSM_PERM_DSM_FILES, 0) : 0;
+	if (!bpf_map_lookup_elem(&dsm_protected, &k))
+		return 0;
+	return system_check(DSM_PERM_DSM_FILES, 0);
 }
 
 #endif

@@ -74,7 +74,8 @@ int dsmd_bpf_counters(const struct dsmd *d, uint64_t out[DSM_CNT_MAX]);
 
 /* policy.c: compile, resolve, install. */
 int dsmd_policy_load(struct dsmd *d);
-int dsmd_protect_path(struct dsmd *d, const char *path);
+/* Add path's inode (or, whole_fs, its file system) to the protected set. */
+int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs);
 
 /* label.c: labels of tasks. */
 /* The label a task running exe_path gets when dsm starts: the policy's

@@ -133,6 +133,30 @@ static int start_fresh(struct dsmd *d)
 	return dsmd_label_tasks(d, true);
 }
 
+/* dsm's own files: the pins (their directories: a pin is removed by
+ * unlinking it), the bpffs holding them (unmounting drops every pin), the
+ * state directory, the binary. The policy file and alarm log are added as
+ * they are opened. */
+static int protect_all(struct dsmd *d)
+{
+	static const char *const subdirs[] = { "", "/links", "/maps" };
+	char path[512];
+	int err;
+
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", d->o.pin_dir, subdirs[i]);
+		err = dsmd_protect_path(d, path, false);
+		if (err)
+			return err;
+	}
+	err = dsmd_protect_path(d, d->o.pin_dir, true);
+	if (!err)
+		err = dsmd_protect_path(d, d->o.state_dir, false);
+	if (!err)
+		err = dsmd_protect_path(d, "/proc/self/exe", false);
+	return err;
+}
+
 static int serve(struct dsmd *d)
 {
 	struct signalfd_siginfo si;
@@ -220,13 +244,11 @@ int main(int argc, char **argv)
 		err = start_fresh(&d);
 	}
 	if (!err)
-		err = dsmd_protect_path(&d, d.o.pin_dir);
-	if (!err)
-		err = dsmd_protect_path(&d, "/proc/self/exe");
+		err = protect_all(&d);
 	if (!err)
 		err = dsmd_alarm_open(&d);
 	if (!err)
-		err = dsmd_protect_path(&d, d.alarm_path);
+		err = dsmd_protect_path(&d, d.alarm_path, false);
 	if (!err)
 		err = dsmd_control_open(&d);
 	if (!err)

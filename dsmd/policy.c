@@ -180,7 +180,7 @@ int dsmd_policy_load(struct dsmd *d)
 	dsm_policy_free(d->policy);
 	d->policy = p;
 	p = NULL;
-	err = dsmd_protect_path(d, d->o.policy_path);
+	err = dsmd_protect_path(d, d->o.policy_path, false);
 out:
 	if (f.fd >= 0)
 		close(f.fd); /* the outer map holds the installed one */
@@ -188,7 +188,7 @@ out:
 	return err;
 }
 
-int dsmd_protect_path(struct dsmd *d, const char *path)
+int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs)
 {
 	struct dsm_inode_key k = { 0 };
 	struct dsm_pkey fk;
@@ -202,7 +202,7 @@ int dsmd_protect_path(struct dsmd *d, const char *path)
 	if (err)
 		return err;
 	k.dev = fk.subject;
-	k.ino = fk.object;
+	k.ino = whole_fs ? 0 : fk.object;
 	if (bpf_map_update_elem(d->protected_fd, &k, &one, BPF_ANY)) {
 		err = -errno;
 		log_err("policy", "protect %s: %s", path, strerror(-err));

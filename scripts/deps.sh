@@ -23,6 +23,7 @@ packages=(
 	qemu-system-x86              # guest nodes (BPF LSM cannot load on the host)
 	busybox-static cpio kmod     # guest initramfs
 	iproute2 tcpdump iputils-ping # private switch, captures
+	jq                           # alarm checks in guest tests
 	procps psmisc                # pgrep/pkill in the harness checks
 )
 

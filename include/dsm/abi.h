@@ -163,6 +163,7 @@ struct dsm_event {
 
 /* ---- protected files (self-protection) --------------------------------- */
 
+/* A protected file, or with ino 0 a whole file system (unmount). */
 struct dsm_inode_key {
 	__u64 ino;
 	__u32 dev; /* kernel encoding: major << 20 | minor */

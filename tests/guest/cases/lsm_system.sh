@@ -1,0 +1,39 @@
+# nodes: 1
+# Self-protection: root confined to a label cannot use bpf(), load kernel
+# modules, or change dsm's files (pins, policy, alarm log), while a label
+# that holds those system permissions can.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../dsm.sh"
+
+ver=$(cat "$build/guest/kernel-version")
+mods=$build/guest/root/lib/modules/$ver/kernel
+mod_a=$mods/drivers/net/ifb.ko
+mod_b=$mods/drivers/net/nlmon.ko
+[[ -f $mod_a && -f $mod_b ]] || fail "test modules missing under $mods"
+
+dsm_policy /tmp/p.policy <<'EOF2'
+label admin = 40;
+allow admin self : system { bpf module dsm_files };
+allow unconfined admin : process transition;
+EOF2
+dsm_start /tmp/p.policy
+
+expect_probe "bpf OK" as admin "$PROBE" bpf
+expect_probe "bpf EACCES" as a "$PROBE" bpf
+alarm_expect subject=a target=a class=system perm=bpf verdict=deny errno=13
+
+expect_probe "module EACCES" as a "$PROBE" module "$mod_a"
+alarm_expect subject=a class=system perm=module verdict=deny
+expect_probe "module OK" as admin "$PROBE" module "$mod_b"
+
+for f in /sys/fs/bpf/dsm/links/hook_bpf /sys/fs/bpf/dsm/maps/dsm_policy; do
+	expect_probe "unlink EACCES" as a "$PROBE" unlink "$f"
+	[[ -e $f ]] || fail "$f was removed"
+done
+alarm_expect subject=a class=system perm=dsm_files verdict=deny
+expect_probe "write EACCES" as a "$PROBE" write /tmp/p.policy
+expect_probe "write EACCES" as a "$PROBE" write "$DSM_ALARMS"
+expect_probe "write OK" as admin "$PROBE" write /tmp/p.policy
+expect_probe "unlink EACCES" as a "$PROBE" unlink /sys/fs/bpf/dsm/links
+as a umount /sys/fs/bpf 2>/dev/null && fail "a unmounted the bpffs holding the pins"
+mountpoint -q /sys/fs/bpf || fail "bpffs gone"

@@ -1,0 +1,135 @@
+# dsm.sh: start, drive and check dsm inside a guest test. Source after
+# lib.sh. Every test that starts dsmd gets it unloaded again on exit.
+
+DSMD=$build/dsmd
+DSMCTL=$build/dsmctl
+PROBE=$build/tests/guest/tools/probe
+DSM_RUN=/run/dsm
+DSM_ALARMS=$DSM_RUN/alarms.jsonl
+DSM_LOG=/tmp/dsmd.log
+export DSM_SOCKET=$DSM_RUN/dsmd.sock DSM_ALARMS
+
+# Every label of the test policies; unconfined (the initial label, which
+# runs the test itself) may do anything to any of them, so the test's own
+# machinery never trips over the policy under test.
+DSM_TEST_LABELS="unconfined dsmd dsmd_exec a b c probe_exec"
+
+# dsm_policy FILE [VERSION] < RULES: a test policy: the common preamble
+# (labels, dsmd's own domain, an unconfined test runner) plus RULES.
+dsm_policy() {
+	local file=$1 version=${2:-1}
+	{
+		cat <<-EOP
+		policy test version $version;
+		mode enforcing;
+		label unconfined = 1;
+		label dsmd = 2;
+		label dsmd_exec = 3;
+		label a = 10;
+		label b = 11;
+		label c = 12;
+		label probe_exec = 20;
+		initial unconfined;
+		file $DSMD : dsmd_exec;
+		transition unconfined dsmd_exec -> dsmd;
+		allow unconfined { $DSM_TEST_LABELS } : process *;
+		allow unconfined { $DSM_TEST_LABELS } : file *;
+		allow unconfined unconfined : socket *;
+		allow unconfined unconfined : system *;
+		allow dsmd { $DSM_TEST_LABELS } : process *;
+		allow dsmd { $DSM_TEST_LABELS } : file *;
+		allow dsmd dsmd : socket *;
+		allow dsmd dsmd : system *;
+		EOP
+		cat
+	} >"$file"
+}
+
+dsm_running() { [[ -n ${DSMD_PID:-} ]] && kill -0 "$DSMD_PID" 2>/dev/null; }
+
+# dsm_start POLICY [DSMD ARGS...]: start dsmd, wait until it serves.
+dsm_start() {
+	local policy=$1 i
+	shift
+	"$DSMD" --policy "$policy" "$@" >>"$DSM_LOG" 2>&1 &
+	DSMD_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		[[ -S $DSM_RUN/dsmd.sock ]] && grep -q 'main: ready' "$DSM_LOG" && return 0
+		dsm_running || { cat "$DSM_LOG" >&2; fail "dsmd exited while starting"; }
+		sleep 0.1
+	done
+	cat "$DSM_LOG" >&2
+	fail "dsmd did not get ready in 60s"
+}
+
+# dsm_stop: remove dsm from the kernel and stop dsmd (runs on exit too).
+dsm_stop() {
+	"$DSMD" --unload >>"$DSM_LOG" 2>&1
+	if dsm_running; then
+		kill -TERM "$DSMD_PID" 2>/dev/null
+		wait "$DSMD_PID" 2>/dev/null
+	fi
+	DSMD_PID=
+	rm -rf "$DSM_RUN"
+}
+
+dsm_cleanup() {
+	[[ -e /sys/fs/bpf/dsm || -n ${DSMD_PID:-} ]] && dsm_stop
+	if [[ ${DSM_TEST_FAILED:-0} != 0 && -s $DSM_LOG ]]; then
+		echo "--- dsmd log"
+		cat "$DSM_LOG"
+	fi
+	rm -f "$DSM_LOG"
+}
+trap 'DSM_TEST_FAILED=$?; dsm_cleanup' EXIT
+
+# as LABEL CMD...: run CMD under LABEL (the policy must allow the transition).
+as() {
+	local label=$1
+	shift
+	"$DSMCTL" exec --label "$label" -- "$@"
+}
+
+# alarm_find KEY=VALUE...: the first alarm (JSON line) matching every pair,
+# waiting up to 10 s for it to arrive.
+alarm_find() {
+	local filter='.' kv i line
+	for kv in "$@"; do
+		filter+=" | select((.${kv%%=*} | tostring) == \"${kv#*=}\")"
+	done
+	for ((i = 0; i < 100; i++)); do
+		if [[ -s $DSM_ALARMS ]]; then
+			line=$(jq -c "$filter" "$DSM_ALARMS" 2>/dev/null | head -1)
+			[[ -n $line ]] && { echo "$line"; return 0; }
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# alarm_expect KEY=VALUE...: fail unless such an alarm arrives.
+alarm_expect() {
+	alarm_find "$@" >/dev/null || {
+		echo "alarms so far:" >&2
+		cat "$DSM_ALARMS" >&2 2>/dev/null
+		fail "no alarm with $*"
+	}
+}
+
+# alarm_count KEY=VALUE...: how many alarms match now.
+alarm_count() {
+	local filter='.' kv
+	for kv in "$@"; do
+		filter+=" | select((.${kv%%=*} | tostring) == \"${kv#*=}\")"
+	done
+	[[ -s $DSM_ALARMS ]] || { echo 0; return; }
+	jq -c "$filter" "$DSM_ALARMS" | wc -l
+}
+
+# expect_probe WANT CMD...: run CMD, compare its last output line to WANT.
+expect_probe() {
+	local want=$1 got
+	shift
+	got=$("$@" 2>&1 | tail -1)
+	[[ $got == "$want" ]] || fail "$*: got '$got', want '$want'"
+}

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * probe: perform one operation dsm checks and print exactly how it went,
+ * so a guest test can compare the transcript with what the policy says.
+ * Each step prints "STEP OK" or "STEP ERRNAME"; the first failure ends the
+ * run with exit 1. Exit 2 is a usage error.
+ *
+ *   probe fork                      fork + exit + wait
+ *   probe exec PATH [ARG...]        execv (prints only on failure)
+ *   probe kill PID SIG
+ *   probe ptrace PID                PTRACE_ATTACH, then detach
+ *   probe traceme                   a child asks to be traced by us
+ *   probe socket FAMILY TYPE        FAMILY: inet unix packet; TYPE: stream dgram raw
+ *   probe tcp PORT                  listener bind, listen; client connect;
+ *                                   accept; send; recv (loopback)
+ *   probe udp PORT                  bind; client send; recv (loopback)
+ *   probe connect ADDR PORT         TCP connect to ADDR, send "x\n"
+ *   probe bpf                       bpf(BPF_PROG_GET_NEXT_ID)
+ *   probe module PATH               finit_module(PATH)
+ *   probe write PATH                open(PATH, O_WRONLY | O_APPEND)
+ *   probe unlink PATH
+ *   probe pause                     print our pid, then sleep until killed
+ *   probe loop SECONDS PORT         fork+wait and TCP connect+accept in a
+ *                                   loop; print "loop N ok M failed"
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case 0: return "OK";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EEXIST: return "EEXIST";
+	case EINVAL: return "EINVAL";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case ESRCH: return "ESRCH";
+	case ENOMEM: return "ENOMEM";
+	case EAGAIN: return "EAGAIN";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	default: return strerror(e);
+	}
+}
+
+/* Print a step's outcome; return non-zero if it failed. */
+static int step(const char *what, int ok)
+{
+	int e = ok ? 0 : errno;
+
+	printf("%s %s\n", what, errname(e));
+	fflush(stdout);
+	return e;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "probe: bad arguments (see the comment at the top of probe.c)\n");
+	return 2;
+}
+
+static int do_fork(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	if (step("fork", pid >= 0))
+		return 1;
+	waitpid(pid, &status, 0);
+	return 0;
+}
+
+static int parse_family(const char *s)
+{
+	if (!strcmp(s, "inet")) return AF_INET;
+	if (!strcmp(s, "unix")) return AF_UNIX;
+	if (!strcmp(s, "packet")) return AF_PACKET;
+	if (!strcmp(s, "inet6")) return AF_INET6;
+	return -1;
+}
+
+static int parse_type(const char *s)
+{
+	if (!strcmp(s, "stream")) return SOCK_STREAM;
+	if (!strcmp(s, "dgram")) return SOCK_DGRAM;
+	if (!strcmp(s, "raw")) return SOCK_RAW;
+	return -1;
+}
+
+static struct sockaddr_in loopback(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sa;
+}
+
+static int do_tcp(int port)
+{
+	struct sockaddr_in sa = loopback(port);
+	int one = 1, l, c, a;
+	char buf[8];
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (step("create", l >= 0))
+		return 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (step("bind", bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0) ||
+	    step("listen", listen(l, 4) == 0))
+		return 1;
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0)
+		return step("create-client", 0), 1;
+	if (step("connect", connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0))
+		return 1;
+	a = accept(l, NULL, NULL);
+	if (step("accept", a >= 0))
+		return 1;
+	if (step("send", send(c, "hi", 2, 0) == 2))
+		return 1;
+	if (step("recv", recv(a, buf, sizeof(buf), 0) == 2))
+		return 1;
+	return 0;
+}
+
+static int do_udp(int port)
+{
+	struct sockaddr_in sa = loopback(port);
+	char buf[8];
+	int s, c;
+
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (step("create", s >= 0) || step("bind", bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0))
+		return 1;
+	c = socket(AF_INET, SOCK_DGRAM, 0);
+	if (c < 0)
+		return step("create-client", 0), 1;
+	if (step("send", sendto(c, "hi", 2, 0, (struct sockaddr *)&sa, sizeof(sa)) == 2))
+		return 1;
+	if (step("recv", recv(s, buf, sizeof(buf), 0) == 2))
+		return 1;
+	return 0;
+}
+
+static int do_connect(const char *addr, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int c;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return usage();
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (step("create", c >= 0) ||
+	    step("connect", connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0) ||
+	    step("send", send(c, "x\n", 2, 0) == 2))
+		return 1;
+	return 0;
+}
+
+static int do_ptrace(pid_t pid)
+{
+	int status;
+
+	if (step("ptrace", ptrace(PTRACE_ATTACH, pid, NULL, NULL) == 0))
+		return 1;
+	waitpid(pid, &status, __WALL);
+	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	return 0;
+}
+
+static int do_traceme(void)
+{
+	int fds[2], status;
+	char r = 1;
+	pid_t pid;
+
+	if (pipe(fds))
+		return step("pipe", 0), 1;
+	pid = fork();
+	if (pid == 0) {
+		char ok = ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0 ? 0 : (char)errno;
+
+		(void)!write(fds[1], &ok, 1);
+		_exit(0);
+	}
+	if (pid < 0)
+		return step("fork", 0), 1;
+	if (read(fds[0], &r, 1) != 1)
+		r = EIO;
+	waitpid(pid, &status, 0);
+	errno = r;
+	return step("traceme", r == 0) ? 1 : 0;
+}
+
+/* A workload that must never see a wrong decision while policies swap. */
+static int do_loop(int seconds, int port)
+{
+	struct sockaddr_in sa = loopback(port);
+	unsigned long ok = 0, failed = 0;
+	time_t end = time(NULL) + seconds;
+	int one = 1, l;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		return step("create", 0), 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 64))
+		return step("listen", 0), 1;
+	while (time(NULL) < end) {
+		int status, c, a;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0) {
+			fprintf(stderr, "loop: fork: %s\n", errname(errno));
+			failed++;
+		} else {
+			waitpid(pid, &status, 0);
+			ok++;
+		}
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa))) {
+			fprintf(stderr, "loop: connect: %s\n", errname(errno));
+			failed++;
+		} else if ((a = accept(l, NULL, NULL)) < 0) {
+			fprintf(stderr, "loop: accept: %s\n", errname(errno));
+			failed++;
+		} else {
+			close(a);
+			ok++;
+		}
+		if (c >= 0)
+			close(c);
+	}
+	printf("loop %lu ok %lu failed\n", ok, failed);
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *op = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(op, "fork") && argc == 2)
+		return do_fork();
+	if (!strcmp(op, "exec") && argc >= 3) {
+		execv(argv[2], argv + 2);
+		step("exec", 0);
+		return 1;
+	}
+	if (!strcmp(op, "kill") && argc == 4)
+		return step("kill", kill(atoi(argv[2]), atoi(argv[3])) == 0) ? 1 : 0;
+	if (!strcmp(op, "ptrace") && argc == 3)
+		return do_ptrace(atoi(argv[2]));
+	if (!strcmp(op, "traceme") && argc == 2)
+		return do_traceme();
+	if (!strcmp(op, "socket") && argc == 4) {
+		int f = parse_family(argv[2]), t = parse_type(argv[3]);
+
+		if (f < 0 || t < 0)
+			return usage();
+		return step("create", socket(f, t, f == AF_PACKET ? htons(3) : 0) >= 0) ? 1 : 0;
+	}
+	if (!strcmp(op, "tcp") && argc == 3)
+		return do_tcp(atoi(argv[2]));
+	if (!strcmp(op, "udp") && argc == 3)
+		return do_udp(atoi(argv[2]));
+	if (!strcmp(op, "connect") && argc == 4)
+		return do_connect(argv[2], atoi(argv[3]));
+	if (!strcmp(op, "bpf") && argc == 2) {
+		union bpf_attr attr;
+
+		memset(&attr, 0, sizeof(attr));
+		if (syscall(SYS_bpf, BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)) < 0 && errno == ENOENT)
+			errno = 0; /* no program at all: the call itself was allowed */
+		return step("bpf", errno == 0) ? 1 : 0;
+	}
+	if (!strcmp(op, "module") && argc == 3) {
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return step("open", 0), 1;
+		return step("module", syscall(SYS_finit_module, fd, "", 0) == 0) ? 1 : 0;
+	}
+	if (!strcmp(op, "write") && argc == 3) {
+		int fd = open(argv[2], O_WRONLY | O_APPEND | O_CLOEXEC);
+
+		if (step("write", fd >= 0))
+			return 1;
+		close(fd);
+		return 0;
+	}
+	if (!strcmp(op, "unlink") && argc == 3)
+		return step("unlink", unlink(argv[2]) == 0) ? 1 : 0;
+	if (!strcmp(op, "loop") && argc == 4)
+		return do_loop(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(op, "pause") && argc == 2) {
+		printf("%d\n", getpid());
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
+	return usage();
+}
