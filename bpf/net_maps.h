@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The maps of the packet-path object (dsm_net.bpf.c). dsmd writes the keys
+ * and the configuration; it reads the counters and the events.
+ *
+ * An object that only verifies options (a receive-side LSM hook) defines
+ * DSM_NET_KEYS_ONLY before including this and gets dsm_keys and
+ * dsm_net_cfg alone, to be shared with this object's by bpf_map__reuse_fd.
+ */
+#ifndef DSM_BPF_NET_MAPS_H
+#define DSM_BPF_NET_MAPS_H
+
+/* Slot 0: the key this node sends with; slots 0 and 1: keys it accepts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DSM_KEY_SLOTS);
+	__type(key, __u32);
+	__type(value, struct dsm_mac_key);
+} dsm_keys SEC(".maps");
+
+/* One slot: node id, epoch, window, DSM_NET_F_* flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsm_net_cfg);
+} dsm_net_cfg SEC(".maps");
+
+#ifndef DSM_NET_KEYS_ONLY
+/*
+ * The socket labels. Declared exactly as the LSM object declares its
+ * dsm_socks (bpf/maps.h) so that dsmd can hand this object the LSM's map
+ * with bpf_map__reuse_fd before loading: the LSM labels sockets, the
+ * egress program reads the labels.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct dsm_sock_ctx);
+} dsm_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DSM_NC_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} dsm_net_counters SEC(".maps");
+
+/* struct dsm_net_event, one per dropped packet; never waited for. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} dsm_net_events SEC(".maps");
+#endif
+
+#endif /* DSM_BPF_NET_MAPS_H */

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The dsm option's MAC and its checks, independent of the program type: the
+ * caller looks up the key slots and the configuration and passes plain
+ * values, so a receive-side LSM hook can verify an option the same way the
+ * tc ingress program does. Needs siphash.h and include/dsm/wire.h.
+ */
+#ifndef DSM_BPF_NET_VERIFY_H
+#define DSM_BPF_NET_VERIFY_H
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+enum dsm_verify {
+	DSM_VERIFY_OK = 0,
+	DSM_VERIFY_NOKEY,  /* no valid slot holds the option's key id */
+	DSM_VERIFY_BADMAC, /* a slot holds the key id, the MAC does not match */
+	DSM_VERIFY_STALE,  /* MAC good, epoch outside the window */
+};
+
+static __always_inline __u32 dsm_be32_host(__be32 v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (__u32)v;
+#else
+	return __builtin_bswap32((__u32)v);
+#endif
+}
+
+/* The MAC of an option (its bytes 0..15; the MAC field is not read) in a
+ * packet with these addresses, protocol and IP ID (network byte order). */
+static __always_inline __u64 dsm_mac(const struct dsm_mac_key *key, __be32 saddr, __be32 daddr,
+				     __u8 protocol, __be16 id, const struct dsm_ipopt *opt)
+{
+	union dsm_mac_msg m;
+
+	m.w[3] = 0;
+	m.f.saddr = saddr;
+	m.f.daddr = daddr;
+	m.f.protocol = protocol;
+	m.f.zero = 0;
+	m.f.id = id;
+	__builtin_memcpy(m.f.opt, opt, DSM_OPT_MAC_OFF);
+	return dsm_siphash_28(key->k0, key->k1, &m);
+}
+
+/* The MAC as it goes on the wire: the little-endian bytes of the hash. */
+static __always_inline void dsm_mac_put(struct dsm_ipopt *opt, __u64 mac)
+{
+	mac = dsm_le64(mac);
+	__builtin_memcpy(opt->mac, &mac, sizeof(opt->mac));
+}
+
+static __always_inline int dsm_mac_equal(const struct dsm_ipopt *opt, __u64 mac)
+{
+	__u64 got;
+
+	__builtin_memcpy(&got, opt->mac, sizeof(got));
+	return got == dsm_le64(mac);
+}
+
+/*
+ * Epochs are serial numbers modulo 2^32 (RFC 1982): accepted when at most
+ * window away from ours in either direction, so the window may straddle
+ * zero (our epoch 2, window 5 accepts 0xfffffffd..7). Shifting by window
+ * maps the accepted interval onto [0, 2 * window] without any overflow
+ * test; a window of 2^31 or more accepts every epoch.
+ */
+static __always_inline int dsm_epoch_ok(__u32 claimed, __u32 local, __u32 window)
+{
+	__u32 shifted = claimed - local + window;
+
+	return (__u64)shifted <= 2 * (__u64)window;
+}
+
+static __always_inline int dsm_key_matches(const struct dsm_mac_key *k, __u8 key_id)
+{
+	return k && k->valid && k->key_id == key_id;
+}
+
+/*
+ * Check an option that dsm_ipopt_scan() found well-formed. Both slots are
+ * tried when both carry the key id (the same key in two slots during a
+ * rotation): a slot being rewritten at that moment cannot make a good
+ * packet fail as long as the other holds the key.
+ */
+static __always_inline enum dsm_verify dsm_verify(const struct dsm_ipopt *opt, __be32 saddr,
+						   __be32 daddr, __u8 protocol, __be16 id,
+						   const struct dsm_mac_key *slot0,
+						   const struct dsm_mac_key *slot1,
+						   __u32 local_epoch, __u32 window)
+{
+	int matched = 0, good = 0;
+
+	if (dsm_key_matches(slot0, opt->key_id)) {
+		matched = 1;
+		good = dsm_mac_equal(opt, dsm_mac(slot0, saddr, daddr, protocol, id, opt));
+	}
+	if (!good && dsm_key_matches(slot1, opt->key_id)) {
+		matched = 1;
+		good = dsm_mac_equal(opt, dsm_mac(slot1, saddr, daddr, protocol, id, opt));
+	}
+	if (!matched)
+		return DSM_VERIFY_NOKEY;
+	if (!good)
+		return DSM_VERIFY_BADMAC;
+	if (!dsm_epoch_ok(dsm_be32_host(opt->epoch), local_epoch, window))
+		return DSM_VERIFY_STALE;
+	return DSM_VERIFY_OK;
+}
+
+#endif /* DSM_BPF_NET_VERIFY_H */
