@@ -10,7 +10,7 @@ rules='allow a self : process fork;
 allow a self : socket inet stream { create bind listen connect accept send recv };'
 write_version() { # write_version N [EXTRA]
 	dsm_policy /tmp/p.policy "$1" <<<"$rules
-$2"
+${2:-}"
 }
 write_version 1
 dsm_start /tmp/p.policy

@@ -34,6 +34,6 @@ alarm_expect subject=a class=system perm=dsm_files verdict=deny
 expect_probe "write EACCES" as a "$PROBE" write /tmp/p.policy
 expect_probe "write EACCES" as a "$PROBE" write "$DSM_ALARMS"
 expect_probe "write OK" as admin "$PROBE" write /tmp/p.policy
-expect_probe "unlink EACCES" as a "$PROBE" unlink /sys/fs/bpf/dsm/links
+expect_probe "rmdir EACCES" as a "$PROBE" rmdir /sys/fs/bpf/dsm/links
 as a umount /sys/fs/bpf 2>/dev/null && fail "a unmounted the bpffs holding the pins"
 mountpoint -q /sys/fs/bpf || fail "bpffs gone"

@@ -19,6 +19,7 @@
  *   probe module PATH               finit_module(PATH)
  *   probe write PATH                open(PATH, O_WRONLY | O_APPEND)
  *   probe unlink PATH
+ *   probe rmdir PATH
  *   probe pause                     print our pid, then sleep until killed
  *   probe loop SECONDS PORT         fork+wait and TCP connect+accept in a
  *                                   loop; print "loop N ok M failed"
@@ -310,6 +311,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(op, "unlink") && argc == 3)
 		return step("unlink", unlink(argv[2]) == 0) ? 1 : 0;
+	if (!strcmp(op, "rmdir") && argc == 3)
+		return step("rmdir", rmdir(argv[2]) == 0) ? 1 : 0;
 	if (!strcmp(op, "loop") && argc == 4)
 		return do_loop(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(op, "pause") && argc == 2) {

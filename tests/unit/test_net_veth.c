@@ -1,0 +1,1110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The packet path for real: two network namespaces, "nodes" A and B,
+ * joined by a veth pair, each end with its own instance of the dsm_net
+ * object (its own maps, node id 1 and 2, the same cluster key) attached at
+ * tc egress and ingress. Sockets get their labels the way dsmd's LSM gives
+ * them, in dsm_socks (keyed by the socket's fd from userspace), and frames
+ * are captured on the receiving end with a packet socket, which sees them
+ * before the ingress program does, to check the option byte for byte.
+ *
+ * Needs root (netns, veth, BPF) and the ip tool; skipped with a reason
+ * otherwise. Namespace and device names carry the pid; the namespaces go in
+ * the group teardown and at exit, and a run also removes those left by a
+ * run that died.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "dsm/abi.h"
+#include "dsm/wire.h"
+#include "dsm_net.skel.h"
+
+#define ADDR_A   "10.199.0.1"
+#define ADDR_B   "10.199.0.2"
+#define NODE_A   1
+#define NODE_B   2
+#define EPOCH    50
+#define KID      5
+#define LABEL_A  100
+#define LABEL_B  200
+#define NS_PREFIX "dsmt-"
+
+static const uint8_t cluster_key[16] = { 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78,
+					 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0 };
+
+struct node {
+	char ns[32], dev[IF_NAMESIZE];
+	const char *addr;
+	uint32_t id;
+	int nsfd, ifindex;
+	struct dsm_net_bpf *skel;
+	struct ring_buffer *rb;
+};
+
+static struct node A = { .addr = ADDR_A, .id = NODE_A, .nsfd = -1 };
+static struct node B = { .addr = ADDR_B, .id = NODE_B, .nsfd = -1 };
+static char unavailable[160];
+static int made_ns;
+
+static struct dsm_net_event events[16];
+static unsigned nevents;
+
+/* ---- plumbing ----------------------------------------------------------- */
+
+__attribute__((format(printf, 1, 2)))
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 32, fmt, ap);
+	va_end(ap);
+	strcat(cmd, " >/dev/null 2>&1");
+	rc = system(cmd);
+	return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+struct ns_call {
+	int nsfd;
+	int (*fn)(void *);
+	void *arg;
+	int ret;
+};
+
+static void *ns_thread(void *p)
+{
+	struct ns_call *c = p;
+
+	c->ret = setns(c->nsfd, CLONE_NEWNET) ? -errno : c->fn(c->arg);
+	return NULL;
+}
+
+/* Run fn(arg) on a thread that has entered the node's namespace (sockets
+ * keep the namespace they were made in; netlink requests go to it). */
+static int in_ns(const struct node *n, int (*fn)(void *), void *arg)
+{
+	struct ns_call c = { .nsfd = n->nsfd, .fn = fn, .arg = arg };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, ns_thread, &c))
+		return -EAGAIN;
+	pthread_join(t, NULL);
+	return c.ret;
+}
+
+struct sock_req {
+	int domain, type, proto;
+};
+
+static int make_socket(void *p)
+{
+	struct sock_req *r = p;
+	int fd = socket(r->domain, r->type | SOCK_CLOEXEC, r->proto);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int ns_socket(const struct node *n, int domain, int type, int proto)
+{
+	struct sock_req r = { domain, type, proto };
+	int fd = in_ns(n, make_socket, &r);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+static int set_syncookies_always(void *p)
+{
+	return write_file("/proc/sys/net/ipv4/tcp_syncookies", p ? "2" : "1");
+}
+
+static int attach(void *p)
+{
+	struct node *n = p;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, in, .prog_fd = bpf_program__fd(n->skel->progs.dsm_ingress));
+	LIBBPF_OPTS(bpf_tc_opts, out, .prog_fd = bpf_program__fd(n->skel->progs.dsm_egress));
+	int err;
+
+	n->ifindex = (int)if_nametoindex(n->dev);
+	if (!n->ifindex)
+		return -ENODEV;
+	hook.ifindex = n->ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	hook.attach_point = BPF_TC_INGRESS;
+	err = bpf_tc_attach(&hook, &in);
+	if (err)
+		return err;
+	hook.attach_point = BPF_TC_EGRESS;
+	return bpf_tc_attach(&hook, &out);
+}
+
+static void remove_ns(const char *name)
+{
+	sh("ip netns del %s", name);
+}
+
+static void cleanup_at_exit(void)
+{
+	if (made_ns) {
+		remove_ns(A.ns);
+		remove_ns(B.ns);
+		made_ns = 0;
+	}
+}
+
+/* Namespaces of runs that died without their teardown. */
+static void sweep_stale(void)
+{
+	DIR *d = opendir("/run/netns");
+	struct dirent *e;
+	int pid;
+	char side;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (sscanf(e->d_name, NS_PREFIX "%d-%c", &pid, &side) == 2 && pid > 0 &&
+		    kill(pid, 0) && errno == ESRCH)
+			remove_ns(e->d_name);
+	}
+	closedir(d);
+}
+
+/* ---- keys, labels, counters, events ------------------------------------- */
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void set_key(struct node *n, const uint8_t key[16])
+{
+	struct dsm_mac_key k = { .valid = 1, .key_id = KID, .k0 = le64(key), .k1 = le64(key + 8) };
+	struct dsm_mac_key none = { 0 };
+	uint32_t slot = 0;
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_keys), &slot, &k, 0),
+			 0);
+	slot = 1;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_keys), &slot, &none,
+					     0), 0);
+}
+
+static void set_flags(struct node *n, uint32_t flags)
+{
+	struct dsm_net_cfg c = { .node_id = n->id, .epoch = EPOCH, .epoch_window = 2,
+				 .flags = flags };
+	uint32_t k = 0;
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_net_cfg), &k, &c, 0),
+			 0);
+}
+
+static void label(struct node *n, int fd, uint32_t lab)
+{
+	struct dsm_sock_ctx c = { .label = lab };
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_socks), &fd, &c, 0),
+			 0);
+}
+
+static uint64_t counter(struct node *n, uint32_t idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu], sum = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(n->skel->maps.dsm_net_counters), &idx,
+					     vals), 0);
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+struct counts {
+	uint64_t v[DSM_NC_MAX];
+};
+
+static struct counts snap(struct node *n)
+{
+	struct counts c;
+
+	for (uint32_t i = 0; i < DSM_NC_MAX; i++)
+		c.v[i] = counter(n, i);
+	return c;
+}
+
+static uint64_t delta(struct node *n, const struct counts *before, uint32_t idx)
+{
+	return counter(n, idx) - before->v[idx];
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	assert_int_equal(len, sizeof(struct dsm_net_event));
+	if (nevents < sizeof(events) / sizeof(events[0]))
+		memcpy(&events[nevents++], data, sizeof(events[0]));
+	return 0;
+}
+
+static void read_events(struct node *n)
+{
+	nevents = 0;
+	assert_true(ring_buffer__consume(n->rb) >= 0);
+}
+
+static void ref_siphash(const uint8_t key[16], const uint8_t *msg, size_t len, uint8_t out[8])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+	EVP_MAC_CTX *ctx;
+	size_t size = 8, outl = 0;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+		OSSL_PARAM_construct_end(),
+	};
+
+	assert_non_null(mac);
+	ctx = EVP_MAC_CTX_new(mac);
+	assert_non_null(ctx);
+	assert_int_equal(EVP_MAC_init(ctx, key, 16, params), 1);
+	assert_int_equal(EVP_MAC_update(ctx, msg, len), 1);
+	assert_int_equal(EVP_MAC_final(ctx, out, &outl, 8), 1);
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+}
+
+/* ---- capture ------------------------------------------------------------ */
+
+static uint8_t frame[1 << 17];
+
+static int make_capture(void *p)
+{
+	struct node *n = p;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = n->ifindex };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	int size = 32 << 20;
+
+	if (fd < 0)
+		return -errno;
+	/* room for every frame of a bulk transfer: a lost one would look
+	 * like one that was never labeled */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* A packet socket on the node's end of the pair: frames arriving there. */
+static int capture(struct node *n)
+{
+	int fd = in_ns(n, make_capture, n);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* The next arriving IPv4 frame of this protocol with port as source or
+ * destination port; returns the IPv4 header (in frame) or NULL. */
+static const uint8_t *next_ip(int fd, uint8_t proto, uint16_t port, size_t *iplen, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	while (poll(&pfd, 1, ms) == 1) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(fd, frame, sizeof(frame), 0, (struct sockaddr *)&from, &fl);
+		const uint8_t *ip = frame + ETH_HLEN;
+		size_t hl;
+
+		if (len < ETH_HLEN + 20 || from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		if (frame[12] != 0x08 || frame[13] != 0x00 || ip[9] != proto)
+			continue;
+		hl = (size_t)(ip[0] & 0xf) * 4;
+		if ((size_t)len < ETH_HLEN + hl + 4)
+			continue;
+		if (ntohs(*(const uint16_t *)(ip + hl)) != port &&
+		    ntohs(*(const uint16_t *)(ip + hl + 2)) != port)
+			continue;
+		*iplen = (size_t)len - ETH_HLEN;
+		return ip;
+	}
+	return NULL;
+}
+
+static int csum_ok(const uint8_t *ip)
+{
+	size_t hl = (size_t)(ip[0] & 0xf) * 4;
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < hl; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+/* The dsm option in a captured header (where the walk finds it), checked
+ * byte for byte: what the sender should have put there, and the MAC. */
+static void expect_option(const uint8_t *ip, size_t iplen, size_t opt_off, uint32_t lab,
+			  uint32_t node)
+{
+	const uint8_t *o = ip + 20 + opt_off;
+	uint8_t msg[DSM_MAC_MSG_LEN], mac[8];
+	size_t hl = (size_t)(ip[0] & 0xf) * 4;
+
+	assert_true(hl >= 20 + opt_off + DSM_OPT_LEN);
+	assert_true(csum_ok(ip));
+	assert_true(ntohs(*(const uint16_t *)(ip + 2)) >= hl);
+	(void)iplen;
+	assert_int_equal(o[0], DSM_OPT_TYPE);
+	assert_int_equal(o[1], DSM_OPT_LEN);
+	assert_int_equal(o[2], DSM_OPT_VERSION);
+	assert_int_equal(o[3], KID);
+	assert_int_equal(be32_at(o + 4), lab);
+	assert_int_equal(be32_at(o + 8), node);
+	assert_int_equal(be32_at(o + 12), EPOCH);
+	memcpy(msg, ip + 12, 8);
+	msg[8] = ip[9];
+	msg[9] = 0;
+	memcpy(msg + 10, ip + 4, 2);
+	memcpy(msg + 12, o, 16);
+	ref_siphash(cluster_key, msg, sizeof(msg), mac);
+	assert_memory_equal(o + DSM_OPT_MAC_OFF, mac, 8);
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static int load_node(struct node *n)
+{
+	n->skel = dsm_net_bpf__open_and_load();
+	if (!n->skel)
+		return -1;
+	n->rb = ring_buffer__new(bpf_map__fd(n->skel->maps.dsm_net_events), on_event, NULL, NULL);
+	return n->rb ? 0 : -1;
+}
+
+static int group_setup(void **state)
+{
+	char path[64];
+	int pid = (int)getpid();
+
+	(void)state;
+	libbpf_set_print(NULL);
+	if (geteuid() != 0) {
+		snprintf(unavailable, sizeof(unavailable), "needs root (netns, veth, BPF)");
+		goto skip;
+	}
+	if (sh("ip -V")) {
+		snprintf(unavailable, sizeof(unavailable), "no ip tool");
+		goto skip;
+	}
+	sweep_stale();
+	snprintf(A.ns, sizeof(A.ns), NS_PREFIX "%d-a", pid);
+	snprintf(B.ns, sizeof(B.ns), NS_PREFIX "%d-b", pid);
+	snprintf(A.dev, sizeof(A.dev), "dsa%d", pid);
+	snprintf(B.dev, sizeof(B.dev), "dsb%d", pid);
+	atexit(cleanup_at_exit);
+	made_ns = 1;
+	if (sh("ip netns add %s", A.ns) || sh("ip netns add %s", B.ns)) {
+		snprintf(unavailable, sizeof(unavailable), "cannot create network namespaces");
+		goto skip;
+	}
+	if (sh("ip -n %s link add %s type veth peer name %s netns %s", A.ns, A.dev, B.dev, B.ns) ||
+	    sh("ip -n %s addr add %s/24 dev %s", A.ns, A.addr, A.dev) ||
+	    sh("ip -n %s addr add %s/24 dev %s", B.ns, B.addr, B.dev) ||
+	    sh("ip -n %s link set %s up", A.ns, A.dev) || sh("ip -n %s link set %s up", B.ns, B.dev) ||
+	    sh("ip -n %s link set lo up", A.ns) || sh("ip -n %s link set lo up", B.ns)) {
+		snprintf(unavailable, sizeof(unavailable), "cannot set up the veth pair");
+		goto skip;
+	}
+	snprintf(path, sizeof(path), "/run/netns/%s", A.ns);
+	A.nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/run/netns/%s", B.ns);
+	B.nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (A.nsfd < 0 || B.nsfd < 0) {
+		snprintf(unavailable, sizeof(unavailable), "cannot open the namespaces");
+		goto skip;
+	}
+	if (load_node(&A) || load_node(&B)) {
+		snprintf(unavailable, sizeof(unavailable), "the dsm_net object does not load");
+		goto skip;
+	}
+	if (in_ns(&A, attach, &A) || in_ns(&B, attach, &B)) {
+		snprintf(unavailable, sizeof(unavailable), "cannot attach the tc programs");
+		goto skip;
+	}
+	return 0;
+skip:
+	fprintf(stderr, "test_net_veth: skipped: %s\n", unavailable);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	ring_buffer__free(A.rb);
+	ring_buffer__free(B.rb);
+	dsm_net_bpf__destroy(A.skel);
+	dsm_net_bpf__destroy(B.skel);
+	if (A.nsfd >= 0)
+		close(A.nsfd);
+	if (B.nsfd >= 0)
+		close(B.nsfd);
+	cleanup_at_exit();
+	return 0;
+}
+
+/* Both nodes: same key, labeling and verification on, default TCP mode. */
+static int setup(void **state)
+{
+	(void)state;
+	if (unavailable[0])
+		return 0;
+	set_key(&A, cluster_key);
+	set_key(&B, cluster_key);
+	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY);
+	set_flags(&B, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY);
+	read_events(&A);
+	read_events(&B);
+	return 0;
+}
+
+#define NEED_NET()                    \
+	do {                          \
+		(void)state;          \
+		if (unavailable[0])   \
+			skip();       \
+	} while (0)
+
+/* ---- UDP ---------------------------------------------------------------- */
+
+static struct sockaddr_in sin_of(const char *addr, uint16_t port)
+{
+	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	inet_pton(AF_INET, addr, &s.sin_addr);
+	return s;
+}
+
+static int udp_server(uint16_t port)
+{
+	struct sockaddr_in s = sin_of(ADDR_B, port);
+	int fd = ns_socket(&B, AF_INET, SOCK_DGRAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&s, sizeof(s)), 0);
+	return fd;
+}
+
+static int udp_client(void)
+{
+	return ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
+}
+
+static void send_to_b(int fd, uint16_t port, const void *buf, size_t len)
+{
+	struct sockaddr_in to = sin_of(ADDR_B, port);
+
+	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+}
+
+/* The next datagram within ms, its length, or -1. */
+static ssize_t recv_within(int fd, void *buf, size_t len, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, ms) != 1)
+		return -1;
+	return recv(fd, buf, len, 0);
+}
+
+static void test_udp_labeled(void **state)
+{
+	int srv, cli, cap;
+	struct counts a, b;
+	const uint8_t *ip;
+	char buf[64];
+	size_t iplen;
+
+	NEED_NET();
+	srv = udp_server(5000);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	a = snap(&A);
+	b = snap(&B);
+	for (int i = 0; i < 3; i++)
+		send_to_b(cli, 5000, "hello", 5);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+		assert_memory_equal(buf, "hello", 5);
+		ip = next_ip(cap, IPPROTO_UDP, 5000, &iplen, 2000);
+		assert_non_null(ip);
+		assert_int_equal(ip[0], 0x40 | (20 + DSM_OPT_LEN) / 4);
+		assert_int_equal(ntohs(*(const uint16_t *)(ip + 2)), 20 + DSM_OPT_LEN + 8 + 5);
+		assert_int_equal(iplen, 20 + DSM_OPT_LEN + 8 + 5);
+		expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+		assert_memory_equal(ip + 20 + DSM_OPT_LEN + 8, "hello", 5);
+	}
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 3);
+	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM), 0);
+	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 3);
+	assert_int_equal(delta(&B, &b, DSM_NC_DROP_BADMAC) + delta(&B, &b, DSM_NC_DROP_MALFORMED) +
+			 delta(&B, &b, DSM_NC_DROP_STALE), 0);
+	close(cap);
+	close(cli);
+	close(srv);
+}
+
+static void test_udp_unlabeled_socket(void **state)
+{
+	int srv, cli, cap;
+	struct counts a, b;
+	const uint8_t *ip;
+	char buf[64];
+	size_t iplen;
+
+	NEED_NET();
+	srv = udp_server(5001);
+	cli = udp_client(); /* no label */
+	cap = capture(&B);
+	a = snap(&A);
+	b = snap(&B);
+	send_to_b(cli, 5001, "plain", 5);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+	ip = next_ip(cap, IPPROTO_UDP, 5001, &iplen, 2000);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x45);
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 0);
+	assert_true(delta(&A, &a, DSM_NC_NOT_LABELED) >= 1);
+	assert_true(delta(&B, &b, DSM_NC_UNLABELED_IN) >= 1);
+	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 0);
+	close(cap);
+	close(cli);
+	close(srv);
+}
+
+/* The sender's own options stay first, end-of-options and its padding
+ * become NOPs, the dsm option follows. */
+static void test_udp_after_own_options(void **state)
+{
+	/* NOP, router alert (4 bytes), end of options, padding: 8 bytes */
+	static const uint8_t own8[] = { 1, 148, 4, 0, 0, 0, 0, 0 };
+	/* router alert, then 8 bytes of end-of-options padding: 12 bytes */
+	static const uint8_t own12[] = { 148, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const struct {
+		const uint8_t *own;
+		size_t len;
+		uint8_t want[16];
+	} cases[] = {
+		{ own8, sizeof(own8), { 1, 148, 4, 0, 0, 1, 1, 1 } },
+		{ own12, sizeof(own12), { 148, 4, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1 } },
+	};
+	int srv, cli, cap;
+	struct counts b;
+	const uint8_t *ip;
+	char buf[64];
+	size_t iplen;
+
+	NEED_NET();
+	srv = udp_server(5002);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cli = udp_client();
+		label(&A, cli, LABEL_A);
+		assert_int_equal(setsockopt(cli, IPPROTO_IP, IP_OPTIONS, cases[i].own,
+					    (socklen_t)cases[i].len), 0);
+		cap = capture(&B);
+		b = snap(&B);
+		send_to_b(cli, 5002, "opts", 4);
+		assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 4);
+		ip = next_ip(cap, IPPROTO_UDP, 5002, &iplen, 2000);
+		assert_non_null(ip);
+		assert_int_equal(ip[0], 0x40 | (20 + cases[i].len + DSM_OPT_LEN) / 4);
+		assert_int_equal(ntohs(*(const uint16_t *)(ip + 2)),
+				 20 + cases[i].len + DSM_OPT_LEN + 8 + 4);
+		assert_memory_equal(ip + 20, cases[i].want, cases[i].len);
+		expect_option(ip, iplen, cases[i].len, LABEL_A, NODE_A);
+		assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 1);
+		close(cap);
+		close(cli);
+	}
+	close(srv);
+}
+
+static void expect_egress_drop(uint8_t reason)
+{
+	read_events(&A);
+	assert_int_equal(nevents, 1);
+	assert_int_equal(events[0].version, DSM_NET_EVENT_VERSION);
+	assert_int_equal(events[0].direction, DSM_NEV_DIR_EGRESS);
+	assert_int_equal(events[0].reason, reason);
+	assert_int_equal(events[0].protocol, IPPROTO_UDP);
+	assert_int_equal(events[0].ifindex, A.ifindex);
+	assert_int_equal(events[0].flags, DSM_NEV_F_CLAIM);
+	assert_int_equal(events[0].label, LABEL_A);
+	assert_int_equal(events[0].node, NODE_A);
+	assert_int_equal(events[0].epoch, EPOCH);
+	assert_int_equal(events[0].key_id, KID);
+	assert_int_equal(events[0].saddr, sin_of(ADDR_A, 0).sin_addr.s_addr);
+	assert_int_equal(events[0].daddr, sin_of(ADDR_B, 0).sin_addr.s_addr);
+}
+
+/* Own options of 20 bytes leave no room: dropped, not sent unlabeled. */
+static void test_udp_no_option_space(void **state)
+{
+	/* record route with room for four addresses (19 bytes), NOP */
+	uint8_t own[20] = { 7, 19, 4 };
+	int srv, cli;
+	struct counts a, b;
+	char buf[64];
+
+	NEED_NET();
+	own[19] = 1;
+	srv = udp_server(5003);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	assert_int_equal(setsockopt(cli, IPPROTO_IP, IP_OPTIONS, own, sizeof(own)), 0);
+	read_events(&A);
+	a = snap(&A);
+	b = snap(&B);
+	send_to_b(cli, 5003, "full", 4);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM), 1);
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 0);
+	assert_int_equal(delta(&B, &b, DSM_NC_UNLABELED_IN), 0);
+	expect_egress_drop(DSM_NR_NOROOM_OPTSPACE);
+	close(cli);
+	close(srv);
+}
+
+/* A datagram that fills the MTU has no room for the option; 24 bytes less
+ * and it fits exactly. */
+static void test_udp_mtu(void **state)
+{
+	static char big[1500];
+	int srv, cli, cap;
+	struct counts a;
+	const uint8_t *ip;
+	size_t iplen;
+
+	NEED_NET();
+	srv = udp_server(5004);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	read_events(&A);
+	a = snap(&A);
+	send_to_b(cli, 5004, big, 1500 - 20 - 8); /* 1500 bytes of IPv4 */
+	assert_int_equal(recv_within(srv, big, sizeof(big), 300), -1);
+	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM), 1);
+	expect_egress_drop(DSM_NR_NOROOM_MTU);
+	send_to_b(cli, 5004, big, 1500 - 20 - 8 - DSM_OPT_LEN);
+	assert_int_equal(recv_within(srv, big, sizeof(big), 2000), 1500 - 20 - 8 - DSM_OPT_LEN);
+	ip = next_ip(cap, IPPROTO_UDP, 5004, &iplen, 2000);
+	assert_non_null(ip);
+	assert_int_equal(iplen, 1500);
+	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 1);
+	close(cap);
+	close(cli);
+	close(srv);
+}
+
+/* UDP GSO: the segments would share one IP ID and so one MAC. */
+static void test_udp_gso(void **state)
+{
+	static char big[1500];
+	int srv, cli, gso = 500;
+	struct counts a;
+
+	NEED_NET();
+	srv = udp_server(5005);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	if (setsockopt(cli, IPPROTO_UDP, UDP_SEGMENT, &gso, sizeof(gso))) {
+		close(cli);
+		close(srv);
+		skip();
+	}
+	read_events(&A);
+	a = snap(&A);
+	send_to_b(cli, 5005, big, 1500);
+	assert_int_equal(recv_within(srv, big, sizeof(big), 300), -1);
+	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM), 1);
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 0);
+	expect_egress_drop(DSM_NR_NOROOM_GSO);
+	close(cli);
+	close(srv);
+}
+
+/* Different keys: B drops what A sends, and says why. */
+static void test_udp_wrong_key(void **state)
+{
+	uint8_t other[16];
+	int srv, cli;
+	struct counts b;
+	char buf[64];
+
+	NEED_NET();
+	memcpy(other, cluster_key, 16);
+	other[0] ^= 1;
+	set_key(&B, other);
+	srv = udp_server(5006);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	read_events(&B);
+	b = snap(&B);
+	send_to_b(cli, 5006, "forged", 6);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+	assert_int_equal(delta(&B, &b, DSM_NC_DROP_BADMAC), 1);
+	read_events(&B);
+	assert_int_equal(nevents, 1);
+	assert_int_equal(events[0].direction, DSM_NEV_DIR_INGRESS);
+	assert_int_equal(events[0].reason, DSM_NR_BADMAC);
+	assert_int_equal(events[0].label, LABEL_A);
+	assert_int_equal(events[0].node, NODE_A);
+	assert_int_equal(events[0].ifindex, B.ifindex);
+	close(cli);
+	close(srv);
+}
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+static int tcp_listener(uint16_t port, int lab)
+{
+	struct sockaddr_in s = sin_of(ADDR_B, port);
+	int fd = ns_socket(&B, AF_INET, SOCK_STREAM, 0), one = 1;
+
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&s, sizeof(s)), 0);
+	if (lab)
+		label(&B, fd, LABEL_B);
+	assert_int_equal(listen(fd, 8), 0);
+	return fd;
+}
+
+static int tcp_connect(uint16_t port)
+{
+	struct sockaddr_in to = sin_of(ADDR_B, port);
+	int fd = ns_socket(&A, AF_INET, SOCK_STREAM, 0);
+
+	label(&A, fd, LABEL_A);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	return fd;
+}
+
+static int tcp_flags(const uint8_t *ip)
+{
+	return ip[(ip[0] & 0xf) * 4 + 13];
+}
+
+static size_t tcp_payload(const uint8_t *ip)
+{
+	size_t hl = (size_t)(ip[0] & 0xf) * 4, tl = ntohs(*(const uint16_t *)(ip + 2));
+
+	return tl - hl - (size_t)(ip[hl + 12] >> 4) * 4;
+}
+
+/* The MSS a SYN or SYN-ACK announces, or -1. */
+static int tcp_mss(const uint8_t *ip)
+{
+	const uint8_t *t = ip + (ip[0] & 0xf) * 4;
+	size_t olen = (size_t)(t[12] >> 4) * 4 - 20;
+
+	for (size_t i = 0; i < olen;) {
+		const uint8_t *o = t + 20 + i;
+
+		if (o[0] == 0)
+			break;
+		if (o[0] == 1) {
+			i++;
+			continue;
+		}
+		if (o[0] == 2 && o[1] == 4)
+			return o[2] << 8 | o[3];
+		if (o[1] < 2)
+			break;
+		i += o[1];
+	}
+	return -1;
+}
+
+/* The next frame with these TCP flags (and any others), or NULL. */
+static const uint8_t *next_tcp(int cap, uint16_t port, int flags, size_t *iplen)
+{
+	const uint8_t *ip;
+
+	while ((ip = next_ip(cap, IPPROTO_TCP, port, iplen, 2000)))
+		if ((tcp_flags(ip) & flags) == flags)
+			return ip;
+	return NULL;
+}
+
+static void handshake(uint16_t port, int syncookies)
+{
+	int lst, cli, srv, cap_a, cap_b;
+	struct dsm_sock_ctx ctx;
+	struct counts a, b;
+	const uint8_t *ip;
+	char buf[8];
+	size_t iplen;
+
+	if (syncookies)
+		assert_int_equal(in_ns(&B, set_syncookies_always, (void *)1), 0);
+	lst = tcp_listener(port, 1);
+	cap_a = capture(&A);
+	cap_b = capture(&B);
+	a = snap(&A);
+	b = snap(&B);
+	cli = tcp_connect(port);
+	srv = accept(lst, NULL, NULL);
+	assert_true(srv >= 0);
+	assert_int_equal(send(cli, "ping", 4, 0), 4);
+	assert_int_equal(recv(srv, buf, 4, MSG_WAITALL), 4);
+	assert_int_equal(send(srv, "pong", 4, 0), 4);
+	assert_int_equal(recv(cli, buf, 4, MSG_WAITALL), 4);
+
+	/* B saw A's SYN, labeled; then A's data, not labeled */
+	ip = next_tcp(cap_b, port, TH_SYN, &iplen);
+	assert_non_null(ip);
+	assert_int_equal(tcp_flags(ip) & TH_ACK, 0);
+	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+	ip = next_tcp(cap_b, port, TH_PUSH, &iplen);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x45);
+	assert_int_equal(tcp_payload(ip), 4);
+	/* A saw B's SYN-ACK with the listener's label; then B's data, not */
+	ip = next_tcp(cap_a, port, TH_SYN | TH_ACK, &iplen);
+	assert_non_null(ip);
+	expect_option(ip, iplen, 0, LABEL_B, NODE_B);
+	ip = next_tcp(cap_a, port, TH_PUSH, &iplen);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x45);
+
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 1);
+	assert_int_equal(delta(&B, &b, DSM_NC_LABELED), 1);
+	assert_int_equal(delta(&A, &a, DSM_NC_VERIFIED), 1);
+	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 1);
+	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM) + delta(&B, &b, DSM_NC_DROP_NOROOM), 0);
+	/* the accepted socket carries the listener's label (BPF_F_CLONE) */
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(B.skel->maps.dsm_socks), &srv, &ctx), 0);
+	assert_int_equal(ctx.label, LABEL_B);
+
+	close(cap_a);
+	close(cap_b);
+	close(srv);
+	close(cli);
+	close(lst);
+	if (syncookies)
+		assert_int_equal(in_ns(&B, set_syncookies_always, NULL), 0);
+}
+
+static void test_tcp_handshake_only(void **state)
+{
+	NEED_NET();
+	handshake(6000, 0);
+}
+
+/* Under SYN cookies the SYN-ACK has no socket: the listener is looked up. */
+static void test_tcp_syncookies(void **state)
+{
+	NEED_NET();
+	handshake(6001, 1);
+}
+
+/* A listener without a label: its SYN-ACK goes out unlabeled. */
+static void test_tcp_unlabeled_listener(void **state)
+{
+	int lst, cli, srv, cap_a;
+	const uint8_t *ip;
+	size_t iplen;
+
+	NEED_NET();
+	lst = tcp_listener(6002, 0);
+	cap_a = capture(&A);
+	cli = tcp_connect(6002);
+	srv = accept(lst, NULL, NULL);
+	assert_true(srv >= 0);
+	ip = next_tcp(cap_a, 6002, TH_SYN | TH_ACK, &iplen);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x45);
+	close(cap_a);
+	close(srv);
+	close(cli);
+	close(lst);
+}
+
+/* DSM_NET_F_TCP_ALL: every segment labeled, the MSS of SYN and SYN-ACK
+ * clamped by 24 so that full segments still fit the MTU, a bulk transfer
+ * goes through whole. With one segment per skb (gso_max_segs 1), as the
+ * mode requires. */
+static void test_tcp_all(void **state)
+{
+	const size_t total = 256 * 1024;
+	int lst, cli, srv, cap_b, segs_a = 0, data_a = 0;
+	struct counts a, b;
+	const uint8_t *ip;
+	static char buf[256 * 1024];
+	size_t iplen, got = 0;
+
+	NEED_NET();
+	if (sh("ip -n %s link set %s gso_max_segs 1", A.ns, A.dev) ||
+	    sh("ip -n %s link set %s gso_max_segs 1", B.ns, B.dev)) {
+		fprintf(stderr, "test_tcp_all: cannot set gso_max_segs\n");
+		skip();
+	}
+	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
+	set_flags(&B, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
+	lst = tcp_listener(6003, 1);
+	cap_b = capture(&B);
+	a = snap(&A);
+	b = snap(&B);
+	cli = tcp_connect(6003);
+	srv = accept(lst, NULL, NULL);
+	assert_true(srv >= 0);
+	memset(buf, 'd', sizeof(buf));
+	assert_int_equal(send(cli, buf, total, 0), (ssize_t)total);
+	while (got < total) {
+		ssize_t n = recv(srv, buf, total - got, 0);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	assert_int_equal(send(srv, "done", 4, 0), 4);
+	assert_int_equal(recv(cli, buf, 4, MSG_WAITALL), 4);
+
+	/* every segment B received from A: labeled, within the MTU */
+	while ((ip = next_ip(cap_b, IPPROTO_TCP, 6003, &iplen, 500))) {
+		if (!(ip[12] == 10 && ip[15] == 1)) /* from A */
+			continue;
+		segs_a++;
+		assert_true(iplen <= 1500);
+		expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+		if (tcp_flags(ip) & TH_SYN)
+			assert_int_equal(tcp_mss(ip), 1460 - DSM_OPT_LEN);
+		if (tcp_payload(ip))
+			data_a++;
+	}
+	assert_true(segs_a > 1);
+	assert_true(data_a >= (int)(total / 1460));
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), (uint64_t)segs_a);
+	assert_true(delta(&B, &b, DSM_NC_VERIFIED) >= (uint64_t)segs_a);
+	assert_true(delta(&B, &b, DSM_NC_LABELED) >= 2); /* SYN-ACK, ACKs, "done" */
+	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM) + delta(&B, &b, DSM_NC_DROP_NOROOM), 0);
+	assert_int_equal(delta(&B, &b, DSM_NC_UNLABELED_IN), 0);
+	close(cap_b);
+	close(srv);
+	close(cli);
+	close(lst);
+	sh("ip -n %s link set %s gso_max_segs 65535", A.ns, A.dev);
+	sh("ip -n %s link set %s gso_max_segs 65535", B.ns, B.dev);
+}
+
+/* The SYN-ACK in TCP_ALL mode: MSS clamped on B's side too. */
+static void test_tcp_all_synack_mss(void **state)
+{
+	int lst, cli, srv, cap_a;
+	const uint8_t *ip;
+	size_t iplen;
+
+	NEED_NET();
+	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
+	set_flags(&B, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
+	lst = tcp_listener(6004, 1);
+	cap_a = capture(&A);
+	cli = tcp_connect(6004);
+	srv = accept(lst, NULL, NULL);
+	assert_true(srv >= 0);
+	ip = next_tcp(cap_a, 6004, TH_SYN | TH_ACK, &iplen);
+	assert_non_null(ip);
+	expect_option(ip, iplen, 0, LABEL_B, NODE_B);
+	assert_int_equal(tcp_mss(ip), 1460 - DSM_OPT_LEN);
+	close(cap_a);
+	close(srv);
+	close(cli);
+	close(lst);
+}
+
+#define T(f) cmocka_unit_test_setup(f, setup)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_udp_labeled),
+		T(test_udp_unlabeled_socket),
+		T(test_udp_after_own_options),
+		T(test_udp_no_option_space),
+		T(test_udp_mtu),
+		T(test_udp_gso),
+		T(test_udp_wrong_key),
+		T(test_tcp_handshake_only),
+		T(test_tcp_syncookies),
+		T(test_tcp_unlabeled_listener),
+		T(test_tcp_all),
+		T(test_tcp_all_synack_mss),
+	};
+
+	return cmocka_run_group_tests_name("net_veth", tests, group_setup, group_teardown);
+}
