@@ -277,7 +277,7 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	opt.label = bpf_htonl(label);
 	opt.node = bpf_htonl(cfg->node_id);
 	opt.epoch = bpf_htonl(cfg->epoch);
-	key = net_key(0);
+	key = net_key(cfg->flags & DSM_NET_F_SEND_SLOT1 ? 1 : 0);
 	if (key)
 		opt.key_id = key->key_id;
 

@@ -10,7 +10,8 @@
 #ifndef DSM_BPF_NET_MAPS_H
 #define DSM_BPF_NET_MAPS_H
 
-/* Slot 0: the key this node sends with; slots 0 and 1: keys it accepts. */
+/* The keys this node accepts, by key id; it sends with slot 0, or slot 1
+ * under DSM_NET_F_SEND_SLOT1. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, DSM_KEY_SLOTS);

@@ -46,8 +46,11 @@ struct dsm_ipopt {
 	__u8  mac[8];
 };
 
-/* Cluster keys: slot 0 current, slot 1 previous (accepted during a grace
- * period after a rotation). A slot with valid == 0 matches nothing. */
+/* Cluster keys. A receiver accepts the key id of either valid slot; a
+ * sender uses slot 0, or slot 1 with DSM_NET_F_SEND_SLOT1, so that a
+ * rotation (next key into the other slot on every node, then flip the flag)
+ * never leaves a key in flight unaccepted. A slot with valid == 0 matches
+ * nothing. docs/wire.md gives the rotation procedure. */
 #define DSM_KEY_SLOTS 2
 
 struct dsm_mac_key {
@@ -73,6 +76,7 @@ struct dsm_net_cfg {
 					    * SYN-ACK; clamps the MSS of both by
 					    * DSM_OPT_LEN. Needs one segment per skb
 					    * (gso_max_segs 1): GSO packets are dropped. */
+#define DSM_NET_F_SEND_SLOT1   (1u << 3) /* send with key slot 1 instead of 0 */
 
 /* Per-CPU packet counters. */
 enum dsm_net_counter {
@@ -95,7 +99,7 @@ enum dsm_net_reason {
 	DSM_NR_NOROOM_MTU,          /* egress: labeled packet would exceed the MTU [NOROOM] */
 	DSM_NR_NOROOM_GSO,          /* egress: GSO packet, segments cannot share a MAC [NOROOM] */
 	DSM_NR_NOROOM_ADJUST,       /* egress: the kernel could not grow the header [NOROOM] */
-	DSM_NR_NOROOM_NOKEY,        /* egress: key slot 0 not valid [NOROOM] */
+	DSM_NR_NOROOM_NOKEY,        /* egress: the sending key slot not valid [NOROOM] */
 	DSM_NR_EGRESS_OPTIONS,      /* egress: the packet's own options are malformed or
 				     * already carry a dsm option [NOROOM] */
 	DSM_NR_MALFORMED,           /* ingress: malformed header or options; detail says

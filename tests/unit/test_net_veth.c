@@ -228,17 +228,21 @@ static uint64_t le64(const uint8_t *p)
 	return v;
 }
 
-static void set_key(struct node *n, const uint8_t key[16])
+static void set_slot(struct node *n, uint32_t slot, uint8_t valid, uint8_t kid,
+		     const uint8_t key[16])
 {
-	struct dsm_mac_key k = { .valid = 1, .key_id = KID, .k0 = le64(key), .k1 = le64(key + 8) };
-	struct dsm_mac_key none = { 0 };
-	uint32_t slot = 0;
+	struct dsm_mac_key k = { .valid = valid, .key_id = kid, .k0 = le64(key),
+				 .k1 = le64(key + 8) };
 
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_keys), &slot, &k, 0),
 			 0);
-	slot = 1;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_keys), &slot, &none,
-					     0), 0);
+}
+
+/* The cluster key in slot 0, slot 1 empty. */
+static void set_key(struct node *n, const uint8_t key[16])
+{
+	set_slot(n, 0, 1, KID, key);
+	set_slot(n, 1, 0, 0, key);
 }
 
 static void set_flags(struct node *n, uint32_t flags)
@@ -406,10 +410,11 @@ static uint32_t be32_at(const uint8_t *p)
 	return ntohl(v);
 }
 
-/* The dsm option in a captured header (where the walk finds it), checked
- * byte for byte: what the sender should have put there, and the MAC. */
-static void expect_option(const uint8_t *ip, size_t iplen, size_t opt_off, uint32_t lab,
-			  uint32_t node)
+/* The dsm option in a captured header at opt_off in the options, checked
+ * byte for byte: what the sender should have put there, and the MAC under
+ * this key. */
+static void expect_option_key(const uint8_t *ip, size_t opt_off, uint32_t lab, uint32_t node,
+			      uint8_t kid, const uint8_t key[16])
 {
 	const uint8_t *o = ip + 20 + opt_off;
 	uint8_t msg[DSM_MAC_MSG_LEN], mac[8];
@@ -418,11 +423,10 @@ static void expect_option(const uint8_t *ip, size_t iplen, size_t opt_off, uint3
 	assert_true(hl >= 20 + opt_off + DSM_OPT_LEN);
 	assert_true(csum_ok(ip));
 	assert_true(ntohs(*(const uint16_t *)(ip + 2)) >= hl);
-	(void)iplen;
 	assert_int_equal(o[0], DSM_OPT_TYPE);
 	assert_int_equal(o[1], DSM_OPT_LEN);
 	assert_int_equal(o[2], DSM_OPT_VERSION);
-	assert_int_equal(o[3], KID);
+	assert_int_equal(o[3], kid);
 	assert_int_equal(be32_at(o + 4), lab);
 	assert_int_equal(be32_at(o + 8), node);
 	assert_int_equal(be32_at(o + 12), EPOCH);
@@ -431,8 +435,15 @@ static void expect_option(const uint8_t *ip, size_t iplen, size_t opt_off, uint3
 	msg[9] = 0;
 	memcpy(msg + 10, ip + 4, 2);
 	memcpy(msg + 12, o, 16);
-	ref_siphash(cluster_key, msg, sizeof(msg), mac);
+	ref_siphash(key, msg, sizeof(msg), mac);
 	assert_memory_equal(o + DSM_OPT_MAC_OFF, mac, 8);
+}
+
+static void expect_option(const uint8_t *ip, size_t iplen, size_t opt_off, uint32_t lab,
+			  uint32_t node)
+{
+	(void)iplen;
+	expect_option_key(ip, opt_off, lab, node, KID, cluster_key);
 }
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -830,6 +841,78 @@ static void test_udp_wrong_key(void **state)
 	close(srv);
 }
 
+/* A key rotation as docs/wire.md describes it: the next key into the other
+ * slot everywhere, then each node flips its sending slot on its own; every
+ * datagram of every phase arrives, under the key the phase says. */
+static void rotation_step(int cli_a, int cli_b, int srv_a, int srv_b, int cap_a, int cap_b,
+			  uint8_t kid_a, const uint8_t *key_a, uint8_t kid_b, const uint8_t *key_b)
+{
+	struct sockaddr_in to_a = sin_of(ADDR_A, 5008);
+	const uint8_t *ip;
+	char buf[16];
+	size_t iplen;
+
+	send_to_b(cli_a, 5007, "a2b", 3);
+	assert_int_equal(sendto(cli_b, "b2a", 3, 0, (struct sockaddr *)&to_a, sizeof(to_a)), 3);
+	assert_int_equal(recv_within(srv_b, buf, sizeof(buf), 2000), 3);
+	assert_int_equal(recv_within(srv_a, buf, sizeof(buf), 2000), 3);
+	ip = next_ip(cap_b, IPPROTO_UDP, 5007, &iplen, 2000);
+	assert_non_null(ip);
+	expect_option_key(ip, 0, LABEL_A, NODE_A, kid_a, key_a);
+	ip = next_ip(cap_a, IPPROTO_UDP, 5008, &iplen, 2000);
+	assert_non_null(ip);
+	expect_option_key(ip, 0, LABEL_B, NODE_B, kid_b, key_b);
+}
+
+static void test_key_rotation(void **state)
+{
+	const uint32_t on = DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY;
+	struct sockaddr_in a = sin_of(ADDR_A, 5008);
+	int cli_a, cli_b, srv_a, srv_b, cap_a, cap_b;
+	uint8_t next[16];
+	struct counts ca, cb;
+
+	NEED_NET();
+	memcpy(next, cluster_key, 16);
+	next[15] ^= 0x5a;
+	srv_b = udp_server(5007);
+	srv_a = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(srv_a, (struct sockaddr *)&a, sizeof(a)), 0);
+	cli_a = udp_client();
+	label(&A, cli_a, LABEL_A);
+	cli_b = ns_socket(&B, AF_INET, SOCK_DGRAM, 0);
+	label(&B, cli_b, LABEL_B);
+	cap_a = capture(&A);
+	cap_b = capture(&B);
+	ca = snap(&A);
+	cb = snap(&B);
+
+	/* 1: the next key, id KID + 1, into slot 1 on both nodes */
+	set_slot(&A, 1, 1, KID + 1, next);
+	set_slot(&B, 1, 1, KID + 1, next);
+	rotation_step(cli_a, cli_b, srv_a, srv_b, cap_a, cap_b, KID, cluster_key, KID, cluster_key);
+	/* 2: A sends with it, B not yet: both still understood */
+	set_flags(&A, on | DSM_NET_F_SEND_SLOT1);
+	rotation_step(cli_a, cli_b, srv_a, srv_b, cap_a, cap_b, KID + 1, next, KID, cluster_key);
+	/* 3: B too */
+	set_flags(&B, on | DSM_NET_F_SEND_SLOT1);
+	rotation_step(cli_a, cli_b, srv_a, srv_b, cap_a, cap_b, KID + 1, next, KID + 1, next);
+	/* 4: the old key retired */
+	set_slot(&A, 0, 0, 0, cluster_key);
+	set_slot(&B, 0, 0, 0, cluster_key);
+	rotation_step(cli_a, cli_b, srv_a, srv_b, cap_a, cap_b, KID + 1, next, KID + 1, next);
+
+	assert_int_equal(delta(&A, &ca, DSM_NC_VERIFIED), 4);
+	assert_int_equal(delta(&B, &cb, DSM_NC_VERIFIED), 4);
+	assert_int_equal(delta(&A, &ca, DSM_NC_DROP_BADMAC) + delta(&B, &cb, DSM_NC_DROP_BADMAC), 0);
+	close(cap_a);
+	close(cap_b);
+	close(cli_a);
+	close(cli_b);
+	close(srv_a);
+	close(srv_b);
+}
+
 /* ---- TCP ---------------------------------------------------------------- */
 
 static int tcp_listener(uint16_t port, int lab)
@@ -1099,6 +1182,7 @@ int main(void)
 		T(test_udp_mtu),
 		T(test_udp_gso),
 		T(test_udp_wrong_key),
+		T(test_key_rotation),
 		T(test_tcp_handshake_only),
 		T(test_tcp_syncookies),
 		T(test_tcp_unlabeled_listener),
