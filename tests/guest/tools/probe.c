@@ -20,6 +20,7 @@
  *   probe write PATH                open(PATH, O_WRONLY | O_APPEND)
  *   probe unlink PATH
  *   probe rmdir PATH
+ *   probe forkloop N                N fork attempts; print "forkloop OK x EACCES y"
  *   probe pause                     print our pid, then sleep until killed
  *   probe loop SECONDS PORT         fork+wait and TCP connect+accept in a
  *                                   loop; print "loop N ok M failed"
@@ -313,6 +314,27 @@ int main(int argc, char **argv)
 		return step("unlink", unlink(argv[2]) == 0) ? 1 : 0;
 	if (!strcmp(op, "rmdir") && argc == 3)
 		return step("rmdir", rmdir(argv[2]) == 0) ? 1 : 0;
+	if (!strcmp(op, "forkloop") && argc == 3) {
+		unsigned long ok = 0, denied = 0, n = strtoul(argv[2], NULL, 0);
+
+		for (unsigned long i = 0; i < n; i++) {
+			int status;
+			pid_t pid = fork();
+
+			if (pid == 0)
+				_exit(0);
+			if (pid > 0) {
+				waitpid(pid, &status, 0);
+				ok++;
+			} else if (errno == EACCES) {
+				denied++;
+			} else {
+				return step("fork", 0), 1;
+			}
+		}
+		printf("forkloop OK %lu EACCES %lu\n", ok, denied);
+		return 0;
+	}
 	if (!strcmp(op, "loop") && argc == 4)
 		return do_loop(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(op, "pause") && argc == 2) {
