@@ -10,7 +10,8 @@
  *                     unknown key, wrong MAC or stale epoch is dropped; a
  *                     good option stays in place for the receive-side check
  *   dsm_mac_selftest  known-answer test of the MAC code as loaded, run by
- *                     BPF_PROG_TEST_RUN; never attached
+ *                     BPF_PROG_TEST_RUN; not meant to be attached (and
+ *                     harmless if it is)
  *
  * Helpers and headers:
  *   siphash.h     SipHash-2-4, fixed 28-byte message and bounded generic
@@ -35,6 +36,7 @@ char LICENSE[] SEC("license") = "GPL";
 #include "net_verify.h"
 #include "net_maps.h"
 
+#define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK    0
 #define TC_ACT_SHOT  2
 #define L2_LEN       14     /* Ethernet header */
@@ -475,34 +477,38 @@ int dsm_ingress(struct __sk_buff *skb)
 /* ---- self-test ---------------------------------------------------------- */
 
 /*
- * Known-answer test of the MAC code as the kernel runs it. Input: a 16-byte
- * key and a message of at most DSM_SIPHASH_MAX_LEN bytes. Output, in place:
- * bytes 0..7 the SipHash-2-4 of the message (dsm_siphash) and, for a
- * 28-byte message, bytes 8..15 that of dsm_siphash_28, both as the
- * reference writes them. dsmd may run it at start with BPF_PROG_TEST_RUN.
+ * Known-answer test of the MAC code as the kernel runs it, for dsmd to run
+ * at start with BPF_PROG_TEST_RUN. Input, the packet: a 16-byte key, then
+ * a message of at most DSM_SIPHASH_MAX_LEN bytes. Output, in slot 0 of
+ * dsm_net_selftest: the SipHash-2-4 of the message (dsm_siphash) and, for
+ * a 28-byte message, that of dsm_siphash_28 (else 0), both as the 8 bytes
+ * the reference writes. Returns TC_ACT_OK, or TC_ACT_UNSPEC for an input
+ * of another size. It never changes or drops a packet, so attaching it by
+ * mistake costs time and nothing else.
  */
 SEC("tc")
 int dsm_mac_selftest(struct __sk_buff *skb)
 {
-	__u64 key[2] = {}, buf[DSM_SIPHASH_MAX_LEN / 8] = {}, out, len = skb->len;
+	__u64 key[2] = {}, buf[DSM_SIPHASH_MAX_LEN / 8] = {}, len = skb->len;
+	struct dsm_net_selftest *out;
+	__u32 zero = 0;
 
+	out = bpf_map_lookup_elem(&dsm_net_selftest, &zero);
+	if (!out)
+		return TC_ACT_UNSPEC;
 	if (len < sizeof(key) || len > sizeof(key) + DSM_SIPHASH_MAX_LEN)
-		return TC_ACT_SHOT;
+		return TC_ACT_UNSPEC;
 	if (bpf_skb_load_bytes(skb, 0, key, sizeof(key)) < 0)
-		return TC_ACT_SHOT;
+		return TC_ACT_UNSPEC;
 	len -= sizeof(key);
 	dsm_opaque(len); /* keep the test as written: the verifier needs it */
 	if (len >= 1 && bpf_skb_load_bytes(skb, sizeof(key), buf, len) < 0)
-		return TC_ACT_SHOT;
+		return TC_ACT_UNSPEC;
 
-	out = dsm_le64(dsm_siphash(dsm_le64(key[0]), dsm_le64(key[1]), buf, len));
-	if (bpf_skb_store_bytes(skb, 0, &out, sizeof(out), 0) < 0)
-		return TC_ACT_SHOT;
-	if (len == DSM_MAC_MSG_LEN) {
-		out = dsm_le64(dsm_siphash_28(dsm_le64(key[0]), dsm_le64(key[1]),
-					      (const union dsm_mac_msg *)buf));
-		if (bpf_skb_store_bytes(skb, 8, &out, sizeof(out), 0) < 0)
-			return TC_ACT_SHOT;
-	}
+	out->mac = dsm_le64(dsm_siphash(dsm_le64(key[0]), dsm_le64(key[1]), buf, len));
+	out->mac28 = 0;
+	if (len == DSM_MAC_MSG_LEN)
+		out->mac28 = dsm_le64(dsm_siphash_28(dsm_le64(key[0]), dsm_le64(key[1]),
+						     (const union dsm_mac_msg *)buf));
 	return TC_ACT_OK;
 }

@@ -53,6 +53,19 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } dsm_net_events SEC(".maps");
+
+/* The result of the last dsm_mac_selftest run (that program's only output). */
+struct dsm_net_selftest {
+	__u64 mac;   /* dsm_siphash(): the reference's 8 output bytes */
+	__u64 mac28; /* dsm_siphash_28() for a 28-byte message, else 0 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsm_net_selftest);
+} dsm_net_selftest SEC(".maps");
 #endif
 
 #endif /* DSM_BPF_NET_MAPS_H */

@@ -5,7 +5,8 @@
  * BPF_PROG_TEST_RUN, against the published test vectors (key 00..0f,
  * message 00..n-1), against OpenSSL's SipHash for all 64 of them, and for
  * the fixed 28-byte MAC message against OpenSSL on random keys and
- * messages. Needs root (BPF); skipped without it.
+ * messages. The program reports through a map and leaves the packet alone.
+ * Needs root (BPF); skipped without it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,8 +27,8 @@
 #include "dsm/wire.h"
 #include "dsm_net.skel.h"
 
-#define TC_ACT_OK   0
-#define TC_ACT_SHOT 2
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_OK     0
 
 /* From the SipHash reference implementation's vectors (SipHash-2-4, 64-bit
  * output): message length n = index, key and message bytes counting from 0. */
@@ -102,23 +103,29 @@ static void ref_siphash(const uint8_t key[16], const uint8_t *msg, size_t len, u
 	EVP_MAC_free(mac);
 }
 
-/* Run the self-test program on key || msg; *retval is the tc verdict, out
- * the first 16 bytes of the output packet. */
+/* Run the self-test program on key || msg; *retval is its tc verdict, out
+ * its result (generic, then fixed 28-byte). The packet must come out as it
+ * went in: the program only reports. */
 static void bpf_siphash(const uint8_t key[16], const uint8_t *msg, size_t len,
 			uint8_t out[16], int *retval)
 {
-	uint8_t in[16 + 128], res[16 + 128];
+	uint8_t in[16 + 128], res[16 + 128], poison[16];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = 16 + len,
 		    .data_out = res, .data_size_out = sizeof(res));
+	int fd = bpf_map__fd(skel->maps.dsm_net_selftest);
+	uint32_t zero = 0;
 
 	assert_true(len <= 128);
 	memcpy(in, key, 16);
 	memcpy(in + 16, msg, len);
+	memset(poison, 0xee, sizeof(poison));
+	assert_int_equal(bpf_map_update_elem(fd, &zero, poison, 0), 0);
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.dsm_mac_selftest),
 						&opts), 0);
 	*retval = (int)opts.retval;
 	assert_int_equal(opts.data_size_out, 16 + len);
-	memcpy(out, res, 16);
+	assert_memory_equal(res, in, 16 + len);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, out), 0);
 }
 
 static void count_key(uint8_t key[16], uint8_t msg[64])
@@ -203,6 +210,10 @@ static void test_mac_message_random(void **state)
 			fail_msg("generic, case %d differs", n);
 		if (memcmp(got + 8, ref, 8))
 			fail_msg("fixed 28-byte, case %d differs", n);
+		/* and the generic function alone for other lengths */
+		bpf_siphash(key, msg, sizeof(msg) - 1, got, &rv);
+		assert_int_equal(rv, TC_ACT_OK);
+		assert_memory_equal(got + 8, (uint8_t[8]){ 0 }, 8);
 	}
 }
 
@@ -228,16 +239,19 @@ static void test_random_all_lengths(void **state)
 	}
 }
 
-/* Too long for the generic function: refused, not truncated. */
+/* Too long for the generic function: refused, not truncated, and nothing
+ * written. */
 static void test_too_long(void **state)
 {
-	uint8_t key[16] = { 0 }, msg[65] = { 0 }, got[16];
+	uint8_t key[16] = { 0 }, msg[65] = { 0 }, got[16], poison[16];
 	int rv;
 
 	(void)state;
 	need_bpf();
+	memset(poison, 0xee, sizeof(poison));
 	bpf_siphash(key, msg, sizeof(msg), got, &rv);
-	assert_int_equal(rv, TC_ACT_SHOT);
+	assert_int_equal(rv, TC_ACT_UNSPEC);
+	assert_memory_equal(got, poison, 16);
 }
 
 int main(void)
