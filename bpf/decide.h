@@ -96,7 +96,9 @@ static __noinline void report(const struct dsm_req *r, __u32 verdict, __s32 err)
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->subject = r->subject;
-	e->subject_node = r->node == DSM_NODE_ANY ? DSM_NODE_LOCAL : r->node;
+	/* A local subject is on this node; a peer may be of any (unlabeled). */
+	e->subject_node = r->node == DSM_NODE_ANY && r->class != DSM_CLASS_PEER ? DSM_NODE_LOCAL
+										  : r->node;
 	e->target = r->target;
 	e->verdict = verdict;
 	e->err = err;

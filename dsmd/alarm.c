@@ -6,6 +6,7 @@
  * (subject, target, class, permission, verdict). The kernel side never
  * waits for us: a full ring buffer drops events and counts the drops.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <search.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "dsmd.h"
+#include "dsm/wire.h"
 
 static int cmp_count(const void *a, const void *b)
 {
@@ -91,8 +93,21 @@ static const char *node_name(const struct dsmd *d, uint32_t node)
 
 	if (node == DSM_NODE_LOCAL)
 		return d->node_name;
+	if (node == DSM_NODE_ANY)
+		return "any";
 	n = d->policy ? dsm_policy_node_name(d->policy, node) : NULL;
 	return n ? n : "?";
+}
+
+/* Why a peer was refused, from the errno the hook returned. */
+static const char *peer_reason(int err)
+{
+	switch (-err) {
+	case 74:  return "malformed";  /* EBADMSG */
+	case 129: return "forged";     /* EKEYREJECTED: unknown key or wrong MAC */
+	case 116: return "stale";      /* ESTALE: epoch outside the window */
+	default:  return "policy";
+	}
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -100,7 +115,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct dsmd *d = ctx;
 	const struct dsm_event *e = data;
 	const char *cls, *perm, *verdict, *sname, *tname;
-	char when[40], comm[DSM_COMM_LEN + 1], sbuf[16], tbuf[16];
+	char when[40], comm[DSM_COMM_LEN + 1], sbuf[16], tbuf[16], peer_addr[INET_ADDRSTRLEN] = "";
 	json_object *o;
 
 	if (size < sizeof(*e) || e->version != DSM_ABI_VERSION) {
@@ -119,10 +134,19 @@ static int handle_event(void *ctx, void *data, size_t size)
 	snprintf(sbuf, sizeof(sbuf), "%u", e->subject);
 	snprintf(tbuf, sizeof(tbuf), "%u", e->target);
 
-	dsmd_log(LOG_WARNING, "alarm", "%s %s@%s -> %s %s %s pid=%u comm=%s%s", verdict,
-		 sname ? sname : sbuf, node_name(d, e->subject_node), tname ? tname : tbuf,
-		 cls ? cls : "?", perm ? perm : "?", e->pid, comm,
-		 e->subject == DSM_LABEL_INVALID ? " (internal error: failed closed)" : "");
+	if (e->class == DSM_CLASS_PEER) {
+		struct in_addr a = { .s_addr = e->aux };
+
+		inet_ntop(AF_INET, &a, peer_addr, sizeof(peer_addr));
+		dsmd_log(LOG_WARNING, "alarm", "%s %s@%s -> %s peer recv from %s (%s)", verdict,
+			 sname ? sname : sbuf, node_name(d, e->subject_node),
+			 tname ? tname : tbuf, peer_addr, peer_reason(e->err));
+	} else {
+		dsmd_log(LOG_WARNING, "alarm", "%s %s@%s -> %s %s %s pid=%u comm=%s%s", verdict,
+			 sname ? sname : sbuf, node_name(d, e->subject_node),
+			 tname ? tname : tbuf, cls ? cls : "?", perm ? perm : "?", e->pid, comm,
+			 e->subject == DSM_LABEL_INVALID ? " (internal error: failed closed)" : "");
+	}
 	if (bump(d, e))
 		log_err("alarm", "out of memory counting alarms");
 
@@ -145,7 +169,72 @@ static int handle_event(void *ctx, void *data, size_t size)
 		json_object_object_add(o, "perm", json_object_new_string(perm));
 	json_object_object_add(o, "verdict", json_object_new_string(verdict));
 	json_object_object_add(o, "errno", json_object_new_int(-e->err));
+	if (e->class == DSM_CLASS_PEER) {
+		json_object_object_add(o, "saddr", json_object_new_string(peer_addr));
+		json_object_object_add(o, "subject_node_id", json_object_new_int64(e->subject_node));
+		json_object_object_add(o, "reason", json_object_new_string(peer_reason(e->err)));
+	}
 	json_object_object_add(o, "aux", json_object_new_int64(e->aux));
+	if (d->alarm_log) {
+		fprintf(d->alarm_log, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		fflush(d->alarm_log);
+	}
+	json_object_put(o);
+	return 0;
+}
+
+static const char *net_reason(unsigned r)
+{
+	static const char *const names[] = {
+		[DSM_NR_NOROOM_OPTSPACE] = "no option space",
+		[DSM_NR_NOROOM_MTU] = "would exceed the MTU",
+		[DSM_NR_NOROOM_GSO] = "GSO packet",
+		[DSM_NR_NOROOM_ADJUST] = "header could not grow",
+		[DSM_NR_NOROOM_NOKEY] = "no valid sending key",
+		[DSM_NR_EGRESS_OPTIONS] = "own options malformed",
+		[DSM_NR_MALFORMED] = "malformed",
+		[DSM_NR_NOKEY] = "unknown key",
+		[DSM_NR_BADMAC] = "wrong MAC",
+		[DSM_NR_STALE] = "stale epoch",
+	};
+
+	return r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "?";
+}
+
+/* A packet the packet programs dropped (egress: could not be labeled). */
+static int handle_net_event(void *ctx, void *data, size_t size)
+{
+	struct dsmd *d = ctx;
+	const struct dsm_net_event *e = data;
+	char when[40], src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	struct in_addr a;
+	json_object *o;
+
+	if (size < sizeof(*e) || e->version != DSM_NET_EVENT_VERSION)
+		return 0;
+	format_time(e->time_ns, when, sizeof(when));
+	a.s_addr = e->saddr;
+	inet_ntop(AF_INET, &a, src, sizeof(src));
+	a.s_addr = e->daddr;
+	inet_ntop(AF_INET, &a, dst, sizeof(dst));
+	dsmd_log(LOG_WARNING, "alarm", "drop %s packet %s -> %s proto %u: %s",
+		 e->direction == DSM_NEV_DIR_EGRESS ? "outgoing" : "incoming", src, dst, e->protocol,
+		 net_reason(e->reason));
+	o = json_object_new_object();
+	if (!o)
+		return 0;
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "node", json_object_new_string(d->node_name));
+	json_object_object_add(o, "node_id", json_object_new_int64(d->node_id));
+	json_object_object_add(o, "class", json_object_new_string("packet"));
+	json_object_object_add(o, "verdict", json_object_new_string("drop"));
+	json_object_object_add(o, "direction", json_object_new_string(
+		e->direction == DSM_NEV_DIR_EGRESS ? "egress" : "ingress"));
+	json_object_object_add(o, "reason", json_object_new_string(net_reason(e->reason)));
+	json_object_object_add(o, "saddr", json_object_new_string(src));
+	json_object_object_add(o, "daddr", json_object_new_string(dst));
+	json_object_object_add(o, "protocol", json_object_new_int(e->protocol));
+	json_object_object_add(o, "ifindex", json_object_new_int64(e->ifindex));
 	if (d->alarm_log) {
 		fprintf(d->alarm_log, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		fflush(d->alarm_log);
@@ -173,6 +262,14 @@ int dsmd_alarm_open(struct dsmd *d)
 
 		log_err("alarm", "ring buffer: %s", strerror(-err));
 		return err;
+	}
+	if (d->net_events_fd >= 0) {
+		int err = ring_buffer__add(d->rb, d->net_events_fd, handle_net_event, d);
+
+		if (err) {
+			log_err("alarm", "packet ring buffer: %s", strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }

@@ -20,16 +20,22 @@
 
 #include "dsmd.h"
 #include "dsm_lsm.skel.h"
+#include "dsm_net.skel.h"
 
+/* Maps of the LSM object, then of the packet object (pinned after it loads). */
 static const char *const map_names[] = {
 	"dsm_policy", "dsm_tasks", "dsm_socks", "dsm_events", "dsm_counters", "dsm_protected",
+	"dsm_keys", "dsm_net_cfg", "dsm_conn_peers", "dsm_net_counters", "dsm_net_events",
 };
+#define NLSM_MAPS 9
 #define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
 
 static int *map_fd_slot(struct dsmd *d, size_t i)
 {
 	int *slots[NMAPS] = { &d->policy_fd, &d->tasks_fd, &d->socks_fd,
-			      &d->events_fd, &d->counters_fd, &d->protected_fd };
+			      &d->events_fd, &d->counters_fd, &d->protected_fd,
+			      &d->keys_fd, &d->netcfg_fd, &d->conn_fd,
+			      &d->net_counters_fd, &d->net_events_fd };
 	return slots[i];
 }
 
@@ -72,6 +78,9 @@ int dsmd_bpf_load(struct dsmd *d)
 	d->events_fd = bpf_map__fd(d->skel->maps.dsm_events);
 	d->counters_fd = bpf_map__fd(d->skel->maps.dsm_counters);
 	d->protected_fd = bpf_map__fd(d->skel->maps.dsm_protected);
+	d->keys_fd = bpf_map__fd(d->skel->maps.dsm_keys);
+	d->netcfg_fd = bpf_map__fd(d->skel->maps.dsm_net_cfg);
+	d->conn_fd = bpf_map__fd(d->skel->maps.dsm_conn_peers);
 	return 0;
 }
 
@@ -110,7 +119,8 @@ int dsmd_bpf_attach_and_pin(struct dsmd *d)
 		return err;
 	}
 	for (i = 0; i < NMAPS; i++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(d->skel->obj, map_names[i]);
+		struct bpf_object *obj = i < NLSM_MAPS ? d->skel->obj : d->net->obj;
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, map_names[i]);
 
 		if (!map || pin_path(path, sizeof(path), d->o.pin_dir, "maps", map_names[i]))
 			return -EINVAL;
@@ -240,6 +250,7 @@ void dsmd_bpf_close(struct dsmd *d)
 	d->btf_fd = -1;
 	if (d->skel) {
 		/* Pinned links stay attached; unpinned programs go away here. */
+		dsmd_net_close(d);
 		dsm_lsm_bpf__destroy(d->skel);
 		d->skel = NULL;
 	} else {

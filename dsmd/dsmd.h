@@ -21,6 +21,10 @@ struct dsmd_opts {
 	const char *node;    /* name or number; default: the hostname */
 	bool unload;         /* remove dsm's pins (detaches everything) */
 	bool verbose;
+	const char *key_file; /* cluster keys; none: local checks only */
+	bool label_egress;    /* with keys: label what labeled sockets send */
+	unsigned epoch_seconds;
+	unsigned epoch_window;
 };
 
 /* One alarm counter: (subject, target, class, perm, verdict). */
@@ -31,6 +35,7 @@ struct dsmd_alarm_count {
 };
 
 struct dsm_lsm_bpf;
+struct dsm_net_bpf;
 struct ring_buffer;
 
 struct dsmd {
@@ -38,6 +43,8 @@ struct dsmd {
 	struct dsm_lsm_bpf *skel;     /* NULL when we took over pinned objects */
 	bool takeover;
 	int policy_fd, tasks_fd, socks_fd, events_fd, counters_fd, protected_fd;
+	int keys_fd, netcfg_fd, conn_fd, net_counters_fd, net_events_fd;
+	struct dsm_net_bpf *net;      /* NULL when we took over */
 	struct dsm_policy *policy;
 	struct dsm_lsm_bpf *btf_skel; /* opened only for its BTF */
 	int btf_fd;
@@ -85,6 +92,14 @@ uint32_t dsmd_label_for_exe(const struct dsm_policy *p, const char *exe_path);
 int dsmd_label_tasks(struct dsmd *d, bool only_unlabeled);
 int dsmd_task_label(const struct dsmd *d, int pid, uint32_t *label);
 int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label);
+
+/* net.c: the packet path. */
+int dsmd_net_load(struct dsmd *d);
+int dsmd_net_attach(struct dsmd *d);
+int dsmd_net_detach_all(void);
+int dsmd_net_configure(struct dsmd *d);
+void dsmd_net_tick(struct dsmd *d);
+void dsmd_net_close(struct dsmd *d);
 
 /* alarm.c: events from the ring buffer. */
 int dsmd_alarm_open(struct dsmd *d);

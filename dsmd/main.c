@@ -54,11 +54,17 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dsmd --policy FILE [--node NAME|ID] [--pin-dir DIR] [--state-dir DIR] [-v]\n"
+		"usage: dsmd --policy FILE [--node NAME|ID] [--key-file FILE [--no-label]]\n"
+		"            [--pin-dir DIR] [--state-dir DIR] [-v]\n"
 		"       dsmd --unload [--pin-dir DIR]\n"
 		"\n"
 		"  -p, --policy FILE     policy source to enforce (reloaded on SIGHUP)\n"
 		"  -n, --node NAME|ID    this node in the policy (default: the hostname)\n"
+		"  -k, --key-file FILE   cluster keys (root-only; see docs/wire.md); without\n"
+		"                        one, nothing is labeled and peers are unlabeled\n"
+		"      --no-label        keys, but label no packet (local checks only)\n"
+		"      --epoch-seconds N length of an epoch (default 10)\n"
+		"      --epoch-window N  epochs a label may be off by (default 3)\n"
 		"      --pin-dir DIR     where programs and maps are pinned (default %s)\n"
 		"      --state-dir DIR   control socket and alarm log (default %s)\n"
 		"      --unload          remove dsm from the kernel and exit\n"
@@ -69,13 +75,17 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 {
-	enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD };
+	enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "pin-dir", required_argument, NULL, OPT_PIN },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "unload", no_argument, NULL, OPT_UNLOAD },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "no-label", no_argument, NULL, OPT_NOLABEL },
+		{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
+		{ "epoch-window", required_argument, NULL, OPT_WINDOW },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -83,13 +93,31 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:n:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:n:k:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->policy_path = optarg; break;
 		case 'n': o->node = optarg; break;
 		case OPT_PIN: o->pin_dir = optarg; break;
 		case OPT_STATE: o->state_dir = optarg; break;
 		case OPT_UNLOAD: o->unload = true; break;
+		case 'k': o->key_file = optarg; break;
+		case OPT_NOLABEL: o->label_egress = false; break;
+		case OPT_EPOCH:
+		case OPT_WINDOW: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || v == 0 || v > 86400) {
+				fprintf(stderr, "dsmd: %s wants a number from 1 to 86400, not '%s'\n",
+					argv[optind - 1], optarg);
+				return -EINVAL;
+			}
+			if (c == OPT_EPOCH)
+				o->epoch_seconds = (unsigned)v;
+			else
+				o->epoch_window = (unsigned)v;
+			break;
+		}
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case ':':
@@ -116,9 +144,12 @@ static int start_fresh(struct dsmd *d)
 	int err;
 
 	err = dsmd_bpf_load(d);
-	if (err)
-		return err;
-	err = dsmd_policy_load(d);
+	if (!err)
+		err = dsmd_net_load(d);
+	if (!err)
+		err = dsmd_policy_load(d);
+	if (!err)
+		err = dsmd_net_configure(d);
 	if (err)
 		return err;
 	/* Label first: dsmd needs its own label before the bpf hook attaches. */
@@ -126,7 +157,10 @@ static int start_fresh(struct dsmd *d)
 	if (err)
 		return err;
 	err = dsmd_bpf_attach_and_pin(d);
+	if (!err)
+		err = dsmd_net_attach(d);
 	if (err) {
+		dsmd_net_detach_all();
 		dsmd_bpf_unpin(d->o.pin_dir);
 		return err;
 	}
@@ -182,6 +216,7 @@ static int serve(struct dsmd *d)
 			err = -errno;
 			break;
 		}
+		dsmd_net_tick(d);
 		/* Always drain: events may arrive without a wakeup (ring buffer
 		 * notifications are batched by the kernel). */
 		if (dsmd_alarm_poll(d, 0) < 0)
@@ -196,6 +231,8 @@ static int serve(struct dsmd *d)
 			log_info("main", "SIGHUP: reloading %s", d->o.policy_path);
 			if (dsmd_policy_load(d))
 				log_err("main", "reload failed: the previous policy stays in force");
+			else if (dsmd_net_configure(d))
+				log_err("main", "key reload failed: the previous keys stay in force");
 			continue;
 		}
 		log_info("main", "signal %d: exiting, enforcement stays in place", si.ssi_signo);
@@ -209,9 +246,12 @@ static int serve(struct dsmd *d)
 int main(int argc, char **argv)
 {
 	struct dsmd d = {
-		.o = { .pin_dir = DSMD_PIN_DIR, .state_dir = DSMD_STATE_DIR },
+		.o = { .pin_dir = DSMD_PIN_DIR, .state_dir = DSMD_STATE_DIR, .label_egress = true,
+		       .epoch_seconds = 10, .epoch_window = 3 },
 		.policy_fd = -1, .tasks_fd = -1, .socks_fd = -1, .events_fd = -1,
 		.counters_fd = -1, .protected_fd = -1, .ctl_fd = -1, .btf_fd = -1,
+		.keys_fd = -1, .netcfg_fd = -1, .conn_fd = -1, .net_counters_fd = -1,
+		.net_events_fd = -1,
 	};
 	int err;
 
@@ -222,7 +262,9 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 
 	if (d.o.unload) {
-		err = dsmd_bpf_unpin(d.o.pin_dir);
+		err = dsmd_net_detach_all();
+		if (!err)
+			err = dsmd_bpf_unpin(d.o.pin_dir);
 		if (err)
 			log_err("main", "unload: %s", strerror(-err));
 		else
@@ -238,6 +280,8 @@ int main(int argc, char **argv)
 		err = dsmd_bpf_takeover(&d);
 		if (!err)
 			err = dsmd_policy_load(&d);
+		if (!err)
+			err = dsmd_net_configure(&d);
 		if (!err)
 			err = dsmd_label_tasks(&d, true);
 	} else {

@@ -131,10 +131,13 @@ struct dsm_task_ctx {
 
 struct dsm_sock_ctx {
 	__u32 label;      /* creator's label (listener's for accepted sockets) */
-	__u32 peer_label; /* bound at handshake for TCP, per packet for UDP */
+	__u32 peer_label; /* bound at handshake for TCP, last sender for UDP */
 	__u32 peer_node;
-	__u32 flags;
+	__u32 flags;      /* DSM_SOCK_F_* */
 };
+
+/* TCP: the peer was checked at the handshake; later segments need no label. */
+#define DSM_SOCK_F_PEER_BOUND (1u << 0)
 
 /* ---- events (ring buffer) ----------------------------------------------- */
 

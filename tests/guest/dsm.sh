@@ -13,6 +13,9 @@ export DSM_SOCKET=$DSM_RUN/dsmd.sock DSM_ALARMS
 # runs the test itself) may do anything to any of them, so the test's own
 # machinery never trips over the policy under test.
 DSM_TEST_LABELS="unconfined dsmd dsmd_exec a b c probe_exec"
+# Connections between the test's own labels (loopback included) come from
+# peers that carry no dsm option unless the test gives keys: the unlabeled
+# rule below names them "world", and every test label may hear the world.
 
 # dsm_policy FILE [VERSION] < RULES: a test policy: the common preamble
 # (labels, dsmd's own domain, an unconfined test runner) plus RULES.
@@ -40,6 +43,9 @@ dsm_policy() {
 		allow dsmd { $DSM_TEST_LABELS } : file *;
 		allow dsmd dsmd : socket *;
 		allow dsmd dsmd : system *;
+		label world = 99;
+		unlabeled 0.0.0.0/0 -> world;
+		allow world@any { $DSM_TEST_LABELS } : peer recv;
 		EOP
 		cat
 	} >"$file"
@@ -82,6 +88,20 @@ dsm_cleanup() {
 	rm -f "$DSM_LOG"
 }
 trap 'DSM_TEST_FAILED=$?; dsm_cleanup' EXIT
+
+# dsm_keyfile FILE [SEND_ID [ID...]]: a cluster key file, the same on every
+# node (keys are derived from their ids: test keys, never secret).
+dsm_keyfile() {
+	local file=$1 send=${2:-1} id
+	shift 2 2>/dev/null || shift $#
+	(($#)) || set -- "$send"
+	: >"$file"
+	chmod 600 "$file"
+	for id in "$@"; do
+		printf 'key %d %s\n' "$id" "$(printf 'dsm-test-key-%03d' "$id" | od -An -tx1 | tr -d ' \n')" >>"$file"
+	done
+	echo "send $send" >>"$file"
+}
 
 # as LABEL CMD...: run CMD under LABEL (the policy must allow the transition).
 as() {

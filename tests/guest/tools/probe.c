@@ -20,6 +20,10 @@
  *   probe write PATH                open(PATH, O_WRONLY | O_APPEND)
  *   probe unlink PATH
  *   probe rmdir PATH
+ *   probe udp-recv PORT SECONDS     count datagrams for SECONDS: "received N"
+ *   probe udp-send ADDR PORT N [SIZE]  send N datagrams of SIZE bytes: "sent N"
+ *   probe tcp-accept PORT SECONDS   accept one connection, read a line:
+ *                                   "accepted DATA" or "accept timeout"
  *   probe forkloop N                N fork attempts; print "forkloop OK x EACCES y"
  *   probe pause                     print our pid, then sleep until killed
  *   probe loop SECONDS PORT         fork+wait and TCP connect+accept in a
@@ -57,6 +61,7 @@ static const char *errname(int e)
 	case ENOMEM: return "ENOMEM";
 	case EAGAIN: return "EAGAIN";
 	case ETIMEDOUT: return "ETIMEDOUT";
+	case EINPROGRESS: return "EINPROGRESS";
 	default: return strerror(e);
 	}
 }
@@ -170,6 +175,11 @@ static int do_connect(const char *addr, int port)
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
 		return usage();
 	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c >= 0) {
+		struct timeval tv = { .tv_sec = 5 };
+
+		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (step("create", c >= 0) ||
 	    step("connect", connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0) ||
 	    step("send", send(c, "x\n", 2, 0) == 2))
@@ -210,6 +220,74 @@ static int do_traceme(void)
 	waitpid(pid, &status, 0);
 	errno = r;
 	return step("traceme", r == 0) ? 1 : 0;
+}
+
+static int do_udp_recv(int port, int seconds)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	time_t end = time(NULL) + seconds;
+	unsigned long n = 0;
+	char buf[65536];
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)))
+		return step("bind", 0), 1;
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	printf("ready\n");
+	fflush(stdout);
+	while (time(NULL) < end)
+		if (recv(s, buf, sizeof(buf), 0) >= 0)
+			n++;
+	printf("received %lu\n", n);
+	return 0;
+}
+
+static int do_udp_send(const char *addr, int port, unsigned long n, size_t size)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	static char buf[65000];
+	unsigned long sent = 0;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (s < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || size > sizeof(buf))
+		return step("create", 0), 1;
+	memset(buf, 'd', size);
+	for (unsigned long i = 0; i < n; i++) {
+		if (sendto(s, buf, size, 0, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)size)
+			sent++;
+		usleep(20000);
+	}
+	printf("sent %lu\n", sent);
+	return sent == n ? 0 : 1;
+}
+
+static int do_tcp_accept(int port, int seconds)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = seconds };
+	char buf[256];
+	int one = 1, l, a;
+	ssize_t n;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 8))
+		return step("listen", 0), 1;
+	setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	printf("ready\n");
+	fflush(stdout);
+	a = accept(l, NULL, NULL);
+	if (a < 0) {
+		printf("accept timeout\n");
+		return 1;
+	}
+	setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = recv(a, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	printf("accepted %s\n", buf);
+	return 0;
 }
 
 /* A workload that must never see a wrong decision while policies swap. */
@@ -314,6 +392,13 @@ int main(int argc, char **argv)
 		return step("unlink", unlink(argv[2]) == 0) ? 1 : 0;
 	if (!strcmp(op, "rmdir") && argc == 3)
 		return step("rmdir", rmdir(argv[2]) == 0) ? 1 : 0;
+	if (!strcmp(op, "udp-recv") && argc == 4)
+		return do_udp_recv(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(op, "udp-send") && (argc == 5 || argc == 6))
+		return do_udp_send(argv[2], atoi(argv[3]), strtoul(argv[4], NULL, 0),
+				   argc == 6 ? strtoul(argv[5], NULL, 0) : 64);
+	if (!strcmp(op, "tcp-accept") && argc == 4)
+		return do_tcp_accept(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(op, "forkloop") && argc == 3) {
 		unsigned long ok = 0, denied = 0, n = strtoul(argv[2], NULL, 0);
 

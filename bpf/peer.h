@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The receive check: may the sender's label, on its node, send to the
+ * receiving socket's label (class peer, permission recv)? Decided in
+ * socket_sock_rcv_skb, before the data reaches the socket, for every
+ * packet of every IPv4 socket. The sender is
+ *   - the label and node of a dsm option, whose MAC and epoch are verified
+ *     here, on every path into a socket (so no interface, loopback
+ *     included, can slip an unverified option past the check), or
+ *   - for a packet without one, the label the policy's unlabeled rules give
+ *     its source address (and arrival interface); with no rule, no label,
+ *     which no rule allows.
+ * TCP is decided once per connection: a listener checks the SYN and keeps
+ * the peer for the accepted socket, a connecting socket checks the SYN-ACK;
+ * the socket then carries its peer and later segments need no option.
+ */
+#ifndef DSM_BPF_PEER_H
+#define DSM_BPF_PEER_H
+
+#define ETH_P_IP_BE   0x0008 /* htons(ETH_P_IP) */
+#define AF_INET       2
+#define IPPROTO_TCP   6
+#define TCP_SYN_SENT  2
+#define TCP_LISTEN    10
+#define EBADMSG       74
+#define ESTALE        116
+#define EKEYREJECTED  129
+
+/* What a listener learnt from a SYN, until the connection is accepted. */
+struct dsm_conn_key {
+	__be32 raddr;
+	__be32 laddr;
+	__be16 rport;
+	__be16 lport;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct dsm_conn_key);
+	__type(value, struct dsm_peer);
+} dsm_conn_peers SEC(".maps");
+
+struct iph20 {
+	__u8   vihl;
+	__u8   tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8   ttl;
+	__u8   protocol;
+	__be16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+/* The option walk as a global function: verified once, on its own. */
+__noinline int dsm_lsm_scan_ipopt(struct dsm_ipopt_buf *buf)
+{
+	struct dsm_ipopt_scan s;
+
+	if (!buf)
+		return -1;
+	dsm_ipopt_scan(buf, &s);
+	return dsm_ipopt_pack(&s);
+}
+
+/* The label the unlabeled rules give a source address arriving on ifindex:
+ * the longest prefix wins, a rule naming the interface before one that
+ * does not. DSM_LABEL_INVALID when no rule matches. */
+static __noinline __u32 unlabeled_label(void *pm, __be32 saddr, __u32 ifindex)
+{
+	__u32 addr = bpf_ntohl(saddr);
+
+	for (int plen = 32; plen >= 0; plen--) {
+		__u32 mask = plen ? ~0u << (32 - plen) : 0;
+		struct dsm_pkey k = dsm_key_net(bpf_htonl(addr & mask), (__u8)plen, ifindex);
+		struct dsm_pval *v = policy_get(pm, &k);
+
+		if (v)
+			return v->aux;
+		k.node = 0;
+		v = ifindex ? policy_get(pm, &k) : NULL;
+		if (v)
+			return v->aux;
+	}
+	return DSM_LABEL_INVALID;
+}
+
+static __always_inline struct dsm_mac_key *mac_key(__u32 slot)
+{
+	return bpf_map_lookup_elem(&dsm_keys, &slot);
+}
+
+/* A packet with a dsm option that fails verification: drop, count, report
+ * what it claimed, with the reason in err. */
+static __noinline int forged(const struct dsm_req *r, __s32 err)
+{
+	count(DSM_CNT_DENIED);
+	report(r, DSM_VERDICT_DENY, err);
+	return -EACCES;
+}
+
+/*
+ * The sender of an IPv4 packet: 0 with *peer filled in, or a negative
+ * errno when the packet must be dropped (already reported).
+ */
+static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const struct iph20 *h,
+				       __u32 target, struct dsm_peer *peer)
+{
+	struct dsm_req r = { .class = DSM_CLASS_PEER, .perm = DSM_PERM_PEER_RECV,
+			     .target = target, .qual = DSM_QUAL_ANY, .aux = h->saddr };
+	struct dsm_ipopt_buf opts = {};
+	struct dsm_ipopt_scan scan = {};
+	struct dsm_ipopt opt = {};
+	struct dsm_net_cfg *cfg;
+	unsigned char *head = skb->head;
+	__u32 zero = 0, optlen;
+	__u16 nh = skb->network_header;
+	int v;
+
+	optlen = ((__u32)(h->vihl & 0xf) << 2);
+	if (optlen <= sizeof(*h))
+		goto unlabeled;
+	optlen -= sizeof(*h);
+	if (optlen > DSM_IPOPT_SPACE)
+		optlen = DSM_IPOPT_SPACE;
+	if (bpf_probe_read_kernel(opts.b, optlen, head + nh + sizeof(*h)))
+		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	opts.len = optlen;
+	dsm_ipopt_unpack(dsm_lsm_scan_ipopt(&opts), &scan);
+	if (scan.status == DSM_IPOPT_ABSENT)
+		goto unlabeled;
+	r.node = DSM_NODE_ANY;
+	r.subject = DSM_LABEL_INVALID;
+	if (scan.status != DSM_IPOPT_PRESENT || scan.dsm_off > DSM_IPOPT_SPACE - DSM_OPT_LEN)
+		return forged(&r, -EBADMSG);
+	if (bpf_probe_read_kernel(&opt, sizeof(opt), head + nh + sizeof(*h) + scan.dsm_off))
+		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	r.subject = bpf_ntohl(opt.label);
+	r.node = bpf_ntohl(opt.node);
+	cfg = bpf_map_lookup_elem(&dsm_net_cfg, &zero);
+	if (!cfg)
+		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	v = dsm_verify(&opt, h->saddr, h->daddr, h->protocol, h->id, mac_key(0), mac_key(1),
+		       cfg->epoch, cfg->epoch_window);
+	if (v == DSM_VERIFY_STALE)
+		return forged(&r, -ESTALE);
+	if (v != DSM_VERIFY_OK)
+		return forged(&r, -EKEYREJECTED);
+	peer->label = r.subject;
+	peer->node = r.node;
+	return 0;
+unlabeled:
+	peer->label = unlabeled_label(pm, h->saddr, skb->skb_iif);
+	peer->node = DSM_NODE_ANY;
+	return 0;
+}
+
+static __always_inline int peer_check(void *pm, const struct dsm_peer *peer, __u32 target,
+				      __be32 saddr)
+{
+	return dsm_check(pm, DSM_CLASS_PEER, DSM_QUAL_ANY, peer->label, peer->node, target,
+			 DSM_PERM_PEER_RECV, saddr);
+}
+
+SEC("lsm/socket_sock_rcv_skb")
+int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	struct dsm_sock_ctx *c;
+	struct dsm_peer peer;
+	struct iph20 h;
+	__u32 target;
+	void *pm;
+	int err;
+
+	if (ret)
+		return ret;
+	if (sk->__sk_common.skc_family != AF_INET || skb->protocol != ETH_P_IP_BE)
+		return 0;
+	pm = policy_map();
+	if (!pm)
+		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	c = bpf_sk_storage_get(&dsm_socks, sk, 0, 0);
+	/* Established TCP: decided at the handshake. */
+	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND))
+		return 0;
+	target = c ? c->label : config_get(pm, DSM_CFG_INITIAL_LABEL, DSM_LABEL_INVALID);
+	if (bpf_probe_read_kernel(&h, sizeof(h), skb->head + skb->network_header))
+		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	err = packet_peer(pm, skb, &h, target, &peer);
+	if (err)
+		return err;
+
+	if (sk->sk_protocol == IPPROTO_TCP) {
+		struct dsm_conn_key ck;
+		__u8 state = sk->__sk_common.skc_state;
+		__be16 ports[2];
+		__u8 flags;
+
+		if (state != TCP_LISTEN && state != TCP_SYN_SENT)
+			return peer_check(pm, &peer, target, h.saddr);
+		if (bpf_probe_read_kernel(ports, sizeof(ports), skb->head + skb->transport_header) ||
+		    bpf_probe_read_kernel(&flags, 1, skb->head + skb->transport_header + 13))
+			return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+		if (state == TCP_LISTEN) {
+			if ((flags & 0x12) != 0x02) /* not a SYN: the handshake's end */
+				return 0;
+			err = peer_check(pm, &peer, target, h.saddr);
+			if (err)
+				return err;
+			ck = (struct dsm_conn_key){ .raddr = h.saddr, .laddr = h.daddr,
+						    .rport = ports[0], .lport = ports[1] };
+			bpf_map_update_elem(&dsm_conn_peers, &ck, &peer, BPF_ANY);
+			return 0;
+		}
+		/* SYN_SENT: the SYN-ACK names the server. */
+		err = peer_check(pm, &peer, target, h.saddr);
+		if (err || !c)
+			return err;
+		c->peer_label = peer.label;
+		c->peer_node = peer.node;
+		c->flags |= DSM_SOCK_F_PEER_BOUND;
+		return 0;
+	}
+	err = peer_check(pm, &peer, target, h.saddr);
+	if (!err && c) {
+		c->peer_label = peer.label;
+		c->peer_node = peer.node;
+	}
+	return err;
+}
+
+/* The accepted socket: its listener's context (cloned), and the peer the
+ * listener checked at the SYN. */
+SEC("lsm/inet_csk_clone")
+int BPF_PROG(hook_inet_csk_clone, struct sock *newsk, const struct request_sock *req)
+{
+	struct dsm_conn_key ck = {
+		.raddr = req->__req_common.skc_daddr,
+		.laddr = req->__req_common.skc_rcv_saddr,
+		.rport = req->__req_common.skc_dport,
+		.lport = bpf_htons(req->__req_common.skc_num),
+	};
+	struct dsm_sock_ctx *c;
+	struct dsm_peer *peer;
+
+	peer = bpf_map_lookup_elem(&dsm_conn_peers, &ck);
+	if (!peer)
+		return 0;
+	c = bpf_sk_storage_get(&dsm_socks, newsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (c) {
+		c->peer_label = peer->label;
+		c->peer_node = peer->node;
+		c->flags |= DSM_SOCK_F_PEER_BOUND;
+	}
+	bpf_map_delete_elem(&dsm_conn_peers, &ck);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The packet path (docs/wire.md): the tc egress program that labels what
+ * labeled sockets send, the cluster keys it signs with, and the epoch the
+ * receivers check. The receive check itself is an LSM hook of the main
+ * object; this object shares its socket labels, keys and configuration.
+ *
+ * Keys come from a root-only file (the Security Server will hand them out
+ * later; loading is kept apart from use for that):
+ *
+ *   key ID HEX32      one or two keys, ID 1..255, 16 bytes in hex
+ *   send ID           the key this node signs with
+ *
+ * A rotation is three edits of that file, each followed by a reload on
+ * every node: add the new key; `send` the new key; drop the old key.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dsmd.h"
+#include "dsm/wire.h"
+#include "dsm_net.skel.h"
+
+#define TC_HANDLE 0xd5
+#define TC_PRIO   1
+
+static int reuse(struct bpf_map *map, int fd, const char *name)
+{
+	int err = bpf_map__reuse_fd(map, fd);
+
+	if (err)
+		log_err("net", "share %s: %s", name, strerror(-err));
+	return err;
+}
+
+int dsmd_net_load(struct dsmd *d)
+{
+	int err;
+
+	d->net = dsm_net_bpf__open();
+	if (!d->net)
+		return -errno;
+	err = reuse(d->net->maps.dsm_socks, d->socks_fd, "dsm_socks");
+	if (!err)
+		err = reuse(d->net->maps.dsm_keys, d->keys_fd, "dsm_keys");
+	if (!err)
+		err = reuse(d->net->maps.dsm_net_cfg, d->netcfg_fd, "dsm_net_cfg");
+	if (err)
+		return err;
+	/* The receive check is the LSM hook; the self-test runs on hosts
+	 * (tests/unit), and its verifier needs are newer than 6.1. */
+	bpf_program__set_autoload(d->net->progs.dsm_ingress, false);
+	bpf_program__set_autoload(d->net->progs.dsm_mac_selftest, false);
+	err = dsm_net_bpf__load(d->net);
+	if (err) {
+		log_err("net", "load packet programs: %s", strerror(-err));
+		return err;
+	}
+	d->net_counters_fd = bpf_map__fd(d->net->maps.dsm_net_counters);
+	d->net_events_fd = bpf_map__fd(d->net->maps.dsm_net_events);
+	return 0;
+}
+
+static int tc_attach(int ifindex, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+/* Label egress on every interface of this network namespace. */
+int dsmd_net_attach(struct dsmd *d)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int prog = bpf_program__fd(d->net->progs.dsm_egress), err = 0;
+
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index; i++) {
+		err = tc_attach((int)i->if_index, prog);
+		if (err) {
+			log_err("net", "attach egress to %s: %s", i->if_name, strerror(-err));
+			break;
+		}
+		log_info("net", "labeling egress on %s", i->if_name);
+	}
+	if_freenameindex(ifs);
+	return err;
+}
+
+/* Remove the egress filters dsmd attached (--unload). */
+int dsmd_net_detach_all(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int ret = 0;
+
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)i->if_index,
+			    .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
+		int err = bpf_tc_detach(&hook, &opts);
+
+		if (err && err != -ENOENT && err != -EINVAL) {
+			log_err("net", "detach egress from %s: %s", i->if_name, strerror(-err));
+			ret = err;
+		}
+	}
+	if_freenameindex(ifs);
+	return ret;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+struct keyfile {
+	unsigned n;
+	uint8_t id[DSM_KEY_SLOTS];
+	uint8_t key[DSM_KEY_SLOTS][16];
+	int send; /* key id, -1 until given */
+};
+
+static int parse_keyfile(const char *path, struct keyfile *kf)
+{
+	char line[256];
+	unsigned lineno = 0;
+	struct stat st;
+	FILE *f;
+	int err = 0;
+
+	*kf = (struct keyfile){ .send = -1 };
+	f = fopen(path, "re");
+	if (!f) {
+		log_err("net", "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fileno(f), &st) || st.st_uid != 0 || (st.st_mode & 077)) {
+		log_err("net", "%s: must be owned by root and not readable by others (chmod 600)",
+			path);
+		fclose(f);
+		return -EPERM;
+	}
+	while (!err && fgets(line, sizeof(line), f)) {
+		char word[16], hex[64], extra[2];
+		unsigned id;
+		int n;
+
+		lineno++;
+		line[strcspn(line, "#\n")] = '\0';
+		n = sscanf(line, "%15s %u %63s %1s", word, &id, hex, extra);
+		if (n <= 0)
+			continue;
+		if (!strcmp(word, "send") && n == 2 && id >= 1 && id <= 255) {
+			kf->send = (int)id;
+		} else if (!strcmp(word, "key") && n == 3 && id >= 1 && id <= 255 &&
+			   strlen(hex) == 32 && kf->n < DSM_KEY_SLOTS) {
+			for (int i = 0; i < 16; i++) {
+				int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+				if (hi < 0 || lo < 0)
+					err = -EINVAL;
+				kf->key[kf->n][i] = (uint8_t)(hi << 4 | lo);
+			}
+			for (unsigned j = 0; j < kf->n; j++)
+				if (kf->id[j] == id)
+					err = -EINVAL;
+			kf->id[kf->n++] = (uint8_t)id;
+		} else {
+			err = -EINVAL;
+		}
+		if (err)
+			log_err("net", "%s:%u: expected 'key ID HEX32' (at most %d keys, distinct ids) "
+				"or 'send ID'", path, lineno, DSM_KEY_SLOTS);
+	}
+	fclose(f);
+	if (!err && (kf->send < 0 || kf->n == 0)) {
+		log_err("net", "%s: needs at least one key and a 'send ID' line", path);
+		err = -EINVAL;
+	}
+	for (unsigned j = 0; !err && j < kf->n; j++)
+		if (kf->id[j] == kf->send)
+			return 0;
+	if (!err) {
+		log_err("net", "%s: 'send %d' names no key of the file", path, kf->send);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int read_cfg(const struct dsmd *d, struct dsm_net_cfg *cfg)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_lookup_elem(d->netcfg_fd, &zero, cfg) ? -errno : 0;
+}
+
+static int write_cfg(const struct dsmd *d, const struct dsm_net_cfg *cfg)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(d->netcfg_fd, &zero, cfg, BPF_ANY) ? -errno : 0;
+}
+
+static uint32_t epoch_now(const struct dsmd *d)
+{
+	return (uint32_t)(time(NULL) / d->o.epoch_seconds);
+}
+
+/*
+ * Install the file's keys without disturbing a key in use: a key already in
+ * a slot stays there, a new key takes a slot no kept key holds, and the
+ * sending slot flips in one write of the flags once both are in place.
+ * Removed keys are invalidated last.
+ */
+static int install_keys(struct dsmd *d, const struct keyfile *kf, struct dsm_net_cfg *cfg)
+{
+	struct dsm_mac_key cur[DSM_KEY_SLOTS], want[DSM_KEY_SLOTS];
+	bool used[DSM_KEY_SLOTS] = { false };
+	int slot_of[DSM_KEY_SLOTS], send_slot = -1;
+	uint32_t s;
+	int err;
+
+	for (s = 0; s < DSM_KEY_SLOTS; s++) {
+		if (bpf_map_lookup_elem(d->keys_fd, &s, &cur[s]))
+			return -errno;
+		want[s] = (struct dsm_mac_key){ 0 };
+	}
+	for (unsigned j = 0; j < kf->n; j++) {
+		struct dsm_mac_key k = { .valid = 1, .key_id = kf->id[j],
+					 .k0 = le64_at(kf->key[j]), .k1 = le64_at(kf->key[j] + 8) };
+
+		slot_of[j] = -1;
+		for (s = 0; s < DSM_KEY_SLOTS; s++)
+			if (!used[s] && !memcmp(&cur[s], &k, sizeof(k)))
+				slot_of[j] = (int)s;
+		if (slot_of[j] >= 0) {
+			used[slot_of[j]] = true;
+			want[slot_of[j]] = k;
+		}
+	}
+	for (unsigned j = 0; j < kf->n; j++) {
+		struct dsm_mac_key k = { .valid = 1, .key_id = kf->id[j],
+					 .k0 = le64_at(kf->key[j]), .k1 = le64_at(kf->key[j] + 8) };
+
+		for (s = 0; slot_of[j] < 0 && s < DSM_KEY_SLOTS; s++)
+			if (!used[s]) {
+				slot_of[j] = (int)s;
+				used[s] = true;
+				want[s] = k;
+			}
+		if (kf->id[j] == kf->send)
+			send_slot = slot_of[j];
+	}
+	/* New keys first (no one sends with them yet), then the flip, then
+	 * the removals. */
+	for (s = 0; s < DSM_KEY_SLOTS; s++)
+		if (want[s].valid && memcmp(&want[s], &cur[s], sizeof(want[s])) &&
+		    bpf_map_update_elem(d->keys_fd, &s, &want[s], BPF_ANY))
+			return -errno;
+	if (send_slot == 1)
+		cfg->flags |= DSM_NET_F_SEND_SLOT1;
+	else
+		cfg->flags &= ~DSM_NET_F_SEND_SLOT1;
+	err = write_cfg(d, cfg);
+	if (err)
+		return err;
+	for (s = 0; s < DSM_KEY_SLOTS; s++)
+		if (!want[s].valid && cur[s].valid &&
+		    bpf_map_update_elem(d->keys_fd, &s, &want[s], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* (Re)apply keys, node id, epoch and mode; called at start and on reload. */
+int dsmd_net_configure(struct dsmd *d)
+{
+	struct dsm_net_cfg cfg = { 0 };
+	struct keyfile kf;
+	int err;
+
+	err = read_cfg(d, &cfg);
+	if (err)
+		return err;
+	cfg.node_id = d->node_id;
+	cfg.epoch = epoch_now(d);
+	cfg.epoch_window = d->o.epoch_window;
+	cfg.flags &= DSM_NET_F_SEND_SLOT1;
+	if (!d->o.key_file) {
+		/* No keys: nothing is labeled, and every option that arrives
+		 * is refused (no key verifies it). */
+		log_info("net", "no key file: local checks only, peers are unlabeled");
+		return write_cfg(d, &cfg);
+	}
+	err = parse_keyfile(d->o.key_file, &kf);
+	if (err)
+		return err;
+	if (d->o.label_egress)
+		cfg.flags |= DSM_NET_F_LABEL_EGRESS;
+	err = install_keys(d, &kf, &cfg);
+	if (err) {
+		log_err("net", "install keys: %s", strerror(-err));
+		return err;
+	}
+	log_info("net", "keys from %s: %u key%s, sending with key %d, %s", d->o.key_file, kf.n,
+		 kf.n == 1 ? "" : "s", kf.send,
+		 d->o.label_egress ? "labeling egress" : "not labeling egress (local checks only)");
+	return 0;
+}
+
+/* Advance the epoch; called about once a second. */
+void dsmd_net_tick(struct dsmd *d)
+{
+	struct dsm_net_cfg cfg;
+	uint32_t now = epoch_now(d);
+
+	if (read_cfg(d, &cfg) || cfg.epoch == now)
+		return;
+	cfg.epoch = now;
+	write_cfg(d, &cfg);
+}
+
+void dsmd_net_close(struct dsmd *d)
+{
+	if (d->net)
+		dsm_net_bpf__destroy(d->net);
+	d->net = NULL;
+}

@@ -1,0 +1,54 @@
+# nodes: 2
+# Labels on the wire: node 1's processes send UDP and TCP to servers on
+# node 2. Allowed flows work; a label the policy does not let talk to the
+# server's label gets nothing through (datagrams never reach the receiver,
+# TCP connect fails) and node 2 raises an alarm naming the remote label
+# and node. The receiver reads the peer label bound at the handshake.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../dsm.sh"
+
+server=$(vm_node_ip 2)
+dsm_keyfile /tmp/cluster.key 1
+dsm_policy /tmp/p.policy <<'EOF2'
+node node1 = 1;
+node node2 = 2;
+allow a@node1 b : peer recv;
+allow b@node2 { a c } : peer recv;
+allow { a b c } self : socket inet { create bind listen connect accept send recv };
+EOF2
+dsm_start /tmp/p.policy --key-file /tmp/cluster.key
+vm_barrier dsm-up
+
+if ((DSM_NODE == 2)); then
+	as b "$PROBE" udp-recv 9000 12 >/tmp/udp-a &
+	as b "$PROBE" udp-recv 9001 12 >/tmp/udp-c &
+	as b "$PROBE" tcp-accept 9100 20 >/tmp/tcp-a &
+	as b "$PROBE" tcp-accept 9101 20 >/tmp/tcp-c &
+	for f in udp-a udp-c tcp-a tcp-c; do
+		for _ in $(seq 100); do grep -q ready "/tmp/$f" 2>/dev/null && break; sleep 0.1; done
+	done
+fi
+vm_barrier servers-up
+
+if ((DSM_NODE == 1)); then
+	expect_probe "sent 5" as a "$PROBE" udp-send "$server" 9000 5
+	expect_probe "sent 5" as c "$PROBE" udp-send "$server" 9001 5
+	expect_probe "send OK" as a "$PROBE" connect "$server" 9100
+	expect_probe "connect EINPROGRESS" as c "$PROBE" connect "$server" 9101
+fi
+vm_barrier clients-done 120
+
+if ((DSM_NODE == 2)); then
+	for _ in $(seq 250); do
+		[[ $(grep -c -E '^(received|accepted|accept timeout)' /tmp/udp-a /tmp/udp-c /tmp/tcp-a /tmp/tcp-c | awk -F: '{s+=$2} END {print s}') == 4 ]] && break
+		sleep 0.1
+	done
+	expect_eq "UDP from a@node1" "$(tail -1 /tmp/udp-a)" "received 5"
+	expect_eq "UDP from c@node1" "$(tail -1 /tmp/udp-c)" "received 0"
+	expect_eq "TCP from a@node1" "$(tail -1 /tmp/tcp-a)" "accepted x"
+	expect_eq "TCP from c@node1" "$(tail -1 /tmp/tcp-c)" "accept timeout"
+	alarm_expect subject=c subject_node=node1 subject_node_id=1 target=b class=peer perm=recv \
+		verdict=deny reason=policy saddr="$(vm_node_ip 1)"
+	expect_eq "alarms for a" "$(alarm_count subject=a)" 0
+fi
+vm_barrier checked 120
