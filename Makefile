@@ -90,9 +90,11 @@ $(O)/tests/guest/progs/%: tests/guest/progs/%.c $(O)/tests/guest/progs/%.skel.h 
 # The deliberately vulnerable service is built without the mitigations its
 # exploit test needs absent; nothing else is.
 $(O)/tests/guest/tools/vuln_server: TOOL_FLAGS := -O0 -fno-stack-protector -no-pie -fcf-protection=none
+$(O)/tests/guest/tools/probe: TOOL_LIBS := $(O)/libdsm.a -ljson-c -lcrypto
+$(O)/tests/guest/tools/probe: $(O)/libdsm.a
 $(O)/tests/guest/tools/%: tests/guest/tools/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(TOOL_FLAGS) $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(TOOL_FLAGS) $< $(TOOL_LIBS) -o $@
 
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h)

@@ -19,6 +19,7 @@ void dsmctl_usage(FILE *out)
 "Commands:\n"
 "  status [--json]             this node: mode, policy, counters, alarm counts\n"
 "  ps [--json]                 processes and their labels\n"
+"  getpeerlabel FD             label@node of the peer connected on FD\n"
 "  exec --label LABEL -- CMD [ARG...]\n"
 "                              run CMD under LABEL (the policy must allow the\n"
 "                              transition)\n"
@@ -67,6 +68,7 @@ static const struct {
 	{ "ps",     dsmctl_cmd_ps },
 	{ "exec",   dsmctl_cmd_exec },
 	{ "alarms", dsmctl_cmd_alarms },
+	{ "getpeerlabel", dsmctl_cmd_peer },
 	{ "policy", cmd_policy },
 	{ "help",   cmd_help },
 };

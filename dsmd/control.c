@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <json-c/json.h>
 
 #include "dsmd.h"
@@ -206,26 +207,74 @@ static json_object *do_reload(struct dsmd *d)
 	return o;
 }
 
-static void serve_one(struct dsmd *d, int cfd)
+/* The peer of a socket the client handed over (SCM_RIGHTS). */
+static json_object *do_peerlabel(struct dsmd *d, int sfd)
 {
-	struct timeval tv = { .tv_sec = 2 };
-	char line[512];
-	size_t got = 0;
-	json_object *ans;
-	const char *out;
-	char *arg;
+	struct dsm_sock_ctx c;
+	json_object *o;
+	const char *n;
 
-	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (got < sizeof(line) - 1) {
-		ssize_t n = read(cfd, line + got, sizeof(line) - 1 - got);
+	if (sfd < 0)
+		return error_obj("peerlabel: no socket passed%s", "");
+	if (bpf_map_lookup_elem(d->socks_fd, &sfd, &c))
+		return error_obj("peerlabel: the socket carries no dsm label (%s)", strerror(errno));
+	if (c.peer_label == DSM_LABEL_INVALID)
+		return error_obj("peerlabel: no peer checked on this socket yet%s", "");
+	o = json_object_new_object();
+	json_object_object_add(o, "label_id", json_object_new_int64(c.peer_label));
+	if ((n = dsm_policy_label_name(d->policy, c.peer_label)))
+		json_object_object_add(o, "label", json_object_new_string(n));
+	json_object_object_add(o, "node_id", json_object_new_int64(c.peer_node));
+	n = c.peer_node == DSM_NODE_ANY ? "any" : dsm_policy_node_name(d->policy, c.peer_node);
+	if (n)
+		json_object_object_add(o, "node", json_object_new_string(n));
+	json_object_object_add(o, "bound", json_object_new_boolean(c.flags & DSM_SOCK_F_PEER_BOUND));
+	return o;
+}
+
+/* Read one request line, and a file descriptor if one came with it. */
+static size_t read_request(int cfd, char *line, size_t len, int *passed)
+{
+	size_t got = 0;
+
+	*passed = -1;
+	while (got < len - 1) {
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = line + got, .iov_len = len - 1 - got };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		ssize_t n = recvmsg(cfd, &mh, MSG_CMSG_CLOEXEC);
 
 		if (n <= 0)
 			break;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+			    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+				if (*passed >= 0)
+					close(*passed);
+				memcpy(passed, CMSG_DATA(cm), sizeof(int));
+			}
 		got += (size_t)n;
 		if (memchr(line, '\n', got))
 			break;
 	}
+	return got;
+}
+
+static void serve_one(struct dsmd *d, int cfd)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	char line[512];
+	size_t got;
+	json_object *ans;
+	const char *out;
+	char *arg;
+	int passed;
+
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	got = read_request(cfd, line, sizeof(line), &passed);
 	line[got] = '\0';
 	if (!memchr(line, '\n', got)) {
 		ans = error_obj("request must be one line of at most %s bytes", "510");
@@ -243,6 +292,8 @@ static void serve_one(struct dsmd *d, int cfd)
 		ans = do_exec_label(d, cfd, arg);
 	else if (!strcmp(line, "reload"))
 		ans = do_reload(d);
+	else if (!strcmp(line, "peerlabel"))
+		ans = do_peerlabel(d, passed);
 	else
 		ans = error_obj("unknown request '%.64s'", line);
 reply:
@@ -255,6 +306,8 @@ reply:
 		off += (size_t)n;
 	}
 	json_object_put(ans);
+	if (passed >= 0)
+		close(passed);
 }
 
 void dsmd_control_serve(struct dsmd *d)

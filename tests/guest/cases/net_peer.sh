@@ -46,6 +46,7 @@ if ((DSM_NODE == 2)); then
 	expect_eq "UDP from a@node1" "$(tail -1 /tmp/udp-a)" "received 5"
 	expect_eq "UDP from c@node1" "$(tail -1 /tmp/udp-c)" "received 0"
 	expect_eq "TCP from a@node1" "$(tail -1 /tmp/tcp-a)" "accepted x"
+	grep -qx 'peer a@node1 bound' /tmp/tcp-a || fail "getpeerlabel: $(grep peer /tmp/tcp-a)"
 	expect_eq "TCP from c@node1" "$(tail -1 /tmp/tcp-c)" "accept timeout"
 	alarm_expect subject=c subject_node=node1 subject_node_id=1 target=b class=peer perm=recv \
 		verdict=deny reason=policy saddr="$(vm_node_ip 1)"

@@ -24,6 +24,11 @@
  *   probe udp-send ADDR PORT N [SIZE]  send N datagrams of SIZE bytes: "sent N"
  *   probe tcp-accept PORT SECONDS   accept one connection, read a line:
  *                                   "accepted DATA" or "accept timeout"
+ *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|badmac
+ *                                   one UDP datagram with a hand-made dsm
+ *                                   option (IP_HDRINCL), MAC computed with
+ *                                   the key KEYID of KEYFILE (or spoiled);
+ *                                   EPOCH "now" is the current 10 s epoch
  *   probe forkloop N                N fork attempts; print "forkloop OK x EACCES y"
  *   probe pause                     print our pid, then sleep until killed
  *   probe loop SECONDS PORT         fork+wait and TCP connect+accept in a
@@ -33,6 +38,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include "peerlabel.h"
+#include <netinet/ip.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -286,8 +296,121 @@ static int do_tcp_accept(int port, int seconds)
 	n = recv(a, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
+	{
+		struct dsm_peerlabel pl;
+
+		if (dsm_getpeerlabel(a, NULL, &pl) == 0)
+			printf("peer %s@%s%s\n", pl.label_name, pl.node_name,
+			       pl.bound ? " bound" : "");
+		else
+			printf("peer unknown\n");
+	}
 	printf("accepted %s\n", buf);
 	return 0;
+}
+
+/* SipHash-2-4 with OpenSSL: the reference a forger with the key would use. */
+static int siphash24(const unsigned char key[16], const unsigned char *msg, size_t len,
+		     unsigned char out[8])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	size_t size = 8, outl = 0;
+	OSSL_PARAM p[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+			   OSSL_PARAM_construct_end() };
+	int ok = ctx && EVP_MAC_init(ctx, key, 16, p) && EVP_MAC_update(ctx, msg, len) &&
+		 EVP_MAC_final(ctx, out, &outl, 8) && outl == 8;
+
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return ok ? 0 : -1;
+}
+
+static int read_key(const char *path, unsigned kid, unsigned char key[16])
+{
+	char line[256], hex[64];
+	unsigned id;
+	FILE *f = fopen(path, "r");
+	int found = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "key %u %63s", &id, hex) == 2 && id == kid && strlen(hex) == 32) {
+			for (int i = 0; i < 16; i++)
+				sscanf(hex + 2 * i, "%2hhx", &key[i]);
+			found = 0;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int do_rawsend(char **a)
+{
+	struct { struct iphdr ip; unsigned char opt[24]; unsigned char udp[8]; char data[8]; } pkt;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(a[1])) };
+	unsigned char key[16], msg[28], mac[8];
+	uint32_t label = htonl((uint32_t)strtoul(a[2], NULL, 0));
+	uint32_t node = htonl((uint32_t)strtoul(a[3], NULL, 0));
+	uint32_t epoch = htonl(!strcmp(a[4], "now") ? (uint32_t)(time(NULL) / 10)
+						    : (uint32_t)strtoul(a[4], NULL, 0));
+	unsigned kid = (unsigned)atoi(a[5]);
+	int one = 1, s;
+
+	if (inet_pton(AF_INET, a[0], &sa.sin_addr) != 1 || read_key(a[6], kid, key))
+		return usage();
+	memset(&pkt, 0, sizeof(pkt));
+	s = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	if (step("create", s >= 0) ||
+	    setsockopt(s, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)))
+		return 1;
+	/* The kernel fills in the source address and the checksum; the MAC
+	 * needs the source, so it is taken from a connected UDP socket. */
+	{
+		struct sockaddr_in me;
+		socklen_t len = sizeof(me);
+		int u = socket(AF_INET, SOCK_DGRAM, 0);
+
+		if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    getsockname(u, (struct sockaddr *)&me, &len))
+			return step("route", 0), 1;
+		close(u);
+		pkt.ip.saddr = me.sin_addr.s_addr;
+	}
+	pkt.ip.version = 4;
+	pkt.ip.ihl = 11;
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_UDP;
+	pkt.ip.id = htons((uint16_t)getpid());
+	pkt.ip.tot_len = htons(sizeof(pkt));
+	pkt.ip.daddr = sa.sin_addr.s_addr;
+	pkt.opt[0] = 0x9e;
+	pkt.opt[1] = 24;
+	pkt.opt[2] = 1;
+	pkt.opt[3] = (unsigned char)kid;
+	memcpy(pkt.opt + 4, &label, 4);
+	memcpy(pkt.opt + 8, &node, 4);
+	memcpy(pkt.opt + 12, &epoch, 4);
+	memcpy(msg, &pkt.ip.saddr, 4);
+	memcpy(msg + 4, &pkt.ip.daddr, 4);
+	msg[8] = IPPROTO_UDP;
+	msg[9] = 0;
+	memcpy(msg + 10, &pkt.ip.id, 2);
+	memcpy(msg + 12, pkt.opt, 16);
+	if (siphash24(key, msg, sizeof(msg), mac))
+		return step("siphash", 0), 1;
+	if (!strcmp(a[7], "badmac"))
+		mac[0] ^= 1;
+	memcpy(pkt.opt + 16, mac, 8);
+	{
+		uint16_t sport = htons(40000), dport = sa.sin_port, ulen = htons(16);
+
+		memcpy(pkt.udp, &sport, 2);
+		memcpy(pkt.udp + 2, &dport, 2);
+		memcpy(pkt.udp + 4, &ulen, 2); /* checksum 0: none */
+	}
+	memcpy(pkt.data, "forged!\n", 8);
+	return step("rawsend", sendto(s, &pkt, sizeof(pkt), 0, (struct sockaddr *)&sa,
+				      sizeof(sa)) == sizeof(pkt)) ? 1 : 0;
 }
 
 /* A workload that must never see a wrong decision while policies swap. */
@@ -399,6 +522,8 @@ int main(int argc, char **argv)
 				   argc == 6 ? strtoul(argv[5], NULL, 0) : 64);
 	if (!strcmp(op, "tcp-accept") && argc == 4)
 		return do_tcp_accept(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(op, "rawsend") && argc == 10)
+		return do_rawsend(argv + 2);
 	if (!strcmp(op, "forkloop") && argc == 3) {
 		unsigned long ok = 0, denied = 0, n = strtoul(argv[2], NULL, 0);
 
