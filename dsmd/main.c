@@ -35,7 +35,7 @@ void dsmd_log(int prio, const char *sys, const char *fmt, ...)
 	va_list ap;
 
 	if (prio >= LOG_INFO && !verbose && strcmp(sys, "alarm") && strcmp(sys, "policy") &&
-	    strcmp(sys, "main"))
+	    strcmp(sys, "main") && strcmp(sys, "net"))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

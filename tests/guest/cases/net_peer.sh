@@ -15,6 +15,7 @@ node node2 = 2;
 allow a@node1 b : peer recv;
 allow b@node2 { a c } : peer recv;
 allow { a b c } self : socket inet { create bind listen connect accept send recv };
+allow b self : socket unix stream { create connect send recv };  # getpeerlabel asks dsmd
 EOF2
 dsm_start /tmp/p.policy --key-file /tmp/cluster.key
 vm_barrier dsm-up

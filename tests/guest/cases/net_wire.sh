@@ -14,6 +14,7 @@ node node2 = 2;
 allow b@node2 a : peer recv;
 allow a@node1 b : peer recv;
 allow { a b } self : socket inet { create bind listen connect accept send recv };
+allow a self : socket unix stream { create connect send recv };  # getpeerlabel asks dsmd
 EOF2
 dsm_start /tmp/p.policy --key-file /tmp/cluster.key
 # Fragments must leave room for the option: the route MTU is 24 below the
@@ -44,6 +45,7 @@ if ((DSM_NODE == 1)); then
 		/^[0-9]/ { if (hex != "") print hex; hex = "" ; next }
 		{ for (i = 2; i <= NF; i++) hex = hex $i }
 		END { if (hex != "") print hex }' >/tmp/packets
+	tcpdump -r /tmp/cap.pcap -nn 2>/dev/null
 	cat /tmp/packets | cut -c1-120
 	want="9e180101""0000000b""00000002"
 	frags=0 syn=0 unlabeled_tcp=0
@@ -65,6 +67,7 @@ if ((DSM_NODE == 1)); then
 	((frags == 6)) || fail "expected 2 datagrams of 3 fragments each, saw $frags labeled"
 	expect_eq "labeled TCP segments (the SYN)" "$syn" 1
 	((unlabeled_tcp >= 2)) || fail "expected the connection's later segments unlabeled"
+	for _ in $(seq 150); do grep -q '^received' /tmp/udp && break; sleep 0.1; done
 	expect_eq "UDP received" "$(tail -1 /tmp/udp)" "received 2"
 	expect_eq "TCP received" "$(tail -1 /tmp/tcp)" "accepted x"
 fi
