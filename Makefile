@@ -97,7 +97,7 @@ $(O)/tests/guest/tools/%: tests/guest/tools/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(TOOL_FLAGS) $< $(TOOL_LIBS) -o $@
 
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
-$(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h)
+$(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h) $(BPF_SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(SAN) $< $(O)/libdsm-san.a $(LDLIBS) -lcmocka -o $@
 

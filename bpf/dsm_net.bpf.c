@@ -87,16 +87,6 @@ struct tcp20 {
  * hand back a plain number, so the paths through a walk do not multiply
  * the paths through the rest of the program.
  */
-__noinline int dsm_net_scan_ipopt(struct dsm_ipopt_buf *buf)
-{
-	struct dsm_ipopt_scan s;
-
-	if (!buf)
-		return -1;
-	dsm_ipopt_scan(buf, &s);
-	return dsm_ipopt_pack(&s);
-}
-
 __noinline int dsm_net_find_mss(struct dsm_ipopt_buf *buf)
 {
 	if (!buf)
@@ -297,7 +287,7 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, &opt,
 					cfg->epoch);
 		opts.len = oldlen;
-		dsm_ipopt_unpack(dsm_net_scan_ipopt(&opts), &scan);
+		dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
 		if (scan.status == DSM_IPOPT_MALFORMED)
 			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, scan.error, h, &opt, cfg->epoch);
 		if (scan.status == DSM_IPOPT_PRESENT)
@@ -440,7 +430,7 @@ int dsm_ingress(struct __sk_buff *skb)
 		return in_drop(skb, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
 			       &h, NULL, epoch);
 	opts.len = optlen;
-	dsm_ipopt_unpack(dsm_net_scan_ipopt(&opts), &scan);
+	dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
 	if (scan.status == DSM_IPOPT_ABSENT) {
 		count(DSM_NC_UNLABELED_IN);
 		return TC_ACT_OK;

@@ -218,4 +218,22 @@ static __always_inline void dsm_ipopt_unpack(__u32 v, struct dsm_ipopt_scan *s)
 	s->end = v >> 24;
 }
 
+#ifdef __bpf__
+/*
+ * The walk as a global function: verified once on its own, it hands back a
+ * plain number, so the paths through a walk do not multiply the paths
+ * through the program that calls it. Each BPF object including this
+ * header gets its own copy.
+ */
+__noinline int dsm_ipopt_scan_global(struct dsm_ipopt_buf *buf)
+{
+	struct dsm_ipopt_scan s;
+
+	if (!buf)
+		return -1;
+	dsm_ipopt_scan(buf, &s);
+	return dsm_ipopt_pack(&s);
+}
+#endif
+
 #endif /* DSM_BPF_IPOPT_H */

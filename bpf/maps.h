@@ -33,13 +33,7 @@ struct {
 	__type(value, struct dsm_task_ctx);
 } dsm_tasks SEC(".maps");
 
-/* BPF_F_CLONE: an accepted TCP socket inherits its listener's context. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
-	__type(key, int);
-	__type(value, struct dsm_sock_ctx);
-} dsm_socks SEC(".maps");
+#include "socks_map.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -28,18 +28,7 @@ struct {
 } dsm_net_cfg SEC(".maps");
 
 #ifndef DSM_NET_KEYS_ONLY
-/*
- * The socket labels. Declared exactly as the LSM object declares its
- * dsm_socks (bpf/maps.h) so that dsmd can hand this object the LSM's map
- * with bpf_map__reuse_fd before loading: the LSM labels sockets, the
- * egress program reads the labels.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
-	__type(key, int);
-	__type(value, struct dsm_sock_ctx);
-} dsm_socks SEC(".maps");
+#include "socks_map.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

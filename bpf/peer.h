@@ -54,17 +54,6 @@ struct iph20 {
 	__be32 daddr;
 };
 
-/* The option walk as a global function: verified once, on its own. */
-__noinline int dsm_lsm_scan_ipopt(struct dsm_ipopt_buf *buf)
-{
-	struct dsm_ipopt_scan s;
-
-	if (!buf)
-		return -1;
-	dsm_ipopt_scan(buf, &s);
-	return dsm_ipopt_pack(&s);
-}
-
 /* The label the unlabeled rules give a source address arriving on ifindex:
  * the longest prefix wins, a rule naming the interface before one that
  * does not. DSM_LABEL_INVALID when no rule matches. */
@@ -128,7 +117,7 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 	if (bpf_probe_read_kernel(opts.b, optlen, head + nh + sizeof(*h)))
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 	opts.len = optlen;
-	dsm_ipopt_unpack(dsm_lsm_scan_ipopt(&opts), &scan);
+	dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
 	if (scan.status == DSM_IPOPT_ABSENT)
 		goto unlabeled;
 	r.node = DSM_NODE_ANY;

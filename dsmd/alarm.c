@@ -19,6 +19,16 @@
 #include "dsmd.h"
 #include "dsm/wire.h"
 
+/* One JSON line in the alarm log, then the object is released. */
+static void write_alarm(struct dsmd *d, json_object *o)
+{
+	if (d->alarm_log) {
+		fprintf(d->alarm_log, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		fflush(d->alarm_log);
+	}
+	json_object_put(o);
+}
+
 static int cmp_count(const void *a, const void *b)
 {
 	const struct dsmd_alarm_count *x = a, *y = b;
@@ -175,11 +185,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		json_object_object_add(o, "reason", json_object_new_string(peer_reason(e->err)));
 	}
 	json_object_object_add(o, "aux", json_object_new_int64(e->aux));
-	if (d->alarm_log) {
-		fprintf(d->alarm_log, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		fflush(d->alarm_log);
-	}
-	json_object_put(o);
+	write_alarm(d, o);
 	return 0;
 }
 
@@ -235,11 +241,7 @@ static int handle_net_event(void *ctx, void *data, size_t size)
 	json_object_object_add(o, "daddr", json_object_new_string(dst));
 	json_object_object_add(o, "protocol", json_object_new_int(e->protocol));
 	json_object_object_add(o, "ifindex", json_object_new_int64(e->ifindex));
-	if (d->alarm_log) {
-		fprintf(d->alarm_log, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		fflush(d->alarm_log);
-	}
-	json_object_put(o);
+	write_alarm(d, o);
 	return 0;
 }
 

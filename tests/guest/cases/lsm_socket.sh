@@ -18,10 +18,12 @@ for p in $perms; do
 	rules+="label no_$p = $id;
 allow no_$p self : socket inet { $rest };
 allow unconfined no_$p : process transition;
+allow world@any no_$p : peer recv;
 "
 	id=$((id + 1))
 done
-rules+="allow unconfined full : process transition;"
+rules+="allow unconfined full : process transition;
+allow world@any full : peer recv;"
 dsm_policy /tmp/p.policy <<<"$rules"
 dsm_start /tmp/p.policy
 

@@ -1,0 +1,49 @@
+# nodes: 1
+# Same-node traffic carries labels too: with keys, what a labeled socket
+# sends over loopback is labeled like any other packet and checked on
+# receipt against this node's rules (a@node1 may reach b, c may not).
+# Without keys (no IP modification) the same traffic is unlabeled and
+# decided by the unlabeled rules instead.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../dsm.sh"
+
+dsm_keyfile /tmp/cluster.key 1
+rules='node node1 = 1;
+allow a@node1 b : peer recv;
+allow b@node1 { a c } : peer recv;
+allow { a b c } self : socket inet { create bind listen connect accept send recv };
+allow b self : socket unix stream { create connect send recv };'
+dsm_policy /tmp/p.policy <<<"$rules"
+dsm_start /tmp/p.policy --key-file /tmp/cluster.key
+
+serve() { # serve KIND PORT -> output file
+	as b "$PROBE" "$1" "$2" 6 >"/tmp/srv.$2" &
+	for _ in $(seq 100); do grep -q ready "/tmp/srv.$2" 2>/dev/null && break; sleep 0.1; done
+}
+result() { for _ in $(seq 100); do grep -qE '^(received|accepted|accept timeout)' "/tmp/srv.$1" && break; sleep 0.1; done; tail -1 "/tmp/srv.$1"; }
+
+serve udp-recv 9600
+serve udp-recv 9601
+serve tcp-accept 9602
+serve tcp-accept 9603
+expect_probe "sent 3" as a "$PROBE" udp-send 127.0.0.1 9600 3
+expect_probe "sent 3" as c "$PROBE" udp-send 127.0.0.1 9601 3
+expect_probe "send OK" as a "$PROBE" connect 127.0.0.1 9602
+expect_probe "connect EINPROGRESS" as c "$PROBE" connect 127.0.0.1 9603
+expect_eq "UDP a -> b over lo" "$(result 9600)" "received 3"
+expect_eq "UDP c -> b over lo" "$(result 9601)" "received 0"
+expect_eq "TCP a -> b over lo" "$(result 9602)" "accepted x"
+grep -qx 'peer a@node1 bound' /tmp/srv.9602 || fail "getpeerlabel over lo: $(grep peer /tmp/srv.9602)"
+expect_eq "TCP c -> b over lo" "$(result 9603)" "accept timeout"
+alarm_expect subject=c subject_node=node1 target=b class=peer verdict=deny reason=policy saddr=127.0.0.1
+dsm_stop
+
+# No IP modification: the same flows are unlabeled (world), which b hears.
+dsm_policy /tmp/p.policy <<<"$rules"
+dsm_start /tmp/p.policy --key-file /tmp/cluster.key --no-label
+serve udp-recv 9610
+expect_probe "sent 3" as c "$PROBE" udp-send 127.0.0.1 9610 3
+expect_eq "UDP c -> b unlabeled" "$(result 9610)" "received 3"
+serve tcp-accept 9611
+expect_probe "send OK" as c "$PROBE" connect 127.0.0.1 9611
+grep -qx 'peer world@any bound' /tmp/srv.9611 || fail "unlabeled peer: $(grep peer /tmp/srv.9611)"
