@@ -426,6 +426,18 @@ int dsmctl_format_alarm(FILE *out, const struct json_object *ev)
 	dsmctl_put_safe(out, (s = member_str(ev, "class")) ? s : "?");
 	fputc(' ', out);
 	dsmctl_put_safe(out, (s = member_str(ev, "perm")) ? s : "?");
+	if ((s = member_str(ev, "saddr"))) {
+		/* A packet: who happened to be on the CPU says nothing. */
+		fputs(" from ", out);
+		dsmctl_put_safe(out, s);
+		if ((s = member_str(ev, "reason"))) {
+			fputs(" (", out);
+			dsmctl_put_safe(out, s);
+			fputc(')', out);
+		}
+		fputc('\n', out);
+		return 0;
+	}
 	fprintf(out, " pid=%s", member_num(ev, "pid", num, sizeof(num)));
 	if ((s = member_str(ev, "comm"))) {
 		fputs(" comm=", out);

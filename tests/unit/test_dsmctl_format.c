@@ -235,6 +235,13 @@ static void test_alarm_permissive_remote_ids(void **state)
 		"{\"time\":\"T\",\"node_id\":4,\"subject\":\"a\",\"target\":\"b\","
 		"\"verdict\":\"deny\",\"pid\":1}",
 		"T 4 deny a -> b ? ? pid=1\n");
+	/* A packet refused on receipt: its source and why, no pid or comm. */
+	expect_output(dsmctl_format_alarm,
+		"{\"time\":\"T\",\"node\":\"node3\",\"pid\":0,\"comm\":\"swapper/0\","
+		"\"subject\":\"web\",\"subject_node\":\"node1\",\"target\":\"db\","
+		"\"class\":\"peer\",\"perm\":\"recv\",\"verdict\":\"deny\","
+		"\"saddr\":\"10.77.0.1\",\"reason\":\"forged\"}",
+		"T node3 deny web@node1 -> db peer recv from 10.77.0.1 (forged)\n");
 }
 
 static void test_alarm_control_chars(void **state)
