@@ -4,7 +4,7 @@
 # source (outsider), which b may hear and c may not; a hand-made dsm option
 # claiming a@node1 is accepted only with the right MAC and a current
 # epoch: a wrong MAC and a replayed old epoch are dropped and raise alarms
-# saying so.
+# saying so; an option of the wrong length is dropped as malformed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
@@ -20,12 +20,13 @@ allow a@node1 c : peer recv;
 allow { b c } self : socket inet dgram { create bind recv };
 EOF2
 	dsm_start /tmp/p.policy --key-file /tmp/cluster.key
-	as b "$PROBE" udp-recv 9300 15 >/tmp/b-plain &
-	as c "$PROBE" udp-recv 9301 15 >/tmp/c-plain &
-	as c "$PROBE" udp-recv 9302 15 >/tmp/c-good &
-	as c "$PROBE" udp-recv 9303 15 >/tmp/c-badmac &
-	as c "$PROBE" udp-recv 9304 15 >/tmp/c-stale &
-	for f in b-plain c-plain c-good c-badmac c-stale; do
+	as b "$PROBE" udp-recv 9300 40 >/tmp/b-plain &
+	as c "$PROBE" udp-recv 9301 40 >/tmp/c-plain &
+	as c "$PROBE" udp-recv 9302 40 >/tmp/c-good &
+	as c "$PROBE" udp-recv 9303 40 >/tmp/c-badmac &
+	as c "$PROBE" udp-recv 9304 40 >/tmp/c-stale &
+	as c "$PROBE" udp-recv 9305 40 >/tmp/c-badlen &
+	for f in b-plain c-plain c-good c-badmac c-stale c-badlen; do
 		for _ in $(seq 100); do grep -q ready "/tmp/$f" 2>/dev/null && break; sleep 0.1; done
 	done
 fi
@@ -35,7 +36,9 @@ if ((DSM_NODE == 1)); then
 	dst=$(vm_node_ip 2)
 	expect_probe "sent 3" "$PROBE" udp-send "$dst" 9300 3
 	expect_probe "sent 3" "$PROBE" udp-send "$dst" 9301 3
-	for port_kind in "9302 now good" "9303 now badmac" "9304 1000 good"; do
+	# The good ones last: that they arrive shows the servers were still
+	# listening when the bad ones came, so "received 0" means dropped.
+	for port_kind in "9303 now badmac" "9304 1000 good" "9305 now badlen" "9302 now good"; do
 		set -- $port_kind
 		for _ in 1 2 3; do
 			expect_probe "rawsend OK" "$PROBE" rawsend "$dst" "$1" 10 1 "$2" 1 /tmp/cluster.key "$3"
@@ -45,8 +48,8 @@ fi
 vm_barrier sent 120
 
 if ((DSM_NODE == 2)); then
-	for _ in $(seq 250); do
-		[[ $(cat /tmp/b-plain /tmp/c-plain /tmp/c-good /tmp/c-badmac /tmp/c-stale | grep -c '^received') == 5 ]] && break
+	for _ in $(seq 500); do
+		[[ $(cat /tmp/b-plain /tmp/c-plain /tmp/c-good /tmp/c-badmac /tmp/c-stale /tmp/c-badlen | grep -c '^received') == 6 ]] && break
 		sleep 0.1
 	done
 	expect_eq "unlabeled to b" "$(tail -1 /tmp/b-plain)" "received 3"
@@ -57,5 +60,7 @@ if ((DSM_NODE == 2)); then
 	alarm_expect subject=a subject_node=node1 target=c class=peer verdict=deny reason=forged errno=129
 	expect_eq "replayed old epoch" "$(tail -1 /tmp/c-stale)" "received 0"
 	alarm_expect subject=a subject_node=node1 target=c class=peer verdict=deny reason=stale errno=116
+	expect_eq "malformed option" "$(tail -1 /tmp/c-badlen)" "received 0"
+	alarm_expect target=c class=peer verdict=deny reason=malformed errno=74
 fi
 vm_barrier checked 120

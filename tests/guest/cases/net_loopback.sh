@@ -17,10 +17,10 @@ dsm_policy /tmp/p.policy <<<"$rules"
 dsm_start /tmp/p.policy --key-file /tmp/cluster.key
 
 serve() { # serve KIND PORT -> output file
-	as b "$PROBE" "$1" "$2" 6 >"/tmp/srv.$2" &
+	as b "$PROBE" "$1" "$2" 20 >"/tmp/srv.$2" &
 	for _ in $(seq 100); do grep -q ready "/tmp/srv.$2" 2>/dev/null && break; sleep 0.1; done
 }
-result() { for _ in $(seq 100); do grep -qE '^(received|accepted|accept timeout)' "/tmp/srv.$1" && break; sleep 0.1; done; tail -1 "/tmp/srv.$1"; }
+result() { for _ in $(seq 300); do grep -qE '^(received|accepted|accept timeout)' "/tmp/srv.$1" && break; sleep 0.1; done; tail -1 "/tmp/srv.$1"; }
 
 serve udp-recv 9600
 serve udp-recv 9601
@@ -38,12 +38,16 @@ expect_eq "TCP c -> b over lo" "$(result 9603)" "accept timeout"
 alarm_expect subject=c subject_node=node1 target=b class=peer verdict=deny reason=policy saddr=127.0.0.1
 dsm_stop
 
-# No IP modification: the same flows are unlabeled (world), which b hears.
-dsm_policy /tmp/p.policy <<<"$rules"
+# No IP modification: the same flows are unlabeled. A rule naming the
+# interface (lo) wins over the catch-all world rule of the preamble.
+dsm_policy /tmp/p.policy <<<"$rules
+label local_peer = 70;
+unlabeled 127.0.0.0/8 dev lo -> local_peer;
+allow local_peer@any { b c } : peer recv;"
 dsm_start /tmp/p.policy --key-file /tmp/cluster.key --no-label
 serve udp-recv 9610
 expect_probe "sent 3" as c "$PROBE" udp-send 127.0.0.1 9610 3
 expect_eq "UDP c -> b unlabeled" "$(result 9610)" "received 3"
 serve tcp-accept 9611
 expect_probe "send OK" as c "$PROBE" connect 127.0.0.1 9611
-grep -qx 'peer world@any bound' /tmp/srv.9611 || fail "unlabeled peer: $(grep peer /tmp/srv.9611)"
+grep -qx 'peer local_peer@any bound' /tmp/srv.9611 || fail "unlabeled peer: $(grep peer /tmp/srv.9611)"

@@ -21,10 +21,10 @@ dsm_start /tmp/p.policy --key-file /tmp/cluster.key
 vm_barrier dsm-up
 
 if ((DSM_NODE == 2)); then
-	as b "$PROBE" udp-recv 9000 12 >/tmp/udp-a &
-	as b "$PROBE" udp-recv 9001 12 >/tmp/udp-c &
-	as b "$PROBE" tcp-accept 9100 20 >/tmp/tcp-a &
-	as b "$PROBE" tcp-accept 9101 20 >/tmp/tcp-c &
+	as b "$PROBE" udp-recv 9000 30 >/tmp/udp-a &
+	as b "$PROBE" udp-recv 9001 30 >/tmp/udp-c &
+	as b "$PROBE" tcp-accept 9100 30 >/tmp/tcp-a &
+	as b "$PROBE" tcp-accept 9101 30 >/tmp/tcp-c &
 	for f in udp-a udp-c tcp-a tcp-c; do
 		for _ in $(seq 100); do grep -q ready "/tmp/$f" 2>/dev/null && break; sleep 0.1; done
 	done
@@ -40,7 +40,7 @@ fi
 vm_barrier clients-done 120
 
 if ((DSM_NODE == 2)); then
-	for _ in $(seq 250); do
+	for _ in $(seq 450); do
 		[[ $(grep -c -E '^(received|accepted|accept timeout)' /tmp/udp-a /tmp/udp-c /tmp/tcp-a /tmp/tcp-c | awk -F: '{s+=$2} END {print s}') == 4 ]] && break
 		sleep 0.1
 	done

@@ -25,8 +25,8 @@ if ((DSM_NODE == 1)); then
 	tcpdump -i eth0 -nn -U -s 0 -w /tmp/cap.pcap "ip src $(vm_node_ip 2) and not icmp" \
 		>/tmp/tcpdump.log 2>&1 &
 	cap=$!
-	as a "$PROBE" udp-recv 9400 8 >/tmp/udp &
-	as a "$PROBE" tcp-accept 9401 8 >/tmp/tcp &
+	as a "$PROBE" udp-recv 9400 20 >/tmp/udp &
+	as a "$PROBE" tcp-accept 9401 20 >/tmp/tcp &
 	for _ in $(seq 100); do [[ $(cat /tmp/udp /tmp/tcp 2>/dev/null | grep -c ready) == 2 ]] && break; sleep 0.1; done
 	sleep 1
 fi
@@ -67,7 +67,7 @@ if ((DSM_NODE == 1)); then
 	((frags == 6)) || fail "expected 2 datagrams of 3 fragments each, saw $frags labeled"
 	expect_eq "labeled TCP segments (the SYN)" "$syn" 1
 	((unlabeled_tcp >= 2)) || fail "expected the connection's later segments unlabeled"
-	for _ in $(seq 150); do grep -q '^received' /tmp/udp && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q '^received' /tmp/udp && break; sleep 0.1; done
 	expect_eq "UDP received" "$(tail -1 /tmp/udp)" "received 2"
 	expect_eq "TCP received" "$(tail -1 /tmp/tcp)" "accepted x"
 fi
