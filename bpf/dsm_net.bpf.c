@@ -49,20 +49,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_CSUM_OFF 16
 #define MSS_FLOOR    64     /* never clamp below this (plus the option) */
 
-/* The fixed IPv4 header, byte for byte as on the wire. */
-struct ip4 {
-	__u8   vihl;
-	__u8   tos;
-	__be16 tot_len;
-	__be16 id;
-	__be16 frag_off;
-	__u8   ttl;
-	__u8   protocol;
-	__be16 check;
-	__be32 saddr;
-	__be32 daddr;
-};
-
 /* The first word of the IPv4 header: what growing the header changes. */
 struct ip4_word0 {
 	__u8   vihl;

@@ -219,6 +219,20 @@ static __always_inline void dsm_ipopt_unpack(__u32 v, struct dsm_ipopt_scan *s)
 }
 
 #ifdef __bpf__
+/* The fixed IPv4 header, byte for byte as on the wire. */
+struct ip4 {
+	__u8   vihl;
+	__u8   tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8   ttl;
+	__u8   protocol;
+	__be16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
 /*
  * The walk as a global function: verified once on its own, it hands back a
  * plain number, so the paths through a walk do not multiply the paths

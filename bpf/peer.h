@@ -41,19 +41,6 @@ struct {
 	__type(value, struct dsm_peer);
 } dsm_conn_peers SEC(".maps");
 
-struct iph20 {
-	__u8   vihl;
-	__u8   tos;
-	__be16 tot_len;
-	__be16 id;
-	__be16 frag_off;
-	__u8   ttl;
-	__u8   protocol;
-	__be16 check;
-	__be32 saddr;
-	__be32 daddr;
-};
-
 /* The label the unlabeled rules give a source address arriving on ifindex:
  * the longest prefix wins, a rule naming the interface before one that
  * does not. DSM_LABEL_INVALID when no rule matches. */
@@ -94,7 +81,7 @@ static __noinline int forged(const struct dsm_req *r, __s32 err)
  * The sender of an IPv4 packet: 0 with *peer filled in, or a negative
  * errno when the packet must be dropped (already reported).
  */
-static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const struct iph20 *h,
+static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const struct ip4 *h,
 				       __u32 target, struct dsm_peer *peer)
 {
 	struct dsm_req r = { .class = DSM_CLASS_PEER, .perm = DSM_PERM_PEER_RECV,
@@ -158,7 +145,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 {
 	struct dsm_sock_ctx *c;
 	struct dsm_peer peer;
-	struct iph20 h;
+	struct ip4 h;
 	__u32 target;
 	void *pm;
 	int err;
