@@ -4,7 +4,7 @@
 # source (outsider), which b may hear and c may not; a hand-made dsm option
 # claiming a@node1 is accepted only with the right MAC and a current
 # epoch: a wrong MAC and a replayed old epoch are dropped and raise alarms
-# saying so; an option of the wrong length is dropped as malformed.
+# saying so; a dsm option of an unknown version is dropped as malformed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
@@ -25,8 +25,8 @@ EOF2
 	as c "$PROBE" udp-recv 9302 40 >/tmp/c-good &
 	as c "$PROBE" udp-recv 9303 40 >/tmp/c-badmac &
 	as c "$PROBE" udp-recv 9304 40 >/tmp/c-stale &
-	as c "$PROBE" udp-recv 9305 40 >/tmp/c-badlen &
-	for f in b-plain c-plain c-good c-badmac c-stale c-badlen; do
+	as c "$PROBE" udp-recv 9305 40 >/tmp/c-badver &
+	for f in b-plain c-plain c-good c-badmac c-stale c-badver; do
 		for _ in $(seq 100); do grep -q ready "/tmp/$f" 2>/dev/null && break; sleep 0.1; done
 	done
 fi
@@ -38,7 +38,7 @@ if ((DSM_NODE == 1)); then
 	expect_probe "sent 3" "$PROBE" udp-send "$dst" 9301 3
 	# The good ones last: that they arrive shows the servers were still
 	# listening when the bad ones came, so "received 0" means dropped.
-	for port_kind in "9303 now badmac" "9304 1000 good" "9305 now badlen" "9302 now good"; do
+	for port_kind in "9303 now badmac" "9304 1000 good" "9305 now badver" "9302 now good"; do
 		set -- $port_kind
 		for _ in 1 2 3; do
 			expect_probe "rawsend OK" "$PROBE" rawsend "$dst" "$1" 10 1 "$2" 1 /tmp/cluster.key "$3"
@@ -49,7 +49,7 @@ vm_barrier sent 120
 
 if ((DSM_NODE == 2)); then
 	for _ in $(seq 500); do
-		[[ $(cat /tmp/b-plain /tmp/c-plain /tmp/c-good /tmp/c-badmac /tmp/c-stale /tmp/c-badlen | grep -c '^received') == 6 ]] && break
+		[[ $(cat /tmp/b-plain /tmp/c-plain /tmp/c-good /tmp/c-badmac /tmp/c-stale /tmp/c-badver | grep -c '^received') == 6 ]] && break
 		sleep 0.1
 	done
 	expect_eq "unlabeled to b" "$(tail -1 /tmp/b-plain)" "received 3"
@@ -60,7 +60,7 @@ if ((DSM_NODE == 2)); then
 	alarm_expect subject=a subject_node=node1 target=c class=peer verdict=deny reason=forged errno=129
 	expect_eq "replayed old epoch" "$(tail -1 /tmp/c-stale)" "received 0"
 	alarm_expect subject=a subject_node=node1 target=c class=peer verdict=deny reason=stale errno=116
-	expect_eq "malformed option" "$(tail -1 /tmp/c-badlen)" "received 0"
+	expect_eq "malformed option" "$(tail -1 /tmp/c-badver)" "received 0"
 	alarm_expect target=c class=peer verdict=deny reason=malformed errno=74
 fi
 vm_barrier checked 120

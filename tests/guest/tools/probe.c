@@ -24,7 +24,7 @@
  *   probe udp-send ADDR PORT N [SIZE]  send N datagrams of SIZE bytes: "sent N"
  *   probe tcp-accept PORT SECONDS   accept one connection, read a line:
  *                                   "accepted DATA" or "accept timeout"
- *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|badmac|badlen
+ *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|badmac|badver
  *                                   one UDP datagram with a hand-made dsm
  *                                   option (IP_HDRINCL), MAC computed with
  *                                   the key KEYID of KEYFILE (or spoiled);
@@ -400,8 +400,11 @@ static int do_rawsend(char **a)
 		return step("siphash", 0), 1;
 	if (!strcmp(a[7], "badmac"))
 		mac[0] ^= 1;
-	if (!strcmp(a[7], "badlen"))
-		pkt.opt[1] = 23; /* a dsm option of the wrong length: malformed */
+	/* A dsm option of another version: sound IP options (the kernel
+	 * keeps the packet), malformed for dsm. A broken option length would
+	 * make the kernel drop the packet itself, before any socket. */
+	if (!strcmp(a[7], "badver"))
+		pkt.opt[2] = 2;
 	memcpy(pkt.opt + 16, mac, 8);
 	{
 		uint16_t sport = htons(40000), dport = sa.sin_port, ulen = htons(16);
