@@ -25,6 +25,8 @@ BPF_SKEL  := $(BPF_SRC:%.bpf.c=$(O)/%.skel.h)
 TPROG_SRC := $(wildcard tests/guest/progs/*.bpf.c)
 TPROG_SKEL := $(TPROG_SRC:%.bpf.c=$(O)/%.skel.h)
 TPROG_BIN := $(patsubst %.bpf.c,$(O)/%,$(TPROG_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 TOOL_SRC  := $(wildcard tests/guest/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:%.c=$(O)/%)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -34,11 +36,11 @@ DSMD_SRC   := $(wildcard dsmd/*.c)
 DSMCTL_SRC := $(wildcard dsmctl/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl)
 
-.PHONY: all deps test unit guest-test vm-selftest demo bench clean
+.PHONY: all deps test unit guest-test vm-selftest demo clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 
-all: $(BPF_SKEL) $(O)/libdsm.a $(DAEMONS) $(TPROG_BIN) $(TOOL_BIN) $(UNIT_BIN)
+all: $(BPF_SKEL) $(O)/libdsm.a $(DAEMONS) $(TPROG_BIN) $(TOOL_BIN) $(BENCH_BIN) $(UNIT_BIN)
 
 # Every Debian package and the guest kernel; quick when nothing is missing.
 deps:
@@ -96,6 +98,11 @@ $(O)/tests/guest/tools/%: tests/guest/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(TOOL_FLAGS) $< $(TOOL_LIBS) -o $@
 
+# Benchmark programs (bench/foo.c -> build/bench/foo), run in guests.
+$(O)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< -o $@
+
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h) $(BPF_SKEL)
 	@mkdir -p $(@D)
@@ -120,10 +127,6 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@demo/run
-
-bench: deps
-	@$(MAKE) --no-print-directory all
-	@bench/run
 
 clean:
 	rm -rf $(O)/lib $(O)/san $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm
