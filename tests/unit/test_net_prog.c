@@ -19,15 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "siphash_ref.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "dsm/abi.h"
 #include "dsm/wire.h"
@@ -138,26 +136,6 @@ static void expect_counters(uint32_t a, uint64_t va, uint32_t b, uint64_t vb)
 			fail_msg("counter %u is %llu, want %llu", i,
 				 (unsigned long long)counter(i), (unsigned long long)want);
 	}
-}
-
-static void ref_siphash(const uint8_t key[16], const uint8_t *msg, size_t len, uint8_t out[8])
-{
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
-	EVP_MAC_CTX *ctx;
-	size_t size = 8, outl = 0;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
-		OSSL_PARAM_construct_end(),
-	};
-
-	assert_non_null(mac);
-	ctx = EVP_MAC_CTX_new(mac);
-	assert_non_null(ctx);
-	assert_int_equal(EVP_MAC_init(ctx, key, 16, params), 1);
-	assert_int_equal(EVP_MAC_update(ctx, msg, len), 1);
-	assert_int_equal(EVP_MAC_final(ctx, out, &outl, 8), 1);
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
 }
 
 struct pkt {

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "siphash_ref.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -42,9 +43,6 @@
 #include <linux/udp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "dsm/abi.h"
 #include "dsm/wire.h"
@@ -306,26 +304,6 @@ static void read_events(struct node *n)
 {
 	nevents = 0;
 	assert_true(ring_buffer__consume(n->rb) >= 0);
-}
-
-static void ref_siphash(const uint8_t key[16], const uint8_t *msg, size_t len, uint8_t out[8])
-{
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
-	EVP_MAC_CTX *ctx;
-	size_t size = 8, outl = 0;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
-		OSSL_PARAM_construct_end(),
-	};
-
-	assert_non_null(mac);
-	ctx = EVP_MAC_CTX_new(mac);
-	assert_non_null(ctx);
-	assert_int_equal(EVP_MAC_init(ctx, key, 16, params), 1);
-	assert_int_equal(EVP_MAC_update(ctx, msg, len), 1);
-	assert_int_equal(EVP_MAC_final(ctx, out, &outl, 8), 1);
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
 }
 
 /* ---- capture ------------------------------------------------------------ */
