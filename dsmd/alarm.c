@@ -19,6 +19,19 @@
 #include "dsmd.h"
 #include "dsm/wire.h"
 
+/* A new alarm record: when, and on which node it was raised. */
+static json_object *alarm_object(const struct dsmd *d, const char *when)
+{
+	json_object *o = json_object_new_object();
+
+	if (o) {
+		json_object_object_add(o, "time", json_object_new_string(when));
+		json_object_object_add(o, "node", json_object_new_string(d->node_name));
+		json_object_object_add(o, "node_id", json_object_new_int64(d->node_id));
+	}
+	return o;
+}
+
 /* One JSON line in the alarm log, then the object is released. */
 static void write_alarm(struct dsmd *d, json_object *o)
 {
@@ -160,12 +173,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (bump(d, e))
 		log_err("alarm", "out of memory counting alarms");
 
-	o = json_object_new_object();
+	o = alarm_object(d, when);
 	if (!o)
 		return 0;
-	json_object_object_add(o, "time", json_object_new_string(when));
-	json_object_object_add(o, "node", json_object_new_string(d->node_name));
-	json_object_object_add(o, "node_id", json_object_new_int64(d->node_id));
 	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
 	json_object_object_add(o, "tid", json_object_new_int64(e->tid));
 	json_object_object_add(o, "comm", json_object_new_string(comm));
@@ -226,12 +236,9 @@ static int handle_net_event(void *ctx, void *data, size_t size)
 	dsmd_log(LOG_WARNING, "alarm", "drop %s packet %s -> %s proto %u: %s",
 		 e->direction == DSM_NEV_DIR_EGRESS ? "outgoing" : "incoming", src, dst, e->protocol,
 		 net_reason(e->reason));
-	o = json_object_new_object();
+	o = alarm_object(d, when);
 	if (!o)
 		return 0;
-	json_object_object_add(o, "time", json_object_new_string(when));
-	json_object_object_add(o, "node", json_object_new_string(d->node_name));
-	json_object_object_add(o, "node_id", json_object_new_int64(d->node_id));
 	json_object_object_add(o, "class", json_object_new_string("packet"));
 	json_object_object_add(o, "verdict", json_object_new_string("drop"));
 	json_object_object_add(o, "direction", json_object_new_string(
