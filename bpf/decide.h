@@ -140,7 +140,8 @@ static __noinline int fail_closed(__u8 class, __u32 perm, __s32 err)
 /*
  * May @subject (on @node, DSM_NODE_ANY for local subjects) do @perm of
  * @class to @target? The exact qualifier (socket family/type) is tried
- * first, then the wildcard; at most two O(1) lookups on the fast path.
+ * first, then the wildcard, and for a peer on a named node the key for
+ * any node; at most two O(1) lookups on the fast path.
  */
 static __always_inline int dsm_check(void *pm, __u8 class, __u16 qual, __u32 subject,
 				     __u32 node, __u32 target, __u32 perm, __u32 aux)
@@ -154,6 +155,15 @@ static __always_inline int dsm_check(void *pm, __u8 class, __u16 qual, __u32 sub
 		return 0;
 	if (qual != DSM_QUAL_ANY) {
 		k.qual = DSM_QUAL_ANY;
+		v = policy_get(pm, &k);
+		if (v && (v->perms & perm))
+			return 0;
+	}
+	/* A peer on a named node: rules for any node (label@any). Exact
+	 * entries already fold those in, so this runs only for senders
+	 * no rule names by node. */
+	if (node != DSM_NODE_ANY) {
+		k.node = DSM_NODE_ANY;
 		v = policy_get(pm, &k);
 		if (v && (v->perms & perm))
 			return 0;
