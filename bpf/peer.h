@@ -43,20 +43,34 @@ struct {
 
 /* The label the unlabeled rules give a source address arriving on ifindex:
  * the longest prefix wins, a rule naming the interface before one that
- * does not. DSM_LABEL_INVALID when no rule matches. */
+ * does not. DSM_LABEL_INVALID when no rule matches. Only the prefix
+ * lengths some rule uses (DSM_CFG_NET_PLENS) cost a lookup. */
 static __noinline __u32 unlabeled_label(void *pm, __be32 saddr, __u32 ifindex)
 {
+	struct dsm_pkey ck = dsm_key_config(DSM_CFG_NET_PLENS);
+	struct dsm_pval *v;
+	__u64 any = 0, dev = 0;
 	__u32 addr = bpf_ntohl(saddr);
 
+	v = policy_get(pm, &ck);
+	if (v)
+		any = (__u64)(v->aux & 1) << 32 | v->perms;
+	ck.qual = 1;
+	v = ifindex ? policy_get(pm, &ck) : NULL;
+	if (v)
+		dev = (__u64)(v->aux & 1) << 32 | v->perms;
 	for (int plen = 32; plen >= 0; plen--) {
 		__u32 mask = plen ? ~0u << (32 - plen) : 0;
-		struct dsm_pkey k = dsm_key_net(bpf_htonl(addr & mask), (__u8)plen, ifindex);
-		struct dsm_pval *v = policy_get(pm, &k);
+		struct dsm_pkey k;
 
+		if (!((any | dev) >> plen & 1))
+			continue;
+		k = dsm_key_net(bpf_htonl(addr & mask), (__u8)plen, ifindex);
+		v = (dev >> plen & 1) ? policy_get(pm, &k) : NULL;
 		if (v)
 			return v->aux;
 		k.node = 0;
-		v = ifindex ? policy_get(pm, &k) : NULL;
+		v = (any >> plen & 1) ? policy_get(pm, &k) : NULL;
 		if (v)
 			return v->aux;
 	}
@@ -75,6 +89,16 @@ static __noinline int forged(const struct dsm_req *r, __s32 err)
 	count(DSM_CNT_DENIED);
 	report(r, DSM_VERDICT_DENY, err);
 	return -EACCES;
+}
+
+/* DSM_NET_F_TCP_ALL: senders label every TCP segment. */
+static __always_inline int tcp_all(void)
+{
+	struct dsm_net_cfg *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&dsm_net_cfg, &zero);
+	return cfg && (cfg->flags & DSM_NET_F_TCP_ALL);
 }
 
 /*
@@ -158,8 +182,9 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	if (!pm)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 	c = bpf_sk_storage_get(&dsm_socks, sk, 0, 0);
-	/* Established TCP: decided at the handshake. */
-	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND))
+	/* Established TCP: decided at the handshake; with every segment
+	 * labeled, each one must also come from the peer decided then. */
+	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND) && !tcp_all())
 		return 0;
 	target = c ? c->label : config_get(pm, DSM_CFG_INITIAL_LABEL, DSM_LABEL_INVALID);
 	if (bpf_probe_read_kernel(&h, sizeof(h), skb->head + skb->network_header))
@@ -167,6 +192,15 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	err = packet_peer(pm, skb, &h, target, &peer);
 	if (err)
 		return err;
+	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND)) {
+		struct dsm_req r = { .class = DSM_CLASS_PEER, .perm = DSM_PERM_PEER_RECV,
+				     .subject = peer.label, .node = peer.node, .target = target,
+				     .qual = DSM_QUAL_ANY, .aux = h.saddr };
+
+		if (peer.label == c->peer_label && peer.node == c->peer_node)
+			return 0;
+		return forged(&r, -EACCES); /* a segment from someone else */
+	}
 
 	if (sk->sk_protocol == IPPROTO_TCP) {
 		struct dsm_conn_key ck;

@@ -20,6 +20,7 @@
 struct fill_ctx {
 	int fd;
 	size_t n;
+	struct dsm_pval plens[2]; /* DSM_CFG_NET_PLENS: any interface, one interface */
 };
 
 static int fill_one(const struct dsm_pkey *key, const struct dsm_pval *val, void *ctx)
@@ -29,6 +30,33 @@ static int fill_one(const struct dsm_pkey *key, const struct dsm_pval *val, void
 	if (bpf_map_update_elem(f->fd, key, val, BPF_NOEXIST))
 		return -errno;
 	f->n++;
+	if (key->kind == DSM_KEY_NET && key->class <= 32) {
+		struct dsm_pval *m = &f->plens[key->node ? 1 : 0];
+
+		if (key->class == 32)
+			m->aux |= 1;
+		else
+			m->perms |= 1u << key->class;
+	}
+	return 0;
+}
+
+/* The prefix lengths in use, so that a packet without a label costs one
+ * lookup per length some rule uses rather than one per possible length. */
+static int fill_plens(struct fill_ctx *f)
+{
+	for (uint16_t q = 0; q < 2; q++) {
+		struct dsm_pkey k = dsm_key_config(DSM_CFG_NET_PLENS);
+		struct dsm_pval v = f->plens[q];
+		int err;
+
+		if (!v.perms && !v.aux)
+			continue;
+		k.qual = q;
+		err = fill_one(&k, &v, f);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -149,10 +177,10 @@ int dsmd_policy_load(struct dsmd *d)
 	dsm_policy_entries(p, &nent);
 	dsm_policy_resolved_entries(p, &nres);
 	f.fd = bpf_map_create(BPF_MAP_TYPE_HASH, "dsm_policy_v", sizeof(struct dsm_pkey),
-			      sizeof(struct dsm_pval), (uint32_t)(nent + nres + 1), &opts);
+			      sizeof(struct dsm_pval), (uint32_t)(nent + nres + 3), &opts);
 	if (f.fd < 0) {
 		err = -errno;
-		log_err("policy", "create policy map (%zu entries): %s", nent + nres + 1,
+		log_err("policy", "create policy map (%zu entries): %s", nent + nres + 3,
 			strerror(-err));
 		goto out;
 	}
@@ -163,6 +191,8 @@ int dsmd_policy_load(struct dsmd *d)
 
 		err = fill_one(&k, &v, &f);
 	}
+	if (!err)
+		err = fill_plens(&f);
 	if (err) {
 		log_err("policy", "fill policy map: %s", strerror(-err));
 		goto out;

@@ -290,6 +290,10 @@ int dsm_entry_format(const struct dsm_policy *p, const struct dsm_pkey *k,
 			put(&o, "node-id ");
 			put_node(&o, p, v->aux);
 			break;
+		case DSM_CFG_NET_PLENS:
+			put(&o, "unlabeled prefix lengths%s 0x%x%08x",
+			    k->qual ? " (interface rules)" : "", v->aux & 1, v->perms);
+			break;
 		default:
 			put(&o, "config %u = %u/%u", k->class, v->perms, v->aux);
 			break;

@@ -115,6 +115,12 @@ enum dsm_config_item {
 	DSM_CFG_NODE_ID        = 4, /* aux: this node's SnID */
 	DSM_CFG_FILE_LABEL     = 5, /* aux: label of executables no rule names
 				     * (absent: the initial label) */
+	DSM_CFG_NET_PLENS      = 6, /* the prefix lengths unlabeled rules use,
+				     * written by dsmd after node-local
+				     * resolution; qual 0: rules for any
+				     * interface, qual 1: rules naming one.
+				     * Bit n of perms: length n (0..31);
+				     * bit 0 of aux: length 32. Absent: none. */
 };
 
 /* ---- per-object storage ------------------------------------------------- */
