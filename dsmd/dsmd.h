@@ -13,6 +13,7 @@
 
 #define DSMD_PIN_DIR   "/sys/fs/bpf/dsm"
 #define DSMD_STATE_DIR "/run/dsm"
+#define DSMD_MAX_NETNS 8
 
 struct dsmd_opts {
 	const char *policy_path;
@@ -23,6 +24,9 @@ struct dsmd_opts {
 	bool verbose;
 	const char *key_file; /* cluster keys; none: local checks only */
 	bool label_egress;    /* with keys: label what labeled sockets send */
+	bool tcp_all;         /* label every TCP segment, not only the handshake */
+	const char *netns[DSMD_MAX_NETNS]; /* more network namespaces to label in */
+	unsigned n_netns;
 	unsigned epoch_seconds;
 	unsigned epoch_window;
 };
@@ -96,10 +100,14 @@ int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label);
 /* net.c: the packet path. */
 int dsmd_net_load(struct dsmd *d);
 int dsmd_net_attach(struct dsmd *d);
-int dsmd_net_detach_all(void);
+int dsmd_net_detach_all(const struct dsmd_opts *o);
 int dsmd_net_configure(struct dsmd *d);
 void dsmd_net_tick(struct dsmd *d);
 void dsmd_net_close(struct dsmd *d);
+
+/* link.c: routes and links labeling needs (rtnetlink). */
+int dsmd_link_routes(int ifindex, bool undo); /* routes changed, or -errno */
+int dsmd_link_gso_segs(int ifindex, unsigned segs);
 
 /* alarm.c: events from the ring buffer. */
 int dsmd_alarm_open(struct dsmd *d);

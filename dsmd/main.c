@@ -54,15 +54,18 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dsmd --policy FILE [--node NAME|ID] [--key-file FILE [--no-label]]\n"
-		"            [--pin-dir DIR] [--state-dir DIR] [-v]\n"
-		"       dsmd --unload [--pin-dir DIR]\n"
+		"usage: dsmd --policy FILE [--node NAME|ID] [--key-file FILE [--no-label|--tcp-all]]\n"
+		"            [--netns PATH]... [--pin-dir DIR] [--state-dir DIR] [-v]\n"
+		"       dsmd --unload [--pin-dir DIR] [--netns PATH]... [--tcp-all]\n"
 		"\n"
 		"  -p, --policy FILE     policy source to enforce (reloaded on SIGHUP)\n"
 		"  -n, --node NAME|ID    this node in the policy (default: the hostname)\n"
 		"  -k, --key-file FILE   cluster keys (root-only; see docs/wire.md); without\n"
 		"                        one, nothing is labeled and peers are unlabeled\n"
 		"      --no-label        keys, but label no packet (local checks only)\n"
+		"      --tcp-all         label every TCP segment, not only the handshake\n"
+		"                        (turns GSO off on labeled links; see docs/wire.md)\n"
+		"      --netns PATH      also label in this network namespace (repeatable)\n"
 		"      --epoch-seconds N length of an epoch (default 10)\n"
 		"      --epoch-window N  epochs a label may be off by (default 3)\n"
 		"      --pin-dir DIR     where programs and maps are pinned (default %s)\n"
@@ -75,7 +78,8 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 {
-	enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW };
+	enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
+	       OPT_TCPALL, OPT_NETNS };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "node", required_argument, NULL, 'n' },
@@ -84,6 +88,8 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 		{ "unload", no_argument, NULL, OPT_UNLOAD },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "no-label", no_argument, NULL, OPT_NOLABEL },
+		{ "tcp-all", no_argument, NULL, OPT_TCPALL },
+		{ "netns", required_argument, NULL, OPT_NETNS },
 		{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
 		{ "epoch-window", required_argument, NULL, OPT_WINDOW },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -102,6 +108,14 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 		case OPT_UNLOAD: o->unload = true; break;
 		case 'k': o->key_file = optarg; break;
 		case OPT_NOLABEL: o->label_egress = false; break;
+		case OPT_TCPALL: o->tcp_all = true; break;
+		case OPT_NETNS:
+			if (o->n_netns == DSMD_MAX_NETNS) {
+				fprintf(stderr, "dsmd: at most %d --netns options\n", DSMD_MAX_NETNS);
+				return -EINVAL;
+			}
+			o->netns[o->n_netns++] = optarg;
+			break;
 		case OPT_EPOCH:
 		case OPT_WINDOW: {
 			char *end;
@@ -160,7 +174,7 @@ static int start_fresh(struct dsmd *d)
 	if (!err)
 		err = dsmd_net_attach(d);
 	if (err) {
-		dsmd_net_detach_all();
+		dsmd_net_detach_all(&d->o);
 		dsmd_bpf_unpin(d->o.pin_dir);
 		return err;
 	}
@@ -262,7 +276,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 
 	if (d.o.unload) {
-		err = dsmd_net_detach_all();
+		err = dsmd_net_detach_all(&d.o);
 		if (!err)
 			err = dsmd_bpf_unpin(d.o.pin_dir);
 		if (err)

@@ -15,10 +15,14 @@
  * every node: add the new key; `send` the new key; drop the old key.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,32 +86,98 @@ static int tc_attach(int ifindex, int prog_fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
-/* Label egress on every interface of this network namespace. */
-int dsmd_net_attach(struct dsmd *d)
+static bool labeling(const struct dsmd_opts *o)
+{
+	return o->key_file && o->label_egress;
+}
+
+/* Run fn in dsmd's network namespace, then in each --netns one. */
+static int for_each_netns(const struct dsmd_opts *o, int (*fn)(const struct dsmd_opts *, void *),
+			  void *ctx)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), err, ret;
+
+	if (self < 0)
+		return -errno;
+	ret = fn(o, ctx);
+	for (unsigned i = 0; !ret && i < o->n_netns; i++) {
+		int fd = open(o->netns[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+			ret = -errno;
+			log_err("net", "enter network namespace %s: %s", o->netns[i], strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		close(fd);
+		ret = fn(o, ctx);
+		if (setns(self, CLONE_NEWNET)) {
+			/* Sockets opened from here on would be in the wrong
+			 * namespace: stop. */
+			err = -errno;
+			log_err("net", "return to own network namespace: %s", strerror(errno));
+			close(self);
+			return err;
+		}
+	}
+	close(self);
+	return ret;
+}
+
+static bool is_loopback(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool lo = false;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr))
+		lo = ifr.ifr_flags & IFF_LOOPBACK;
+	close(fd);
+	return lo;
+}
+
+/* Label egress on every interface of the current network namespace, and
+ * give its routes room for the option. */
+static int attach_here(const struct dsmd_opts *o, void *ctx)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
-	int prog = bpf_program__fd(d->net->progs.dsm_egress), err = 0;
+	int prog = *(const int *)ctx, err = 0;
 
 	if (!ifs)
 		return -errno;
 	for (i = ifs; i->if_index; i++) {
-		err = tc_attach((int)i->if_index, prog);
+		int idx = (int)i->if_index, n = 0;
+
+		err = tc_attach(idx, prog);
+		if (!err && !is_loopback(i->if_name)) {
+			n = dsmd_link_routes(idx, false);
+			err = n < 0 ? n : 0;
+			if (!err && o->tcp_all)
+				err = dsmd_link_gso_segs(idx, 1);
+		}
 		if (err) {
-			log_err("net", "attach egress to %s: %s", i->if_name, strerror(-err));
+			log_err("net", "label egress on %s: %s", i->if_name, strerror(-err));
 			break;
 		}
-		log_info("net", "labeling egress on %s", i->if_name);
+		log_info("net", "labeling egress on %s%s", i->if_name,
+			 n ? " (route MTU lowered for the option)" : "");
 	}
 	if_freenameindex(ifs);
 	return err;
 }
 
-/* Remove the egress filters dsmd attached (--unload). */
-int dsmd_net_detach_all(void)
+/* Remove what attach_here did (--unload): the filter, the route MTUs dsmd
+ * set, and with --tcp-all the GSO limit. */
+static int detach_here(const struct dsmd_opts *o, void *ctx)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	int ret = 0;
 
+	(void)ctx;
 	if (!ifs)
 		return -errno;
 	for (i = ifs; i->if_index; i++) {
@@ -120,9 +190,36 @@ int dsmd_net_detach_all(void)
 			log_err("net", "detach egress from %s: %s", i->if_name, strerror(-err));
 			ret = err;
 		}
+		if (is_loopback(i->if_name))
+			continue;
+		err = dsmd_link_routes((int)i->if_index, true);
+		if (!err && o->tcp_all)
+			err = dsmd_link_gso_segs((int)i->if_index, 65535);
+		if (err < 0) {
+			log_err("net", "restore routes of %s: %s", i->if_name, strerror(-err));
+			ret = err;
+		}
 	}
 	if_freenameindex(ifs);
 	return ret;
+}
+
+/* Label egress on every interface of dsmd's network namespace and the
+ * --netns ones; nothing to attach when no packet is to be labeled. */
+int dsmd_net_attach(struct dsmd *d)
+{
+	int prog = bpf_program__fd(d->net->progs.dsm_egress);
+
+	if (!labeling(&d->o)) {
+		log_info("net", "not labeling: no egress program attached");
+		return 0;
+	}
+	return for_each_netns(&d->o, attach_here, &prog);
+}
+
+int dsmd_net_detach_all(const struct dsmd_opts *o)
+{
+	return for_each_netns(o, detach_here, NULL);
 }
 
 static int hexval(int c)
@@ -326,8 +423,8 @@ int dsmd_net_configure(struct dsmd *d)
 	err = parse_keyfile(d->o.key_file, &kf);
 	if (err)
 		return err;
-	if (d->o.label_egress)
-		cfg.flags |= DSM_NET_F_LABEL_EGRESS;
+	if (labeling(&d->o))
+		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0);
 	err = install_keys(d, &kf, &cfg);
 	if (err) {
 		log_err("net", "install keys: %s", strerror(-err));
@@ -335,7 +432,8 @@ int dsmd_net_configure(struct dsmd *d)
 	}
 	log_info("net", "keys from %s: %u key%s, sending with key %d, %s", d->o.key_file, kf.n,
 		 kf.n == 1 ? "" : "s", kf.send,
-		 d->o.label_egress ? "labeling egress" : "not labeling egress (local checks only)");
+		 !labeling(&d->o) ? "not labeling egress (local checks only)" :
+		 d->o.tcp_all ? "labeling egress, every TCP segment" : "labeling egress");
 	return 0;
 }
 

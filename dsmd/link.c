@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What labeling needs from the links and routes it sends on (rtnetlink):
+ *
+ *  - room for the option: a labeled packet grows by DSM_OPT_LEN bytes after
+ *    the stack has sized it, so the routes through a labeled interface get
+ *    an MTU that much below the link's. UDP then fragments to fit and TCP
+ *    announces an MSS that fits; a packet that still does not fit is
+ *    dropped and counted by the egress program, never sent unlabeled.
+ *    A route that already has an MTU of its own is the operator's and is
+ *    left alone. --unload takes back exactly the MTU dsmd set (link MTU
+ *    minus DSM_OPT_LEN).
+ *  - with --tcp-all, no GSO: every TCP segment then passes the egress
+ *    program on its own and can be labeled (gso_max_segs 1).
+ *
+ * Routes of the main table only; loopback is skipped (its MTU is 64 KiB).
+ */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dsmd.h"
+#include "dsm/wire.h"
+
+#define NL_BUF 32768
+
+struct nl {
+	int fd;
+	unsigned seq;
+};
+
+static int nl_open(struct nl *nl)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+	nl->seq = 1;
+	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (nl->fd < 0)
+		return -errno;
+	if (bind(nl->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(nl->fd);
+		return -errno;
+	}
+	return 0;
+}
+
+static void addattr(struct nlmsghdr *n, size_t cap, unsigned short type, const void *data,
+		    size_t len)
+{
+	struct rtattr *rta = (struct rtattr *)((char *)n + NLMSG_ALIGN(n->nlmsg_len));
+
+	if (NLMSG_ALIGN(n->nlmsg_len) + RTA_SPACE(len) > cap)
+		return; /* callers size their buffers; the kernel then sees a short request */
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(rta), data, len);
+	n->nlmsg_len = NLMSG_ALIGN(n->nlmsg_len) + RTA_SPACE(len);
+}
+
+/* Send one request and wait for its acknowledgement: 0 or -errno. */
+static int nl_talk(struct nl *nl, struct nlmsghdr *n)
+{
+	char buf[4096];
+
+	n->nlmsg_seq = ++nl->seq;
+	n->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (send(nl->fd, n, n->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(nl->fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (len < 0)
+			return -errno;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != nl->seq || h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+		}
+	}
+}
+
+static int link_mtu(int ifindex, unsigned *mtu)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (!if_indextoname((unsigned)ifindex, ifr.ifr_name) || ioctl(fd, SIOCGIFMTU, &ifr))
+		err = -errno;
+	close(fd);
+	*mtu = (unsigned)ifr.ifr_mtu;
+	return err;
+}
+
+/* The RTAX_MTU inside an RTA_METRICS attribute, 0 if none. */
+static unsigned metrics_mtu(const struct rtattr *metrics)
+{
+	int len = RTA_PAYLOAD(metrics);
+	const struct rtattr *a;
+
+	for (a = RTA_DATA(metrics); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == RTAX_MTU && RTA_PAYLOAD(a) >= sizeof(unsigned))
+			return *(const unsigned *)RTA_DATA(a);
+	return 0;
+}
+
+/*
+ * Rewrite one dumped route with a new MTU metric (0: none): the same
+ * header and attributes, metrics replaced.
+ */
+static int route_set_mtu(struct nl *nl, const struct nlmsghdr *route, unsigned mtu)
+{
+	char buf[1024] __attribute__((aligned(NLMSG_ALIGNTO)));
+	const struct rtmsg *rtm = NLMSG_DATA(route);
+	struct nlmsghdr *n = (struct nlmsghdr *)buf;
+	int len = (int)RTM_PAYLOAD(route);
+	const struct rtattr *a;
+
+	memset(buf, 0, sizeof(buf));
+	n->nlmsg_len = NLMSG_LENGTH(sizeof(*rtm));
+	n->nlmsg_type = RTM_NEWROUTE;
+	n->nlmsg_flags = NLM_F_REPLACE;
+	memcpy(NLMSG_DATA(n), rtm, sizeof(*rtm));
+	for (a = RTM_RTA(rtm); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == RTA_METRICS || a->rta_type == RTA_CACHEINFO)
+			continue;
+		addattr(n, sizeof(buf), a->rta_type, RTA_DATA(a), RTA_PAYLOAD(a));
+	}
+	if (mtu) {
+		char m[RTA_SPACE(sizeof(unsigned))];
+		struct rtattr *ma = (struct rtattr *)m;
+
+		ma->rta_type = RTAX_MTU;
+		ma->rta_len = (unsigned short)RTA_LENGTH(sizeof(unsigned));
+		memcpy(RTA_DATA(ma), &mtu, sizeof(mtu));
+		addattr(n, sizeof(buf), RTA_METRICS, m, sizeof(m));
+	}
+	return nl_talk(nl, n);
+}
+
+/*
+ * For every main-table IPv4 route through ifindex: set (undo false) the
+ * MTU to the link's minus the option where the route has none, or take it
+ * back (undo true) where it is exactly that. Returns the number of routes
+ * changed, or -errno.
+ */
+int dsmd_link_routes(int ifindex, bool undo)
+{
+	struct {
+		struct nlmsghdr n;
+		struct rtmsg r;
+	} req = {
+		.n = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)), .nlmsg_type = RTM_GETROUTE,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.r = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN },
+	};
+	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	/* Routes to change, copied out: the dump must end before we talk. */
+	static char todo[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	size_t todo_len = 0;
+	unsigned lmtu = 0, want;
+	struct nl nl;
+	int err, changed = 0;
+	bool done = false;
+
+	err = link_mtu(ifindex, &lmtu);
+	if (err)
+		return err;
+	if (lmtu <= 576 + DSM_OPT_LEN)
+		return -ERANGE;
+	want = lmtu - DSM_OPT_LEN;
+	err = nl_open(&nl);
+	if (err)
+		return err;
+	if (send(nl.fd, &req, req.n.nlmsg_len, 0) < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (!done) {
+		ssize_t len = recv(nl.fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (len < 0) {
+			err = -errno;
+			goto out;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+			const struct rtmsg *rtm = NLMSG_DATA(h);
+			int alen = (int)RTM_PAYLOAD(h);
+			const struct rtattr *a;
+			unsigned mtu = 0;
+			int oif = 0, table = rtm->rtm_table;
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+				goto out;
+			}
+			if (h->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET)
+				continue;
+			for (a = RTM_RTA(rtm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+				if (a->rta_type == RTA_OIF)
+					oif = *(const int *)RTA_DATA(a);
+				else if (a->rta_type == RTA_TABLE)
+					table = (int)*(const unsigned *)RTA_DATA(a);
+				else if (a->rta_type == RTA_METRICS)
+					mtu = metrics_mtu(a);
+			}
+			if (oif != ifindex || table != RT_TABLE_MAIN)
+				continue;
+			if (undo ? mtu != want : mtu != 0)
+				continue;
+			if (todo_len + NLMSG_ALIGN(h->nlmsg_len) > sizeof(todo)) {
+				err = -E2BIG;
+				goto out;
+			}
+			memcpy(todo + todo_len, h, h->nlmsg_len);
+			todo_len += NLMSG_ALIGN(h->nlmsg_len);
+		}
+	}
+	for (size_t off = 0; off < todo_len;) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)(todo + off);
+
+		err = route_set_mtu(&nl, h, undo ? 0 : want);
+		if (err)
+			goto out;
+		changed++;
+		off += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	err = changed;
+out:
+	close(nl.fd);
+	return err;
+}
+
+/* Set the link's gso_max_segs (1: the stack hands over single segments). */
+int dsmd_link_gso_segs(int ifindex, unsigned segs)
+{
+	struct {
+		struct nlmsghdr n;
+		struct ifinfomsg i;
+		char attrs[64];
+	} req = {
+		.n = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+		       .nlmsg_type = RTM_NEWLINK },
+		.i = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
+	};
+	struct nl nl;
+	int err = nl_open(&nl);
+
+	if (err)
+		return err;
+	addattr(&req.n, sizeof(req), IFLA_GSO_MAX_SEGS, &segs, sizeof(segs));
+	err = nl_talk(&nl, &req.n);
+	close(nl.fd);
+	return err;
+}
