@@ -35,6 +35,19 @@ static __always_inline struct dsm_pval *policy_get(void *pm, struct dsm_pkey *k)
 	return bpf_map_lookup_elem(pm, k);
 }
 
+/*
+ * The generation of the policy in force, 0 if unknown (0 never validates a
+ * cache). Read it before policy_map(): dsmd bumps it after the swap, so a
+ * decision cached under a generation comes from that policy or a newer
+ * one, and a cache written across a reload is invalid at once.
+ */
+static __always_inline __u32 policy_gen(void)
+{
+	__u32 zero = 0, *g = bpf_map_lookup_elem(&dsm_policy_gen, &zero);
+
+	return g ? *g : 0;
+}
+
 static __always_inline __u32 config_get(void *pm, __u8 item, __u32 dflt)
 {
 	struct dsm_pkey k = dsm_key_config(item);
@@ -135,6 +148,29 @@ static __noinline int fail_closed(__u8 class, __u32 perm, __s32 err)
 	count(DSM_CNT_ERRORS);
 	report(&r, DSM_VERDICT_DENY, err);
 	return err;
+}
+
+/*
+ * Everything the policy lets @subject (on @node) do of @class to @target:
+ * the lookups of dsm_check() without a verdict, for the caches. The first
+ * hit is complete (exact entries fold in their wildcard siblings).
+ */
+static __always_inline __u32 dsm_perms(void *pm, __u8 class, __u16 qual, __u32 subject,
+				       __u32 node, __u32 target)
+{
+	struct dsm_pkey k = dsm_key_rule(class, qual, subject, node, target);
+	struct dsm_pval *v;
+
+	v = policy_get(pm, &k);
+	if (!v && qual != DSM_QUAL_ANY) {
+		k.qual = DSM_QUAL_ANY;
+		v = policy_get(pm, &k);
+	}
+	if (!v && node != DSM_NODE_ANY) {
+		k.node = DSM_NODE_ANY;
+		v = policy_get(pm, &k);
+	}
+	return v ? v->perms : 0;
 }
 
 /*

@@ -26,6 +26,15 @@ struct {
 	__array(values, struct dsm_policy_inner);
 } dsm_policy SEC(".maps");
 
+/* The policy generation: dsmd adds one after every swap of dsm_policy.
+ * Decisions cached in a socket are valid for one generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} dsm_policy_gen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

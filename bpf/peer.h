@@ -102,11 +102,44 @@ static __always_inline int tcp_all(void)
 }
 
 /*
+ * The unlabeled rules' label for a source, through the socket's cache of
+ * the last source it saw (a UDP server hears the same peers again and
+ * again). Always 0: no label is a label too, which no rule allows.
+ */
+static __always_inline int unlabeled_cached(void *pm, struct dsm_sock_ctx *c, __u32 gen,
+					    __be32 saddr, __u32 ifindex, __u32 *label)
+{
+	int hit = 0;
+
+	if (c && gen) {
+		bpf_spin_lock(&c->lock);
+		if (c->un_gen == gen && c->un_saddr == saddr && c->un_ifindex == ifindex) {
+			*label = c->un_label;
+			hit = 1;
+		}
+		bpf_spin_unlock(&c->lock);
+		if (hit)
+			return 0;
+	}
+	*label = unlabeled_label(pm, saddr, ifindex);
+	if (c && gen) {
+		bpf_spin_lock(&c->lock);
+		c->un_gen = gen;
+		c->un_saddr = saddr;
+		c->un_ifindex = ifindex;
+		c->un_label = *label;
+		bpf_spin_unlock(&c->lock);
+	}
+	return 0;
+}
+
+/*
  * The sender of an IPv4 packet: 0 with *peer filled in, or a negative
  * errno when the packet must be dropped (already reported).
  */
 static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const struct ip4 *h,
-				       __u32 target, struct dsm_peer *peer)
+				       __u32 target, struct dsm_sock_ctx *c, __u32 gen,
+				       struct dsm_peer *peer)
 {
 	struct dsm_req r = { .class = DSM_CLASS_PEER, .perm = DSM_PERM_PEER_RECV,
 			     .target = target, .qual = DSM_QUAL_ANY, .aux = h->saddr };
@@ -125,6 +158,15 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 	optlen -= sizeof(*h);
 	if (optlen > DSM_IPOPT_SPACE)
 		optlen = DSM_IPOPT_SPACE;
+	/* The usual labeled packet: the dsm option alone, well-formed. What
+	 * the walker would conclude of these 24 bytes, without the walk. */
+	if (optlen == DSM_OPT_LEN) {
+		if (bpf_probe_read_kernel(&opt, sizeof(opt), head + nh + sizeof(*h)))
+			return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+		if (opt.type == DSM_OPT_TYPE && opt.len == DSM_OPT_LEN &&
+		    opt.version == DSM_OPT_VERSION)
+			goto verify;
+	}
 	if (bpf_probe_read_kernel(opts.b, optlen, head + nh + sizeof(*h)))
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 	opts.len = optlen;
@@ -137,6 +179,7 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 		return forged(&r, -EBADMSG);
 	if (bpf_probe_read_kernel(&opt, sizeof(opt), head + nh + sizeof(*h) + scan.dsm_off))
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+verify:
 	r.subject = bpf_ntohl(opt.label);
 	r.node = bpf_ntohl(opt.node);
 	cfg = bpf_map_lookup_elem(&dsm_net_cfg, &zero);
@@ -152,14 +195,36 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 	peer->node = r.node;
 	return 0;
 unlabeled:
-	peer->label = unlabeled_label(pm, h->saddr, skb->skb_iif);
 	peer->node = DSM_NODE_ANY;
-	return 0;
+	return unlabeled_cached(pm, c, gen, h->saddr, skb->skb_iif, &peer->label);
 }
 
-static __always_inline int peer_check(void *pm, const struct dsm_peer *peer, __u32 target,
-				      __be32 saddr)
+/*
+ * May this peer send to the socket? The socket remembers the last peer
+ * allowed under the current policy generation; anything else takes the
+ * full check (which reports a denial).
+ */
+static __always_inline int peer_check(void *pm, struct dsm_sock_ctx *c, __u32 gen,
+				      const struct dsm_peer *peer, __u32 target, __be32 saddr)
 {
+	int hit = 0;
+
+	if (c && gen) {
+		bpf_spin_lock(&c->lock);
+		hit = c->rcv_gen == gen && c->rcv_label == peer->label && c->rcv_node == peer->node;
+		bpf_spin_unlock(&c->lock);
+		if (hit)
+			return 0;
+		if (dsm_perms(pm, DSM_CLASS_PEER, DSM_QUAL_ANY, peer->label, peer->node, target) &
+		    DSM_PERM_PEER_RECV) {
+			bpf_spin_lock(&c->lock);
+			c->rcv_gen = gen;
+			c->rcv_label = peer->label;
+			c->rcv_node = peer->node;
+			bpf_spin_unlock(&c->lock);
+			return 0;
+		}
+	}
 	return dsm_check(pm, DSM_CLASS_PEER, DSM_QUAL_ANY, peer->label, peer->node, target,
 			 DSM_PERM_PEER_RECV, saddr);
 }
@@ -170,7 +235,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	struct dsm_sock_ctx *c;
 	struct dsm_peer peer;
 	struct ip4 h;
-	__u32 target;
+	__u32 target, gen;
 	void *pm;
 	int err;
 
@@ -178,6 +243,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 		return ret;
 	if (sk->__sk_common.skc_family != AF_INET || skb->protocol != ETH_P_IP_BE)
 		return 0;
+	gen = policy_gen();
 	pm = policy_map();
 	if (!pm)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
@@ -189,7 +255,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	target = c ? c->label : config_get(pm, DSM_CFG_INITIAL_LABEL, DSM_LABEL_INVALID);
 	if (bpf_probe_read_kernel(&h, sizeof(h), skb->head + skb->network_header))
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
-	err = packet_peer(pm, skb, &h, target, &peer);
+	err = packet_peer(pm, skb, &h, target, c, gen, &peer);
 	if (err)
 		return err;
 	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND)) {
@@ -209,14 +275,14 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 		__u8 flags;
 
 		if (state != TCP_LISTEN && state != TCP_SYN_SENT)
-			return peer_check(pm, &peer, target, h.saddr);
+			return peer_check(pm, c, gen, &peer, target, h.saddr);
 		if (bpf_probe_read_kernel(ports, sizeof(ports), skb->head + skb->transport_header) ||
 		    bpf_probe_read_kernel(&flags, 1, skb->head + skb->transport_header + 13))
 			return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 		if (state == TCP_LISTEN) {
 			if ((flags & 0x12) != 0x02) /* not a SYN: the handshake's end */
 				return 0;
-			err = peer_check(pm, &peer, target, h.saddr);
+			err = peer_check(pm, c, gen, &peer, target, h.saddr);
 			if (err)
 				return err;
 			ck = (struct dsm_conn_key){ .raddr = h.saddr, .laddr = h.daddr,
@@ -225,7 +291,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 			return 0;
 		}
 		/* SYN_SENT: the SYN-ACK names the server. */
-		err = peer_check(pm, &peer, target, h.saddr);
+		err = peer_check(pm, c, gen, &peer, target, h.saddr);
 		if (err || !c)
 			return err;
 		c->peer_label = peer.label;
@@ -233,7 +299,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 		c->flags |= DSM_SOCK_F_PEER_BOUND;
 		return 0;
 	}
-	err = peer_check(pm, &peer, target, h.saddr);
+	err = peer_check(pm, c, gen, &peer, target, h.saddr);
 	if (!err && c) {
 		c->peer_label = peer.label;
 		c->peer_node = peer.node;

@@ -48,16 +48,20 @@ int BPF_PROG(hook_socket_post_create, struct socket *sock, int family, int type,
 /*
  * (current task -> socket) for one operation. A socket created without
  * the hooks (kernel-made, the server end of a unix stream connection)
- * carries the label of the task that uses it.
+ * carries the label of the task that uses it. When the task carries the
+ * socket's own label, the permissions are cached in the socket for the
+ * policy generation: a send or receive then costs no policy lookup.
  */
 static __always_inline int sock_check(struct socket *sock, __u32 perm)
 {
 	struct sock *sk = sock->sk;
 	struct dsm_sock_ctx *c;
-	__u32 label, target;
+	__u32 label, target, gen, perms;
+	__u64 cached;
 	__u16 qual;
 	void *pm;
 
+	gen = policy_gen();
 	pm = policy_map();
 	if (!pm)
 		return fail_closed(DSM_CLASS_SOCKET, perm, DSM_DENY);
@@ -67,6 +71,15 @@ static __always_inline int sock_check(struct socket *sock, __u32 perm)
 	c = bpf_sk_storage_get(&dsm_socks, sk, 0, 0);
 	target = c ? c->label : label;
 	qual = dsm_qual(sk->__sk_common.skc_family, sk->sk_type);
+	if (c && c->label == label && gen) {
+		cached = c->op_cache;
+		if ((__u32)(cached >> 32) == gen && ((__u32)cached & perm))
+			return 0;
+		perms = dsm_perms(pm, DSM_CLASS_SOCKET, qual, label, DSM_NODE_ANY, target);
+		c->op_cache = (__u64)gen << 32 | perms;
+		if (perms & perm)
+			return 0;
+	}
 	return dsm_check(pm, DSM_CLASS_SOCKET, qual, label, DSM_NODE_ANY, target, perm, qual);
 }
 

@@ -25,16 +25,17 @@
 /* Maps of the LSM object, then of the packet object (pinned after it loads). */
 static const char *const map_names[] = {
 	"dsm_policy", "dsm_tasks", "dsm_socks", "dsm_events", "dsm_counters", "dsm_protected",
-	"dsm_keys", "dsm_net_cfg", "dsm_conn_peers", "dsm_net_counters", "dsm_net_events",
+	"dsm_keys", "dsm_net_cfg", "dsm_conn_peers", "dsm_policy_gen",
+	"dsm_net_counters", "dsm_net_events",
 };
-#define NLSM_MAPS 9
+#define NLSM_MAPS 10
 #define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
 
 static int *map_fd_slot(struct dsmd *d, size_t i)
 {
 	int *slots[NMAPS] = { &d->policy_fd, &d->tasks_fd, &d->socks_fd,
 			      &d->events_fd, &d->counters_fd, &d->protected_fd,
-			      &d->keys_fd, &d->netcfg_fd, &d->conn_fd,
+			      &d->keys_fd, &d->netcfg_fd, &d->conn_fd, &d->gen_fd,
 			      &d->net_counters_fd, &d->net_events_fd };
 	return slots[i];
 }
@@ -81,6 +82,7 @@ int dsmd_bpf_load(struct dsmd *d)
 	d->keys_fd = bpf_map__fd(d->skel->maps.dsm_keys);
 	d->netcfg_fd = bpf_map__fd(d->skel->maps.dsm_net_cfg);
 	d->conn_fd = bpf_map__fd(d->skel->maps.dsm_conn_peers);
+	d->gen_fd = bpf_map__fd(d->skel->maps.dsm_policy_gen);
 	return 0;
 }
 

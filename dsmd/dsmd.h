@@ -47,7 +47,7 @@ struct dsmd {
 	struct dsm_lsm_bpf *skel;     /* NULL when we took over pinned objects */
 	bool takeover;
 	int policy_fd, tasks_fd, socks_fd, events_fd, counters_fd, protected_fd;
-	int keys_fd, netcfg_fd, conn_fd, net_counters_fd, net_events_fd;
+	int keys_fd, netcfg_fd, conn_fd, gen_fd, net_counters_fd, net_events_fd;
 	struct dsm_net_bpf *net;      /* NULL when we took over */
 	struct dsm_policy *policy;
 	struct dsm_lsm_bpf *btf_skel; /* opened only for its BTF */

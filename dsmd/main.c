@@ -264,7 +264,7 @@ int main(int argc, char **argv)
 		       .epoch_seconds = 10, .epoch_window = 3 },
 		.policy_fd = -1, .tasks_fd = -1, .socks_fd = -1, .events_fd = -1,
 		.counters_fd = -1, .protected_fd = -1, .ctl_fd = -1, .btf_fd = -1,
-		.keys_fd = -1, .netcfg_fd = -1, .conn_fd = -1, .net_counters_fd = -1,
+		.keys_fd = -1, .netcfg_fd = -1, .conn_fd = -1, .gen_fd = -1, .net_counters_fd = -1,
 		.net_events_fd = -1,
 	};
 	int err;

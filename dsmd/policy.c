@@ -142,7 +142,7 @@ int dsmd_policy_load(struct dsmd *d)
 	struct dsm_policy *p = NULL;
 	struct fill_ctx f = { .fd = -1 };
 	size_t nent = 0, nres = 0;
-	uint32_t zero = 0, self;
+	uint32_t zero = 0, self, gen = 0;
 	unsigned nerr;
 	int err;
 
@@ -203,6 +203,18 @@ int dsmd_policy_load(struct dsmd *d)
 		log_err("policy", "install policy map: %s", strerror(-err));
 		goto out;
 	}
+	/* Then a new generation: the decisions sockets cached under the old
+	 * policy stop counting. Never 0 (0 validates nothing). An array
+	 * update of our own map does not fail in practice; if it did, the
+	 * new policy is in force all the same, so say what it means. */
+	if (bpf_map_lookup_elem(d->gen_fd, &zero, &gen) == 0) {
+		gen = gen + 1 ? gen + 1 : 1;
+		if (bpf_map_update_elem(d->gen_fd, &zero, &gen, BPF_ANY))
+			gen = 0;
+	}
+	if (!gen)
+		log_err("policy", "policy generation not advanced (%s): sockets may keep "
+			"decisions of the previous policy", strerror(errno));
 	log_info("policy", "%s: policy '%s' version %llu installed: %zu entries, %s, node %s (%u)",
 		 d->o.policy_path, dsm_policy_name(p), (unsigned long long)dsm_policy_version(p),
 		 f.n, dsm_policy_mode(p) == DSM_MODE_PERMISSIVE ? "permissive" : "enforcing",

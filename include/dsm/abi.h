@@ -15,12 +15,13 @@
 #define DSM_ABI_H
 
 #ifdef __bpf__
-/* vmlinux.h provides __u8.. __u64 */
+/* vmlinux.h provides __u8.. __u64 and struct bpf_spin_lock */
 #else
+#include <linux/bpf.h>
 #include <linux/types.h>
 #endif
 
-#define DSM_ABI_VERSION 1
+#define DSM_ABI_VERSION 2
 
 /* ---- identifiers -------------------------------------------------------- */
 
@@ -140,6 +141,26 @@ struct dsm_sock_ctx {
 	__u32 peer_label; /* bound at handshake for TCP, last sender for UDP */
 	__u32 peer_node;
 	__u32 flags;      /* DSM_SOCK_F_* */
+	/*
+	 * Decision caches, valid for one policy generation (dsm_policy_gen;
+	 * 0 is never valid). They only ever hold what the policy allowed:
+	 * a denial always takes the full path, which reports it.
+	 *
+	 * op_cache: generation << 32 | the socket permissions the socket's
+	 * own label has on it (the task using a socket usually carries the
+	 * label that created it). One 64-bit word: read and written whole.
+	 */
+	__u64 op_cache;
+	/* Guards the receive caches below (several CPUs may deliver to one
+	 * UDP socket at once). */
+	struct bpf_spin_lock lock;
+	__u32 rcv_gen;    /* the last sender allowed to reach the socket */
+	__u32 rcv_label;
+	__u32 rcv_node;
+	__u32 un_gen;     /* the last unlabeled source and the label the */
+	__be32 un_saddr;  /* unlabeled rules gave it */
+	__u32 un_ifindex;
+	__u32 un_label;
 };
 
 /* TCP: the peer was checked at the handshake; later segments need no label. */
@@ -196,7 +217,8 @@ DSM_ASSERT(sizeof(struct dsm_inode_key) == 16, "dsm_inode_key: 16 bytes");
 DSM_ASSERT(sizeof(struct dsm_pkey) == 24, "dsm_pkey is a map key: 24 bytes");
 DSM_ASSERT(sizeof(struct dsm_pval) == 8, "dsm_pval is a map value: 8 bytes");
 DSM_ASSERT(sizeof(struct dsm_task_ctx) == 16, "dsm_task_ctx: 16 bytes");
-DSM_ASSERT(sizeof(struct dsm_sock_ctx) == 16, "dsm_sock_ctx: 16 bytes");
+DSM_ASSERT(sizeof(struct dsm_sock_ctx) == 56, "dsm_sock_ctx: 56 bytes");
+DSM_ASSERT(__builtin_offsetof(struct dsm_sock_ctx, op_cache) % 8 == 0, "op_cache: one aligned word");
 DSM_ASSERT(sizeof(struct dsm_event) == 64, "dsm_event: 64 bytes");
 
 /* ---- key constructors (both sides build keys the same way) -------------- */

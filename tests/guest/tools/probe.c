@@ -22,6 +22,8 @@
  *   probe rmdir PATH
  *   probe udp-recv PORT SECONDS     count datagrams for SECONDS: "received N"
  *   probe udp-send ADDR PORT N [SIZE]  send N datagrams of SIZE bytes: "sent N"
+ *   probe udp-step ADDR PORT        one socket; a datagram per line of stdin,
+ *                                   "send OK" or "send ERRNAME" for each
  *   probe tcp-accept PORT SECONDS   accept one connection, read a line:
  *                                   "accepted DATA" or "accept timeout"
  *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|badmac|badver
@@ -270,6 +272,22 @@ static int do_udp_send(const char *addr, int port, unsigned long n, size_t size)
 	}
 	printf("sent %lu\n", sent);
 	return sent == n ? 0 : 1;
+}
+
+/* One socket for the whole run: a datagram for every line on stdin, so a
+ * test can send, reload the policy, and send again on the same socket. */
+static int do_udp_step(const char *addr, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char line[64];
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (s < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return step("create", 0), 1;
+	step("create", 1);
+	while (fgets(line, sizeof(line), stdin))
+		step("send", sendto(s, "s", 1, 0, (struct sockaddr *)&sa, sizeof(sa)) == 1);
+	return 0;
 }
 
 static int do_tcp_accept(int port, int seconds)
@@ -525,6 +543,8 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "udp-send") && (argc == 5 || argc == 6))
 		return do_udp_send(argv[2], atoi(argv[3]), strtoul(argv[4], NULL, 0),
 				   argc == 6 ? strtoul(argv[5], NULL, 0) : 64);
+	if (!strcmp(op, "udp-step") && argc == 4)
+		return do_udp_step(argv[2], atoi(argv[3]));
 	if (!strcmp(op, "tcp-accept") && argc == 4)
 		return do_tcp_accept(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(op, "rawsend") && argc == 10)
