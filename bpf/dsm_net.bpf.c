@@ -245,7 +245,10 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	struct dsm_mac_key *key;
 	/* 64-bit lengths: no zero extension between a bounds test and the
 	 * helper call that relies on it */
-	__u64 ihl, oldlen, end, past, i;
+	__u64 ihl, oldlen, end, past, i, sum = 0;
+	void *data, *data_end;
+	struct dsm_ipopt *dst;
+	struct ip4 *ip;
 	__u32 mtu_len = 0;
 	__s64 diff;
 
@@ -289,16 +292,6 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 
 	dsm_mac_put(&opt, dsm_mac(key, h->saddr, h->daddr, h->protocol, h->id, &opt));
 
-	/* Own options with everything from end-of-options on made a NOP (the
-	 * scan has checked that it is all zero). Without branches: one per
-	 * byte would multiply the paths the verifier walks. */
-	end = scan.end;
-	for (i = 0; i < DSM_IPOPT_SPACE - DSM_OPT_LEN; i++) {
-		past = end - i - 1; /* wraps, top bit set, when i >= end */
-		dsm_opaque(past);
-		own[i] = opts.b[i] | (__u8)(past >> 63);
-	}
-
 	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
 
@@ -307,23 +300,53 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	w_new.vihl = h->vihl + DSM_OPT_LEN / 4;
 	w_new.tot_len = bpf_htons(bpf_ntohs(w_old.tot_len) + DSM_OPT_LEN);
 
+	/* The packet's own options, if any, with everything from
+	 * end-of-options on made a NOP (the scan has checked that it is all
+	 * zero), and what that does to the header checksum. Without
+	 * branches: one per byte would multiply the paths the verifier
+	 * walks. */
+	if (oldlen >= 4) {
+		end = scan.end;
+		for (i = 0; i < DSM_IPOPT_SPACE - DSM_OPT_LEN; i++) {
+			past = end - i - 1; /* wraps, top bit set, when i >= end */
+			dsm_opaque(past);
+			own[i] = opts.b[i] | (__u8)(past >> 63);
+		}
+		diff = bpf_csum_diff((__be32 *)opts.b, oldlen, (__be32 *)own, oldlen, 0);
+		if (diff < 0)
+			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+		sum = (__u32)diff;
+	}
+
 	if (bpf_skb_adjust_room(skb, DSM_OPT_LEN, BPF_ADJ_ROOM_NET, 0) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
 	if (oldlen >= 4 && bpf_skb_store_bytes(skb, L2_LEN + IP_HLEN, own, oldlen, 0) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
-	if (bpf_skb_store_bytes(skb, L2_LEN + IP_HLEN + oldlen, &opt, sizeof(opt), 0) < 0 ||
-	    bpf_skb_store_bytes(skb, L2_LEN, &w_new, sizeof(w_new), 0) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
 
-	/* Incremental header checksum: the first word, the own options, the
-	 * new option. */
-	diff = bpf_csum_diff((__be32 *)&w_old, sizeof(w_old), (__be32 *)&w_new, sizeof(w_new), 0);
-	if (diff >= 0)
-		diff = bpf_csum_diff((__be32 *)opts.b, oldlen, (__be32 *)own, oldlen, diff);
-	if (diff >= 0)
-		diff = bpf_csum_diff(NULL, 0, (__be32 *)&opt, sizeof(opt), diff);
-	if (diff < 0 || bpf_l3_csum_replace(skb, L2_LEN + IP_CSUM_OFF, 0, diff, 0) < 0)
+	/* The rest by direct writes into the (linear) header the kernel just
+	 * opened: the first word, the option, the checksum. */
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	ip = data + L2_LEN;
+	if ((void *)(ip + 1) > data_end)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+	dst = (void *)(ip + 1) + (oldlen & 0x1f); /* the mask: a bound the verifier sees */
+	if ((void *)(dst + 1) > data_end)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+	*dst = opt;
+	*(struct ip4_word0 *)ip = w_new;
+	/* RFC 1624: HC' = ~(~HC + ~m + m') over the changed 16-bit words; the
+	 * new option's words are all new. Native-order loads and stores of
+	 * the same words keep the one's complement sum byte-order free. */
+	sum += (__u16)~ip->check;
+	sum += (__u16)~((__u16 *)&w_old)[0] + (__u16)~((__u16 *)&w_old)[1];
+	sum += ((__u16 *)&w_new)[0] + ((__u16 *)&w_new)[1];
+	for (i = 0; i < DSM_OPT_LEN / 2; i++)
+		sum += ((__u16 *)&opt)[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	ip->check = (__u16)~sum;
 
 	count(DSM_NC_LABELED);
 	return TC_ACT_OK;
