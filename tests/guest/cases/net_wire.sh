@@ -17,9 +17,10 @@ allow { a b } self : socket inet { create bind listen connect accept send recv }
 allow a self : socket unix stream { create connect send recv };  # getpeerlabel asks dsmd
 EOF2
 dsm_start /tmp/p.policy --key-file /tmp/cluster.key
-# Fragments must leave room for the option: the route MTU is 24 below the
-# link's (the egress program drops what would not fit, never sends it bare).
-ip route change 10.77.0.0/24 dev eth0 mtu 1476 || fail "cannot set the route MTU"
+# Fragments must leave room for the option: dsmd gives the routes of a
+# labeled link an MTU 24 below the link's (the egress program drops what
+# would not fit, never sends it bare).
+expect_eq "route MTU set by dsmd" "$(ip route show 10.77.0.0/24 | grep -o 'mtu [0-9]*')" "mtu 1476"
 
 if ((DSM_NODE == 1)); then
 	tcpdump -i eth0 -nn -U -s 0 -w /tmp/cap.pcap "ip src $(vm_node_ip 2) and not icmp" \
