@@ -36,7 +36,7 @@ DSMD_SRC   := $(wildcard dsmd/*.c)
 DSMCTL_SRC := $(wildcard dsmctl/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl)
 
-.PHONY: all deps test unit guest-test vm-selftest demo clean
+.PHONY: all deps test unit guest-test vm-selftest demo bench clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 
@@ -98,10 +98,11 @@ $(O)/tests/guest/tools/%: tests/guest/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(TOOL_FLAGS) $< $(TOOL_LIBS) -o $@
 
-# Benchmark programs (bench/foo.c -> build/bench/foo), run in guests.
-$(O)/bench/%: bench/%.c
+# Benchmark programs (bench/foo.c -> build/bench/foo), run in guests and
+# on the host; they may use libbpf and the skeletons.
+$(O)/bench/%: bench/%.c $(BPF_SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< $(LDLIBS) -o $@
 
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h) $(BPF_SKEL)
@@ -127,6 +128,12 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@demo/run
+
+# The benchmark table and plot (docs/performance.md); about an hour.
+bench:
+	@scripts/deps.sh --bench
+	@$(MAKE) --no-print-directory all
+	@bench/run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(O)/lib $(O)/san $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm

@@ -27,6 +27,14 @@ packages=(
 	procps psmisc                # pgrep/pkill in the harness checks
 )
 
+# Only for `make bench` (scripts/deps.sh --bench): the outside tools and
+# the peer it compares with (SELinux + NetLabel, used inside the guest).
+bench_packages=(
+	sockperf iperf3              # UDP round trips, TCP throughput
+	gnuplot-nox                  # the plot
+	selinux-policy-default policycoreutils netlabel-tools # the SELinux + CIPSO row
+)
+
 log() { printf 'deps: %s\n' "$*" >&2; }
 
 missing_packages() {
@@ -64,7 +72,12 @@ install_guest_kernel() {
 }
 
 check=0
-[[ ${1:-} == --check ]] && check=1
+case ${1:-} in
+--check) check=1 ;;
+--bench) packages+=("${bench_packages[@]}") ;;
+"") ;;
+*) log "unknown option '$1' (--check or --bench)"; exit 2 ;;
+esac
 
 mapfile -t miss < <(missing_packages)
 if ((check)); then
