@@ -38,7 +38,13 @@ if ((DSM_NODE == 2)); then
 fi
 vm_barrier sent 120
 if ((DSM_NODE == 1)); then
-	sleep 2
+	# Until the capture holds what was sent (6 fragments, the handshake
+	# and the data), at most 20 s: a loaded host may lag.
+	for _ in $(seq 100); do
+		(($(tcpdump -r /tmp/cap.pcap -nn 2>/dev/null | grep -c ' > ') >= 9)) && break
+		sleep 0.2
+	done
+	sleep 0.5
 	kill "$cap"
 	wait "$cap" 2>/dev/null
 	# One line of hex per packet: the IP header onwards.
