@@ -129,7 +129,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@demo/run
 
-# The benchmark table and plot (docs/performance.md); about an hour.
+# The benchmark table and plot (docs/performance.md); about half an hour.
 bench:
 	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory all
