@@ -88,10 +88,12 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *n)
 	}
 }
 
+/* Interface ioctls go through a netlink socket: dsmd needs one anyway, and
+ * a policy need not give it inet sockets it has no other use for. */
 static int link_mtu(int ifindex, unsigned *mtu)
 {
 	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), err = 0;
 
 	if (fd < 0)
 		return -errno;

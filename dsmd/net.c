@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -128,7 +129,7 @@ static int for_each_netns(const struct dsmd_opts *o, int (*fn)(const struct dsmd
 static bool is_loopback(const char *name)
 {
 	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	bool lo = false;
 
 	if (fd < 0)
