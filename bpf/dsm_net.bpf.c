@@ -43,7 +43,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define ETH_P_IPV4   0x0800
 #define IP_HLEN      20     /* IPv4 header without options */
 #define IP_OFFMASK   0x1fff
-#define IP_CSUM_OFF  10
 #define TCP_F_SYN    0x02
 #define TCP_F_ACK    0x10
 #define TCP_CSUM_OFF 16

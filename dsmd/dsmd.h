@@ -108,6 +108,7 @@ void dsmd_net_close(struct dsmd *d);
 /* link.c: routes and links labeling needs (rtnetlink). */
 int dsmd_link_routes(int ifindex, bool undo); /* routes changed, or -errno */
 int dsmd_link_gso_segs(int ifindex, unsigned segs);
+bool dsmd_link_is_loopback(const char *name); /* false also when it cannot tell */
 
 /* alarm.c: events from the ring buffer. */
 int dsmd_alarm_open(struct dsmd *d);

@@ -88,20 +88,39 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *n)
 	}
 }
 
-/* Interface ioctls go through a netlink socket: dsmd needs one anyway, and
- * a policy need not give it inet sockets it has no other use for. */
-static int link_mtu(int ifindex, unsigned *mtu)
+/* One interface ioctl on ifr (its name filled in). Through a netlink
+ * socket: dsmd needs one anyway, and a policy need not give it inet
+ * sockets it has no other use for. */
+static int link_ioctl(unsigned long req, struct ifreq *ifr)
 {
-	struct ifreq ifr = { 0 };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), err = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (!if_indextoname((unsigned)ifindex, ifr.ifr_name) || ioctl(fd, SIOCGIFMTU, &ifr))
+	if (ioctl(fd, req, ifr))
 		err = -errno;
 	close(fd);
+	return err;
+}
+
+static int link_mtu(int ifindex, unsigned *mtu)
+{
+	struct ifreq ifr = { 0 };
+	int err;
+
+	if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+		return -errno;
+	err = link_ioctl(SIOCGIFMTU, &ifr);
 	*mtu = (unsigned)ifr.ifr_mtu;
 	return err;
+}
+
+bool dsmd_link_is_loopback(const char *name)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	return !link_ioctl(SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & IFF_LOOPBACK);
 }
 
 /* The RTAX_MTU inside an RTA_METRICS attribute, 0 if none. */

@@ -16,14 +16,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/netlink.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,21 +123,6 @@ static int for_each_netns(const struct dsmd_opts *o, int (*fn)(const struct dsmd
 	return ret;
 }
 
-static bool is_loopback(const char *name)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	bool lo = false;
-
-	if (fd < 0)
-		return false;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (!ioctl(fd, SIOCGIFFLAGS, &ifr))
-		lo = ifr.ifr_flags & IFF_LOOPBACK;
-	close(fd);
-	return lo;
-}
-
 /* Label egress on every interface of the current network namespace, and
  * give its routes room for the option. */
 static int attach_here(const struct dsmd_opts *o, void *ctx)
@@ -154,7 +136,7 @@ static int attach_here(const struct dsmd_opts *o, void *ctx)
 		int idx = (int)i->if_index, n = 0;
 
 		err = tc_attach(idx, prog);
-		if (!err && !is_loopback(i->if_name)) {
+		if (!err && !dsmd_link_is_loopback(i->if_name)) {
 			n = dsmd_link_routes(idx, false);
 			err = n < 0 ? n : 0;
 			if (!err && o->tcp_all)
@@ -191,7 +173,7 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 			log_err("net", "detach egress from %s: %s", i->if_name, strerror(-err));
 			ret = err;
 		}
-		if (is_loopback(i->if_name))
+		if (dsmd_link_is_loopback(i->if_name))
 			continue;
 		err = dsmd_link_routes((int)i->if_index, true);
 		if (!err && o->tcp_all)
