@@ -8,7 +8,7 @@
  *
  * Loads one instance of the dsm_net object (dsm_egress, dsm_ingress), puts
  * a fixed benchmark key (id 1) in key slot 0 and {node N, epoch 1, window
- * 3, LABEL_EGRESS | VERIFY} in dsm_net_cfg, pins dsm_socks at PATH (a path
+ * 3, LABEL_EGRESS | VERIFY} in dsm_net_config, pins dsm_socks at PATH (a path
  * on a bpf file system; "ip netns exec" hides /sys/fs/bpf, so put it
  * elsewhere, for instance on a bpffs mounted under /run), attaches
  * dsm_egress at tc egress of every IFACE and, with --verify, dsm_ingress
@@ -264,7 +264,7 @@ static int configure(__u32 node)
 
 	/* slot 1 stays as loaded: all zero, not valid */
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_keys), &zero, &key, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_net_cfg), &zero, &cfg, BPF_ANY))
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_net_config), &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;
 }

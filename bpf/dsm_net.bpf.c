@@ -5,7 +5,8 @@
  *
  *   dsm_egress        inserts the dsm option into IPv4 packets of labeled
  *                     sockets; a packet that should carry it and cannot is
- *                     dropped, never sent unlabeled
+ *                     dropped, never sent unlabeled. On loopback it only
+ *                     records the label in the skb (dsm/wire.h)
  *   dsm_ingress       checks the option of arriving packets: malformed,
  *                     unknown key, wrong MAC or stale epoch is dropped; a
  *                     good option stays in place for the receive-side check
@@ -91,7 +92,7 @@ static __always_inline struct dsm_net_cfg *net_cfg(void)
 {
 	__u32 k = 0;
 
-	return bpf_map_lookup_elem(&dsm_net_cfg, &k);
+	return bpf_map_lookup_elem(&dsm_net_config, &k);
 }
 
 static __always_inline struct dsm_mac_key *net_key(__u32 slot)
@@ -357,7 +358,7 @@ int dsm_egress(struct __sk_buff *skb)
 	struct dsm_net_cfg *cfg;
 	struct tcp20 t = {};
 	struct ip4 h = {};
-	int hdr_ok, tcp = 0, syn = 0, synack = 0;
+	int hdr_ok, tcp = 0, syn = 0, synack = 0, on_lo, stale_tag;
 	__u32 tcp_off = 0, label;
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV4))
@@ -367,6 +368,9 @@ int dsm_egress(struct __sk_buff *skb)
 		count(DSM_NC_NOT_LABELED);
 		return TC_ACT_OK;
 	}
+	/* a same-node tag this program did not set says nothing */
+	on_lo = skb->ifindex == DSM_LOOPBACK_IFINDEX;
+	stale_tag = on_lo && skb->tc_index == cfg->local_tag;
 	hdr_ok = bpf_skb_load_bytes(skb, L2_LEN, &h, sizeof(h)) == 0 && (h.vihl >> 4) == 4 &&
 		 (h.vihl & 0xf) >= 5;
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !(bpf_ntohs(h.frag_off) & IP_OFFMASK)) {
@@ -379,12 +383,23 @@ int dsm_egress(struct __sk_buff *skb)
 	}
 	/* Established TCP in the default mode: no option, no socket lookup. */
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !syn && !(cfg->flags & DSM_NET_F_TCP_ALL)) {
+		if (stale_tag)
+			skb->tc_index = 0;
 		count(DSM_NC_NOT_LABELED);
 		return TC_ACT_OK;
 	}
 	label = sock_label(skb, &h, &t, synack);
 	if (label == DSM_LABEL_INVALID) {
+		if (stale_tag)
+			skb->tc_index = 0;
 		count(DSM_NC_NOT_LABELED);
+		return TC_ACT_OK;
+	}
+	/* Same node: the label rides in the skb, the packet is untouched. */
+	if (on_lo && cfg->local_tag) {
+		skb->priority = label;
+		skb->tc_index = cfg->local_tag;
+		count(DSM_NC_LOCAL);
 		return TC_ACT_OK;
 	}
 	if (!hdr_ok)

@@ -5,7 +5,7 @@
  *
  * An object that only verifies options (a receive-side LSM hook) defines
  * DSM_NET_KEYS_ONLY before including this and gets dsm_keys and
- * dsm_net_cfg alone, to be shared with this object's by bpf_map__reuse_fd.
+ * dsm_net_config alone, to be shared with this object's by bpf_map__reuse_fd.
  */
 #ifndef DSM_BPF_NET_MAPS_H
 #define DSM_BPF_NET_MAPS_H
@@ -19,13 +19,13 @@ struct {
 	__type(value, struct dsm_mac_key);
 } dsm_keys SEC(".maps");
 
-/* One slot: node id, epoch, window, DSM_NET_F_* flags. */
+/* One slot: node id, epoch, window, DSM_NET_F_* flags, local tag. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct dsm_net_cfg);
-} dsm_net_cfg SEC(".maps");
+} dsm_net_config SEC(".maps");
 
 #ifndef DSM_NET_KEYS_ONLY
 #include "socks_map.h"

@@ -4,6 +4,8 @@
  * receiving socket's label (class peer, permission recv)? Decided in
  * socket_sock_rcv_skb, before the data reaches the socket, for every
  * packet of every IPv4 socket. The sender is
+ *   - for a packet a labeled socket of this node sent over loopback, the
+ *     label the egress program recorded in the skb, on this node, or
  *   - the label and node of a dsm option, whose MAC and epoch are verified
  *     here, on every path into a socket (so no interface, loopback
  *     included, can slip an unverified option past the check), or
@@ -97,7 +99,7 @@ static __always_inline int tcp_all(void)
 	struct dsm_net_cfg *cfg;
 	__u32 zero = 0;
 
-	cfg = bpf_map_lookup_elem(&dsm_net_cfg, &zero);
+	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
 	return cfg && (cfg->flags & DSM_NET_F_TCP_ALL);
 }
 
@@ -152,6 +154,16 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 	__u16 nh = skb->network_header;
 	int v;
 
+	/* Same node: what the loopback egress recorded (dsm/wire.h). */
+	if (skb->skb_iif == DSM_LOOPBACK_IFINDEX) {
+		cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
+		if (cfg && (cfg->flags & DSM_NET_F_LABEL_EGRESS) && cfg->local_tag &&
+		    skb->tc_index == cfg->local_tag) {
+			peer->label = skb->priority;
+			peer->node = cfg->node_id;
+			return 0;
+		}
+	}
 	optlen = ((__u32)(h->vihl & 0xf) << 2);
 	if (optlen <= sizeof(*h))
 		goto unlabeled;
@@ -182,7 +194,7 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 verify:
 	r.subject = bpf_ntohl(opt.label);
 	r.node = bpf_ntohl(opt.node);
-	cfg = bpf_map_lookup_elem(&dsm_net_cfg, &zero);
+	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
 	if (!cfg)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 	v = dsm_verify(&opt, h->saddr, h->daddr, h->protocol, h->id, mac_key(0), mac_key(1),

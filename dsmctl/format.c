@@ -268,13 +268,13 @@ static void put_policy(FILE *out, const struct json_object *st)
 }
 
 /* "denied 5, permissive 0, events dropped 0, errors 0", in the order sent. */
-static void put_counters(FILE *out, const struct json_object *st)
+static void put_counters(FILE *out, const struct json_object *st, const char *name)
 {
-	const struct json_object *c = member(st, "counters");
+	const struct json_object *c = member(st, name);
 	bool first = true;
 	char num[24];
 
-	put_key(out, "counters");
+	put_key(out, name);
 	if (c && json_object_is_type(c, json_type_object)) {
 		json_object_object_foreach((struct json_object *)c, key, val) {
 			fputs(first ? "" : ", ", out);
@@ -350,7 +350,8 @@ int dsmctl_format_status(FILE *out, const struct json_object *st)
 	put_line(out, "takeover", !takeover || !json_object_is_type(takeover, json_type_boolean) ?
 		 "?" : json_object_get_boolean(takeover) ? "yes" : "no");
 	put_policy(out, st);
-	put_counters(out, st);
+	put_counters(out, st, "counters");
+	put_counters(out, st, "packets");
 	return put_alarm_counts(out, st);
 }
 

@@ -25,7 +25,7 @@
 /* Maps of the LSM object, then of the packet object (pinned after it loads). */
 static const char *const map_names[] = {
 	"dsm_policy", "dsm_tasks", "dsm_socks", "dsm_events", "dsm_counters", "dsm_protected",
-	"dsm_keys", "dsm_net_cfg", "dsm_conn_peers", "dsm_policy_gen",
+	"dsm_keys", "dsm_net_config", "dsm_conn_peers", "dsm_policy_gen",
 	"dsm_net_counters", "dsm_net_events",
 };
 #define NLSM_MAPS 10
@@ -80,7 +80,7 @@ int dsmd_bpf_load(struct dsmd *d)
 	d->counters_fd = bpf_map__fd(d->skel->maps.dsm_counters);
 	d->protected_fd = bpf_map__fd(d->skel->maps.dsm_protected);
 	d->keys_fd = bpf_map__fd(d->skel->maps.dsm_keys);
-	d->netcfg_fd = bpf_map__fd(d->skel->maps.dsm_net_cfg);
+	d->netcfg_fd = bpf_map__fd(d->skel->maps.dsm_net_config);
 	d->conn_fd = bpf_map__fd(d->skel->maps.dsm_conn_peers);
 	d->gen_fd = bpf_map__fd(d->skel->maps.dsm_policy_gen);
 	return 0;
@@ -267,19 +267,22 @@ void dsmd_bpf_close(struct dsmd *d)
 		*map_fd_slot(d, i) = -1;
 }
 
-int dsmd_bpf_counters(const struct dsmd *d, uint64_t out[DSM_CNT_MAX])
+/* Sum the first n slots of a per-CPU array of counters into out. */
+int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
+	if (fd < 0)
+		return -EBADF;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (uint32_t k = 0; k < DSM_CNT_MAX; k++) {
+	for (uint32_t k = 0; k < n; k++) {
 		out[k] = 0;
-		if (bpf_map_lookup_elem(d->counters_fd, &k, vals)) {
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
 			int err = -errno;
 
 			free(vals);

@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "dsmd.h"
+#include "dsm/wire.h"
 
 int dsmd_control_open(struct dsmd *d)
 {
@@ -95,8 +96,15 @@ static json_object *do_status(struct dsmd *d)
 	static const char *const cnames[DSM_CNT_MAX] = {
 		"denied", "permissive", "events_dropped", "errors",
 	};
+	/* The packet path's counters (enum dsm_net_counter), by name. */
+	static const char *const nnames[DSM_NC_MAX] = {
+		"labeled", "not_labeled", "dropped_noroom", "verified", "unlabeled_in",
+		"dropped_malformed", "dropped_badmac", "dropped_stale", "events_dropped",
+		"local",
+	};
+	_Static_assert(DSM_NC_MAX == 10, "every packet counter has a name");
 	json_object *o = json_object_new_object(), *node, *pol, *cnt, *alarms;
-	uint64_t c[DSM_CNT_MAX];
+	uint64_t c[DSM_CNT_MAX], nc[DSM_NC_MAX];
 	size_t nlabels, nent, nres;
 
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
@@ -119,10 +127,15 @@ static json_object *do_status(struct dsmd *d)
 	json_object_object_add(pol, "source", json_object_new_string(d->o.policy_path));
 	json_object_object_add(o, "policy", pol);
 	cnt = json_object_new_object();
-	if (dsmd_bpf_counters(d, c) == 0)
+	if (dsmd_bpf_counters(d->counters_fd, DSM_CNT_MAX, c) == 0)
 		for (int i = 0; i < DSM_CNT_MAX; i++)
 			json_object_object_add(cnt, cnames[i], json_object_new_int64((int64_t)c[i]));
 	json_object_object_add(o, "counters", cnt);
+	cnt = json_object_new_object();
+	if (dsmd_bpf_counters(d->net_counters_fd, DSM_NC_MAX, nc) == 0)
+		for (int i = 0; i < DSM_NC_MAX; i++)
+			json_object_object_add(cnt, nnames[i], json_object_new_int64((int64_t)nc[i]));
+	json_object_object_add(o, "packets", cnt);
 	alarms = json_object_new_array();
 	dsmd_alarm_walk(d, add_alarm, alarms);
 	name_alarms(d, alarms);

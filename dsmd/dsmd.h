@@ -81,7 +81,7 @@ int dsmd_bpf_unpin(const char *pin_dir);
  * BTF like the template libbpf created, or the kernel refuses the swap). */
 int dsmd_bpf_policy_btf(struct dsmd *d);
 void dsmd_bpf_close(struct dsmd *d);
-int dsmd_bpf_counters(const struct dsmd *d, uint64_t out[DSM_CNT_MAX]);
+int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
 
 /* policy.c: compile, resolve, install. */
 int dsmd_policy_load(struct dsmd *d);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +56,7 @@ int dsmd_net_load(struct dsmd *d)
 	if (!err)
 		err = reuse(d->net->maps.dsm_keys, d->keys_fd, "dsm_keys");
 	if (!err)
-		err = reuse(d->net->maps.dsm_net_cfg, d->netcfg_fd, "dsm_net_cfg");
+		err = reuse(d->net->maps.dsm_net_config, d->netcfg_fd, "dsm_net_config");
 	if (err)
 		return err;
 	/* The receive check is the LSM hook; the self-test runs on hosts
@@ -383,6 +384,26 @@ static int install_keys(struct dsmd *d, const struct keyfile *kf, struct dsm_net
 	return 0;
 }
 
+/* The tag of same-node packets (dsm/wire.h): kept across reloads and
+ * restarts, so packets in flight stay labeled; random, so that nothing
+ * guesses it by accident; 16 bits, non-zero (skb->tc_index). */
+static int local_tag(struct dsm_net_cfg *cfg)
+{
+	uint16_t t = 0;
+
+	if (cfg->local_tag && cfg->local_tag <= UINT16_MAX)
+		return 0;
+	while (!t)
+		if (getrandom(&t, sizeof(t), 0) != (ssize_t)sizeof(t)) {
+			int err = errno ? -errno : -EIO;
+
+			log_err("net", "random tag: %s", strerror(-err));
+			return err;
+		}
+	cfg->local_tag = t;
+	return 0;
+}
+
 /* (Re)apply keys, node id, epoch and mode; called at start and on reload. */
 int dsmd_net_configure(struct dsmd *d)
 {
@@ -397,6 +418,10 @@ int dsmd_net_configure(struct dsmd *d)
 	cfg.epoch = epoch_now(d);
 	cfg.epoch_window = d->o.epoch_window;
 	cfg.flags &= DSM_NET_F_SEND_SLOT1;
+	cfg.reserved = 0;
+	err = local_tag(&cfg);
+	if (err)
+		return err;
 	if (!d->o.key_file) {
 		/* No keys: nothing is labeled, and every option that arrives
 		 * is refused (no key verifies it). */

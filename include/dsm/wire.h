@@ -68,7 +68,22 @@ struct dsm_net_cfg {
 	__u32 epoch;        /* current epoch, advanced by dsmd */
 	__u32 epoch_window; /* accept epochs in [epoch - window, epoch + window] */
 	__u32 flags;        /* DSM_NET_F_* */
+	__u32 local_tag;    /* same-node packets: see below; 0 = none */
+	__u32 reserved;     /* 0 */
 };
+
+/*
+ * Same-node packets never leave the kernel, so they need no option and no
+ * MAC. On a loopback device the egress program leaves the packet as it is
+ * and records the sending socket's label in skb->priority, with
+ * skb->tc_index = local_tag (16 random non-zero bits dsmd picks at start)
+ * saying that it did. The receive check takes a loopback packet's sender
+ * from there, as label@this node, only while DSM_NET_F_LABEL_EGRESS is
+ * set. No socket can set tc_index (only tc programs and qdiscs do), and a
+ * packet that skips the egress program (a packet socket with
+ * PACKET_QDISC_BYPASS) has tc_index 0 and is unlabeled.
+ */
+#define DSM_LOOPBACK_IFINDEX 1 /* every network namespace's lo */
 
 #define DSM_NET_F_LABEL_EGRESS (1u << 0) /* insert options (off: local checks only) */
 #define DSM_NET_F_VERIFY       (1u << 1) /* verify options on ingress */
@@ -89,6 +104,7 @@ enum dsm_net_counter {
 	DSM_NC_DROP_BADMAC,    /* ingress: unknown key or wrong MAC */
 	DSM_NC_DROP_STALE,     /* ingress: epoch outside the window */
 	DSM_NC_EVENTS_DROPPED, /* drop events lost: dsm_net_events full */
+	DSM_NC_LOCAL,          /* egress on loopback: label recorded, packet untouched */
 	DSM_NC_MAX,
 };
 
@@ -157,7 +173,7 @@ struct dsm_peer {
 
 _Static_assert(sizeof(struct dsm_ipopt) == DSM_OPT_LEN, "dsm_ipopt: 24 bytes");
 _Static_assert(sizeof(struct dsm_mac_key) == 24, "dsm_mac_key: 24 bytes");
-_Static_assert(sizeof(struct dsm_net_cfg) == 16, "dsm_net_cfg: 16 bytes");
+_Static_assert(sizeof(struct dsm_net_cfg) == 24, "dsm_net_cfg: 24 bytes");
 _Static_assert(sizeof(struct dsm_net_event) == 48, "dsm_net_event: 48 bytes");
 
 #endif /* DSM_WIRE_H */

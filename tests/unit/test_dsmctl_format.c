@@ -61,6 +61,7 @@ static const char STATUS[] =
 	"\"takeover\":false,\"policy\":{\"name\":\"cluster\",\"version\":3,\"labels\":7,"
 	"\"entries\":42,\"source\":\"/etc/dsm/cluster.policy\"},"
 	"\"counters\":{\"denied\":5,\"permissive\":0,\"events_dropped\":0,\"errors\":0},"
+	"\"packets\":{\"labeled\":10,\"not_labeled\":2,\"local\":3},"
 	"\"alarms\":[{\"subject\":\"web\",\"target\":\"db\",\"class\":\"socket\","
 	"\"perm\":\"connect\",\"verdict\":\"deny\",\"count\":3},"
 	"{\"subject_id\":555,\"target\":\"database\",\"target_id\":301,\"class\":\"process\","
@@ -79,6 +80,7 @@ static void test_status_report(void **state)
 		"policy          cluster version 3 (7 labels, 42 entries)\n"
 		"policy source   /etc/dsm/cluster.policy\n"
 		"counters        denied 5, permissive 0, events dropped 0, errors 0\n"
+		"packets         labeled 10, not labeled 2, local 3\n"
 		"\n"
 		"COUNT  VERDICT     SUBJECT  TARGET    CLASS    PERM\n"
 		"   12  permissive  555      database  process  signal\n"
@@ -96,6 +98,7 @@ static void test_status_missing_fields(void **state)
 		"takeover        ?\n"
 		"policy          none\n"
 		"counters        unavailable\n"
+		"packets         unavailable\n"
 		"alarms          none\n");
 	expect_output(dsmctl_format_status,
 		"{\"pid\":7,\"node\":{\"id\":2},\"mode\":\"permissive\",\"takeover\":true,"
@@ -106,6 +109,7 @@ static void test_status_missing_fields(void **state)
 		"takeover        yes\n"
 		"policy          p version ? (? labels, ? entries)\n"
 		"counters        unavailable\n"
+		"packets         unavailable\n"
 		"alarms          none\n");
 	expect_output(dsmctl_format_status,
 		"{\"policy\":null,\"alarms\":[{}]}",
@@ -115,6 +119,7 @@ static void test_status_missing_fields(void **state)
 		"takeover        ?\n"
 		"policy          none\n"
 		"counters        unavailable\n"
+		"packets         unavailable\n"
 		"\n"
 		"COUNT  VERDICT  SUBJECT  TARGET  CLASS  PERM\n"
 		"    ?  ?        ?        ?       ?      ?\n");
@@ -132,6 +137,7 @@ static void test_status_large_and_new_counters(void **state)
 		"takeover        ?\n"
 		"policy          none\n"
 		"counters        denied 18446744073709551615, errors -1, new thing ?\n"
+		"packets         unavailable\n"
 		"alarms          none\n");
 }
 
@@ -154,6 +160,7 @@ static void test_status_control_chars(void **state)
 		"takeover        ?\n"
 		"policy          none\n"
 		"counters        unavailable\n"
+		"packets         unavailable\n"
 		"\n"
 		"COUNT  VERDICT  SUBJECT  TARGET  CLASS  PERM\n"
 		"    1  ?        w?e      ?       ?      ?\n");

@@ -94,7 +94,7 @@ static void set_cfg(uint32_t epoch, uint32_t window, uint32_t flags)
 				 .flags = flags };
 	uint32_t k = 0;
 
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_net_cfg), &k, &c, 0), 0);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_net_config), &k, &c, 0), 0);
 }
 
 static void set_key(uint32_t slot, struct dsm_mac_key key)
@@ -1032,7 +1032,7 @@ static void test_map_layouts(void **state)
 	NEED_BPF();
 	assert_int_equal(bpf_map__value_size(skel->maps.dsm_keys), sizeof(struct dsm_mac_key));
 	assert_int_equal(bpf_map__max_entries(skel->maps.dsm_keys), DSM_KEY_SLOTS);
-	assert_int_equal(bpf_map__value_size(skel->maps.dsm_net_cfg), sizeof(struct dsm_net_cfg));
+	assert_int_equal(bpf_map__value_size(skel->maps.dsm_net_config), sizeof(struct dsm_net_cfg));
 	assert_int_equal(bpf_map__max_entries(skel->maps.dsm_net_counters), DSM_NC_MAX);
 	assert_int_equal(bpf_map__value_size(skel->maps.dsm_socks), sizeof(struct dsm_sock_ctx));
 }

@@ -249,7 +249,7 @@ static void set_flags(struct node *n, uint32_t flags)
 				 .flags = flags };
 	uint32_t k = 0;
 
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_net_cfg), &k, &c, 0),
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_net_config), &k, &c, 0),
 			 0);
 }
 
@@ -1148,6 +1148,126 @@ static void test_tcp_all_synack_mss(void **state)
 	close(lst);
 }
 
+/* ---- same node ---------------------------------------------------------- */
+
+#define LOCAL_TAG 0x5eed
+
+static int lo_egress(void *p)
+{
+	struct node *n = p;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = DSM_LOOPBACK_IFINDEX,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, out, .prog_fd = bpf_program__fd(n->skel->progs.dsm_egress));
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &out);
+}
+
+static int lo_detach(void *p)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = DSM_LOOPBACK_IFINDEX,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	(void)p;
+	return bpf_tc_hook_destroy(&hook);
+}
+
+static int lo_capture(void *p)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = DSM_LOOPBACK_IFINDEX };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+
+	(void)p;
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static void set_tag(struct node *n, uint32_t tag)
+{
+	struct dsm_net_cfg c = { .node_id = n->id, .epoch = EPOCH, .epoch_window = 2,
+				 .flags = DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY,
+				 .local_tag = tag };
+	uint32_t k = 0;
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_net_config), &k, &c, 0),
+			 0);
+}
+
+/* One datagram from cli to 127.0.0.1:port, received by srv; the IPv4
+ * header as it went over lo. */
+static const uint8_t *over_lo(int cli, int srv, int cap, uint16_t port, size_t *iplen)
+{
+	struct sockaddr_in to = sin_of("127.0.0.1", port);
+	char buf[16];
+
+	assert_int_equal(sendto(cli, "local", 5, 0, (struct sockaddr *)&to, sizeof(to)), 5);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+	return next_ip(cap, IPPROTO_UDP, port, iplen, 2000);
+}
+
+/* Over loopback a labeled socket's packet is counted as local and left
+ * untouched; an unlabeled one is left alone; without a tag (an older
+ * dsmd's configuration) loopback is labeled like any link. */
+static void test_udp_loopback(void **state)
+{
+	struct sockaddr_in at = sin_of("127.0.0.1", 5100);
+	const uint8_t *ip;
+	struct counts a;
+	int srv, cli, plain, cap;
+	size_t iplen;
+
+	NEED_NET();
+	assert_int_equal(in_ns(&A, lo_egress, &A), 0);
+	srv = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(srv, (struct sockaddr *)&at, sizeof(at)), 0);
+	cli = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
+	plain = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
+	label(&A, cli, LABEL_A);
+	cap = in_ns(&A, lo_capture, NULL);
+	assert_true(cap >= 0);
+
+	set_tag(&A, LOCAL_TAG);
+	a = snap(&A);
+	for (int i = 0; i < 3; i++) {
+		ip = over_lo(cli, srv, cap, 5100, &iplen);
+		assert_non_null(ip);
+		assert_int_equal(ip[0], 0x45);
+		assert_int_equal(iplen, 20 + 8 + 5);
+	}
+	assert_int_equal(delta(&A, &a, DSM_NC_LOCAL), 3);
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 0);
+
+	a = snap(&A);
+	ip = over_lo(plain, srv, cap, 5100, &iplen);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x45);
+	assert_int_equal(delta(&A, &a, DSM_NC_LOCAL), 0);
+	assert_int_equal(delta(&A, &a, DSM_NC_NOT_LABELED), 1);
+
+	set_tag(&A, 0);
+	a = snap(&A);
+	ip = over_lo(cli, srv, cap, 5100, &iplen);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x40 | (20 + DSM_OPT_LEN) / 4);
+	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+	assert_int_equal(delta(&A, &a, DSM_NC_LOCAL), 0);
+	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 1);
+
+	assert_int_equal(in_ns(&A, lo_detach, NULL), 0);
+	close(cap);
+	close(plain);
+	close(cli);
+	close(srv);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -1166,6 +1286,7 @@ int main(void)
 		T(test_tcp_unlabeled_listener),
 		T(test_tcp_all),
 		T(test_tcp_all_synack_mss),
+		T(test_udp_loopback),
 	};
 
 	return cmocka_run_group_tests_name("net_veth", tests, group_setup, group_teardown);

@@ -1,23 +1,28 @@
 # nodes: 1
-# Same-node traffic carries labels too: with keys, what a labeled socket
-# sends over loopback is labeled like any other packet and checked on
-# receipt against this node's rules (a@node1 may reach b, c may not).
-# Without keys (no IP modification) the same traffic is unlabeled and
-# decided by the unlabeled rules instead.
+# Same-node traffic is labeled too, without touching the packet: with keys,
+# the loopback egress records a labeled socket's label in the skb, and the
+# receive check decides against this node's rules (a@node1 may reach b, c
+# may not). No option is inserted, and a datagram that skips the egress
+# program (a packet socket with PACKET_QDISC_BYPASS, its priority set to a
+# label id) is an unlabeled packet, whatever it carries. Without keys (no IP
+# modification) the same traffic is unlabeled and decided by the unlabeled
+# rules instead.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
 dsm_keyfile /tmp/cluster.key 1
 rules='node node1 = 1;
-allow a@node1 b : peer recv;
+label d = 71;
+allow a@node1 { b d } : peer recv;
 allow b@node1 { a c } : peer recv;
-allow { a b c } self : socket inet { create bind listen connect accept send recv };
+allow { a b c d } self : socket inet { create bind listen connect accept send recv };
+allow a self : socket packet raw { create send };
 allow b self : socket unix stream { create connect send recv };'
 dsm_policy /tmp/p.policy <<<"$rules"
 dsm_start /tmp/p.policy --key-file /tmp/cluster.key
 
-serve() { # serve KIND PORT -> output file
-	as b "$PROBE" "$1" "$2" 20 >"/tmp/srv.$2" &
+serve() { # serve KIND PORT [LABEL, default b] -> output file
+	as "${3:-b}" "$PROBE" "$1" "$2" 20 >"/tmp/srv.$2" &
 	for _ in $(seq 100); do grep -q ready "/tmp/srv.$2" 2>/dev/null && break; sleep 0.1; done
 }
 result() { for _ in $(seq 300); do grep -qE '^(received|accepted|accept timeout)' "/tmp/srv.$1" && break; sleep 0.1; done; tail -1 "/tmp/srv.$1"; }
@@ -36,6 +41,18 @@ expect_eq "TCP a -> b over lo" "$(result 9602)" "accepted x"
 grep -qx 'peer a@node1 bound' /tmp/srv.9602 || fail "getpeerlabel over lo: $(grep peer /tmp/srv.9602)"
 expect_eq "TCP c -> b over lo" "$(result 9603)" "accept timeout"
 alarm_expect subject=c subject_node=node1 target=b class=peer verdict=deny reason=policy saddr=127.0.0.1
+
+# d hears a@node1 and not the world: the label comes from the egress
+# program or not at all (10 is a's id).
+serve udp-recv 9604 d
+expect_probe "sent 2" as a "$PROBE" udp-send 127.0.0.1 9604 2
+expect_probe "inject OK" as a "$PROBE" lo-inject 9604 10
+expect_eq "UDP a -> d, and a datagram that skipped the egress" "$(result 9604)" "received 2"
+alarm_expect subject=world target=d class=peer verdict=deny saddr=127.0.0.1
+st=$("$DSMCTL" status --json)
+expect_eq "options inserted" "$(jq -r .packets.labeled <<<"$st")" 0
+(($(jq -r .packets.local <<<"$st") >= 7)) ||
+	fail "same-node packets labeled in the skb: $(jq -c .packets <<<"$st")"
 dsm_stop
 
 # No IP modification: the same flows are unlabeled. A rule naming the

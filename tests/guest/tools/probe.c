@@ -31,6 +31,10 @@
  *                                   option (IP_HDRINCL), MAC computed with
  *                                   the key KEYID of KEYFILE (or spoiled);
  *                                   EPOCH "now" is the current 10 s epoch
+ *   probe lo-inject PORT PRIORITY   one UDP datagram to 127.0.0.1:PORT from a
+ *                                   packet socket on lo that skips the tc
+ *                                   egress (PACKET_QDISC_BYPASS), with
+ *                                   SO_PRIORITY PRIORITY: "inject OK"
  *   probe forkloop N                N fork attempts; print "forkloop OK x EACCES y"
  *   probe pause                     print our pid, then sleep until killed
  *   probe loop SECONDS PORT         fork+wait and TCP connect+accept in a
@@ -40,6 +44,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include "peerlabel.h"
 #include <netinet/ip.h>
 #include <openssl/core_names.h>
@@ -436,6 +442,45 @@ static int do_rawsend(char **a)
 				      sizeof(sa)) == sizeof(pkt)) ? 1 : 0;
 }
 
+/*
+ * A datagram that reaches lo's receive path without passing the tc egress
+ * program, carrying the priority a forger would choose (a label id). dsm
+ * must take it for what it is: an unlabeled packet from 127.0.0.1.
+ */
+static int do_lo_inject(char **a)
+{
+	unsigned char f[ETH_HLEN + sizeof(struct iphdr) + 8 + 8] = { 0 };
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = 1,
+				  .sll_protocol = htons(ETH_P_IP), .sll_halen = ETH_ALEN };
+	uint16_t sport = htons(40001), dport = htons((uint16_t)atoi(a[0])), ulen = htons(16);
+	int one = 1, prio = atoi(a[1]), s;
+	struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
+			    .tot_len = htons(sizeof(f) - ETH_HLEN),
+			    .saddr = htonl(INADDR_LOOPBACK), .daddr = htonl(INADDR_LOOPBACK) };
+	uint16_t w[sizeof(ip) / 2];
+	uint32_t sum = 0;
+	unsigned char *udp = f + ETH_HLEN + sizeof(ip);
+
+	memcpy(w, &ip, sizeof(ip));
+	for (size_t i = 0; i < sizeof(w) / 2; i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	ip.check = (uint16_t)~((sum & 0xffff) + (sum >> 16));
+	f[12] = 0x08;
+	memcpy(f + ETH_HLEN, &ip, sizeof(ip));
+	memcpy(udp, &sport, 2);
+	memcpy(udp + 2, &dport, 2);
+	memcpy(udp + 4, &ulen, 2); /* checksum 0: none */
+	memcpy(udp + 8, "injectd\n", 8);
+	s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+	if (step("create", s >= 0) ||
+	    step("bypass", !setsockopt(s, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one))) ||
+	    step("priority", !setsockopt(s, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio))))
+		return 1;
+	return step("inject", sendto(s, f, sizeof(f), 0, (struct sockaddr *)&to, sizeof(to)) ==
+				      (ssize_t)sizeof(f)) ? 1 : 0;
+}
+
 /* A workload that must never see a wrong decision while policies swap. */
 static int do_loop(int seconds, int port)
 {
@@ -549,6 +594,8 @@ int main(int argc, char **argv)
 		return do_tcp_accept(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(op, "rawsend") && argc == 10)
 		return do_rawsend(argv + 2);
+	if (!strcmp(op, "lo-inject") && argc == 4)
+		return do_lo_inject(argv + 2);
 	if (!strcmp(op, "forkloop") && argc == 3) {
 		unsigned long ok = 0, denied = 0, n = strtoul(argv[2], NULL, 0);
 
