@@ -370,7 +370,7 @@ int dsm_egress(struct __sk_buff *skb)
 	}
 	/* a same-node tag this program did not set says nothing */
 	on_lo = skb->ifindex == DSM_LOOPBACK_IFINDEX;
-	stale_tag = on_lo && skb->tc_index == cfg->local_tag;
+	stale_tag = on_lo && skb->hash == cfg->local_tag;
 	hdr_ok = bpf_skb_load_bytes(skb, L2_LEN, &h, sizeof(h)) == 0 && (h.vihl >> 4) == 4 &&
 		 (h.vihl & 0xf) >= 5;
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !(bpf_ntohs(h.frag_off) & IP_OFFMASK)) {
@@ -384,21 +384,21 @@ int dsm_egress(struct __sk_buff *skb)
 	/* Established TCP in the default mode: no option, no socket lookup. */
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !syn && !(cfg->flags & DSM_NET_F_TCP_ALL)) {
 		if (stale_tag)
-			skb->tc_index = 0;
+			bpf_set_hash_invalid(skb);
 		count(DSM_NC_NOT_LABELED);
 		return TC_ACT_OK;
 	}
 	label = sock_label(skb, &h, &t, synack);
 	if (label == DSM_LABEL_INVALID) {
 		if (stale_tag)
-			skb->tc_index = 0;
+			bpf_set_hash_invalid(skb);
 		count(DSM_NC_NOT_LABELED);
 		return TC_ACT_OK;
 	}
 	/* Same node: the label rides in the skb, the packet is untouched. */
 	if (on_lo && cfg->local_tag) {
 		skb->priority = label;
-		skb->tc_index = cfg->local_tag;
+		bpf_set_hash(skb, cfg->local_tag);
 		count(DSM_NC_LOCAL);
 		return TC_ACT_OK;
 	}

@@ -158,7 +158,7 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 	if (skb->skb_iif == DSM_LOOPBACK_IFINDEX) {
 		cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
 		if (cfg && (cfg->flags & DSM_NET_F_LABEL_EGRESS) && cfg->local_tag &&
-		    skb->tc_index == cfg->local_tag) {
+		    skb->hash == cfg->local_tag) {
 			peer->label = skb->priority;
 			peer->node = cfg->node_id;
 			return 0;

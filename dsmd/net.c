@@ -385,13 +385,12 @@ static int install_keys(struct dsmd *d, const struct keyfile *kf, struct dsm_net
 }
 
 /* The tag of same-node packets (dsm/wire.h): kept across reloads and
- * restarts, so packets in flight stay labeled; random, so that nothing
- * guesses it by accident; 16 bits, non-zero (skb->tc_index). */
+ * restarts, so packets in flight stay labeled; 32 random non-zero bits. */
 static int local_tag(struct dsm_net_cfg *cfg)
 {
-	uint16_t t = 0;
+	uint32_t t = 0;
 
-	if (cfg->local_tag && cfg->local_tag <= UINT16_MAX)
+	if (cfg->local_tag)
 		return 0;
 	while (!t)
 		if (getrandom(&t, sizeof(t), 0) != (ssize_t)sizeof(t)) {

@@ -74,14 +74,14 @@ struct dsm_net_cfg {
 
 /*
  * Same-node packets never leave the kernel, so they need no option and no
- * MAC. On a loopback device the egress program leaves the packet as it is
- * and records the sending socket's label in skb->priority, with
- * skb->tc_index = local_tag (16 random non-zero bits dsmd picks at start)
- * saying that it did. The receive check takes a loopback packet's sender
- * from there, as label@this node, only while DSM_NET_F_LABEL_EGRESS is
- * set. No socket can set tc_index (only tc programs and qdiscs do), and a
- * packet that skips the egress program (a packet socket with
- * PACKET_QDISC_BYPASS) has tc_index 0 and is unlabeled.
+ * MAC. On a loopback device the egress program leaves the packet as it is,
+ * records the sending socket's label in skb->priority and sets skb->hash
+ * to local_tag (32 random non-zero bits dsmd draws once) to say that it
+ * did. The receive check takes a loopback packet's sender from there, as
+ * label@this node, only while DSM_NET_F_LABEL_EGRESS is set. No socket can
+ * choose skb->hash, and a packet that skips the egress program (a packet
+ * socket with PACKET_QDISC_BYPASS) gets a keyed flow hash, not the tag:
+ * it is unlabeled. docs/wire.md has the argument in full.
  */
 #define DSM_LOOPBACK_IFINDEX 1 /* every network namespace's lo */
 

@@ -1,18 +1,20 @@
 # nodes: 1
-# Same-node traffic is labeled too, without touching the packet: with keys,
-# the loopback egress records a labeled socket's label in the skb, and the
-# receive check decides against this node's rules (a@node1 may reach b, c
-# may not). No option is inserted, and a datagram that skips the egress
-# program (a packet socket with PACKET_QDISC_BYPASS, its priority set to a
-# label id) is an unlabeled packet, whatever it carries. Without keys (no IP
-# modification) the same traffic is unlabeled and decided by the unlabeled
-# rules instead.
+# Same-node traffic is labeled too, without touching the packet: with
+# keys, the loopback egress records a labeled socket's label in the skb
+# (priority, with the node's tag as the hash), and the receive check
+# decides against this node's rules (a@node1 may reach b, c may not). No
+# option is inserted, and a datagram that skips the egress program (a
+# packet socket with PACKET_QDISC_BYPASS, its priority set to a label id)
+# is an unlabeled packet, whatever it carries. Without keys (no IP
+# modification) the same traffic is unlabeled and decided by the
+# unlabeled rules instead.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
 dsm_keyfile /tmp/cluster.key 1
 rules='node node1 = 1;
 label d = 71;
+allow unconfined d : process transition;
 allow a@node1 { b d } : peer recv;
 allow b@node1 { a c } : peer recv;
 allow { a b c d } self : socket inet { create bind listen connect accept send recv };
@@ -43,12 +45,13 @@ expect_eq "TCP c -> b over lo" "$(result 9603)" "accept timeout"
 alarm_expect subject=c subject_node=node1 target=b class=peer verdict=deny reason=policy saddr=127.0.0.1
 
 # d hears a@node1 and not the world: the label comes from the egress
-# program or not at all (10 is a's id).
+# program or not at all. The forged datagram claims a's id (10) as its
+# priority; its source is not local (lo's input drops those as martians).
 serve udp-recv 9604 d
 expect_probe "sent 2" as a "$PROBE" udp-send 127.0.0.1 9604 2
-expect_probe "inject OK" as a "$PROBE" lo-inject 9604 10
+expect_probe "inject OK" as a "$PROBE" lo-inject 10.77.9.9 "$(vm_node_ip 1)" 9604 10
 expect_eq "UDP a -> d, and a datagram that skipped the egress" "$(result 9604)" "received 2"
-alarm_expect subject=world target=d class=peer verdict=deny saddr=127.0.0.1
+alarm_expect subject=world target=d class=peer verdict=deny saddr=10.77.9.9
 st=$("$DSMCTL" status --json)
 expect_eq "options inserted" "$(jq -r .packets.labeled <<<"$st")" 0
 (($(jq -r .packets.local <<<"$st") >= 7)) ||

@@ -31,10 +31,13 @@
  *                                   option (IP_HDRINCL), MAC computed with
  *                                   the key KEYID of KEYFILE (or spoiled);
  *                                   EPOCH "now" is the current 10 s epoch
- *   probe lo-inject PORT PRIORITY   one UDP datagram to 127.0.0.1:PORT from a
- *                                   packet socket on lo that skips the tc
- *                                   egress (PACKET_QDISC_BYPASS), with
- *                                   SO_PRIORITY PRIORITY: "inject OK"
+ *   probe lo-inject SADDR DADDR PORT PRIORITY
+ *                                   one UDP datagram put on lo by a packet
+ *                                   socket that skips the tc egress
+ *                                   (PACKET_QDISC_BYPASS), with SO_PRIORITY
+ *                                   PRIORITY: "inject OK". lo's input drops
+ *                                   127.x and local sources as martians:
+ *                                   SADDR is another address, DADDR local
  *   probe forkloop N                N fork attempts; print "forkloop OK x EACCES y"
  *   probe pause                     print our pid, then sleep until killed
  *   probe loop SECONDS PORT         fork+wait and TCP connect+accept in a
@@ -445,22 +448,23 @@ static int do_rawsend(char **a)
 /*
  * A datagram that reaches lo's receive path without passing the tc egress
  * program, carrying the priority a forger would choose (a label id). dsm
- * must take it for what it is: an unlabeled packet from 127.0.0.1.
+ * must take it for what it is: an unlabeled packet from SADDR.
  */
 static int do_lo_inject(char **a)
 {
 	unsigned char f[ETH_HLEN + sizeof(struct iphdr) + 8 + 8] = { 0 };
 	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = 1,
 				  .sll_protocol = htons(ETH_P_IP), .sll_halen = ETH_ALEN };
-	uint16_t sport = htons(40001), dport = htons((uint16_t)atoi(a[0])), ulen = htons(16);
-	int one = 1, prio = atoi(a[1]), s;
+	uint16_t sport = htons(40001), dport = htons((uint16_t)atoi(a[2])), ulen = htons(16);
+	int one = 1, prio = atoi(a[3]), s;
 	struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
-			    .tot_len = htons(sizeof(f) - ETH_HLEN),
-			    .saddr = htonl(INADDR_LOOPBACK), .daddr = htonl(INADDR_LOOPBACK) };
+			    .tot_len = htons(sizeof(f) - ETH_HLEN) };
 	uint16_t w[sizeof(ip) / 2];
 	uint32_t sum = 0;
 	unsigned char *udp = f + ETH_HLEN + sizeof(ip);
 
+	if (inet_pton(AF_INET, a[0], &ip.saddr) != 1 || inet_pton(AF_INET, a[1], &ip.daddr) != 1)
+		return usage();
 	memcpy(w, &ip, sizeof(ip));
 	for (size_t i = 0; i < sizeof(w) / 2; i++)
 		sum += w[i];
@@ -594,7 +598,7 @@ int main(int argc, char **argv)
 		return do_tcp_accept(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(op, "rawsend") && argc == 10)
 		return do_rawsend(argv + 2);
-	if (!strcmp(op, "lo-inject") && argc == 4)
+	if (!strcmp(op, "lo-inject") && argc == 6)
 		return do_lo_inject(argv + 2);
 	if (!strcmp(op, "forkloop") && argc == 3) {
 		unsigned long ok = 0, denied = 0, n = strtoul(argv[2], NULL, 0);
