@@ -103,6 +103,9 @@ dsm_keyfile() {
 	echo "send $send" >>"$file"
 }
 
+# label_of PID: the label dsmctl ps shows for PID (empty if it lists none).
+label_of() { "$DSMCTL" ps --json | jq -r ".processes[] | select(.pid == $1) | .label"; }
+
 # as LABEL CMD...: run CMD under LABEL (the policy must allow the transition).
 as() {
 	local label=$1

@@ -16,7 +16,6 @@ allow a self : socket unix *;
 EOF2
 dsm_start /tmp/p.policy
 
-label_of() { "$DSMCTL" ps --json | jq -r ".processes[] | select(.pid == $1) | .label"; }
 wait_file() { for _ in $(seq 100); do [[ -s $1 ]] && return 0; sleep 0.1; done; fail "no $1"; }
 
 # bash (a) forks sleep, then becomes c by exec'ing probe_exec.

@@ -18,7 +18,6 @@ transition unconfined probe_exec -> c;
 EOF2
 dsm_start /tmp/p.policy
 
-label_of() { "$DSMCTL" ps --json | jq -r ".processes[] | select(.pid == $1) | .label"; }
 expect_eq "pre-existing probe_exec process" "$(label_of "$sleeper")" c
 expect_eq "pre-existing plain process" "$(label_of "$plain")" unconfined
 expect_eq "dsmd itself" "$(label_of "$DSMD_PID")" dsmd

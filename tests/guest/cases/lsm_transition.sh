@@ -16,8 +16,6 @@ allow a self : socket unix *;
 EOF2
 dsm_start /tmp/p.policy
 
-label_of() { "$DSMCTL" ps --json | jq -r ".processes[] | select(.pid == $1) | .label"; }
-
 # Automatic: a task labeled a runs the probe_exec binary and becomes c.
 as a "$PROBE" exec /tmp/probe-c pause >/tmp/pid &
 waitpid=$!
