@@ -358,7 +358,7 @@ int dsm_egress(struct __sk_buff *skb)
 	struct dsm_net_cfg *cfg;
 	struct tcp20 t = {};
 	struct ip4 h = {};
-	int hdr_ok, tcp = 0, syn = 0, synack = 0, on_lo, stale_tag;
+	int hdr_ok, tcp = 0, syn = 0, synack = 0, on_lo;
 	__u32 tcp_off = 0, label;
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV4))
@@ -368,9 +368,11 @@ int dsm_egress(struct __sk_buff *skb)
 		count(DSM_NC_NOT_LABELED);
 		return TC_ACT_OK;
 	}
-	/* a same-node tag this program did not set says nothing */
+	/* A same-node tag this program did not set says nothing: clear it
+	 * (a labeled packet gets it back below). */
 	on_lo = skb->ifindex == DSM_LOOPBACK_IFINDEX;
-	stale_tag = on_lo && skb->hash == cfg->local_tag;
+	if (on_lo && cfg->local_tag && skb->hash == cfg->local_tag)
+		bpf_set_hash_invalid(skb);
 	hdr_ok = bpf_skb_load_bytes(skb, L2_LEN, &h, sizeof(h)) == 0 && (h.vihl >> 4) == 4 &&
 		 (h.vihl & 0xf) >= 5;
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !(bpf_ntohs(h.frag_off) & IP_OFFMASK)) {
@@ -383,15 +385,11 @@ int dsm_egress(struct __sk_buff *skb)
 	}
 	/* Established TCP in the default mode: no option, no socket lookup. */
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !syn && !(cfg->flags & DSM_NET_F_TCP_ALL)) {
-		if (stale_tag)
-			bpf_set_hash_invalid(skb);
 		count(DSM_NC_NOT_LABELED);
 		return TC_ACT_OK;
 	}
 	label = sock_label(skb, &h, &t, synack);
 	if (label == DSM_LABEL_INVALID) {
-		if (stale_tag)
-			bpf_set_hash_invalid(skb);
 		count(DSM_NC_NOT_LABELED);
 		return TC_ACT_OK;
 	}

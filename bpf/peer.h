@@ -154,15 +154,14 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 	__u16 nh = skb->network_header;
 	int v;
 
+	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
 	/* Same node: what the loopback egress recorded (dsm/wire.h). */
-	if (skb->skb_iif == DSM_LOOPBACK_IFINDEX) {
-		cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
-		if (cfg && (cfg->flags & DSM_NET_F_LABEL_EGRESS) && cfg->local_tag &&
-		    skb->hash == cfg->local_tag) {
-			peer->label = skb->priority;
-			peer->node = cfg->node_id;
-			return 0;
-		}
+	if (cfg && skb->skb_iif == DSM_LOOPBACK_IFINDEX &&
+	    (cfg->flags & DSM_NET_F_LABEL_EGRESS) && cfg->local_tag &&
+	    skb->hash == cfg->local_tag) {
+		peer->label = skb->priority;
+		peer->node = cfg->node_id;
+		return 0;
 	}
 	optlen = ((__u32)(h->vihl & 0xf) << 2);
 	if (optlen <= sizeof(*h))
@@ -194,7 +193,6 @@ static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const stru
 verify:
 	r.subject = bpf_ntohl(opt.label);
 	r.node = bpf_ntohl(opt.node);
-	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
 	if (!cfg)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 	v = dsm_verify(&opt, h->saddr, h->daddr, h->protocol, h->id, mac_key(0), mac_key(1),

@@ -91,6 +91,21 @@ static void name_alarms(const struct dsmd *d, json_object *arr)
 	}
 }
 
+/* o[key] = the per-CPU counters of map fd by name; empty if unreadable. */
+static void add_counters(json_object *o, const char *key, int fd, uint32_t n,
+			 const char *const *names)
+{
+	json_object *cnt = json_object_new_object();
+	uint64_t v[16];
+
+	_Static_assert(DSM_CNT_MAX <= 16 && DSM_NC_MAX <= 16, "room for every counter");
+
+	if (n <= sizeof(v) / sizeof(v[0]) && dsmd_bpf_counters(fd, n, v) == 0)
+		for (uint32_t i = 0; i < n; i++)
+			json_object_object_add(cnt, names[i], json_object_new_int64((int64_t)v[i]));
+	json_object_object_add(o, key, cnt);
+}
+
 static json_object *do_status(struct dsmd *d)
 {
 	static const char *const cnames[DSM_CNT_MAX] = {
@@ -103,8 +118,7 @@ static json_object *do_status(struct dsmd *d)
 		"local",
 	};
 	_Static_assert(DSM_NC_MAX == 10, "every packet counter has a name");
-	json_object *o = json_object_new_object(), *node, *pol, *cnt, *alarms;
-	uint64_t c[DSM_CNT_MAX], nc[DSM_NC_MAX];
+	json_object *o = json_object_new_object(), *node, *pol, *alarms;
 	size_t nlabels, nent, nres;
 
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
@@ -126,16 +140,8 @@ static json_object *do_status(struct dsmd *d)
 	json_object_object_add(pol, "entries", json_object_new_int64((int64_t)(nent + nres + 1)));
 	json_object_object_add(pol, "source", json_object_new_string(d->o.policy_path));
 	json_object_object_add(o, "policy", pol);
-	cnt = json_object_new_object();
-	if (dsmd_bpf_counters(d->counters_fd, DSM_CNT_MAX, c) == 0)
-		for (int i = 0; i < DSM_CNT_MAX; i++)
-			json_object_object_add(cnt, cnames[i], json_object_new_int64((int64_t)c[i]));
-	json_object_object_add(o, "counters", cnt);
-	cnt = json_object_new_object();
-	if (dsmd_bpf_counters(d->net_counters_fd, DSM_NC_MAX, nc) == 0)
-		for (int i = 0; i < DSM_NC_MAX; i++)
-			json_object_object_add(cnt, nnames[i], json_object_new_int64((int64_t)nc[i]));
-	json_object_object_add(o, "packets", cnt);
+	add_counters(o, "counters", d->counters_fd, DSM_CNT_MAX, cnames);
+	add_counters(o, "packets", d->net_counters_fd, DSM_NC_MAX, nnames);
 	alarms = json_object_new_array();
 	dsmd_alarm_walk(d, add_alarm, alarms);
 	name_alarms(d, alarms);

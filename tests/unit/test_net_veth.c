@@ -243,14 +243,20 @@ static void set_key(struct node *n, const uint8_t key[16])
 	set_slot(n, 1, 0, 0, key);
 }
 
-static void set_flags(struct node *n, uint32_t flags)
+/* The node's configuration: these flags, and a same-node tag (0: none). */
+static void set_cfg(struct node *n, uint32_t flags, uint32_t local_tag)
 {
 	struct dsm_net_cfg c = { .node_id = n->id, .epoch = EPOCH, .epoch_window = 2,
-				 .flags = flags };
+				 .flags = flags, .local_tag = local_tag };
 	uint32_t k = 0;
 
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_net_config), &k, &c, 0),
 			 0);
+}
+
+static void set_flags(struct node *n, uint32_t flags)
+{
+	set_cfg(n, flags, 0);
 }
 
 static void label(struct node *n, int fd, uint32_t lab)
@@ -1174,33 +1180,6 @@ static int lo_detach(void *p)
 	return bpf_tc_hook_destroy(&hook);
 }
 
-static int lo_capture(void *p)
-{
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				   .sll_ifindex = DSM_LOOPBACK_IFINDEX };
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-
-	(void)p;
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-static void set_tag(struct node *n, uint32_t tag)
-{
-	struct dsm_net_cfg c = { .node_id = n->id, .epoch = EPOCH, .epoch_window = 2,
-				 .flags = DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY,
-				 .local_tag = tag };
-	uint32_t k = 0;
-
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_net_config), &k, &c, 0),
-			 0);
-}
-
 /* One datagram from cli to 127.0.0.1:port, received by srv; the IPv4
  * header as it went over lo. */
 static const uint8_t *over_lo(int cli, int srv, int cap, uint16_t port, size_t *iplen)
@@ -1219,6 +1198,7 @@ static const uint8_t *over_lo(int cli, int srv, int cap, uint16_t port, size_t *
 static void test_udp_loopback(void **state)
 {
 	struct sockaddr_in at = sin_of("127.0.0.1", 5100);
+	struct node lo = { .ifindex = DSM_LOOPBACK_IFINDEX }; /* for make_capture */
 	const uint8_t *ip;
 	struct counts a;
 	int srv, cli, plain, cap;
@@ -1231,10 +1211,10 @@ static void test_udp_loopback(void **state)
 	cli = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
 	plain = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
 	label(&A, cli, LABEL_A);
-	cap = in_ns(&A, lo_capture, NULL);
+	cap = in_ns(&A, make_capture, &lo);
 	assert_true(cap >= 0);
 
-	set_tag(&A, LOCAL_TAG);
+	set_cfg(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY, LOCAL_TAG);
 	a = snap(&A);
 	for (int i = 0; i < 3; i++) {
 		ip = over_lo(cli, srv, cap, 5100, &iplen);
@@ -1252,7 +1232,7 @@ static void test_udp_loopback(void **state)
 	assert_int_equal(delta(&A, &a, DSM_NC_LOCAL), 0);
 	assert_int_equal(delta(&A, &a, DSM_NC_NOT_LABELED), 1);
 
-	set_tag(&A, 0);
+	set_cfg(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY, 0);
 	a = snap(&A);
 	ip = over_lo(cli, srv, cap, 5100, &iplen);
 	assert_non_null(ip);
