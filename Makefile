@@ -25,8 +25,10 @@ BPF_SKEL  := $(BPF_SRC:%.bpf.c=$(O)/%.skel.h)
 TPROG_SRC := $(wildcard tests/guest/progs/*.bpf.c)
 TPROG_SKEL := $(TPROG_SRC:%.bpf.c=$(O)/%.skel.h)
 TPROG_BIN := $(patsubst %.bpf.c,$(O)/%,$(TPROG_SRC))
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
+BENCH_BPF := $(wildcard bench/*.bpf.c)
+BENCH_SKEL := $(BENCH_BPF:%.bpf.c=$(O)/%.skel.h)
 TOOL_SRC  := $(wildcard tests/guest/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:%.c=$(O)/%)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -99,10 +101,11 @@ $(O)/tests/guest/tools/%: tests/guest/tools/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(TOOL_FLAGS) $< $(TOOL_LIBS) -o $@
 
 # Benchmark programs (bench/foo.c -> build/bench/foo), run in guests and
-# on the host; they may use libbpf and the skeletons.
-$(O)/bench/%: bench/%.c $(BPF_SKEL)
+# on the host; they may use libbpf, dsm's skeletons and their own
+# (bench/foo.bpf.c).
+$(O)/bench/%: bench/%.c $(BPF_SKEL) $(BENCH_SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) -I$(O)/bench $(CFLAGS) $(WARN) $< $(LDLIBS) -o $@
 
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h) $(BPF_SKEL)
