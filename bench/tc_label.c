@@ -8,7 +8,7 @@
  *
  * Loads one instance of the dsm_net object (dsm_egress, dsm_ingress), puts
  * a fixed benchmark key (id 1) in key slot 0 and {node N, epoch 1, window
- * 3, LABEL_EGRESS | VERIFY} in dsm_net_config, pins dsm_socks at PATH (a path
+ * 3, LABEL_EGRESS | VERIFY} in dsm_net_config, pins dsm_sockets at PATH (a path
  * on a bpf file system; "ip netns exec" hides /sys/fs/bpf, so put it
  * elsewhere, for instance on a bpffs mounted under /run), attaches
  * dsm_egress at tc egress of every IFACE and, with --verify, dsm_ingress
@@ -402,9 +402,9 @@ int main(int argc, char **argv)
 		err_line("write the key and configuration: %s", strerror(-err));
 		goto out;
 	}
-	err = bpf_map__pin(skel->maps.dsm_socks, pin);
+	err = bpf_map__pin(skel->maps.dsm_sockets, pin);
 	if (err) {
-		err_line("pin dsm_socks at %s: %s", pin, strerror(-err));
+		err_line("pin dsm_sockets at %s: %s", pin, strerror(-err));
 		goto out;
 	}
 	pinned = 1;
@@ -431,7 +431,7 @@ int main(int argc, char **argv)
 out:
 	if (detach_all())
 		ret = 1;
-	if (pinned && bpf_map__unpin(skel->maps.dsm_socks, pin)) {
+	if (pinned && bpf_map__unpin(skel->maps.dsm_sockets, pin)) {
 		err_line("remove the pin %s: %s", pin, strerror(errno));
 		ret = 1;
 	}

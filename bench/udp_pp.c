@@ -14,7 +14,7 @@
  *
  * --label-map PIN --label N labels the socket before any traffic the way
  * dsm's LSM object would: a struct dsm_sock_ctx { .label = N } in the
- * pinned dsm_socks socket-storage map (keyed by the socket's fd), so that
+ * pinned dsm_sockets socket-storage map (keyed by the socket's fd), so that
  * dsm_egress puts the option on what this socket sends. Needs only libbpf,
  * so it runs inside the guests as well as on the host.
  *
@@ -146,7 +146,7 @@ static void parse(int argc, char **argv, struct args *a)
 		usage();
 }
 
-/* Label the socket as dsm's LSM object would (docs/wire.md, dsm_socks). */
+/* Label the socket as dsm's LSM object would (docs/wire.md, dsm_sockets). */
 static void label_socket(const struct args *a, int fd)
 {
 	struct dsm_sock_ctx ctx = { .label = a->label };

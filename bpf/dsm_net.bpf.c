@@ -161,7 +161,7 @@ static __always_inline __u32 sock_label(struct __sk_buff *skb, const struct ip4 
 			fsk = bpf_get_listener_sock(sk);
 		if (!fsk)
 			return 0;
-		c = bpf_sk_storage_get(&dsm_socks, fsk, 0, 0);
+		c = bpf_sk_storage_get(&dsm_sockets, fsk, 0, 0);
 		return c ? c->label : 0;
 	}
 	if (!synack)
@@ -174,7 +174,7 @@ static __always_inline __u32 sock_label(struct __sk_buff *skb, const struct ip4 
 	sk = bpf_sk_lookup_tcp(skb, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;
-	c = bpf_sk_storage_get(&dsm_socks, sk, 0, 0);
+	c = bpf_sk_storage_get(&dsm_sockets, sk, 0, 0);
 	if (c)
 		label = c->label;
 	bpf_sk_release(sk);

@@ -257,7 +257,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	pm = policy_map();
 	if (!pm)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
-	c = bpf_sk_storage_get(&dsm_socks, sk, 0, 0);
+	c = bpf_sk_storage_get(&dsm_sockets, sk, 0, 0);
 	/* Established TCP: decided at the handshake; with every segment
 	 * labeled, each one must also come from the peer decided then. */
 	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND) && !tcp_all())
@@ -334,7 +334,7 @@ int BPF_PROG(hook_inet_csk_clone, struct sock *newsk, const struct request_sock 
 	peer = bpf_map_lookup_elem(&dsm_conn_peers, &ck);
 	if (!peer)
 		return 0;
-	c = bpf_sk_storage_get(&dsm_socks, newsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	c = bpf_sk_storage_get(&dsm_sockets, newsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (c) {
 		c->peer_label = peer->label;
 		c->peer_node = peer->node;

@@ -10,6 +10,21 @@
 
 #define SOCK_TYPE_MASK 0xf
 
+/*
+ * The process the current task belongs to, as the owner fields of a socket
+ * name it. Every thread of a process carries one label (exec, the only
+ * change in the kernel, leaves one thread), so the thread-group leader
+ * stands for all of them; exec counts up its self_exec_id.
+ */
+static __always_inline void owner_get(__u32 *tgid, __u64 *start, __u64 *exec)
+{
+	struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
+
+	*tgid = leader->tgid;
+	*start = leader->start_time;
+	*exec = leader->self_exec_id;
+}
+
 SEC("lsm/socket_create")
 int BPF_PROG(hook_socket_create, int family, int type, int protocol, int kern, int ret)
 {
@@ -38,11 +53,24 @@ int BPF_PROG(hook_socket_post_create, struct socket *sock, int family, int type,
 	pm = policy_map();
 	if (!pm)
 		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, DSM_DENY);
-	c = bpf_sk_storage_get(&dsm_socks, sock->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	c = bpf_sk_storage_get(&dsm_sockets, sock->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!c)
 		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, -ENOMEM);
 	c->label = current_label(pm);
+	owner_get(&c->owner_tgid, &c->owner_start, &c->owner_exec);
 	return 0;
+}
+
+
+/* Is the current task of the process that created the socket? */
+static __always_inline bool owner_is_current(const struct dsm_sock_ctx *c)
+{
+	__u64 start, exec;
+	__u32 tgid;
+
+	owner_get(&tgid, &start, &exec);
+	return c->owner_tgid && c->owner_tgid == tgid && c->owner_start == start &&
+	       c->owner_exec == exec;
 }
 
 /*
@@ -51,24 +79,37 @@ int BPF_PROG(hook_socket_post_create, struct socket *sock, int family, int type,
  * carries the label of the task that uses it. When the task carries the
  * socket's own label, the permissions are cached in the socket for the
  * policy generation: a send or receive then costs no policy lookup.
+ *
+ * The process that created the socket uses the cache without reading its
+ * own label: within one generation it still carries the socket's label.
+ * Its label changes only at exec, which the owner check sees, or when
+ * dsmd labels running processes at start-up, after which dsmd starts a
+ * new generation.
  */
 static __always_inline int sock_check(struct socket *sock, __u32 perm)
 {
 	struct sock *sk = sock->sk;
-	struct dsm_sock_ctx *c;
+	struct dsm_sock_ctx *c = NULL;
 	__u32 label, target, gen, perms;
 	__u64 cached;
 	__u16 qual;
 	void *pm;
 
 	gen = policy_gen();
+	if (sk) {
+		c = bpf_sk_storage_get(&dsm_sockets, sk, 0, 0);
+		if (c && gen && owner_is_current(c)) {
+			cached = c->op_cache;
+			if ((__u32)(cached >> 32) == gen && ((__u32)cached & perm))
+				return 0;
+		}
+	}
 	pm = policy_map();
 	if (!pm)
 		return fail_closed(DSM_CLASS_SOCKET, perm, DSM_DENY);
 	label = current_label(pm);
 	if (!sk)
 		return dsm_check(pm, DSM_CLASS_SOCKET, DSM_QUAL_ANY, label, DSM_NODE_ANY, label, perm, 0);
-	c = bpf_sk_storage_get(&dsm_socks, sk, 0, 0);
 	target = c ? c->label : label;
 	qual = dsm_qual(sk->__sk_common.skc_family, sk->sk_type);
 	if (c && c->label == label && gen) {

@@ -14,6 +14,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
 	__type(value, struct dsm_sock_ctx);
-} dsm_socks SEC(".maps");
+} dsm_sockets SEC(".maps");
 
 #endif

@@ -24,7 +24,7 @@
 
 /* Maps of the LSM object, then of the packet object (pinned after it loads). */
 static const char *const map_names[] = {
-	"dsm_policy", "dsm_tasks", "dsm_socks", "dsm_events", "dsm_counters", "dsm_protected",
+	"dsm_policy", "dsm_tasks", "dsm_sockets", "dsm_events", "dsm_counters", "dsm_protected",
 	"dsm_keys", "dsm_net_config", "dsm_conn_peers", "dsm_policy_gen",
 	"dsm_net_counters", "dsm_net_events",
 };
@@ -75,7 +75,7 @@ int dsmd_bpf_load(struct dsmd *d)
 	}
 	d->policy_fd = bpf_map__fd(d->skel->maps.dsm_policy);
 	d->tasks_fd = bpf_map__fd(d->skel->maps.dsm_tasks);
-	d->socks_fd = bpf_map__fd(d->skel->maps.dsm_socks);
+	d->socks_fd = bpf_map__fd(d->skel->maps.dsm_sockets);
 	d->events_fd = bpf_map__fd(d->skel->maps.dsm_events);
 	d->counters_fd = bpf_map__fd(d->skel->maps.dsm_counters);
 	d->protected_fd = bpf_map__fd(d->skel->maps.dsm_protected);

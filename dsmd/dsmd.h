@@ -85,6 +85,7 @@ int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
 
 /* policy.c: compile, resolve, install. */
 int dsmd_policy_load(struct dsmd *d);
+void dsmd_new_generation(const struct dsmd *d, const char *why);
 /* Add path's inode (or, whole_fs, its file system) to the protected set. */
 int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs);
 

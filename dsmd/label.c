@@ -95,6 +95,10 @@ int dsmd_label_tasks(struct dsmd *d, bool only_unlabeled)
 		}
 	}
 	closedir(proc);
+	/* A labeled process may already use sockets whose decisions were
+	 * cached under its previous label (socket.h: sock_check). */
+	if (labeled)
+		dsmd_new_generation(d, "label");
 	log_info("label", "%s pass: %u process%s labeled, %u failed",
 		 only_unlabeled ? "second" : "first", labeled, labeled == 1 ? "" : "es", failed);
 	return failed ? -EIO : 0;

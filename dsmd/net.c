@@ -52,7 +52,7 @@ int dsmd_net_load(struct dsmd *d)
 	d->net = dsm_net_bpf__open();
 	if (!d->net)
 		return -errno;
-	err = reuse(d->net->maps.dsm_socks, d->socks_fd, "dsm_socks");
+	err = reuse(d->net->maps.dsm_sockets, d->socks_fd, "dsm_sockets");
 	if (!err)
 		err = reuse(d->net->maps.dsm_keys, d->keys_fd, "dsm_keys");
 	if (!err)

@@ -135,6 +135,27 @@ static int check_self(const struct dsm_policy *p, uint32_t self)
 	return 0;
 }
 
+/*
+ * Start a new decision generation: what sockets cached under the old one
+ * stops counting (dsm_policy_gen). After a policy swap, and after labeling
+ * running processes. Never 0 (0 validates nothing). An array update of our
+ * own map does not fail in practice; if it did, the change is in force all
+ * the same, so say what it means.
+ */
+void dsmd_new_generation(const struct dsmd *d, const char *why)
+{
+	uint32_t zero = 0, gen = 0;
+
+	if (bpf_map_lookup_elem(d->gen_fd, &zero, &gen) == 0) {
+		gen = gen + 1 ? gen + 1 : 1;
+		if (bpf_map_update_elem(d->gen_fd, &zero, &gen, BPF_ANY))
+			gen = 0;
+	}
+	if (!gen)
+		log_err("policy", "generation not advanced after the %s change (%s): sockets may "
+			"keep earlier decisions", why, strerror(errno));
+}
+
 int dsmd_policy_load(struct dsmd *d)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
@@ -142,7 +163,7 @@ int dsmd_policy_load(struct dsmd *d)
 	struct dsm_policy *p = NULL;
 	struct fill_ctx f = { .fd = -1 };
 	size_t nent = 0, nres = 0;
-	uint32_t zero = 0, self, gen = 0;
+	uint32_t zero = 0, self;
 	unsigned nerr;
 	int err;
 
@@ -204,17 +225,8 @@ int dsmd_policy_load(struct dsmd *d)
 		goto out;
 	}
 	/* Then a new generation: the decisions sockets cached under the old
-	 * policy stop counting. Never 0 (0 validates nothing). An array
-	 * update of our own map does not fail in practice; if it did, the
-	 * new policy is in force all the same, so say what it means. */
-	if (bpf_map_lookup_elem(d->gen_fd, &zero, &gen) == 0) {
-		gen = gen + 1 ? gen + 1 : 1;
-		if (bpf_map_update_elem(d->gen_fd, &zero, &gen, BPF_ANY))
-			gen = 0;
-	}
-	if (!gen)
-		log_err("policy", "policy generation not advanced (%s): sockets may keep "
-			"decisions of the previous policy", strerror(errno));
+	 * policy stop counting. */
+	dsmd_new_generation(d, "policy");
 	log_info("policy", "%s: policy '%s' version %llu installed: %zu entries, %s, node %s (%u)",
 		 d->o.policy_path, dsm_policy_name(p), (unsigned long long)dsm_policy_version(p),
 		 f.n, dsm_policy_mode(p) == DSM_MODE_PERMISSIVE ? "permissive" : "enforcing",

@@ -149,8 +149,16 @@ struct dsm_sock_ctx {
 	 * op_cache: generation << 32 | the socket permissions the socket's
 	 * own label has on it (the task using a socket usually carries the
 	 * label that created it). One 64-bit word: read and written whole.
+	 * It serves the process that created the socket without a look at
+	 * the task's label: the owner fields name that process, and exec
+	 * (the one way a process's label changes in the kernel) changes its
+	 * exec count. Written once, at creation; never a kernel address.
 	 */
 	__u64 op_cache;
+	__u64 owner_start; /* the creating process: start time (ns), */
+	__u64 owner_exec;  /* its exec count (self_exec_id), */
+	__u32 owner_tgid;  /* and its id; 0 for none */
+	__u32 owner_pad;
 	/* Guards the receive caches below (several CPUs may deliver to one
 	 * UDP socket at once). */
 	struct bpf_spin_lock lock;
@@ -217,7 +225,7 @@ DSM_ASSERT(sizeof(struct dsm_inode_key) == 16, "dsm_inode_key: 16 bytes");
 DSM_ASSERT(sizeof(struct dsm_pkey) == 24, "dsm_pkey is a map key: 24 bytes");
 DSM_ASSERT(sizeof(struct dsm_pval) == 8, "dsm_pval is a map value: 8 bytes");
 DSM_ASSERT(sizeof(struct dsm_task_ctx) == 16, "dsm_task_ctx: 16 bytes");
-DSM_ASSERT(sizeof(struct dsm_sock_ctx) == 56, "dsm_sock_ctx: 56 bytes");
+DSM_ASSERT(sizeof(struct dsm_sock_ctx) == 80, "dsm_sock_ctx: 80 bytes");
 DSM_ASSERT(__builtin_offsetof(struct dsm_sock_ctx, op_cache) % 8 == 0, "op_cache: one aligned word");
 DSM_ASSERT(sizeof(struct dsm_event) == 64, "dsm_event: 64 bytes");
 

@@ -1000,7 +1000,7 @@ static void test_out_not_ipv4(void **state)
 
 /* ---- the object's maps -------------------------------------------------- */
 
-/* dsmd hands the LSM object's dsm_socks to this object with
+/* dsmd hands the LSM object's dsm_sockets to this object with
  * bpf_map__reuse_fd, which needs the same definition. */
 static void test_socks_map_matches_lsm(void **state)
 {
@@ -1015,8 +1015,8 @@ static void test_socks_map_matches_lsm(void **state)
 	}
 	lsm = bpf_object__open_file(path, NULL);
 	assert_non_null(lsm);
-	a = bpf_object__find_map_by_name(lsm, "dsm_socks");
-	b = skel->maps.dsm_socks;
+	a = bpf_object__find_map_by_name(lsm, "dsm_sockets");
+	b = skel->maps.dsm_sockets;
 	assert_non_null(a);
 	assert_int_equal(bpf_map__type(a), bpf_map__type(b));
 	assert_int_equal(bpf_map__map_flags(a), bpf_map__map_flags(b));
@@ -1034,7 +1034,7 @@ static void test_map_layouts(void **state)
 	assert_int_equal(bpf_map__max_entries(skel->maps.dsm_keys), DSM_KEY_SLOTS);
 	assert_int_equal(bpf_map__value_size(skel->maps.dsm_net_config), sizeof(struct dsm_net_cfg));
 	assert_int_equal(bpf_map__max_entries(skel->maps.dsm_net_counters), DSM_NC_MAX);
-	assert_int_equal(bpf_map__value_size(skel->maps.dsm_socks), sizeof(struct dsm_sock_ctx));
+	assert_int_equal(bpf_map__value_size(skel->maps.dsm_sockets), sizeof(struct dsm_sock_ctx));
 }
 
 #define T(f) cmocka_unit_test_setup(f, setup)

@@ -4,7 +4,7 @@
  * joined by a veth pair, each end with its own instance of the dsm_net
  * object (its own maps, node id 1 and 2, the same cluster key) attached at
  * tc egress and ingress. Sockets get their labels the way dsmd's LSM gives
- * them, in dsm_socks (keyed by the socket's fd from userspace), and frames
+ * them, in dsm_sockets (keyed by the socket's fd from userspace), and frames
  * are captured on the receiving end with a packet socket, which sees them
  * before the ingress program does, to check the option byte for byte.
  *
@@ -263,7 +263,7 @@ static void label(struct node *n, int fd, uint32_t lab)
 {
 	struct dsm_sock_ctx c = { .label = lab };
 
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_socks), &fd, &c, 0),
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_sockets), &fd, &c, 0),
 			 0);
 }
 
@@ -1016,7 +1016,7 @@ static void handshake(uint16_t port, int syncookies)
 	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 1);
 	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM) + delta(&B, &b, DSM_NC_DROP_NOROOM), 0);
 	/* the accepted socket carries the listener's label (BPF_F_CLONE) */
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(B.skel->maps.dsm_socks), &srv, &ctx), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(B.skel->maps.dsm_sockets), &srv, &ctx), 0);
 	assert_int_equal(ctx.label, LABEL_B);
 
 	close(cap_a);

@@ -24,6 +24,9 @@
  *   probe udp-send ADDR PORT N [SIZE]  send N datagrams of SIZE bytes: "sent N"
  *   probe udp-step ADDR PORT        one socket; a datagram per line of stdin,
  *                                   "send OK" or "send ERRNAME" for each
+ *   probe fd-send FD                send "x" on the socket FD we were given
+ *                                   (inherited across exec): "send OK" or
+ *                                   "send ERRNAME"
  *   probe tcp-accept PORT SECONDS   accept one connection, read a line:
  *                                   "accepted DATA" or "accept timeout"
  *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|badmac|badver
@@ -101,6 +104,11 @@ static int usage(void)
 {
 	fprintf(stderr, "probe: bad arguments (see the comment at the top of probe.c)\n");
 	return 2;
+}
+
+static int do_fd_send(int fd)
+{
+	return step("send", send(fd, "x", 1, 0) == 1);
 }
 
 static int do_fork(void)
@@ -594,6 +602,8 @@ int main(int argc, char **argv)
 				   argc == 6 ? strtoul(argv[5], NULL, 0) : 64);
 	if (!strcmp(op, "udp-step") && argc == 4)
 		return do_udp_step(argv[2], atoi(argv[3]));
+	if (!strcmp(op, "fd-send") && argc == 3)
+		return do_fd_send(atoi(argv[2])) ? 1 : 0;
 	if (!strcmp(op, "tcp-accept") && argc == 4)
 		return do_tcp_accept(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(op, "rawsend") && argc == 10)
