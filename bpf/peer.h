@@ -106,10 +106,13 @@ static __always_inline int tcp_all(void)
 /*
  * The unlabeled rules' label for a source, through the socket's cache of
  * the last source it saw (a UDP server hears the same peers again and
- * again). Always 0: no label is a label too, which no rule allows.
+ * again). Always 0: no label is a label too, which no rule allows. On a
+ * hit, *known says whether the socket's receive cache (peer_check)
+ * already allows that label: both caches are read under one lock.
  */
 static __always_inline int unlabeled_cached(void *pm, struct dsm_sock_ctx *c, __u32 gen,
-					    __be32 saddr, __u32 ifindex, __u32 *label)
+					    __be32 saddr, __u32 ifindex, __u32 *label,
+					    bool *known)
 {
 	int hit = 0;
 
@@ -118,6 +121,8 @@ static __always_inline int unlabeled_cached(void *pm, struct dsm_sock_ctx *c, __
 		if (c->un_gen == gen && c->un_saddr == saddr && c->un_ifindex == ifindex) {
 			*label = c->un_label;
 			hit = 1;
+			*known = c->rcv_gen == gen && c->rcv_label == *label &&
+				 c->rcv_node == DSM_NODE_ANY;
 		}
 		bpf_spin_unlock(&c->lock);
 		if (hit)
@@ -137,11 +142,12 @@ static __always_inline int unlabeled_cached(void *pm, struct dsm_sock_ctx *c, __
 
 /*
  * The sender of an IPv4 packet: 0 with *peer filled in, or a negative
- * errno when the packet must be dropped (already reported).
+ * errno when the packet must be dropped (already reported). *known: the
+ * socket's receive cache was seen to allow this peer already.
  */
 static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const struct ip4 *h,
 				       __u32 target, struct dsm_sock_ctx *c, __u32 gen,
-				       struct dsm_peer *peer)
+				       struct dsm_peer *peer, bool *known)
 {
 	struct dsm_req r = { .class = DSM_CLASS_PEER, .perm = DSM_PERM_PEER_RECV,
 			     .target = target, .qual = DSM_QUAL_ANY, .aux = h->saddr };
@@ -206,7 +212,7 @@ verify:
 	return 0;
 unlabeled:
 	peer->node = DSM_NODE_ANY;
-	return unlabeled_cached(pm, c, gen, h->saddr, skb->skb_iif, &peer->label);
+	return unlabeled_cached(pm, c, gen, h->saddr, skb->skb_iif, &peer->label, known);
 }
 
 /*
@@ -244,6 +250,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 {
 	struct dsm_sock_ctx *c;
 	struct dsm_peer peer;
+	bool known = false;
 	struct ip4 h;
 	__u32 target, gen;
 	void *pm;
@@ -265,7 +272,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	target = c ? c->label : config_get(pm, DSM_CFG_INITIAL_LABEL, DSM_LABEL_INVALID);
 	if (bpf_probe_read_kernel(&h, sizeof(h), skb->head + skb->network_header))
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
-	err = packet_peer(pm, skb, &h, target, c, gen, &peer);
+	err = packet_peer(pm, skb, &h, target, c, gen, &peer, &known);
 	if (err)
 		return err;
 	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND)) {
@@ -309,7 +316,7 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 		c->flags |= DSM_SOCK_F_PEER_BOUND;
 		return 0;
 	}
-	err = peer_check(pm, c, gen, &peer, target, h.saddr);
+	err = known ? 0 : peer_check(pm, c, gen, &peer, target, h.saddr);
 	if (!err && c) {
 		c->peer_label = peer.label;
 		c->peer_node = peer.node;
