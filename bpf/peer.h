@@ -141,34 +141,43 @@ static __always_inline int unlabeled_cached(void *pm, struct dsm_sock_ctx *c, __
 }
 
 /*
+ * Same node: the sender the loopback egress recorded in the skb
+ * (dsm/wire.h), when the tag says it did. 1 with *peer filled in, else 0.
+ */
+static __always_inline int same_node_peer(const struct dsm_net_cfg *cfg, struct sk_buff *skb,
+					  struct dsm_peer *peer)
+{
+	if (!cfg || skb->skb_iif != DSM_LOOPBACK_IFINDEX ||
+	    !(cfg->flags & DSM_NET_F_LABEL_EGRESS) || !cfg->local_tag ||
+	    skb->hash != cfg->local_tag)
+		return 0;
+	peer->label = skb->priority;
+	peer->node = cfg->node_id;
+	return 1;
+}
+
+/*
  * The sender of an IPv4 packet: 0 with *peer filled in, or a negative
  * errno when the packet must be dropped (already reported). *known: the
  * socket's receive cache was seen to allow this peer already.
  */
-static __always_inline int packet_peer(void *pm, struct sk_buff *skb, const struct ip4 *h,
-				       __u32 target, struct dsm_sock_ctx *c, __u32 gen,
-				       struct dsm_peer *peer, bool *known)
+static __always_inline int packet_peer(void *pm, const struct dsm_net_cfg *cfg,
+				       struct sk_buff *skb, const struct ip4 *h, __u32 target,
+				       struct dsm_sock_ctx *c, __u32 gen, struct dsm_peer *peer,
+				       bool *known)
 {
 	struct dsm_req r = { .class = DSM_CLASS_PEER, .perm = DSM_PERM_PEER_RECV,
 			     .target = target, .qual = DSM_QUAL_ANY, .aux = h->saddr };
 	struct dsm_ipopt_buf opts = {};
 	struct dsm_ipopt_scan scan = {};
 	struct dsm_ipopt opt = {};
-	struct dsm_net_cfg *cfg;
 	unsigned char *head = skb->head;
-	__u32 zero = 0, optlen;
+	__u32 optlen;
 	__u16 nh = skb->network_header;
 	int v;
 
-	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
-	/* Same node: what the loopback egress recorded (dsm/wire.h). */
-	if (cfg && skb->skb_iif == DSM_LOOPBACK_IFINDEX &&
-	    (cfg->flags & DSM_NET_F_LABEL_EGRESS) && cfg->local_tag &&
-	    skb->hash == cfg->local_tag) {
-		peer->label = skb->priority;
-		peer->node = cfg->node_id;
+	if (same_node_peer(cfg, skb, peer))
 		return 0;
-	}
 	optlen = ((__u32)(h->vihl & 0xf) << 2);
 	if (optlen <= sizeof(*h))
 		goto unlabeled;
@@ -215,6 +224,18 @@ unlabeled:
 	return unlabeled_cached(pm, c, gen, h->saddr, skb->skb_iif, &peer->label, known);
 }
 
+/* Has the socket allowed this peer under this generation already? */
+static __always_inline bool rcv_cached(struct dsm_sock_ctx *c, __u32 gen,
+				       const struct dsm_peer *peer)
+{
+	bool hit;
+
+	bpf_spin_lock(&c->lock);
+	hit = c->rcv_gen == gen && c->rcv_label == peer->label && c->rcv_node == peer->node;
+	bpf_spin_unlock(&c->lock);
+	return hit;
+}
+
 /*
  * May this peer send to the socket? The socket remembers the last peer
  * allowed under the current policy generation; anything else takes the
@@ -223,13 +244,8 @@ unlabeled:
 static __always_inline int peer_check(void *pm, struct dsm_sock_ctx *c, __u32 gen,
 				      const struct dsm_peer *peer, __u32 target, __be32 saddr)
 {
-	int hit = 0;
-
 	if (c && gen) {
-		bpf_spin_lock(&c->lock);
-		hit = c->rcv_gen == gen && c->rcv_label == peer->label && c->rcv_node == peer->node;
-		bpf_spin_unlock(&c->lock);
-		if (hit)
+		if (rcv_cached(c, gen, peer))
 			return 0;
 		if (dsm_perms(pm, DSM_CLASS_PEER, DSM_QUAL_ANY, peer->label, peer->node, target) &
 		    DSM_PERM_PEER_RECV) {
@@ -248,11 +264,12 @@ static __always_inline int peer_check(void *pm, struct dsm_sock_ctx *c, __u32 ge
 SEC("lsm/socket_sock_rcv_skb")
 int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 {
+	struct dsm_net_cfg *cfg;
 	struct dsm_sock_ctx *c;
 	struct dsm_peer peer;
 	bool known = false;
 	struct ip4 h;
-	__u32 target, gen;
+	__u32 target, gen, zero = 0;
 	void *pm;
 	int err;
 
@@ -269,10 +286,20 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	 * labeled, each one must also come from the peer decided then. */
 	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND) && !tcp_all())
 		return 0;
+	/* A same-node datagram from a sender the socket already allowed: no
+	 * header to read (reading it costs more than the rest). Anything else,
+	 * and TCP, whose handshake needs the addresses, takes the full path. */
+	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
+	if (skb->skb_iif == DSM_LOOPBACK_IFINDEX && c && gen && sk->sk_protocol != IPPROTO_TCP &&
+	    same_node_peer(cfg, skb, &peer) && rcv_cached(c, gen, &peer)) {
+		c->peer_label = peer.label;
+		c->peer_node = peer.node;
+		return 0;
+	}
 	target = c ? c->label : config_get(pm, DSM_CFG_INITIAL_LABEL, DSM_LABEL_INVALID);
 	if (bpf_probe_read_kernel(&h, sizeof(h), skb->head + skb->network_header))
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
-	err = packet_peer(pm, skb, &h, target, c, gen, &peer, &known);
+	err = packet_peer(pm, cfg, skb, &h, target, c, gen, &peer, &known);
 	if (err)
 		return err;
 	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND)) {
