@@ -93,16 +93,6 @@ static __noinline int forged(const struct dsm_req *r, __s32 err)
 	return -EACCES;
 }
 
-/* DSM_NET_F_TCP_ALL: senders label every TCP segment. */
-static __always_inline int tcp_all(void)
-{
-	struct dsm_net_cfg *cfg;
-	__u32 zero = 0;
-
-	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
-	return cfg && (cfg->flags & DSM_NET_F_TCP_ALL);
-}
-
 /*
  * The unlabeled rules' label for a source, through the socket's cache of
  * the last source it saw (a UDP server hears the same peers again and
@@ -282,14 +272,15 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	if (!pm)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 	c = bpf_sk_storage_get(&dsm_sockets, sk, 0, 0);
+	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
 	/* Established TCP: decided at the handshake; with every segment
-	 * labeled, each one must also come from the peer decided then. */
-	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND) && !tcp_all())
+	 * labeled (DSM_NET_F_TCP_ALL), each one must also come from the peer
+	 * decided then. */
+	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND) && !(cfg && (cfg->flags & DSM_NET_F_TCP_ALL)))
 		return 0;
 	/* A same-node datagram from a sender the socket already allowed: no
 	 * header to read (reading it costs more than the rest). Anything else,
 	 * and TCP, whose handshake needs the addresses, takes the full path. */
-	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
 	if (skb->skb_iif == DSM_LOOPBACK_IFINDEX && c && gen && sk->sk_protocol != IPPROTO_TCP &&
 	    same_node_peer(cfg, skb, &peer) && rcv_cached(c, gen, &peer)) {
 		c->peer_label = peer.label;

@@ -61,7 +61,6 @@ int BPF_PROG(hook_socket_post_create, struct socket *sock, int family, int type,
 	return 0;
 }
 
-
 /* Is the current task of the process that created the socket? */
 static __always_inline bool owner_is_current(const struct dsm_sock_ctx *c)
 {
@@ -71,6 +70,15 @@ static __always_inline bool owner_is_current(const struct dsm_sock_ctx *c)
 	owner_get(&tgid, &start, &exec);
 	return c->owner_tgid && c->owner_tgid == tgid && c->owner_start == start &&
 	       c->owner_exec == exec;
+}
+
+/* Does the operation cache allow perm under generation gen (never 0)? One
+ * read of the whole word. */
+static __always_inline bool op_cached(const struct dsm_sock_ctx *c, __u32 gen, __u32 perm)
+{
+	__u64 cached = c->op_cache;
+
+	return (__u32)(cached >> 32) == gen && ((__u32)cached & perm);
 }
 
 /*
@@ -91,18 +99,14 @@ static __always_inline int sock_check(struct socket *sock, __u32 perm)
 	struct sock *sk = sock->sk;
 	struct dsm_sock_ctx *c = NULL;
 	__u32 label, target, gen, perms;
-	__u64 cached;
 	__u16 qual;
 	void *pm;
 
 	gen = policy_gen();
 	if (sk) {
 		c = bpf_sk_storage_get(&dsm_sockets, sk, 0, 0);
-		if (c && gen && owner_is_current(c)) {
-			cached = c->op_cache;
-			if ((__u32)(cached >> 32) == gen && ((__u32)cached & perm))
-				return 0;
-		}
+		if (c && gen && owner_is_current(c) && op_cached(c, gen, perm))
+			return 0;
 	}
 	pm = policy_map();
 	if (!pm)
@@ -113,8 +117,7 @@ static __always_inline int sock_check(struct socket *sock, __u32 perm)
 	target = c ? c->label : label;
 	qual = dsm_qual(sk->__sk_common.skc_family, sk->sk_type);
 	if (c && c->label == label && gen) {
-		cached = c->op_cache;
-		if ((__u32)(cached >> 32) == gen && ((__u32)cached & perm))
+		if (op_cached(c, gen, perm))
 			return 0;
 		perms = dsm_perms(pm, DSM_CLASS_SOCKET, qual, label, DSM_NODE_ANY, target);
 		c->op_cache = (__u64)gen << 32 | perms;
