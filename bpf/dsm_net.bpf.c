@@ -254,7 +254,7 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 
 	opt.type = DSM_OPT_TYPE;
 	opt.len = DSM_OPT_LEN;
-	opt.version = DSM_OPT_VERSION;
+	opt.version = cfg->flags & DSM_NET_F_SEND_V1 ? DSM_OPT_VERSION_1 : DSM_OPT_VERSION;
 	opt.label = bpf_htonl(label);
 	opt.node = bpf_htonl(cfg->node_id);
 	opt.epoch = bpf_htonl(cfg->epoch);
@@ -290,7 +290,8 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	if (bpf_check_mtu(skb, 0, &mtu_len, DSM_OPT_LEN, 0))
 		return out_drop(skb, DSM_NR_NOROOM_MTU, 0, h, &opt, cfg->epoch);
 
-	dsm_mac_put(&opt, dsm_mac(key, h->saddr, h->daddr, h->protocol, h->id, &opt));
+	dsm_mac_put(&opt, dsm_mac(dsm_mac_memo_get(), key, h->saddr, h->daddr, h->protocol, h->id,
+				  &opt));
 
 	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
@@ -471,8 +472,8 @@ int dsm_ingress(struct __sk_buff *skb)
 
 	slot0 = net_key(0);
 	slot1 = net_key(1);
-	switch (dsm_verify(&opt, h.saddr, h.daddr, h.protocol, h.id, slot0, slot1, epoch,
-			   cfg->epoch_window)) {
+	switch (dsm_verify(dsm_mac_memo_get(), &opt, h.saddr, h.daddr, h.protocol, h.id, slot0,
+			   slot1, epoch, cfg->epoch_window)) {
 	case DSM_VERIFY_OK:
 		count(DSM_NC_VERIFIED);
 		return TC_ACT_OK;

@@ -91,7 +91,7 @@ struct dsm_ipopt_walk {
 static __always_inline int dsm_ipopt_step(const struct dsm_ipopt_buf *buf,
 					  struct dsm_ipopt_walk *w, struct dsm_ipopt_scan *s)
 {
-	__u64 off = w->off, type, len;
+	__u64 off = w->off, type, len, ver;
 
 	/* the first test is implied by the second (len <= 40); it keeps the
 	 * verifier's range of the cursor small */
@@ -144,7 +144,8 @@ static __always_inline int dsm_ipopt_step(const struct dsm_ipopt_buf *buf,
 			dsm_ipopt_fail(s, DSM_IPOPT_E_DSM_LEN);
 			return 1;
 		}
-		if (dsm_ipopt_byte(buf->b, off + 2) != DSM_OPT_VERSION) {
+		ver = dsm_ipopt_byte(buf->b, off + 2);
+		if (ver != DSM_OPT_VERSION && ver != DSM_OPT_VERSION_1) {
 			dsm_ipopt_fail(s, DSM_IPOPT_E_DSM_VER);
 			return 1;
 		}

@@ -5,7 +5,8 @@
  *
  * An object that only verifies options (a receive-side LSM hook) defines
  * DSM_NET_KEYS_ONLY before including this and gets dsm_keys and
- * dsm_net_config alone, to be shared with this object's by bpf_map__reuse_fd.
+ * dsm_net_config, to be shared with this object's by bpf_map__reuse_fd,
+ * and a MAC memo of its own.
  */
 #ifndef DSM_BPF_NET_MAPS_H
 #define DSM_BPF_NET_MAPS_H
@@ -26,6 +27,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct dsm_net_cfg);
 } dsm_net_config SEC(".maps");
+
+/* MACs made last on this CPU (net_verify.h). Not shared: each object that
+ * includes this has its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsm_mac_memo);
+} dsm_mac_memos SEC(".maps");
+
+static __always_inline struct dsm_mac_memo *dsm_mac_memo_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&dsm_mac_memos, &zero);
+}
 
 #ifndef DSM_NET_KEYS_ONLY
 #include "socks_map.h"

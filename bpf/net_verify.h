@@ -28,10 +28,76 @@ static __always_inline __u32 dsm_be32_host(__be32 v)
 #endif
 }
 
+/*
+ * The MACs this CPU made last, by message and key: a version 2 MAC is the
+ * same for every packet of a flow within an epoch, so a flow pays for
+ * SipHash once per epoch, not once per packet. Each program object keeps
+ * its own (a per-CPU array of one struct dsm_mac_memo).
+ *
+ * A slot holds a MAC this node computed for exactly that key and message,
+ * never one read from a packet, so a hit is the MAC itself: a receiver
+ * compares the packet's with it as it would with a fresh one. The key is
+ * compared whole, not by id: a slot rewritten with another key under the
+ * same id misses. An empty slot matches no message (every message has
+ * DSM_OPT_TYPE in its second word).
+ *
+ * busy: a program that finds it set (another one runs on this CPU and was
+ * interrupted while using the memo) computes without the memo, so no
+ * program reads a slot half written.
+ */
+#define DSM_MAC_MEMO_BITS  6
+#define DSM_MAC_MEMO_SLOTS (1 << DSM_MAC_MEMO_BITS)
+
+struct dsm_mac_memo_slot {
+	__u64 k0, k1;
+	__u64 msg[4];
+	__u64 mac;
+};
+
+struct dsm_mac_memo {
+	__u32 busy;
+	__u32 pad;
+	struct dsm_mac_memo_slot slot[DSM_MAC_MEMO_SLOTS];
+};
+
+static __always_inline __u64 dsm_mac_memo(struct dsm_mac_memo *memo,
+					  const struct dsm_mac_key *key,
+					  const union dsm_mac_msg *m)
+{
+	struct dsm_mac_memo_slot *s;
+	__u64 h, mac;
+
+	if (!memo || memo->busy)
+		return dsm_siphash_28(key->k0, key->k1, m);
+	memo->busy = 1;
+	/* Multiplicative hashing, the slot from the top bits: a fold by
+	 * XOR would put both directions of a flow (the two addresses
+	 * swapped) into one slot, and a ping-pong would miss every time. */
+	h = (m->w[0] ^ m->w[1] ^ m->w[2] ^ m->w[3]) * 0x9e3779b97f4a7c15ULL;
+	s = &memo->slot[(h >> (64 - DSM_MAC_MEMO_BITS)) & (DSM_MAC_MEMO_SLOTS - 1)];
+	if (s->k0 == key->k0 && s->k1 == key->k1 && s->msg[0] == m->w[0] &&
+	    s->msg[1] == m->w[1] && s->msg[2] == m->w[2] && s->msg[3] == m->w[3]) {
+		mac = s->mac;
+	} else {
+		mac = dsm_siphash_28(key->k0, key->k1, m);
+		s->k0 = key->k0;
+		s->k1 = key->k1;
+		s->msg[0] = m->w[0];
+		s->msg[1] = m->w[1];
+		s->msg[2] = m->w[2];
+		s->msg[3] = m->w[3];
+		s->mac = mac;
+	}
+	memo->busy = 0;
+	return mac;
+}
+
 /* The MAC of an option (its bytes 0..15; the MAC field is not read) in a
- * packet with these addresses, protocol and IP ID (network byte order). */
-static __always_inline __u64 dsm_mac(const struct dsm_mac_key *key, __be32 saddr, __be32 daddr,
-				     __u8 protocol, __be16 id, const struct dsm_ipopt *opt)
+ * packet with these addresses, protocol and IP ID (network byte order).
+ * The IP ID counts for a version 1 option only. memo may be NULL. */
+static __always_inline __u64 dsm_mac(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
+				     __be32 saddr, __be32 daddr, __u8 protocol, __be16 id,
+				     const struct dsm_ipopt *opt)
 {
 	union dsm_mac_msg m;
 
@@ -40,9 +106,9 @@ static __always_inline __u64 dsm_mac(const struct dsm_mac_key *key, __be32 saddr
 	m.f.daddr = daddr;
 	m.f.protocol = protocol;
 	m.f.zero = 0;
-	m.f.id = id;
+	m.f.id = opt->version == DSM_OPT_VERSION_1 ? id : 0;
 	__builtin_memcpy(m.f.opt, opt, DSM_OPT_MAC_OFF);
-	return dsm_siphash_28(key->k0, key->k1, &m);
+	return dsm_mac_memo(memo, key, &m);
 }
 
 /* The MAC as it goes on the wire: the little-endian bytes of the hash. */
@@ -85,7 +151,8 @@ static __always_inline int dsm_key_matches(const struct dsm_mac_key *k, __u8 key
  * rotation): a slot being rewritten at that moment cannot make a good
  * packet fail as long as the other holds the key.
  */
-static __always_inline enum dsm_verify dsm_verify(const struct dsm_ipopt *opt, __be32 saddr,
+static __always_inline enum dsm_verify dsm_verify(struct dsm_mac_memo *memo,
+						   const struct dsm_ipopt *opt, __be32 saddr,
 						   __be32 daddr, __u8 protocol, __be16 id,
 						   const struct dsm_mac_key *slot0,
 						   const struct dsm_mac_key *slot1,
@@ -95,11 +162,11 @@ static __always_inline enum dsm_verify dsm_verify(const struct dsm_ipopt *opt, _
 
 	if (dsm_key_matches(slot0, opt->key_id)) {
 		matched = 1;
-		good = dsm_mac_equal(opt, dsm_mac(slot0, saddr, daddr, protocol, id, opt));
+		good = dsm_mac_equal(opt, dsm_mac(memo, slot0, saddr, daddr, protocol, id, opt));
 	}
 	if (!good && dsm_key_matches(slot1, opt->key_id)) {
 		matched = 1;
-		good = dsm_mac_equal(opt, dsm_mac(slot1, saddr, daddr, protocol, id, opt));
+		good = dsm_mac_equal(opt, dsm_mac(memo, slot1, saddr, daddr, protocol, id, opt));
 	}
 	if (!matched)
 		return DSM_VERIFY_NOKEY;

@@ -200,8 +200,8 @@ verify:
 	r.node = bpf_ntohl(opt.node);
 	if (!cfg)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
-	v = dsm_verify(&opt, h->saddr, h->daddr, h->protocol, h->id, mac_key(0), mac_key(1),
-		       cfg->epoch, cfg->epoch_window);
+	v = dsm_verify(dsm_mac_memo_get(), &opt, h->saddr, h->daddr, h->protocol, h->id,
+		       mac_key(0), mac_key(1), cfg->epoch, cfg->epoch_window);
 	if (v == DSM_VERIFY_STALE)
 		return forged(&r, -ESTALE);
 	if (v != DSM_VERIFY_OK)

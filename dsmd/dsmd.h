@@ -25,6 +25,7 @@ struct dsmd_opts {
 	const char *key_file; /* cluster keys; none: local checks only */
 	bool label_egress;    /* with keys: label what labeled sockets send */
 	bool tcp_all;         /* label every TCP segment, not only the handshake */
+	unsigned wire_version; /* option version to send: DSM_OPT_VERSION or _1 */
 	const char *netns[DSMD_MAX_NETNS]; /* more network namespaces to label in */
 	unsigned n_netns;
 	unsigned epoch_seconds;

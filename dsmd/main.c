@@ -25,6 +25,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "dsm/wire.h"
 #include "dsmd.h"
 
 static bool verbose;
@@ -65,6 +66,8 @@ static void usage(FILE *f)
 		"      --no-label        keys, but label no packet (local checks only)\n"
 		"      --tcp-all         label every TCP segment, not only the handshake\n"
 		"                        (turns GSO off on labeled links; see docs/wire.md)\n"
+		"      --wire-version N  option version to send, 1 or 2 (default 2; 1 while\n"
+		"                        some nodes know only 1, see docs/wire.md)\n"
 		"      --netns PATH      also label in this network namespace (repeatable)\n"
 		"      --epoch-seconds N length of an epoch (default 10)\n"
 		"      --epoch-window N  epochs a label may be off by (default 3)\n"
@@ -79,7 +82,7 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 {
 	enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
-	       OPT_TCPALL, OPT_NETNS };
+	       OPT_TCPALL, OPT_NETNS, OPT_WIRE };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "node", required_argument, NULL, 'n' },
@@ -90,6 +93,7 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 		{ "no-label", no_argument, NULL, OPT_NOLABEL },
 		{ "tcp-all", no_argument, NULL, OPT_TCPALL },
 		{ "netns", required_argument, NULL, OPT_NETNS },
+		{ "wire-version", required_argument, NULL, OPT_WIRE },
 		{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
 		{ "epoch-window", required_argument, NULL, OPT_WINDOW },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -109,6 +113,13 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 		case 'k': o->key_file = optarg; break;
 		case OPT_NOLABEL: o->label_egress = false; break;
 		case OPT_TCPALL: o->tcp_all = true; break;
+		case OPT_WIRE:
+			if (strcmp(optarg, "1") && strcmp(optarg, "2")) {
+				fprintf(stderr, "dsmd: --wire-version wants 1 or 2, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->wire_version = (unsigned)(optarg[0] - '0');
+			break;
 		case OPT_NETNS:
 			if (o->n_netns == DSMD_MAX_NETNS) {
 				fprintf(stderr, "dsmd: at most %d --netns options\n", DSMD_MAX_NETNS);
@@ -261,7 +272,8 @@ int main(int argc, char **argv)
 {
 	struct dsmd d = {
 		.o = { .pin_dir = DSMD_PIN_DIR, .state_dir = DSMD_STATE_DIR, .label_egress = true,
-		       .epoch_seconds = 10, .epoch_window = 3 },
+		       .epoch_seconds = 10, .epoch_window = 3,
+		       .wire_version = DSM_OPT_VERSION },
 		.policy_fd = -1, .tasks_fd = -1, .socks_fd = -1, .events_fd = -1,
 		.counters_fd = -1, .protected_fd = -1, .ctl_fd = -1, .btf_fd = -1,
 		.keys_fd = -1, .netcfg_fd = -1, .conn_fd = -1, .gen_fd = -1, .net_counters_fd = -1,

@@ -431,16 +431,18 @@ int dsmd_net_configure(struct dsmd *d)
 	if (err)
 		return err;
 	if (labeling(&d->o))
-		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0);
+		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0) |
+			     (d->o.wire_version == DSM_OPT_VERSION_1 ? DSM_NET_F_SEND_V1 : 0);
 	err = install_keys(d, &kf, &cfg);
 	if (err) {
 		log_err("net", "install keys: %s", strerror(-err));
 		return err;
 	}
-	log_info("net", "keys from %s: %u key%s, sending with key %d, %s", d->o.key_file, kf.n,
+	log_info("net", "keys from %s: %u key%s, sending with key %d, %s%s", d->o.key_file, kf.n,
 		 kf.n == 1 ? "" : "s", kf.send,
 		 !labeling(&d->o) ? "not labeling egress (local checks only)" :
-		 d->o.tcp_all ? "labeling egress, every TCP segment" : "labeling egress");
+		 d->o.tcp_all ? "labeling egress, every TCP segment" : "labeling egress",
+		 labeling(&d->o) && (cfg.flags & DSM_NET_F_SEND_V1) ? ", wire version 1" : "");
 	return 0;
 }
 

@@ -9,18 +9,20 @@
  *   0      1      2      3      4             8             12            16                     24
  *   +------+------+------+------+-------------+-------------+-------------+----------------------+
  *   | type | len  | ver  | kid  | label (BE)  | node (BE)   | epoch (BE)  | MAC (8 bytes)        |
- *   | 0x9e | 24   | 1    |      |   ScID      |   SnID      |             | SipHash-2-4          |
+ *   | 0x9e | 24   | 2    |      |   ScID      |   SnID      |             | SipHash-2-4          |
  *   +------+------+------+------+-------------+-------------+-------------+----------------------+
  *
  * type 0x9e = copied (0x80) | class 0 | number 30: RFC 4727's experimental
  * option 158, copied into every fragment.
  *
  * MAC = SipHash-2-4(key[kid], msg) with msg (28 bytes) =
- *   saddr(4) daddr(4) protocol(1) zero(1) ip_id(2) option bytes 0..15 (16)
+ *   saddr(4) daddr(4) protocol(1) zero(1) id(2) option bytes 0..15 (16)
  * all in network byte order as they are on the wire; option bytes 0..15 are
- * everything before the MAC (type, len, ver, kid, label, node, epoch). It
- * binds the label to the addresses, protocol and IP ID of the packet; it
- * does not cover the payload (see docs/wire.md for what that means).
+ * everything before the MAC (type, len, ver, kid, label, node, epoch). id
+ * is zero in a version 2 option and the packet's IP ID in a version 1
+ * option, which receivers still accept. It binds the label to the
+ * addresses and protocol of the packet; it does not cover the payload (see
+ * docs/wire.md for what that means).
  */
 #ifndef DSM_WIRE_H
 #define DSM_WIRE_H
@@ -31,14 +33,15 @@
 
 #define DSM_OPT_TYPE     0x9e
 #define DSM_OPT_LEN      24
-#define DSM_OPT_VERSION  1
+#define DSM_OPT_VERSION  2 /* what senders write */
+#define DSM_OPT_VERSION_1 1 /* accepted: its MAC also covers the IP ID */
 #define DSM_OPT_MAC_OFF  16
 #define DSM_MAC_MSG_LEN  28
 
 struct dsm_ipopt {
 	__u8  type;    /* DSM_OPT_TYPE */
 	__u8  len;     /* DSM_OPT_LEN */
-	__u8  version; /* DSM_OPT_VERSION */
+	__u8  version; /* DSM_OPT_VERSION, or DSM_OPT_VERSION_1 */
 	__u8  key_id;
 	__be32 label;
 	__be32 node;
@@ -92,6 +95,8 @@ struct dsm_net_cfg {
 					    * DSM_OPT_LEN. Needs one segment per skb
 					    * (gso_max_segs 1): GSO packets are dropped. */
 #define DSM_NET_F_SEND_SLOT1   (1u << 3) /* send with key slot 1 instead of 0 */
+#define DSM_NET_F_SEND_V1      (1u << 4) /* send version 1 options (for receivers
+					    * that know no other; docs/wire.md) */
 
 /* Per-CPU packet counters. */
 enum dsm_net_counter {
@@ -133,7 +138,7 @@ enum dsm_ipopt_error {
 	DSM_IPOPT_E_LEN,     /* an option length of 0 or 1 */
 	DSM_IPOPT_E_OVERRUN, /* an option runs past the header end */
 	DSM_IPOPT_E_DSM_LEN, /* dsm option with len != DSM_OPT_LEN */
-	DSM_IPOPT_E_DSM_VER, /* dsm option with version != DSM_OPT_VERSION */
+	DSM_IPOPT_E_DSM_VER, /* dsm option of a version this node does not know */
 	DSM_IPOPT_E_DUP,     /* more than one dsm option */
 	DSM_IPOPT_E_PAD,     /* a non-zero byte after end-of-options */
 };

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -207,7 +208,10 @@ static void mac_msg(const uint8_t *ip, const uint8_t *opt, uint8_t msg[DSM_MAC_M
 	memcpy(msg, ip + 12, 8);  /* saddr, daddr */
 	msg[8] = ip[9];           /* protocol */
 	msg[9] = 0;
-	memcpy(msg + 10, ip + 4, 2); /* IP ID */
+	if (opt[2] == DSM_OPT_VERSION_1)
+		memcpy(msg + 10, ip + 4, 2); /* IP ID */
+	else
+		memset(msg + 10, 0, 2);
 	memcpy(msg + 12, opt, 16);   /* option bytes 0..15 */
 }
 
@@ -215,6 +219,7 @@ struct claim {
 	uint8_t kid;
 	uint32_t label, node, epoch;
 	const uint8_t *key;
+	uint8_t version; /* 0: DSM_OPT_VERSION */
 };
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -233,7 +238,7 @@ static void put_option(uint8_t *opts, size_t off, struct claim c, uint8_t proto)
 
 	o[0] = DSM_OPT_TYPE;
 	o[1] = DSM_OPT_LEN;
-	o[2] = DSM_OPT_VERSION;
+	o[2] = c.version ? c.version : DSM_OPT_VERSION;
 	o[3] = c.kid;
 	put_be32(o + 4, c.label);
 	put_be32(o + 8, c.node);
@@ -363,9 +368,15 @@ static void expect_malformed(const uint8_t *opts, size_t optlen, uint8_t detail,
 
 static int group_setup(void **state)
 {
+	cpu_set_t one;
 	int err;
 
 	(void)state;
+	/* One CPU for every run: the MAC memo tests need the per-CPU memo the
+	 * previous run filled. */
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
 	libbpf_set_print(NULL);
 	skel = dsm_net_bpf__open();
 	if (!skel) {
@@ -590,7 +601,6 @@ static void test_in_tampered(void **state)
 		size_t off; /* in the IPv4 header */
 		uint8_t xor;
 	} fields[] = {
-		{ 5, 0x01 },          /* IP ID */
 		{ 12, 0x01 },         /* saddr */
 		{ 19, 0x80 },         /* daddr */
 		{ 20 + 3, 0x01 },     /* key id: becomes 2, the previous key's */
@@ -617,6 +627,160 @@ static void test_in_tampered(void **state)
 			c.epoch ^= 1;
 		expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 	}
+}
+
+/* Version 2 leaves the IP ID out of the MAC: one MAC per flow and epoch
+ * (docs/wire.md). Another IP ID verifies. */
+static void test_in_ip_id_not_covered(void **state)
+{
+	struct pkt p;
+
+	NEED_BPF();
+	p = labeled(good_claim());
+	p.b[ETH_HLEN + 5] ^= 0x01;
+	fix_csum(&p);
+	expect_verified(&p);
+}
+
+/* Version 1, still accepted: its MAC covers the IP ID. */
+static void test_in_version_1(void **state)
+{
+	struct claim c = good_claim();
+	struct pkt p;
+
+	NEED_BPF();
+	c.version = DSM_OPT_VERSION_1;
+	p = labeled(c);
+	expect_verified(&p);
+	p.b[ETH_HLEN + 5] ^= 0x01;
+	fix_csum(&p);
+	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+}
+
+/* The same option as version 1 and 2: the version is in the MAC, so one
+ * version's MAC does not verify the other. */
+static void test_in_version_swapped(void **state)
+{
+	struct claim c = good_claim();
+	struct pkt p;
+
+	NEED_BPF();
+	c.version = DSM_OPT_VERSION_1;
+	p = labeled(c);
+	p.b[ETH_HLEN + 20 + 2] = DSM_OPT_VERSION;
+	fix_csum(&p);
+	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+}
+
+/* ---- ingress: the MAC memo ------------------------------------------------
+ * The process runs on one CPU (group_setup), so a packet verified once is
+ * in that CPU's memo when the next run looks. */
+
+/* The memo as the BPF side declares it (net_verify.h). */
+struct memo_slot {
+	uint64_t k0, k1, msg[4], mac;
+};
+
+struct memo {
+	uint32_t busy, pad;
+	struct memo_slot slot[64];
+};
+
+/* How many slots of this CPU's memo hold the MAC of labeled packet p
+ * under key. */
+static int memo_holds(const struct pkt *p, const uint8_t key[16])
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu = sched_getcpu(), found = 0;
+	uint32_t zero = 0;
+	struct memo *m;
+
+	assert_true(ncpu > 0 && cpu >= 0 && cpu < ncpu);
+	assert_int_equal(bpf_map__value_size(skel->maps.dsm_mac_memos), sizeof(struct memo));
+	m = calloc((size_t)ncpu, sizeof(*m));
+	assert_non_null(m);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsm_mac_memos), &zero, m), 0);
+	assert_int_equal(m[cpu].busy, 0);
+	for (int i = 0; i < 64; i++) {
+		const struct memo_slot *sl = &m[cpu].slot[i];
+
+		found += sl->k0 == le64(key) && sl->k1 == le64(key + 8) &&
+			 sl->mac == le64(p->b + ETH_HLEN + 20 + DSM_OPT_MAC_OFF);
+	}
+	free(m);
+	return found;
+}
+
+/* A verified option's MAC is in this CPU's memo, under the key it was made
+ * with: the tests below meet the memo, not only SipHash. */
+static void test_in_memo_filled(void **state)
+{
+	struct pkt p;
+
+	NEED_BPF();
+	p = labeled(good_claim());
+	expect_verified(&p);
+	assert_int_equal(memo_holds(&p, key_cur), 1);
+}
+
+/* Both directions of a flow keep their slots: the same claim with the
+ * addresses swapped (a ping-pong between two sockets of one label). */
+static void test_in_memo_both_directions(void **state)
+{
+	uint8_t msg[DSM_MAC_MSG_LEN], tmp[4], *ip;
+	struct pkt p, q;
+
+	NEED_BPF();
+	p = labeled(good_claim());
+	q = p;
+	ip = q.b + ETH_HLEN;
+	memcpy(tmp, ip + 12, 4);
+	memcpy(ip + 12, ip + 16, 4);
+	memcpy(ip + 16, tmp, 4);
+	mac_msg(ip, ip + 20, msg);
+	ref_siphash(key_cur, msg, sizeof(msg), ip + 20 + DSM_OPT_MAC_OFF);
+	fix_csum(&q);
+	expect_verified(&p);
+	expect_verified(&q);
+	expect_verified(&p);
+	assert_int_equal(memo_holds(&p, key_cur), 1);
+	assert_int_equal(memo_holds(&q, key_cur), 1);
+}
+
+/* The memo answers with the MAC it made, not with the packet's: a wrong
+ * MAC on a message just verified is still wrong. */
+static void test_in_memo_wrong_mac(void **state)
+{
+	struct claim c = good_claim();
+	struct pkt p, bad;
+
+	NEED_BPF();
+	p = labeled(c);
+	expect_verified(&p);
+	bad = p;
+	bad.b[ETH_HLEN + 20 + DSM_OPT_MAC_OFF] ^= 0x01;
+	fix_csum(&bad);
+	expect_drop(&bad, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	reset_counters();
+	expect_verified(&p);
+}
+
+/* Another key under the same id: the memo compares the key, not its id. */
+static void test_in_memo_rekeyed(void **state)
+{
+	struct claim c = good_claim();
+	struct pkt p, q;
+
+	NEED_BPF();
+	p = labeled(c);
+	expect_verified(&p);
+	set_key(0, mac_key(1, KID_CUR, key_old));
+	reset_counters();
+	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	c.key = key_old;
+	q = labeled(c);
+	reset_counters();
+	drain_events();
+	expect_verified(&q);
 }
 
 /* ---- ingress: epochs ---------------------------------------------------- */
@@ -765,14 +929,14 @@ static void test_in_dsm_too_short_for_claim(void **state)
 	expect_malformed(opts, sizeof(opts), DSM_IPOPT_E_DSM_LEN, NULL);
 }
 
-static void test_in_version_2(void **state)
+static void test_in_version_3(void **state)
 {
 	struct claim c = good_claim();
 	uint8_t opts[DSM_OPT_LEN];
 
 	NEED_BPF();
 	put_option(opts, 0, c, IPPROTO_UDP);
-	opts[2] = 2;
+	opts[2] = 3;
 	expect_malformed(opts, sizeof(opts), DSM_IPOPT_E_DSM_VER, &c);
 }
 
@@ -1055,6 +1219,13 @@ int main(void)
 		T(test_in_wrong_key),
 		T(test_in_wrong_mac),
 		T(test_in_tampered),
+		T(test_in_ip_id_not_covered),
+		T(test_in_version_1),
+		T(test_in_version_swapped),
+		T(test_in_memo_filled),
+		T(test_in_memo_both_directions),
+		T(test_in_memo_wrong_mac),
+		T(test_in_memo_rekeyed),
 		T(test_in_stale_both_sides),
 		T(test_in_epoch_wraparound),
 		T(test_in_window_wider_than_epoch),
@@ -1065,7 +1236,7 @@ int main(void)
 		T(test_in_dsm_len_23),
 		T(test_in_dsm_len_25),
 		T(test_in_dsm_too_short_for_claim),
-		T(test_in_version_2),
+		T(test_in_version_3),
 		T(test_in_two_options),
 		T(test_in_option_after_eol),
 		T(test_in_eol_zero_padding),

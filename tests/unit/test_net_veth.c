@@ -394,6 +394,10 @@ static uint32_t be32_at(const uint8_t *p)
 	return ntohl(v);
 }
 
+/* The option version senders are expected to write (DSM_NET_F_SEND_V1
+ * aside, DSM_OPT_VERSION). */
+static uint8_t want_version = DSM_OPT_VERSION;
+
 /* The dsm option in a captured header at opt_off in the options, checked
  * byte for byte: what the sender should have put there, and the MAC under
  * this key. */
@@ -403,13 +407,14 @@ static void expect_option_key(const uint8_t *ip, size_t opt_off, uint32_t lab, u
 	const uint8_t *o = ip + 20 + opt_off;
 	uint8_t msg[DSM_MAC_MSG_LEN], mac[8];
 	size_t hl = (size_t)(ip[0] & 0xf) * 4;
+	int v1 = o[2] == DSM_OPT_VERSION_1;
 
 	assert_true(hl >= 20 + opt_off + DSM_OPT_LEN);
 	assert_true(csum_ok(ip));
 	assert_true(ntohs(*(const uint16_t *)(ip + 2)) >= hl);
 	assert_int_equal(o[0], DSM_OPT_TYPE);
 	assert_int_equal(o[1], DSM_OPT_LEN);
-	assert_int_equal(o[2], DSM_OPT_VERSION);
+	assert_int_equal(o[2], want_version);
 	assert_int_equal(o[3], kid);
 	assert_int_equal(be32_at(o + 4), lab);
 	assert_int_equal(be32_at(o + 8), node);
@@ -417,7 +422,10 @@ static void expect_option_key(const uint8_t *ip, size_t opt_off, uint32_t lab, u
 	memcpy(msg, ip + 12, 8);
 	msg[8] = ip[9];
 	msg[9] = 0;
-	memcpy(msg + 10, ip + 4, 2);
+	if (v1)
+		memcpy(msg + 10, ip + 4, 2);
+	else
+		msg[10] = msg[11] = 0; /* version 2: no IP ID */
 	memcpy(msg + 12, o, 16);
 	ref_siphash(key, msg, sizeof(msg), mac);
 	assert_memory_equal(o + DSM_OPT_MAC_OFF, mac, 8);
@@ -518,6 +526,7 @@ static int setup(void **state)
 	(void)state;
 	if (unavailable[0])
 		return 0;
+	want_version = DSM_OPT_VERSION;
 	set_key(&A, cluster_key);
 	set_key(&B, cluster_key);
 	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY);
@@ -608,6 +617,43 @@ static void test_udp_labeled(void **state)
 	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 3);
 	assert_int_equal(delta(&B, &b, DSM_NC_DROP_BADMAC) + delta(&B, &b, DSM_NC_DROP_MALFORMED) +
 			 delta(&B, &b, DSM_NC_DROP_STALE), 0);
+	close(cap);
+	close(cli);
+	close(srv);
+}
+
+/* DSM_NET_F_SEND_V1 (dsmd --wire-version 1): version 1 options, whose MAC
+ * covers the IP ID, for receivers that know no other; this one still
+ * verifies them. */
+static void test_udp_labeled_v1(void **state)
+{
+	uint8_t macs[2][8];
+	int srv, cli, cap;
+	struct counts b;
+	const uint8_t *ip;
+	char buf[64];
+	size_t iplen;
+
+	NEED_NET();
+	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_SEND_V1);
+	want_version = DSM_OPT_VERSION_1;
+	srv = udp_server(5000);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	b = snap(&B);
+	for (int i = 0; i < 2; i++)
+		send_to_b(cli, 5000, "hello", 5);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+		ip = next_ip(cap, IPPROTO_UDP, 5000, &iplen, 2000);
+		assert_non_null(ip);
+		expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+		memcpy(macs[i], ip + 20 + DSM_OPT_MAC_OFF, 8);
+	}
+	/* two IP IDs, two MACs */
+	assert_memory_not_equal(macs[0], macs[1], 8);
+	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 2);
 	close(cap);
 	close(cli);
 	close(srv);
@@ -1254,6 +1300,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_udp_labeled),
+		T(test_udp_labeled_v1),
 		T(test_udp_unlabeled_socket),
 		T(test_udp_after_own_options),
 		T(test_udp_no_option_space),

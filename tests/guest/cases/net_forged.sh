@@ -5,6 +5,8 @@
 # claiming a@node1 is accepted only with the right MAC and a current
 # epoch: a wrong MAC and a replayed old epoch are dropped and raise alarms
 # saying so; a dsm option of an unknown version is dropped as malformed.
+# The MACs are made with OpenSSL's SipHash, for version 2 options (the
+# IP ID left out) and for version 1 (still accepted; the IP ID in).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
@@ -26,7 +28,8 @@ EOF2
 	as c "$PROBE" udp-recv 9303 40 >/tmp/c-badmac &
 	as c "$PROBE" udp-recv 9304 40 >/tmp/c-stale &
 	as c "$PROBE" udp-recv 9305 40 >/tmp/c-badver &
-	for f in b-plain c-plain c-good c-badmac c-stale c-badver; do
+	as c "$PROBE" udp-recv 9306 40 >/tmp/c-good1 &
+	for f in b-plain c-plain c-good c-badmac c-stale c-badver c-good1; do
 		for _ in $(seq 100); do grep -q ready "/tmp/$f" 2>/dev/null && break; sleep 0.1; done
 	done
 fi
@@ -38,7 +41,8 @@ if ((DSM_NODE == 1)); then
 	expect_probe "sent 3" "$PROBE" udp-send "$dst" 9301 3
 	# The good ones last: that they arrive shows the servers were still
 	# listening when the bad ones came, so "received 0" means dropped.
-	for port_kind in "9303 now badmac" "9304 1000 good" "9305 now badver" "9302 now good"; do
+	for port_kind in "9303 now badmac" "9304 1000 good" "9305 now badver" "9302 now good" \
+		"9306 now good1"; do
 		set -- $port_kind
 		for _ in 1 2 3; do
 			expect_probe "rawsend OK" "$PROBE" rawsend "$dst" "$1" 10 1 "$2" 1 /tmp/cluster.key "$3"
@@ -49,13 +53,15 @@ vm_barrier sent 120
 
 if ((DSM_NODE == 2)); then
 	for _ in $(seq 500); do
-		[[ $(cat /tmp/b-plain /tmp/c-plain /tmp/c-good /tmp/c-badmac /tmp/c-stale /tmp/c-badver | grep -c '^received') == 6 ]] && break
+		[[ $(cat /tmp/b-plain /tmp/c-plain /tmp/c-good /tmp/c-badmac /tmp/c-stale /tmp/c-badver \
+			/tmp/c-good1 | grep -c '^received') == 7 ]] && break
 		sleep 0.1
 	done
 	expect_eq "unlabeled to b" "$(tail -1 /tmp/b-plain)" "received 3"
 	expect_eq "unlabeled to c" "$(tail -1 /tmp/c-plain)" "received 0"
 	alarm_expect subject=outsider target=c class=peer verdict=deny reason=policy
 	expect_eq "right MAC, current epoch" "$(tail -1 /tmp/c-good)" "received 3"
+	expect_eq "version 1, right MAC" "$(tail -1 /tmp/c-good1)" "received 3"
 	expect_eq "wrong MAC" "$(tail -1 /tmp/c-badmac)" "received 0"
 	alarm_expect subject=a subject_node=node1 target=c class=peer verdict=deny reason=forged errno=129
 	expect_eq "replayed old epoch" "$(tail -1 /tmp/c-stale)" "received 0"

@@ -54,13 +54,14 @@ if ((DSM_NODE == 1)); then
 		END { if (hex != "") print hex }' >/tmp/packets
 	tcpdump -r /tmp/cap.pcap -nn 2>/dev/null
 	cat /tmp/packets | cut -c1-120
-	want="9e180101""0000000b""00000002"
-	frags=0 syn=0 unlabeled_tcp=0
+	want="9e180201""0000000b""00000002"
+	frags=0 syn=0 unlabeled_tcp=0 udp_ids="" udp_epochs="" udp_macs=""
 	while read -r p; do
 		proto=${p:18:2}
 		if [[ $proto == 11 ]]; then
 			[[ ${p:0:2} == 4b && ${p:40:24} == "$want" ]] || fail "UDP packet without b@node2's option: ${p:0:64}"
 			frags=$((frags + 1))
+			udp_ids+=" ${p:8:4}" udp_epochs+=" ${p:64:8}" udp_macs+=" ${p:72:16}"
 		elif [[ $proto == 06 ]]; then
 			if [[ ${p:0:2} == 4b ]]; then
 				[[ ${p:40:24} == "$want" ]] || fail "TCP option with wrong fields: ${p:0:64}"
@@ -72,6 +73,12 @@ if ((DSM_NODE == 1)); then
 	done </tmp/packets
 	echo "labeled UDP packets (fragments): $frags, labeled TCP: $syn, unlabeled TCP: $unlabeled_tcp"
 	((frags == 6)) || fail "expected 2 datagrams of 3 fragments each, saw $frags labeled"
+	# Version 2: the MAC leaves the IP ID out, so the two datagrams (two
+	# IP IDs) of one flow carry one MAC per epoch (one epoch, unless they
+	# straddled a tick).
+	count() { tr ' ' '\n' <<<"$1" | sort -u | grep -c .; }
+	expect_eq "IP IDs of the UDP fragments" "$(count "$udp_ids")" 2
+	expect_eq "MACs of the UDP fragments, one per epoch" "$(count "$udp_macs")" "$(count "$udp_epochs")"
 	expect_eq "labeled TCP segments (the SYN)" "$syn" 1
 	((unlabeled_tcp >= 2)) || fail "expected the connection's later segments unlabeled"
 	for _ in $(seq 300); do grep -q '^received' /tmp/udp && break; sleep 0.1; done

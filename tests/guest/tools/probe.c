@@ -29,10 +29,12 @@
  *                                   "send ERRNAME"
  *   probe tcp-accept PORT SECONDS   accept one connection, read a line:
  *                                   "accepted DATA" or "accept timeout"
- *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|badmac|badver
+ *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|good1|badmac|badver
  *                                   one UDP datagram with a hand-made dsm
  *                                   option (IP_HDRINCL), MAC computed with
  *                                   the key KEYID of KEYFILE (or spoiled);
+ *                                   version 2 (good1: version 1, whose MAC
+ *                                   covers the IP ID; badver: version 3);
  *                                   EPOCH "now" is the current 10 s epoch
  *   probe lo-inject SADDR DADDR PORT PRIORITY
  *                                   one UDP datagram put on lo by a packet
@@ -389,7 +391,7 @@ static int do_rawsend(char **a)
 	uint32_t epoch = htonl(!strcmp(a[4], "now") ? (uint32_t)(time(NULL) / 10)
 						    : (uint32_t)strtoul(a[4], NULL, 0));
 	unsigned kid = (unsigned)atoi(a[5]);
-	int one = 1, s;
+	int one = 1, s, v1 = !strcmp(a[7], "good1");
 
 	if (inet_pton(AF_INET, a[0], &sa.sin_addr) != 1 || read_key(a[6], kid, key))
 		return usage();
@@ -420,7 +422,7 @@ static int do_rawsend(char **a)
 	pkt.ip.daddr = sa.sin_addr.s_addr;
 	pkt.opt[0] = 0x9e;
 	pkt.opt[1] = 24;
-	pkt.opt[2] = 1;
+	pkt.opt[2] = v1 ? 1 : 2;
 	pkt.opt[3] = (unsigned char)kid;
 	memcpy(pkt.opt + 4, &label, 4);
 	memcpy(pkt.opt + 8, &node, 4);
@@ -429,7 +431,10 @@ static int do_rawsend(char **a)
 	memcpy(msg + 4, &pkt.ip.daddr, 4);
 	msg[8] = IPPROTO_UDP;
 	msg[9] = 0;
-	memcpy(msg + 10, &pkt.ip.id, 2);
+	if (v1)
+		memcpy(msg + 10, &pkt.ip.id, 2);
+	else
+		memset(msg + 10, 0, 2); /* version 2: the MAC leaves the IP ID out */
 	memcpy(msg + 12, pkt.opt, 16);
 	if (siphash24(key, msg, sizeof(msg), mac))
 		return step("siphash", 0), 1;
@@ -439,7 +444,7 @@ static int do_rawsend(char **a)
 	 * keeps the packet), malformed for dsm. A broken option length would
 	 * make the kernel drop the packet itself, before any socket. */
 	if (!strcmp(a[7], "badver"))
-		pkt.opt[2] = 2;
+		pkt.opt[2] = 3;
 	memcpy(pkt.opt + 16, mac, 8);
 	{
 		uint16_t sport = htons(40000), dport = sa.sin_port, ulen = htons(16);
