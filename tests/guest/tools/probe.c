@@ -29,6 +29,14 @@
  *                                   "send ERRNAME"
  *   probe tcp-accept PORT SECONDS   accept one connection, read a line:
  *                                   "accepted DATA" or "accept timeout"
+ *   probe connect-late ADDR PORT LPORT SECONDS
+ *                                   connect from local port LPORT, wait
+ *                                   SECONDS, then send "x\n": "send OK"
+ *   probe tcp-inject ADDR PORT LPORT
+ *                                   one TCP segment (ACK, 4 bytes) from
+ *                                   our LPORT to ADDR:PORT through a raw
+ *                                   socket (IP_HDRINCL), outside any
+ *                                   connection of ours: "inject OK"
  *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|good1|badmac|badver
  *                                   one UDP datagram with a hand-made dsm
  *                                   option (IP_HDRINCL), MAC computed with
@@ -214,6 +222,107 @@ static int do_connect(const char *addr, int port)
 	if (step("create", c >= 0) ||
 	    step("connect", connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0) ||
 	    step("send", send(c, "x\n", 2, 0) == 2))
+		return 1;
+	return 0;
+}
+
+/* A connection that stays quiet for a while after the handshake. */
+static int do_connect_late(const char *addr, int port, int lport, int seconds)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons((uint16_t)lport) };
+	int c, one = 1;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return usage();
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (step("create", c >= 0))
+		return 1;
+	setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (step("bind", bind(c, (struct sockaddr *)&me, sizeof(me)) == 0) ||
+	    step("connect", connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0))
+		return 1;
+	printf("connected\n");
+	fflush(stdout);
+	sleep((unsigned)seconds);
+	if (step("send", send(c, "x\n", 2, 0) == 2))
+		return 1;
+	sleep(1);
+	close(c);
+	return 0;
+}
+
+/* The one's complement sum of len bytes, folded, not inverted. */
+static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)b[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+static int do_tcp_inject(const char *addr, int port, int lport)
+{
+	struct {
+		struct iphdr ip;
+		uint8_t tcp[20];
+		uint8_t data[4]; /* no padding after it: tot_len and the checksum cover all */
+	} pkt;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	uint16_t sport = htons((uint16_t)lport), dport = sa.sin_port, check;
+	uint32_t seq = htonl(0x5eed0001), sum;
+	uint8_t pseudo[12];
+	int one = 1, s;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return usage();
+	memset(&pkt, 0, sizeof(pkt));
+	{
+		struct sockaddr_in me;
+		socklen_t len = sizeof(me);
+		int u = socket(AF_INET, SOCK_DGRAM, 0);
+
+		if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    getsockname(u, (struct sockaddr *)&me, &len))
+			return step("route", 0), 1;
+		close(u);
+		pkt.ip.saddr = me.sin_addr.s_addr;
+	}
+	pkt.ip.version = 4;
+	pkt.ip.ihl = 5;
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_TCP;
+	pkt.ip.tot_len = htons(sizeof(pkt));
+	pkt.ip.daddr = sa.sin_addr.s_addr;
+	memcpy(pkt.tcp, &sport, 2);
+	memcpy(pkt.tcp + 2, &dport, 2);
+	memcpy(pkt.tcp + 4, &seq, 4);
+	memcpy(pkt.tcp + 8, &seq, 4);
+	pkt.tcp[12] = 5 << 4;
+	pkt.tcp[13] = 0x10; /* ACK */
+	pkt.tcp[14] = 0xff;
+	memcpy(pkt.data, "zzzz", 4);
+	_Static_assert(sizeof(pkt) == 20 + 20 + 4, "tcp-inject: no padding");
+	memcpy(pseudo, &pkt.ip.saddr, 4);
+	memcpy(pseudo + 4, &pkt.ip.daddr, 4);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_TCP;
+	pseudo[10] = 0;
+	pseudo[11] = sizeof(pkt.tcp) + sizeof(pkt.data);
+	sum = csum_add(0, pseudo, sizeof(pseudo));
+	sum = csum_add(sum, pkt.tcp, sizeof(pkt.tcp) + sizeof(pkt.data));
+	check = htons((uint16_t)~sum);
+	memcpy(pkt.tcp + 16, &check, 2);
+	s = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	if (step("create", s >= 0) ||
+	    step("hdrincl", setsockopt(s, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) == 0) ||
+	    step("inject", sendto(s, &pkt, sizeof(pkt), 0, (struct sockaddr *)&sa, sizeof(sa)) ==
+				   (ssize_t)sizeof(pkt)))
 		return 1;
 	return 0;
 }
@@ -573,6 +682,10 @@ int main(int argc, char **argv)
 		return do_udp(atoi(argv[2]));
 	if (!strcmp(op, "connect") && argc == 4)
 		return do_connect(argv[2], atoi(argv[3]));
+	if (!strcmp(op, "connect-late") && argc == 6)
+		return do_connect_late(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if (!strcmp(op, "tcp-inject") && argc == 5)
+		return do_tcp_inject(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(op, "bpf") && argc == 2) {
 		union bpf_attr attr;
 
