@@ -43,7 +43,11 @@ static __always_inline __u32 dsm_be32_host(__be32 v)
  *
  * busy: a program that finds it set (another one runs on this CPU and was
  * interrupted while using the memo) computes without the memo, so no
- * program reads a slot half written.
+ * program reads a slot half written. A plain flag is enough because the
+ * programs that use a memo run with bottom halves off (tc egress under
+ * rcu_read_lock_bh, the receive hook and tc ingress in softirq), so no
+ * task switch comes between the test and the set: only an interrupting
+ * program could, and it sees the flag.
  */
 #define DSM_MAC_MEMO_BITS  6
 #define DSM_MAC_MEMO_SLOTS (1 << DSM_MAC_MEMO_BITS)
