@@ -226,6 +226,25 @@ static int do_connect(const char *addr, int port)
 	return 0;
 }
 
+/* The source address the kernel picks for packets to *to, as a connected
+ * UDP socket learns it. 0, or -1 with errno set. */
+static int route_saddr(const struct sockaddr_in *to, uint32_t *saddr)
+{
+	struct sockaddr_in me;
+	socklen_t len = sizeof(me);
+	int u = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
+
+	if (u < 0)
+		return -1;
+	if (connect(u, (const struct sockaddr *)to, sizeof(*to)) ||
+	    getsockname(u, (struct sockaddr *)&me, &len))
+		err = -1;
+	else
+		*saddr = me.sin_addr.s_addr;
+	close(u);
+	return err;
+}
+
 /* A connection that stays quiet for a while after the handshake. */
 static int do_connect_late(const char *addr, int port, int lport, int seconds)
 {
@@ -282,17 +301,8 @@ static int do_tcp_inject(const char *addr, int port, int lport)
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
 		return usage();
 	memset(&pkt, 0, sizeof(pkt));
-	{
-		struct sockaddr_in me;
-		socklen_t len = sizeof(me);
-		int u = socket(AF_INET, SOCK_DGRAM, 0);
-
-		if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof(sa)) ||
-		    getsockname(u, (struct sockaddr *)&me, &len))
-			return step("route", 0), 1;
-		close(u);
-		pkt.ip.saddr = me.sin_addr.s_addr;
-	}
+	if (route_saddr(&sa, &pkt.ip.saddr))
+		return step("route", 0), 1;
 	pkt.ip.version = 4;
 	pkt.ip.ihl = 5;
 	pkt.ip.ttl = 64;
@@ -510,18 +520,9 @@ static int do_rawsend(char **a)
 	    setsockopt(s, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)))
 		return 1;
 	/* The kernel fills in the source address and the checksum; the MAC
-	 * needs the source, so it is taken from a connected UDP socket. */
-	{
-		struct sockaddr_in me;
-		socklen_t len = sizeof(me);
-		int u = socket(AF_INET, SOCK_DGRAM, 0);
-
-		if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof(sa)) ||
-		    getsockname(u, (struct sockaddr *)&me, &len))
-			return step("route", 0), 1;
-		close(u);
-		pkt.ip.saddr = me.sin_addr.s_addr;
-	}
+	 * needs the source. */
+	if (route_saddr(&sa, &pkt.ip.saddr))
+		return step("route", 0), 1;
 	pkt.ip.version = 4;
 	pkt.ip.ihl = 11;
 	pkt.ip.ttl = 64;
