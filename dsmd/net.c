@@ -442,7 +442,7 @@ int dsmd_net_configure(struct dsmd *d)
 		 kf.n == 1 ? "" : "s", kf.send,
 		 !labeling(&d->o) ? "not labeling egress (local checks only)" :
 		 d->o.tcp_all ? "labeling egress, every TCP segment" : "labeling egress",
-		 labeling(&d->o) && (cfg.flags & DSM_NET_F_SEND_V1) ? ", wire version 1" : "");
+		 cfg.flags & DSM_NET_F_SEND_V1 ? ", wire version 1" : "");
 	return 0;
 }
 

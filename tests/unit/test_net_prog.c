@@ -202,19 +202,6 @@ static void fix_csum(struct pkt *p)
 	ip[11] = (uint8_t)c;
 }
 
-/* The 28-byte MAC message of an option in the packet's IPv4 header. */
-static void mac_msg(const uint8_t *ip, const uint8_t *opt, uint8_t msg[DSM_MAC_MSG_LEN])
-{
-	memcpy(msg, ip + 12, 8);  /* saddr, daddr */
-	msg[8] = ip[9];           /* protocol */
-	msg[9] = 0;
-	if (opt[2] == DSM_OPT_VERSION_1)
-		memcpy(msg + 10, ip + 4, 2); /* IP ID */
-	else
-		memset(msg + 10, 0, 2);
-	memcpy(msg + 12, opt, 16);   /* option bytes 0..15 */
-}
-
 struct claim {
 	uint8_t kid;
 	uint32_t label, node, epoch;
@@ -244,7 +231,7 @@ static void put_option(uint8_t *opts, size_t off, struct claim c, uint8_t proto)
 	put_be32(o + 8, c.node);
 	put_be32(o + 12, c.epoch);
 	draft = build(NULL, 0, proto);
-	mac_msg(draft.b + ETH_HLEN, o, msg);
+	ref_mac_msg(draft.b + ETH_HLEN, o, msg);
 	ref_siphash(c.key, msg, sizeof(msg), mac);
 	memcpy(o + DSM_OPT_MAC_OFF, mac, 8);
 }
@@ -736,7 +723,7 @@ static void test_in_memo_both_directions(void **state)
 	memcpy(tmp, ip + 12, 4);
 	memcpy(ip + 12, ip + 16, 4);
 	memcpy(ip + 16, tmp, 4);
-	mac_msg(ip, ip + 20, msg);
+	ref_mac_msg(ip, ip + 20, msg);
 	ref_siphash(key_cur, msg, sizeof(msg), ip + 20 + DSM_OPT_MAC_OFF);
 	fix_csum(&q);
 	expect_verified(&p);

@@ -407,7 +407,6 @@ static void expect_option_key(const uint8_t *ip, size_t opt_off, uint32_t lab, u
 	const uint8_t *o = ip + 20 + opt_off;
 	uint8_t msg[DSM_MAC_MSG_LEN], mac[8];
 	size_t hl = (size_t)(ip[0] & 0xf) * 4;
-	int v1 = o[2] == DSM_OPT_VERSION_1;
 
 	assert_true(hl >= 20 + opt_off + DSM_OPT_LEN);
 	assert_true(csum_ok(ip));
@@ -419,14 +418,7 @@ static void expect_option_key(const uint8_t *ip, size_t opt_off, uint32_t lab, u
 	assert_int_equal(be32_at(o + 4), lab);
 	assert_int_equal(be32_at(o + 8), node);
 	assert_int_equal(be32_at(o + 12), EPOCH);
-	memcpy(msg, ip + 12, 8);
-	msg[8] = ip[9];
-	msg[9] = 0;
-	if (v1)
-		memcpy(msg + 10, ip + 4, 2);
-	else
-		msg[10] = msg[11] = 0; /* version 2: no IP ID */
-	memcpy(msg + 12, o, 16);
+	ref_mac_msg(ip, o, msg);
 	ref_siphash(key, msg, sizeof(msg), mac);
 	assert_memory_equal(o + DSM_OPT_MAC_OFF, mac, 8);
 }

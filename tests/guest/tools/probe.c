@@ -245,6 +245,23 @@ static int route_saddr(const struct sockaddr_in *to, uint32_t *saddr)
 	return err;
 }
 
+/* The fixed part of a hand-made IPv4 header to *to: source as the route
+ * gives it (the MAC and the TCP checksum need it), total length len. The
+ * kernel fills in the header checksum. 0, or -1 with errno set. */
+static int raw_ip_header(struct iphdr *ip, const struct sockaddr_in *to, uint8_t protocol,
+			 unsigned ihl, size_t len)
+{
+	if (route_saddr(to, &ip->saddr))
+		return -1;
+	ip->version = 4;
+	ip->ihl = ihl;
+	ip->ttl = 64;
+	ip->protocol = protocol;
+	ip->tot_len = htons((uint16_t)len);
+	ip->daddr = to->sin_addr.s_addr;
+	return 0;
+}
+
 /* A connection that stays quiet for a while after the handshake. */
 static int do_connect_late(const char *addr, int port, int lport, int seconds)
 {
@@ -301,14 +318,8 @@ static int do_tcp_inject(const char *addr, int port, int lport)
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
 		return usage();
 	memset(&pkt, 0, sizeof(pkt));
-	if (route_saddr(&sa, &pkt.ip.saddr))
+	if (raw_ip_header(&pkt.ip, &sa, IPPROTO_TCP, 5, sizeof(pkt)))
 		return step("route", 0), 1;
-	pkt.ip.version = 4;
-	pkt.ip.ihl = 5;
-	pkt.ip.ttl = 64;
-	pkt.ip.protocol = IPPROTO_TCP;
-	pkt.ip.tot_len = htons(sizeof(pkt));
-	pkt.ip.daddr = sa.sin_addr.s_addr;
 	memcpy(pkt.tcp, &sport, 2);
 	memcpy(pkt.tcp + 2, &dport, 2);
 	memcpy(pkt.tcp + 4, &seq, 4);
@@ -519,17 +530,9 @@ static int do_rawsend(char **a)
 	if (step("create", s >= 0) ||
 	    setsockopt(s, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)))
 		return 1;
-	/* The kernel fills in the source address and the checksum; the MAC
-	 * needs the source. */
-	if (route_saddr(&sa, &pkt.ip.saddr))
+	if (raw_ip_header(&pkt.ip, &sa, IPPROTO_UDP, 11, sizeof(pkt)))
 		return step("route", 0), 1;
-	pkt.ip.version = 4;
-	pkt.ip.ihl = 11;
-	pkt.ip.ttl = 64;
-	pkt.ip.protocol = IPPROTO_UDP;
 	pkt.ip.id = htons((uint16_t)getpid());
-	pkt.ip.tot_len = htons(sizeof(pkt));
-	pkt.ip.daddr = sa.sin_addr.s_addr;
 	pkt.opt[0] = 0x9e;
 	pkt.opt[1] = 24;
 	pkt.opt[2] = v1 ? 1 : 2;
