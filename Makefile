@@ -38,7 +38,7 @@ DSMD_SRC   := $(wildcard dsmd/*.c)
 DSMCTL_SRC := $(wildcard dsmctl/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl)
 
-.PHONY: all deps test unit guest-test vm-selftest demo bench clean
+.PHONY: all deps test unit headers guest-test vm-selftest demo bench clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 
@@ -55,7 +55,7 @@ $(O)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(O)/%.bpf.o: %.bpf.c $(O)/vmlinux.h include/dsm/abi.h $(wildcard bpf/*.h)
+$(O)/%.bpf.o: %.bpf.c $(O)/vmlinux.h $(wildcard include/dsm/*.h bpf/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPFCFLAGS) -Ibpf -c $< -o $@
 	llvm-strip -g $@
@@ -63,11 +63,11 @@ $(O)/%.bpf.o: %.bpf.c $(O)/vmlinux.h include/dsm/abi.h $(wildcard bpf/*.h)
 $(O)/%.skel.h: $(O)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(O)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/dsm/abi.h
+$(O)/lib/%.o: lib/%.c $(wildcard lib/*.h include/dsm/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
-$(O)/san/lib/%.o: lib/%.c $(wildcard lib/*.h) include/dsm/abi.h
+$(O)/san/lib/%.o: lib/%.c $(wildcard lib/*.h include/dsm/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN) -c $< -o $@
 
@@ -108,7 +108,7 @@ $(O)/bench/%: bench/%.c $(BPF_SKEL) $(BENCH_SKEL)
 	$(CC) $(CPPFLAGS) -I$(O)/bench $(CFLAGS) $(WARN) $< $(LDLIBS) -o $@
 
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
-$(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h) $(BPF_SKEL)
+$(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h lib/*.h include/dsm/*.h) $(BPF_SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(SAN) $< $(O)/libdsm-san.a $(LDLIBS) -lcmocka -o $@
 
@@ -118,6 +118,19 @@ $(O)/tests/unit/test_dsmctl_%: $(wildcard dsmctl/*.c dsmctl/*.h)
 unit: $(UNIT_BIN)
 	@tests/run unit
 
+# Every header compiles by itself: each includes what it uses, so any
+# include order works. BPF headers as BPF, host headers as C; the shared
+# ones (include/dsm, the pure helpers in bpf/) both ways.
+BPF_HDRS  := $(wildcard bpf/*.h include/dsm/*.h)
+HOST_HDRS := $(wildcard include/dsm/*.h lib/*.h dsmd/*.h dsmctl/*.h) \
+	     bpf/ipopt.h bpf/siphash.h bpf/net_verify.h bpf/net_tcp.h
+headers: $(O)/vmlinux.h
+	@set -e; for h in $(BPF_HDRS); do \
+		$(CLANG) $(BPFCFLAGS) -Ibpf -Ilib -Wno-unused-function -fsyntax-only -x c $$h; \
+	done; for h in $(HOST_HDRS); do \
+		$(CC) $(CPPFLAGS) -Idsmd -Idsmctl $(WARN) -Wno-unused-function -fsyntax-only -x c $$h; \
+	done; echo "headers: $(words $(BPF_HDRS)) as BPF, $(words $(HOST_HDRS)) as C: each compiles alone"
+
 vm-selftest: all
 	@tests/run vm-selftest
 
@@ -126,6 +139,7 @@ guest-test: all
 
 test: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory headers
 	@tests/run all
 
 demo: deps

@@ -53,6 +53,7 @@
 #include "dsm/abi.h"
 #include "dsm/wire.h"
 #include "dsm_net.skel.h"
+#include "bpf_host.h"
 
 #define BENCH_KEY_ID 1
 #define BENCH_EPOCH  1
@@ -64,16 +65,16 @@
 static const __u8 bench_key[16] = { 0x64, 0x73, 0x6d, 0x2d, 0x62, 0x65, 0x6e, 0x63,
 				    0x68, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x30, 0x31 };
 
-static const char *const counter_names[DSM_NC_MAX] = {
-	[DSM_NC_LABELED] = "labeled",
-	[DSM_NC_NOT_LABELED] = "not_labeled",
-	[DSM_NC_DROP_NOROOM] = "drop_noroom",
-	[DSM_NC_VERIFIED] = "verified",
-	[DSM_NC_UNLABELED_IN] = "unlabeled_in",
-	[DSM_NC_DROP_MALFORMED] = "drop_malformed",
-	[DSM_NC_DROP_BADMAC] = "drop_badmac",
-	[DSM_NC_DROP_STALE] = "drop_stale",
-	[DSM_NC_EVENTS_DROPPED] = "events_dropped",
+static const char *const counter_names[DSM_CNT_MAX] = {
+	[DSM_CNT_PKT_LABELED] = "labeled",
+	[DSM_CNT_PKT_NOT_LABELED] = "not_labeled",
+	[DSM_CNT_PKT_DROP_NOROOM] = "drop_noroom",
+	[DSM_CNT_PKT_VERIFIED] = "verified",
+	[DSM_CNT_PKT_UNLABELED_IN] = "unlabeled_in",
+	[DSM_CNT_PKT_DROP_MALFORMED] = "drop_malformed",
+	[DSM_CNT_PKT_DROP_BADMAC] = "drop_badmac",
+	[DSM_CNT_PKT_DROP_STALE] = "drop_stale",
+	[DSM_CNT_EVENTS_DROPPED] = "events_dropped",
 };
 
 struct dev {
@@ -257,11 +258,11 @@ static int configure(__u32 node)
 {
 	struct dsm_mac_key key = { .valid = 1, .key_id = BENCH_KEY_ID, .k0 = le64(bench_key),
 				   .k1 = le64(bench_key + 8) };
-	struct dsm_net_cfg cfg = { .node_id = node, .epoch = BENCH_EPOCH,
-				   .epoch_window = BENCH_WINDOW,
+	struct dsm_net_cfg cfg = { .node_id = node, .epoch_window = BENCH_WINDOW,
 				   .flags = DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY };
 	__u32 zero = 0;
 
+	dsm_cfg_at_epoch(&cfg, BENCH_EPOCH);
 	/* slot 1 stays as loaded: all zero, not valid */
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_keys), &zero, &key, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_net_config), &zero, &cfg, BPF_ANY))
@@ -271,7 +272,7 @@ static int configure(__u32 node)
 
 static int print_counters(void)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.dsm_net_counters);
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.dsm_counters);
 	__u64 *vals;
 
 	if (ncpu <= 0)
@@ -280,7 +281,7 @@ static int print_counters(void)
 	if (!vals)
 		return -ENOMEM;
 	printf("counters");
-	for (__u32 i = 0; i < DSM_NC_MAX; i++) {
+	for (__u32 i = 0; i < DSM_CNT_MAX; i++) {
 		__u64 sum = 0;
 
 		if (bpf_map_lookup_elem(fd, &i, vals)) {
@@ -290,7 +291,8 @@ static int print_counters(void)
 		}
 		for (int c = 0; c < ncpu; c++)
 			sum += vals[c];
-		printf(" %s %llu", counter_names[i], (unsigned long long)sum);
+		if (counter_names[i])
+			printf(" %s %llu", counter_names[i], (unsigned long long)sum);
 	}
 	printf("\n");
 	fflush(stdout);
@@ -392,6 +394,7 @@ int main(int argc, char **argv)
 	bpf_program__set_autoload(skel->progs.dsm_mac_selftest, false);
 	if (!verify)
 		bpf_program__set_autoload(skel->progs.dsm_ingress, false);
+	dsm_obj_unpinned(skel->obj);
 	err = dsm_net_bpf__load(skel);
 	if (err) {
 		err_line("load the dsm_net object: %s", strerror(-err));

@@ -19,23 +19,38 @@
  *   ipopt.h       the IPv4 option walker
  *   net_verify.h  the MAC message, the MAC check, the epoch window
  *   net_tcp.h     the TCP MSS option for DSM_NET_F_TCP_ALL
- *   net_maps.h    the maps
+ *   maps.bpf.h    the maps shared with the LSM object (pinned by name)
  *
  * Ethernet devices only: the IPv4 header starts ETH_HLEN bytes in.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
-#include "dsm/abi.h"
-#include "dsm/wire.h"
-
-char LICENSE[] SEC("license") = "GPL";
-
+#include "report.bpf.h"
 #include "siphash.h"
 #include "ipopt.h"
 #include "net_tcp.h"
 #include "net_verify.h"
-#include "net_maps.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* MACs made last on this CPU (net_verify.h); this object's own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsm_mac_memo);
+} dsm_mac_memos SEC(".maps");
+
+/* The result of the last dsm_mac_selftest run (that program's only output). */
+struct dsm_net_selftest {
+	__u64 mac;   /* dsm_siphash(): the reference's 8 output bytes */
+	__u64 mac28; /* dsm_siphash_28() for a 28-byte message, else 0 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsm_net_selftest);
+} dsm_net_selftest SEC(".maps");
 
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK    0
@@ -80,14 +95,6 @@ __noinline int dsm_net_find_mss(struct dsm_ipopt_buf *buf)
 	return dsm_tcp_mss_off(buf);
 }
 
-static __always_inline void count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&dsm_net_counters, &idx);
-
-	if (v)
-		*v += 1;
-}
-
 static __always_inline struct dsm_net_cfg *net_cfg(void)
 {
 	__u32 k = 0;
@@ -100,44 +107,37 @@ static __always_inline struct dsm_mac_key *net_key(__u32 slot)
 	return bpf_map_lookup_elem(&dsm_keys, &slot);
 }
 
+static __always_inline struct dsm_mac_memo *mac_memo(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&dsm_mac_memos, &zero);
+}
+
 /* One event per dropped packet; a full ring buffer costs the event, never
  * the packet's verdict. */
-static __always_inline void report(struct __sk_buff *skb, __u8 dir, __u8 reason, __u8 detail,
-				   const struct ip4 *h, const struct dsm_ipopt *claim,
-				   __u32 local_epoch)
+static __always_inline void report_drop(struct __sk_buff *skb, __u8 dir, __u8 reason,
+					__u8 detail, const struct ip4 *h,
+					const struct dsm_ipopt *claim, __u32 local_epoch)
 {
-	struct dsm_net_event *e;
+	union dsm_event_body b = {};
 
-	e = bpf_ringbuf_reserve(&dsm_net_events, sizeof(*e), 0);
-	if (!e) {
-		count(DSM_NC_EVENTS_DROPPED);
-		return;
-	}
-	e->time_ns = bpf_ktime_get_boot_ns();
-	e->version = DSM_NET_EVENT_VERSION;
-	e->reason = reason;
-	e->detail = detail;
-	e->ifindex = skb->ifindex;
-	e->saddr = h->saddr;
-	e->daddr = h->daddr;
-	e->protocol = h->protocol;
-	e->direction = dir;
+	b.p.direction = dir;
+	b.p.reason = reason;
+	b.p.detail = detail;
+	b.p.protocol = h->protocol;
+	b.p.ifindex = skb->ifindex;
+	b.p.saddr = h->saddr;
+	b.p.daddr = h->daddr;
+	b.p.local_epoch = local_epoch;
 	if (claim) {
-		e->key_id = claim->key_id;
-		e->flags = DSM_NEV_F_CLAIM;
-		e->label = bpf_ntohl(claim->label);
-		e->node = bpf_ntohl(claim->node);
-		e->epoch = bpf_ntohl(claim->epoch);
-	} else {
-		e->key_id = 0;
-		e->flags = 0;
-		e->label = 0;
-		e->node = 0;
-		e->epoch = 0;
+		b.p.key_id = claim->key_id;
+		b.p.flags = DSM_NEV_F_CLAIM;
+		b.p.label = bpf_ntohl(claim->label);
+		b.p.node = bpf_ntohl(claim->node);
+		b.p.epoch = bpf_ntohl(claim->epoch);
 	}
-	e->local_epoch = local_epoch;
-	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	report(&b, DSM_EV_PACKET, DSM_VERDICT_DENY, 0);
 }
 
 /* ---- egress ------------------------------------------------------------- */
@@ -185,8 +185,8 @@ static __always_inline int out_drop(struct __sk_buff *skb, __u8 reason, __u8 det
 				    const struct ip4 *h, const struct dsm_ipopt *opt,
 				    __u32 local_epoch)
 {
-	count(DSM_NC_DROP_NOROOM);
-	report(skb, DSM_NEV_DIR_EGRESS, reason, detail, h, opt, local_epoch);
+	count(DSM_CNT_PKT_DROP_NOROOM);
+	report_drop(skb, DSM_NEV_DIR_EGRESS, reason, detail, h, opt, local_epoch);
 	return TC_ACT_SHOT;
 }
 
@@ -251,50 +251,51 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	struct ip4 *ip;
 	__u32 mtu_len = 0;
 	__s64 diff;
+	__u32 epoch = dsm_epoch(bpf_ktime_get_tai_ns(), cfg);
 
 	opt.type = DSM_OPT_TYPE;
 	opt.len = DSM_OPT_LEN;
 	opt.version = cfg->flags & DSM_NET_F_SEND_V1 ? DSM_OPT_VERSION_1 : DSM_OPT_VERSION;
 	opt.label = bpf_htonl(label);
 	opt.node = bpf_htonl(cfg->node_id);
-	opt.epoch = bpf_htonl(cfg->epoch);
+	opt.epoch = bpf_htonl(epoch);
 	key = net_key(cfg->flags & DSM_NET_F_SEND_SLOT1 ? 1 : 0);
 	if (key)
 		opt.key_id = key->key_id;
 
 	ihl = h->vihl & 0xf;
 	if (ihl < IP_HLEN / 4)
-		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, &opt, epoch);
 	oldlen = (ihl - IP_HLEN / 4) * 4;
 	/* the tests below are for the verifier: keep them as written */
 	dsm_opaque(oldlen);
 	if (oldlen > DSM_IPOPT_SPACE - DSM_OPT_LEN)
-		return out_drop(skb, DSM_NR_NOROOM_OPTSPACE, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_OPTSPACE, 0, h, &opt, epoch);
 	dsm_opaque(oldlen);
 	if (oldlen >= 4) {
 		if (bpf_skb_load_bytes(skb, L2_LEN + IP_HLEN, opts.b, oldlen) < 0)
 			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, &opt,
-					cfg->epoch);
+					epoch);
 		opts.len = oldlen;
 		dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
 		if (scan.status == DSM_IPOPT_MALFORMED)
-			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, scan.error, h, &opt, cfg->epoch);
+			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, scan.error, h, &opt, epoch);
 		if (scan.status == DSM_IPOPT_PRESENT)
 			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_DUP, h, &opt,
-					cfg->epoch);
+					epoch);
 	}
 	if (skb->gso_size)
-		return out_drop(skb, DSM_NR_NOROOM_GSO, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_GSO, 0, h, &opt, epoch);
 	if (!key || !key->valid)
-		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, &opt, epoch);
 	if (bpf_check_mtu(skb, 0, &mtu_len, DSM_OPT_LEN, 0))
-		return out_drop(skb, DSM_NR_NOROOM_MTU, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_MTU, 0, h, &opt, epoch);
 
-	dsm_mac_put(&opt, dsm_mac(dsm_mac_memo_get(), key, h->saddr, h->daddr, h->protocol, h->id,
+	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id,
 				  &opt));
 
 	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 
 	__builtin_memcpy(&w_old, h, sizeof(w_old));
 	w_new = w_old;
@@ -315,14 +316,14 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 		}
 		diff = bpf_csum_diff((__be32 *)opts.b, oldlen, (__be32 *)own, oldlen, 0);
 		if (diff < 0)
-			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 		sum = (__u32)diff;
 	}
 
 	if (bpf_skb_adjust_room(skb, DSM_OPT_LEN, BPF_ADJ_ROOM_NET, 0) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 	if (oldlen >= 4 && bpf_skb_store_bytes(skb, L2_LEN + IP_HLEN, own, oldlen, 0) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 
 	/* The rest by direct writes into the (linear) header the kernel just
 	 * opened: the first word, the option, the checksum. */
@@ -330,10 +331,10 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	data_end = (void *)(long)skb->data_end;
 	ip = data + L2_LEN;
 	if ((void *)(ip + 1) > data_end)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 	dst = (void *)(ip + 1) + (oldlen & 0x1f); /* the mask: a bound the verifier sees */
 	if ((void *)(dst + 1) > data_end)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, cfg->epoch);
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 	*dst = opt;
 	*(struct ip4_word0 *)ip = w_new;
 	/* RFC 1624: HC' = ~(~HC + ~m + m') over the changed 16-bit words; the
@@ -349,7 +350,7 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	sum = (sum & 0xffff) + (sum >> 16);
 	ip->check = (__u16)~sum;
 
-	count(DSM_NC_LABELED);
+	count(DSM_CNT_PKT_LABELED);
 	return TC_ACT_OK;
 }
 
@@ -366,14 +367,18 @@ int dsm_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	cfg = net_cfg();
 	if (!cfg || !(cfg->flags & DSM_NET_F_LABEL_EGRESS)) {
-		count(DSM_NC_NOT_LABELED);
+		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
 	}
-	/* A same-node tag this program did not set says nothing: clear it
-	 * (a labeled packet gets it back below). */
+	/* A hash that happens to be the tag of the priority's label says
+	 * nothing: clear it (a labeled packet gets its tag below). */
 	on_lo = skb->ifindex == DSM_LOOPBACK_IFINDEX;
-	if (on_lo && cfg->local_tag && skb->hash == cfg->local_tag)
-		bpf_set_hash_invalid(skb);
+	if (on_lo) {
+		__u32 prio = skb->priority, *tag = bpf_map_lookup_elem(&dsm_local_tags, &prio);
+
+		if (tag && skb->hash == *tag)
+			bpf_set_hash_invalid(skb);
+	}
 	hdr_ok = bpf_skb_load_bytes(skb, L2_LEN, &h, sizeof(h)) == 0 && (h.vihl >> 4) == 4 &&
 		 (h.vihl & 0xf) >= 5;
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !(bpf_ntohs(h.frag_off) & IP_OFFMASK)) {
@@ -386,34 +391,40 @@ int dsm_egress(struct __sk_buff *skb)
 	}
 	/* Established TCP in the default mode: no option, no socket lookup. */
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !syn && !(cfg->flags & DSM_NET_F_TCP_ALL)) {
-		count(DSM_NC_NOT_LABELED);
+		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
 	}
 	label = sock_label(skb, &h, &t, synack);
 	if (label == DSM_LABEL_INVALID) {
-		count(DSM_NC_NOT_LABELED);
+		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
 	}
-	/* Same node: the label rides in the skb, the packet is untouched. */
-	if (on_lo && cfg->local_tag) {
-		skb->priority = label;
-		bpf_set_hash(skb, cfg->local_tag);
-		count(DSM_NC_LOCAL);
-		return TC_ACT_OK;
+	/* Same node: the label rides in the skb, the packet is untouched. A
+	 * label without a tag (not in the policy) gets the option below. */
+	if (on_lo) {
+		__u32 *tag = bpf_map_lookup_elem(&dsm_local_tags, &label);
+
+		if (tag) {
+			skb->priority = label;
+			bpf_set_hash(skb, *tag);
+			count(DSM_CNT_PKT_LOCAL);
+			return TC_ACT_OK;
+		}
 	}
 	if (!hdr_ok)
-		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, &h, NULL, cfg->epoch);
+		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, &h, NULL,
+				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
 	return label_packet(skb, cfg, &h, label, tcp_off, tcp ? &t : NULL, syn);
 }
 
 /* ---- ingress ------------------------------------------------------------ */
 
-static __always_inline int in_drop(struct __sk_buff *skb, __u32 counter, __u8 reason,
+static __always_inline int in_drop(struct __sk_buff *skb, enum dsm_counter counter, __u8 reason,
 				   __u8 detail, const struct ip4 *h,
 				   const struct dsm_ipopt *claim, __u32 local_epoch)
 {
 	count(counter);
-	report(skb, DSM_NEV_DIR_INGRESS, reason, detail, h, claim, local_epoch);
+	report_drop(skb, DSM_NEV_DIR_INGRESS, reason, detail, h, claim, local_epoch);
 	return TC_ACT_SHOT;
 }
 
@@ -434,27 +445,27 @@ int dsm_ingress(struct __sk_buff *skb)
 	cfg = net_cfg();
 	if (!cfg || !(cfg->flags & DSM_NET_F_VERIFY))
 		return TC_ACT_OK;
-	epoch = cfg->epoch;
+	epoch = dsm_epoch(bpf_ktime_get_tai_ns(), cfg);
 
 	if (bpf_skb_load_bytes(skb, L2_LEN, &h, sizeof(h)) < 0)
-		return in_drop(skb, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
+		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
 			       &h, NULL, epoch);
 	hlen = (__u64)(h.vihl & 0xf) << 2;
 	if ((h.vihl >> 4) != 4 || hlen < IP_HLEN || bpf_ntohs(h.tot_len) < hlen)
-		return in_drop(skb, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
+		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
 			       &h, NULL, epoch);
 	if (hlen == IP_HLEN) {
-		count(DSM_NC_UNLABELED_IN);
+		count(DSM_CNT_PKT_UNLABELED_IN);
 		return TC_ACT_OK;
 	}
 	optlen = hlen - IP_HLEN;
 	if (bpf_skb_load_bytes(skb, L2_LEN + IP_HLEN, opts.b, optlen) < 0)
-		return in_drop(skb, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
+		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
 			       &h, NULL, epoch);
 	opts.len = optlen;
 	dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
 	if (scan.status == DSM_IPOPT_ABSENT) {
-		count(DSM_NC_UNLABELED_IN);
+		count(DSM_CNT_PKT_UNLABELED_IN);
 		return TC_ACT_OK;
 	}
 	/* What the option claims, when its 24 bytes are in the header. */
@@ -463,26 +474,26 @@ int dsm_ingress(struct __sk_buff *skb)
 	    bpf_skb_load_bytes(skb, L2_LEN + IP_HLEN + scan.dsm_off, &opt, sizeof(opt)) < 0) {
 		if (scan.status == DSM_IPOPT_PRESENT) /* cannot happen: present means 24 bytes fit */
 			scan.error = DSM_IPOPT_E_OVERRUN;
-		return in_drop(skb, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, scan.error, &h, NULL,
+		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, scan.error, &h, NULL,
 			       epoch);
 	}
 	if (scan.status == DSM_IPOPT_MALFORMED)
-		return in_drop(skb, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, scan.error, &h, &opt,
+		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, scan.error, &h, &opt,
 			       epoch);
 
 	slot0 = net_key(0);
 	slot1 = net_key(1);
-	switch (dsm_verify(dsm_mac_memo_get(), &opt, h.saddr, h.daddr, h.protocol, h.id, slot0,
+	switch (dsm_verify(mac_memo(), &opt, h.saddr, h.daddr, h.protocol, h.id, slot0,
 			   slot1, epoch, cfg->epoch_window)) {
 	case DSM_VERIFY_OK:
-		count(DSM_NC_VERIFIED);
+		count(DSM_CNT_PKT_VERIFIED);
 		return TC_ACT_OK;
 	case DSM_VERIFY_NOKEY:
-		return in_drop(skb, DSM_NC_DROP_BADMAC, DSM_NR_NOKEY, 0, &h, &opt, epoch);
+		return in_drop(skb, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_NOKEY, 0, &h, &opt, epoch);
 	case DSM_VERIFY_BADMAC:
-		return in_drop(skb, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &h, &opt, epoch);
+		return in_drop(skb, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &h, &opt, epoch);
 	default:
-		return in_drop(skb, DSM_NC_DROP_STALE, DSM_NR_STALE, 0, &h, &opt, epoch);
+		return in_drop(skb, DSM_CNT_PKT_DROP_STALE, DSM_NR_STALE, 0, &h, &opt, epoch);
 	}
 }
 

@@ -25,8 +25,18 @@
 #ifndef DSM_BPF_IPOPT_H
 #define DSM_BPF_IPOPT_H
 
+#ifdef __bpf__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+#include "dsm/wire.h"
+
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
+#endif
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
 #endif
 
 #define DSM_IPOPT_SPACE 40 /* most option bytes an IPv4 header holds */

@@ -6,6 +6,13 @@
 #ifndef DSM_BPF_NET_TCP_H
 #define DSM_BPF_NET_TCP_H
 
+#ifdef __bpf__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+#include "ipopt.h"
+
 #define DSM_TCPOPT_EOL     0
 #define DSM_TCPOPT_NOP     1
 #define DSM_TCPOPT_MSS     2

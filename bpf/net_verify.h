@@ -3,10 +3,18 @@
  * The dsm option's MAC and its checks, independent of the program type: the
  * caller looks up the key slots and the configuration and passes plain
  * values, so a receive-side LSM hook can verify an option the same way the
- * tc ingress program does. Needs siphash.h and include/dsm/wire.h.
+ * tc ingress program does.
  */
 #ifndef DSM_BPF_NET_VERIFY_H
 #define DSM_BPF_NET_VERIFY_H
+
+#ifdef __bpf__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+#include "dsm/wire.h"
+#include "siphash.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

@@ -12,6 +12,12 @@
 #ifndef DSM_BPF_SIPHASH_H
 #define DSM_BPF_SIPHASH_H
 
+#ifdef __bpf__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif

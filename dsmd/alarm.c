@@ -56,11 +56,11 @@ static int cmp_count(const void *a, const void *b)
 	return 0;
 }
 
-static int bump(struct dsmd *d, const struct dsm_event *e)
+static int bump(struct dsmd *d, const struct dsm_ev_decision *e, uint32_t verdict)
 {
 	struct dsmd_alarm_count key = {
 		.subject = e->subject, .target = e->target, .class = e->class,
-		.perm = e->perm, .verdict = e->verdict,
+		.perm = e->perm, .verdict = verdict,
 	};
 	struct dsmd_alarm_count **slot, *c;
 
@@ -133,51 +133,50 @@ static const char *peer_reason(int err)
 	}
 }
 
-static int handle_event(void *ctx, void *data, size_t size)
+/* The sender's address of a peer decision, as text. */
+static void peer_address(const struct dsm_ev_decision *e, char *buf, size_t len)
 {
-	struct dsmd *d = ctx;
-	const struct dsm_event *e = data;
+	buf[0] = '\0';
+	if (!inet_ntop(e->family == AF_INET6 ? AF_INET6 : AF_INET, e->addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+/* A denial or a permissive would-be denial. */
+static void handle_decision(struct dsmd *d, const struct dsm_event *ev, const char *when,
+			    const char *comm)
+{
+	const struct dsm_ev_decision *e = &ev->d;
 	const char *cls, *perm, *verdict, *sname, *tname;
-	char when[40], comm[DSM_COMM_LEN + 1], sbuf[16], tbuf[16], peer_addr[INET_ADDRSTRLEN] = "";
+	char sbuf[16], tbuf[16], peer_addr[INET6_ADDRSTRLEN] = "";
 	json_object *o;
 
-	if (size < sizeof(*e) || e->version != DSM_ABI_VERSION) {
-		log_warn("alarm", "event of %zu bytes, version %u: ignored", size,
-			 size >= 2 ? e->version : 0);
-		return 0;
-	}
-	memcpy(comm, e->comm, DSM_COMM_LEN);
-	comm[DSM_COMM_LEN] = '\0';
-	format_time(e->time_ns, when, sizeof(when));
 	cls = dsm_class_name(e->class);
 	perm = dsm_perm_name(e->class, e->perm);
-	verdict = e->verdict == DSM_VERDICT_PERMISSIVE ? "permissive" : "deny";
+	verdict = ev->verdict == DSM_VERDICT_PERMISSIVE ? "permissive" : "deny";
 	sname = d->policy ? dsm_policy_label_name(d->policy, e->subject) : NULL;
 	tname = d->policy ? dsm_policy_label_name(d->policy, e->target) : NULL;
 	snprintf(sbuf, sizeof(sbuf), "%u", e->subject);
 	snprintf(tbuf, sizeof(tbuf), "%u", e->target);
 
 	if (e->class == DSM_CLASS_PEER) {
-		struct in_addr a = { .s_addr = e->aux };
-
-		inet_ntop(AF_INET, &a, peer_addr, sizeof(peer_addr));
-		dsmd_log(LOG_WARNING, "alarm", "%s %s@%s -> %s peer recv from %s (%s)", verdict,
-			 sname ? sname : sbuf, node_name(d, e->subject_node),
-			 tname ? tname : tbuf, peer_addr, peer_reason(e->err));
+		peer_address(e, peer_addr, sizeof(peer_addr));
+		log_warning("alarm: %s %s@%s -> %s peer recv from %s (%s)", verdict,
+			    sname ? sname : sbuf, node_name(d, e->subject_node),
+			    tname ? tname : tbuf, peer_addr, peer_reason(ev->err));
 	} else {
-		dsmd_log(LOG_WARNING, "alarm", "%s %s@%s -> %s %s %s pid=%u comm=%s%s", verdict,
-			 sname ? sname : sbuf, node_name(d, e->subject_node),
-			 tname ? tname : tbuf, cls ? cls : "?", perm ? perm : "?", e->pid, comm,
-			 e->subject == DSM_LABEL_INVALID ? " (internal error: failed closed)" : "");
+		log_warning("alarm: %s %s@%s -> %s %s %s pid=%u comm=%s%s", verdict,
+			    sname ? sname : sbuf, node_name(d, e->subject_node),
+			    tname ? tname : tbuf, cls ? cls : "?", perm ? perm : "?", ev->pid, comm,
+			    e->subject == DSM_LABEL_INVALID ? " (internal error: failed closed)" : "");
 	}
-	if (bump(d, e))
-		log_err("alarm", "out of memory counting alarms");
+	if (bump(d, e, ev->verdict))
+		log_error("alarm: out of memory counting alarms");
 
 	o = alarm_object(d, when);
 	if (!o)
-		return 0;
-	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
-	json_object_object_add(o, "tid", json_object_new_int64(e->tid));
+		return;
+	json_object_object_add(o, "pid", json_object_new_int64(ev->pid));
+	json_object_object_add(o, "tid", json_object_new_int64(ev->tid));
 	json_object_object_add(o, "comm", json_object_new_string(comm));
 	add_label(o, "subject", "subject_id", d->policy, e->subject);
 	json_object_object_add(o, "subject_node",
@@ -188,15 +187,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (perm)
 		json_object_object_add(o, "perm", json_object_new_string(perm));
 	json_object_object_add(o, "verdict", json_object_new_string(verdict));
-	json_object_object_add(o, "errno", json_object_new_int(-e->err));
+	json_object_object_add(o, "errno", json_object_new_int(-ev->err));
 	if (e->class == DSM_CLASS_PEER) {
 		json_object_object_add(o, "saddr", json_object_new_string(peer_addr));
 		json_object_object_add(o, "subject_node_id", json_object_new_int64(e->subject_node));
-		json_object_object_add(o, "reason", json_object_new_string(peer_reason(e->err)));
+		json_object_object_add(o, "reason", json_object_new_string(peer_reason(ev->err)));
 	}
 	json_object_object_add(o, "aux", json_object_new_int64(e->aux));
 	write_alarm(d, o);
-	return 0;
 }
 
 static const char *net_reason(unsigned r)
@@ -212,33 +210,30 @@ static const char *net_reason(unsigned r)
 		[DSM_NR_NOKEY] = "unknown key",
 		[DSM_NR_BADMAC] = "wrong MAC",
 		[DSM_NR_STALE] = "stale epoch",
+		[DSM_NR_FOREIGN] = "carried a dsm option this node did not write",
 	};
 
 	return r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "?";
 }
 
 /* A packet the packet programs dropped (egress: could not be labeled). */
-static int handle_net_event(void *ctx, void *data, size_t size)
+static void handle_packet(struct dsmd *d, const struct dsm_event *ev, const char *when)
 {
-	struct dsmd *d = ctx;
-	const struct dsm_net_event *e = data;
-	char when[40], src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	const struct dsm_ev_packet *e = &ev->p;
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
 	struct in_addr a;
 	json_object *o;
 
-	if (size < sizeof(*e) || e->version != DSM_NET_EVENT_VERSION)
-		return 0;
-	format_time(e->time_ns, when, sizeof(when));
 	a.s_addr = e->saddr;
 	inet_ntop(AF_INET, &a, src, sizeof(src));
 	a.s_addr = e->daddr;
 	inet_ntop(AF_INET, &a, dst, sizeof(dst));
-	dsmd_log(LOG_WARNING, "alarm", "drop %s packet %s -> %s proto %u: %s",
-		 e->direction == DSM_NEV_DIR_EGRESS ? "outgoing" : "incoming", src, dst, e->protocol,
-		 net_reason(e->reason));
+	log_warning("alarm: drop %s packet %s -> %s proto %u: %s",
+		    e->direction == DSM_NEV_DIR_EGRESS ? "outgoing" : "incoming", src, dst,
+		    e->protocol, net_reason(e->reason));
 	o = alarm_object(d, when);
 	if (!o)
-		return 0;
+		return;
 	json_object_object_add(o, "class", json_object_new_string("packet"));
 	json_object_object_add(o, "verdict", json_object_new_string("drop"));
 	json_object_object_add(o, "direction", json_object_new_string(
@@ -249,6 +244,34 @@ static int handle_net_event(void *ctx, void *data, size_t size)
 	json_object_object_add(o, "protocol", json_object_new_int(e->protocol));
 	json_object_object_add(o, "ifindex", json_object_new_int64(e->ifindex));
 	write_alarm(d, o);
+}
+
+/* One event from the ring buffer, of either kind. */
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct dsmd *d = ctx;
+	const struct dsm_event *e = data;
+	char when[40], comm[DSM_COMM_LEN + 1];
+
+	if (size < sizeof(*e) || e->version != DSM_ABI_VERSION) {
+		log_warning("alarm: event of %zu bytes, version %u: ignored", size,
+			    size >= 2 ? e->version : 0);
+		return 0;
+	}
+	memcpy(comm, e->comm, DSM_COMM_LEN);
+	comm[DSM_COMM_LEN] = '\0';
+	format_time(e->time_ns, when, sizeof(when));
+	switch (e->kind) {
+	case DSM_EV_DECISION:
+		handle_decision(d, e, when, comm);
+		break;
+	case DSM_EV_PACKET:
+		handle_packet(d, e, when);
+		break;
+	default:
+		log_warning("alarm: event of kind %u: ignored", e->kind);
+		break;
+	}
 	return 0;
 }
 
@@ -262,24 +285,12 @@ int dsmd_alarm_open(struct dsmd *d)
 	if (!d->alarm_log) {
 		int err = -errno;
 
-		log_err("alarm", "open %s: %s", d->alarm_path, strerror(-err));
+		log_error("alarm: open %s: %s", d->alarm_path, strerror(-err));
 		return err;
 	}
-	d->rb = ring_buffer__new(d->events_fd, handle_event, d, NULL);
-	if (!d->rb) {
-		int err = -errno;
-
-		log_err("alarm", "ring buffer: %s", strerror(-err));
-		return err;
-	}
-	if (d->net_events_fd >= 0) {
-		int err = ring_buffer__add(d->rb, d->net_events_fd, handle_net_event, d);
-
-		if (err) {
-			log_err("alarm", "packet ring buffer: %s", strerror(-err));
-			return err;
-		}
-	}
+	d->rb = ring_buffer__new(dsmd_map_fd(d, DSMD_MAP_EVENTS), handle_event, d, NULL);
+	if (!d->rb)
+		return log_errno(LOG_ERR, -errno, "alarm: ring buffer");
 	return 0;
 }
 

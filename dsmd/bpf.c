@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel side's lifetime. A fresh start opens and loads the LSM object,
- * lets the caller install a policy and label tasks, then attaches every
- * program and pins links and maps under the pin directory, so enforcement
- * survives dsmd. A restarted dsmd takes over by opening the pinned maps;
- * the pinned links keep the programs attached throughout.
+ * The kernel side's lifetime. Both objects pin their maps by name under
+ * PIN_DIR/maps (LIBBPF_PIN_BY_NAME): a fresh start creates them there, the
+ * second object and every later dsmd find and reuse them, so there is no
+ * table of map names or descriptors to keep in step. A fresh start then
+ * attaches every LSM program and pins its link under PIN_DIR/links, so
+ * enforcement survives dsmd; a dsmd that finds the pins takes over: it
+ * checks their ABI stamp, loads the objects (reusing the pinned maps) and
+ * leaves the attached programs as they are.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,24 +25,6 @@
 #include "dsm_lsm.skel.h"
 #include "dsm_net.skel.h"
 
-/* Maps of the LSM object, then of the packet object (pinned after it loads). */
-static const char *const map_names[] = {
-	"dsm_policy", "dsm_tasks", "dsm_sockets", "dsm_events", "dsm_counters", "dsm_protected",
-	"dsm_keys", "dsm_net_config", "dsm_conn_peers", "dsm_policy_gen",
-	"dsm_net_counters", "dsm_net_events",
-};
-#define NLSM_MAPS 10
-#define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
-
-static int *map_fd_slot(struct dsmd *d, size_t i)
-{
-	int *slots[NMAPS] = { &d->policy_fd, &d->tasks_fd, &d->socks_fd,
-			      &d->events_fd, &d->counters_fd, &d->protected_fd,
-			      &d->keys_fd, &d->netcfg_fd, &d->conn_fd, &d->gen_fd,
-			      &d->net_counters_fd, &d->net_events_fd };
-	return slots[i];
-}
-
 static int pin_path(char *buf, size_t len, const char *dir, const char *kind, const char *name)
 {
 	int n = snprintf(buf, len, "%s/%s%s%s", dir, kind, name ? "/" : "", name ? name : "");
@@ -47,43 +32,55 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *kind, co
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+static struct dsm_abi_stamp abi_stamp(void)
+{
+	return (struct dsm_abi_stamp){
+		.version = DSM_ABI_VERSION,
+		.key_size = sizeof(struct dsm_pkey),
+		.event_size = sizeof(struct dsm_event),
+		.sock_ctx_size = sizeof(struct dsm_sock_ctx),
+	};
+}
+
 int dsmd_bpf_pinned(const struct dsmd *d)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
-	if (pin_path(path, sizeof(path), d->o.pin_dir, "maps", map_names[0]))
+	if (pin_path(path, sizeof(path), d->o.pin_dir, "maps", "dsm_policy"))
 		return 0;
 	return stat(path, &st) == 0;
 }
 
-int dsmd_bpf_load(struct dsmd *d)
+/* The pinned objects must be of this dsmd's ABI: a map reused with another
+ * layout would be read wrongly by every program and by dsmd. */
+static int check_abi(const struct dsmd *d)
 {
-	int err;
+	const struct dsm_abi_stamp want = abi_stamp();
+	struct dsm_abi_stamp got = { 0 };
+	char path[PATH_MAX];
+	uint32_t zero = 0;
+	int fd, err = 0;
 
-	d->skel = dsm_lsm_bpf__open();
-	if (!d->skel) {
+	if (pin_path(path, sizeof(path), d->o.pin_dir, "maps", "dsm_abi"))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
 		err = -errno;
-		log_err("bpf", "open LSM object: %s", strerror(-err));
-		return err;
+		return log_errno(LOG_ERR, err, "pinned dsm objects in %s carry no ABI stamp (%s): "
+				 "they are from an older dsm; remove them with that version's "
+				 "`dsmd --unload`", d->o.pin_dir, path);
 	}
-	err = dsm_lsm_bpf__load(d->skel);
-	if (err) {
-		log_err("bpf", "load LSM object: %s (is BPF LSM active? cat /sys/kernel/security/lsm)",
-			strerror(-err));
-		return err;
-	}
-	d->policy_fd = bpf_map__fd(d->skel->maps.dsm_policy);
-	d->tasks_fd = bpf_map__fd(d->skel->maps.dsm_tasks);
-	d->socks_fd = bpf_map__fd(d->skel->maps.dsm_sockets);
-	d->events_fd = bpf_map__fd(d->skel->maps.dsm_events);
-	d->counters_fd = bpf_map__fd(d->skel->maps.dsm_counters);
-	d->protected_fd = bpf_map__fd(d->skel->maps.dsm_protected);
-	d->keys_fd = bpf_map__fd(d->skel->maps.dsm_keys);
-	d->netcfg_fd = bpf_map__fd(d->skel->maps.dsm_net_config);
-	d->conn_fd = bpf_map__fd(d->skel->maps.dsm_conn_peers);
-	d->gen_fd = bpf_map__fd(d->skel->maps.dsm_policy_gen);
-	return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &got))
+		err = log_errno(LOG_ERR, -errno, "read %s", path);
+	else if (memcmp(&got, &want, sizeof(got)))
+		err = log_errno(LOG_ERR, -EPROTO, "pinned dsm objects are ABI %u (key %u, event %u, "
+				"socket %u bytes), this dsmd is ABI %u (%u, %u, %u): remove them "
+				"with the dsmd that made them (`dsmd --unload`), then start this one",
+				got.version, got.key_size, got.event_size, got.sock_ctx_size,
+				want.version, want.key_size, want.event_size, want.sock_ctx_size);
+	close(fd);
+	return err;
 }
 
 static int mkdir_p(const char *dir, const char *sub)
@@ -102,44 +99,83 @@ static int mkdir_p(const char *dir, const char *sub)
 }
 
 /*
- * Attach every program, pinning each link as it goes. Maps are pinned
- * first so that a half-done start can always be found and undone by
- * `dsmd --unload`.
+ * Open and load both objects. Fresh: maps are created and pinned, the ABI
+ * stamp written; programs load but are not attached yet. Takeover: the
+ * pinned maps are reused and no LSM program is loaded (the pinned links
+ * keep the running ones attached).
  */
+int dsmd_bpf_load(struct dsmd *d)
+{
+	char root[PATH_MAX];
+	struct bpf_program *prog;
+	int err;
+
+	if (pin_path(root, sizeof(root), d->o.pin_dir, "maps", NULL))
+		return -ENAMETOOLONG;
+	if (d->takeover) {
+		err = check_abi(d);
+		if (err)
+			return err;
+	} else {
+		err = mkdir_p(d->o.pin_dir, NULL);
+		if (err)
+			return log_errno(LOG_ERR, err, "create %s", d->o.pin_dir);
+	}
+	{
+		LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root);
+
+		d->lsm = dsm_lsm_bpf__open_opts(&opts);
+		if (!d->lsm)
+			return log_errno(LOG_ERR, -errno, "open LSM object");
+		if (d->takeover)
+			bpf_object__for_each_program(prog, d->lsm->obj)
+				bpf_program__set_autoload(prog, false);
+		err = dsm_lsm_bpf__load(d->lsm);
+		if (err)
+			return log_errno(LOG_ERR, err, "load LSM object (is BPF LSM active? "
+					 "cat /sys/kernel/security/lsm)");
+
+		d->net = dsm_net_bpf__open_opts(&opts);
+		if (!d->net)
+			return log_errno(LOG_ERR, -errno, "open packet object");
+		/* The receive check is the LSM hook; the self-test runs on hosts
+		 * (tests/unit), and its verifier needs are newer than 6.1. */
+		bpf_program__set_autoload(d->net->progs.dsm_ingress, false);
+		bpf_program__set_autoload(d->net->progs.dsm_mac_selftest, false);
+		err = dsm_net_bpf__load(d->net);
+		if (err)
+			return log_errno(LOG_ERR, err, "load packet programs");
+	}
+	if (!d->takeover) {
+		struct dsm_abi_stamp s = abi_stamp();
+		uint32_t zero = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(d->lsm->maps.dsm_abi), &zero, &s, BPF_ANY))
+			return log_errno(LOG_ERR, -errno, "write the ABI stamp");
+	}
+	return 0;
+}
+
+/* Attach every LSM program, pinning each link as it goes. The maps were
+ * pinned when the object loaded, so a half-done start can always be found
+ * and undone by `dsmd --unload`. */
 int dsmd_bpf_attach_and_pin(struct dsmd *d)
 {
 	struct bpf_program *prog;
 	char path[PATH_MAX];
-	size_t i;
 	int err;
 
-	err = mkdir_p(d->o.pin_dir, "maps");
-	if (!err)
-		err = mkdir_p(d->o.pin_dir, "links");
-	if (err) {
-		log_err("bpf", "create %s: %s", d->o.pin_dir, strerror(-err));
-		return err;
-	}
-	for (i = 0; i < NMAPS; i++) {
-		struct bpf_object *obj = i < NLSM_MAPS ? d->skel->obj : d->net->obj;
-		struct bpf_map *map = bpf_object__find_map_by_name(obj, map_names[i]);
+	err = mkdir_p(d->o.pin_dir, "links");
+	if (err)
+		return log_errno(LOG_ERR, err, "create %s/links", d->o.pin_dir);
+	bpf_object__for_each_program(prog, d->lsm->obj) {
+		struct bpf_link *link;
 
-		if (!map || pin_path(path, sizeof(path), d->o.pin_dir, "maps", map_names[i]))
-			return -EINVAL;
-		err = bpf_map__pin(map, path);
-		if (err) {
-			log_err("bpf", "pin %s: %s", path, strerror(-err));
-			return err;
-		}
-	}
-	bpf_object__for_each_program(prog, d->skel->obj) {
-		struct bpf_link *link = bpf_program__attach(prog);
-
-		if (!link) {
-			err = -errno;
-			log_err("bpf", "attach %s: %s", bpf_program__name(prog), strerror(-err));
-			return err;
-		}
+		if (bpf_program__type(prog) != BPF_PROG_TYPE_LSM)
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link)
+			return log_errno(LOG_ERR, -errno, "attach %s", bpf_program__name(prog));
 		if (pin_path(path, sizeof(path), d->o.pin_dir, "links", bpf_program__name(prog)))
 			err = -ENAMETOOLONG;
 		else
@@ -147,34 +183,9 @@ int dsmd_bpf_attach_and_pin(struct dsmd *d)
 		/* The pin holds the link now; our reference goes either way. */
 		bpf_link__disconnect(link);
 		bpf_link__destroy(link);
-		if (err) {
-			log_err("bpf", "pin %s: %s", path, strerror(-err));
-			return err;
-		}
+		if (err)
+			return log_errno(LOG_ERR, err, "pin %s", path);
 	}
-	return 0;
-}
-
-int dsmd_bpf_takeover(struct dsmd *d)
-{
-	char path[PATH_MAX];
-	size_t i;
-
-	for (i = 0; i < NMAPS; i++) {
-		int fd;
-
-		if (pin_path(path, sizeof(path), d->o.pin_dir, "maps", map_names[i]))
-			return -ENAMETOOLONG;
-		fd = bpf_obj_get(path);
-		if (fd < 0) {
-			int err = -errno;
-
-			log_err("bpf", "take over %s: %s", path, strerror(-err));
-			return err;
-		}
-		*map_fd_slot(d, i) = fd;
-	}
-	d->takeover = true;
 	return 0;
 }
 
@@ -200,10 +211,8 @@ int dsmd_bpf_unpin(const char *pin_dir)
 		while ((de = readdir(dh))) {
 			if (de->d_name[0] == '.')
 				continue;
-			if (pin_path(path, sizeof(path), dir, de->d_name, NULL) || unlink(path)) {
-				ret = -errno;
-				log_err("bpf", "unpin %s/%s: %s", dir, de->d_name, strerror(errno));
-			}
+			if (pin_path(path, sizeof(path), dir, de->d_name, NULL) || unlink(path))
+				ret = log_errno(LOG_ERR, -errno, "unpin %s/%s", dir, de->d_name);
 		}
 		closedir(dh);
 		if (rmdir(dir) && errno != ENOENT)
@@ -214,57 +223,56 @@ int dsmd_bpf_unpin(const char *pin_dir)
 	return ret;
 }
 
-int dsmd_bpf_policy_btf(struct dsmd *d)
+/* The BTF of the policy map's key and value, for the maps dsmd creates:
+ * the kernel compares their layout with the template's when swapping. */
+int dsmd_bpf_policy_btf(const struct dsmd *d, int *btf_fd, uint32_t *key_id, uint32_t *val_id)
 {
-	struct btf *btf;
-	int id, err;
+	struct btf *btf = bpf_object__btf(d->lsm->obj);
+	int id;
 
-	if (d->btf_fd >= 0)
-		return 0;
-	d->btf_skel = dsm_lsm_bpf__open();
-	if (!d->btf_skel)
-		return -errno;
-	btf = bpf_object__btf(d->btf_skel->obj);
 	if (!btf)
 		return -ENOENT;
-	err = btf__load_into_kernel(btf);
-	if (err) {
-		log_err("bpf", "load BTF: %s", strerror(-err));
-		return err;
-	}
+	*btf_fd = bpf_object__btf_fd(d->lsm->obj);
+	if (*btf_fd < 0)
+		return -ENOENT;
 	id = btf__find_by_name_kind(btf, "dsm_pkey", BTF_KIND_STRUCT);
 	if (id <= 0)
 		return -ENOENT;
-	d->btf_key_id = (uint32_t)id;
+	*key_id = (uint32_t)id;
 	id = btf__find_by_name_kind(btf, "dsm_pval", BTF_KIND_STRUCT);
 	if (id <= 0)
 		return -ENOENT;
-	d->btf_val_id = (uint32_t)id;
-	d->btf_fd = btf__fd(btf);
+	*val_id = (uint32_t)id;
 	return 0;
 }
 
+/* Closing the objects detaches nothing that is pinned: links stay, and the
+ * tc filters hold their program. */
 void dsmd_bpf_close(struct dsmd *d)
 {
-	if (d->btf_skel)
-		dsm_lsm_bpf__destroy(d->btf_skel);
-	d->btf_skel = NULL;
-	d->btf_fd = -1;
-	if (d->skel) {
-		/* Pinned links stay attached; unpinned programs go away here. */
-		dsmd_net_close(d);
-		dsm_lsm_bpf__destroy(d->skel);
-		d->skel = NULL;
-	} else {
-		for (size_t i = 0; i < NMAPS; i++) {
-			int *fd = map_fd_slot(d, i);
+	if (d->net)
+		dsm_net_bpf__destroy(d->net);
+	d->net = NULL;
+	if (d->lsm)
+		dsm_lsm_bpf__destroy(d->lsm);
+	d->lsm = NULL;
+}
 
-			if (*fd >= 0)
-				close(*fd);
-		}
+int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m)
+{
+	switch (m) {
+	case DSMD_MAP_POLICY:    return bpf_map__fd(d->lsm->maps.dsm_policy);
+	case DSMD_MAP_GEN:       return bpf_map__fd(d->lsm->maps.dsm_policy_gen);
+	case DSMD_MAP_TASKS:     return bpf_map__fd(d->lsm->maps.dsm_tasks);
+	case DSMD_MAP_SOCKETS:   return bpf_map__fd(d->lsm->maps.dsm_sockets);
+	case DSMD_MAP_EVENTS:    return bpf_map__fd(d->lsm->maps.dsm_events);
+	case DSMD_MAP_COUNTERS:  return bpf_map__fd(d->lsm->maps.dsm_counters);
+	case DSMD_MAP_PROTECTED: return bpf_map__fd(d->lsm->maps.dsm_protected);
+	case DSMD_MAP_KEYS:      return bpf_map__fd(d->lsm->maps.dsm_keys);
+	case DSMD_MAP_NETCFG:    return bpf_map__fd(d->lsm->maps.dsm_net_config);
+	case DSMD_MAP_TAGS:      return bpf_map__fd(d->lsm->maps.dsm_local_tags);
 	}
-	for (size_t i = 0; i < NMAPS; i++)
-		*map_fd_slot(d, i) = -1;
+	return -EBADF;
 }
 
 /* Sum the first n slots of a per-CPU array of counters into out. */

@@ -43,7 +43,7 @@ int dsmd_control_open(struct dsmd *d)
 	return 0;
 fail:
 	err = -errno;
-	log_err("control", "%s: %s", d->ctl_path, strerror(-err));
+	log_error("control: %s: %s", d->ctl_path, strerror(-err));
 	if (fd >= 0)
 		close(fd);
 	return err;
@@ -91,33 +91,44 @@ static void name_alarms(const struct dsmd *d, json_object *arr)
 	}
 }
 
-/* o[key] = the per-CPU counters of map fd by name; empty if unreadable. */
-static void add_counters(json_object *o, const char *key, int fd, uint32_t n,
-			 const char *const *names)
+/* Every counter (enum dsm_counter) by status group and name. */
+static const struct {
+	const char *group, *name;
+} counter_names[DSM_CNT_MAX] = {
+	[DSM_CNT_DENIED]             = { "counters", "denied" },
+	[DSM_CNT_PERMISSIVE]         = { "counters", "permissive" },
+	[DSM_CNT_EVENTS_DROPPED]     = { "counters", "events_dropped" },
+	[DSM_CNT_ERRORS]             = { "counters", "errors" },
+	[DSM_CNT_CONN_LOST]          = { "counters", "connections_lost" },
+	[DSM_CNT_PKT_LABELED]        = { "packets", "labeled" },
+	[DSM_CNT_PKT_NOT_LABELED]    = { "packets", "not_labeled" },
+	[DSM_CNT_PKT_LOCAL]          = { "packets", "local" },
+	[DSM_CNT_PKT_DROP_NOROOM]    = { "packets", "dropped_noroom" },
+	[DSM_CNT_PKT_DROP_FOREIGN]   = { "packets", "dropped_foreign" },
+	[DSM_CNT_PKT_VERIFIED]       = { "packets", "verified" },
+	[DSM_CNT_PKT_UNLABELED_IN]   = { "packets", "unlabeled_in" },
+	[DSM_CNT_PKT_DROP_MALFORMED] = { "packets", "dropped_malformed" },
+	[DSM_CNT_PKT_DROP_BADMAC]    = { "packets", "dropped_badmac" },
+	[DSM_CNT_PKT_DROP_STALE]     = { "packets", "dropped_stale" },
+};
+
+/* o.counters and o.packets: every counter by name; empty if unreadable. */
+static void add_counters(const struct dsmd *d, json_object *o)
 {
-	json_object *cnt = json_object_new_object();
-	uint64_t v[16];
+	json_object *groups[2] = { json_object_new_object(), json_object_new_object() };
+	uint64_t v[DSM_CNT_MAX];
 
-	_Static_assert(DSM_CNT_MAX <= 16 && DSM_NC_MAX <= 16, "room for every counter");
-
-	if (n <= sizeof(v) / sizeof(v[0]) && dsmd_bpf_counters(fd, n, v) == 0)
-		for (uint32_t i = 0; i < n; i++)
-			json_object_object_add(cnt, names[i], json_object_new_int64((int64_t)v[i]));
-	json_object_object_add(o, key, cnt);
+	if (dsmd_bpf_counters(dsmd_map_fd(d, DSMD_MAP_COUNTERS), DSM_CNT_MAX, v) == 0)
+		for (uint32_t i = 0; i < DSM_CNT_MAX; i++)
+			json_object_object_add(groups[strcmp(counter_names[i].group, "counters") != 0],
+					       counter_names[i].name,
+					       json_object_new_int64((int64_t)v[i]));
+	json_object_object_add(o, "counters", groups[0]);
+	json_object_object_add(o, "packets", groups[1]);
 }
 
 static json_object *do_status(struct dsmd *d)
 {
-	static const char *const cnames[DSM_CNT_MAX] = {
-		"denied", "permissive", "events_dropped", "errors",
-	};
-	/* The packet path's counters (enum dsm_net_counter), by name. */
-	static const char *const nnames[DSM_NC_MAX] = {
-		"labeled", "not_labeled", "dropped_noroom", "verified", "unlabeled_in",
-		"dropped_malformed", "dropped_badmac", "dropped_stale", "events_dropped",
-		"local",
-	};
-	_Static_assert(DSM_NC_MAX == 10, "every packet counter has a name");
 	json_object *o = json_object_new_object(), *node, *pol, *alarms;
 	size_t nlabels, nent, nres;
 
@@ -140,8 +151,7 @@ static json_object *do_status(struct dsmd *d)
 	json_object_object_add(pol, "entries", json_object_new_int64((int64_t)(nent + nres + 1)));
 	json_object_object_add(pol, "source", json_object_new_string(d->o.policy_path));
 	json_object_object_add(o, "policy", pol);
-	add_counters(o, "counters", d->counters_fd, DSM_CNT_MAX, cnames);
-	add_counters(o, "packets", d->net_counters_fd, DSM_NC_MAX, nnames);
+	add_counters(d, o);
 	alarms = json_object_new_array();
 	dsmd_alarm_walk(d, add_alarm, alarms);
 	name_alarms(d, alarms);
@@ -166,7 +176,7 @@ static json_object *do_ps(struct dsmd *d)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = atoi(de->d_name);
-		if (dsmd_task_label(d, pid, &label))
+		if (dsmd_task_label(d, d->policy, pid, &label))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 		if ((f = fopen(path, "re"))) {
@@ -235,7 +245,7 @@ static json_object *do_peerlabel(struct dsmd *d, int sfd)
 
 	if (sfd < 0)
 		return error_obj("peerlabel: no socket passed%s", "");
-	if (bpf_map_lookup_elem(d->socks_fd, &sfd, &c))
+	if (bpf_map_lookup_elem(dsmd_map_fd(d, DSMD_MAP_SOCKETS), &sfd, &c))
 		return error_obj("peerlabel: the socket carries no dsm label (%s)", strerror(errno));
 	if (c.peer_label == DSM_LABEL_INVALID)
 		return error_obj("peerlabel: no peer checked on this socket yet%s", "");

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <syslog.h>
 
+#include "log.h"
+
 #include "dsm/abi.h"
 #include "policy.h"
 
@@ -45,15 +47,10 @@ struct ring_buffer;
 
 struct dsmd {
 	struct dsmd_opts o;
-	struct dsm_lsm_bpf *skel;     /* NULL when we took over pinned objects */
-	bool takeover;
-	int policy_fd, tasks_fd, socks_fd, events_fd, counters_fd, protected_fd;
-	int keys_fd, netcfg_fd, conn_fd, gen_fd, net_counters_fd, net_events_fd;
-	struct dsm_net_bpf *net;      /* NULL when we took over */
+	struct dsm_lsm_bpf *lsm;      /* loaded LSM object (maps pinned by name) */
+	struct dsm_net_bpf *net;      /* loaded packet object */
+	bool takeover;                /* found pins: the programs were attached already */
 	struct dsm_policy *policy;
-	struct dsm_lsm_bpf *btf_skel; /* opened only for its BTF */
-	int btf_fd;
-	uint32_t btf_key_id, btf_val_id;
 	uint32_t node_id;
 	char node_name[64];
 	struct ring_buffer *rb;
@@ -65,23 +62,28 @@ struct dsmd {
 	char ctl_path[512];
 };
 
-/* Logging: "dsmd: <subsystem>: message" on stderr and to syslog. */
-void dsmd_log(int prio, const char *sys, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-#define log_err(sys, ...)  dsmd_log(LOG_ERR, sys, __VA_ARGS__)
-#define log_warn(sys, ...) dsmd_log(LOG_WARNING, sys, __VA_ARGS__)
-#define log_info(sys, ...) dsmd_log(LOG_INFO, sys, __VA_ARGS__)
+/* The maps dsmd reads and writes, by role. */
+enum dsmd_map {
+	DSMD_MAP_POLICY,
+	DSMD_MAP_GEN,
+	DSMD_MAP_TASKS,
+	DSMD_MAP_SOCKETS,
+	DSMD_MAP_EVENTS,
+	DSMD_MAP_COUNTERS,
+	DSMD_MAP_PROTECTED,
+	DSMD_MAP_KEYS,
+	DSMD_MAP_NETCFG,
+	DSMD_MAP_TAGS,
+};
 
 /* bpf.c: objects in the kernel. */
 int dsmd_bpf_pinned(const struct dsmd *d);          /* 1 if pins exist */
-int dsmd_bpf_load(struct dsmd *d);                  /* open + load, no attach */
+int dsmd_bpf_load(struct dsmd *d);                  /* open + load (takeover: reuse pins) */
 int dsmd_bpf_attach_and_pin(struct dsmd *d);
-int dsmd_bpf_takeover(struct dsmd *d);              /* open pinned maps */
 int dsmd_bpf_unpin(const char *pin_dir);
-/* BTF fd and type ids for the policy maps dsmd creates (they must carry
- * BTF like the template libbpf created, or the kernel refuses the swap). */
-int dsmd_bpf_policy_btf(struct dsmd *d);
+int dsmd_bpf_policy_btf(const struct dsmd *d, int *btf_fd, uint32_t *key_id, uint32_t *val_id);
 void dsmd_bpf_close(struct dsmd *d);
+int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m);
 int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
 
 /* policy.c: compile, resolve, install. */
@@ -91,21 +93,20 @@ void dsmd_new_generation(const struct dsmd *d, const char *why);
 int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs);
 
 /* label.c: labels of tasks. */
-/* The label a task running exe_path gets when dsm starts: the policy's
- * transition from the initial label on the executable's label, else the
- * initial label. */
-uint32_t dsmd_label_for_exe(const struct dsm_policy *p, const char *exe_path);
+/* The file label of the executable pid runs (as the kernel would find it). */
+uint32_t dsmd_exe_label(const struct dsm_policy *p, int pid);
 int dsmd_label_tasks(struct dsmd *d, bool only_unlabeled);
-int dsmd_task_label(const struct dsmd *d, int pid, uint32_t *label);
+/* pid's label as the kernel sees it (no storage: p's initial label). */
+int dsmd_task_label(const struct dsmd *d, const struct dsm_policy *p, int pid, uint32_t *label);
 int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label);
 
 /* net.c: the packet path. */
-int dsmd_net_load(struct dsmd *d);
 int dsmd_net_attach(struct dsmd *d);
 int dsmd_net_detach_all(const struct dsmd_opts *o);
 int dsmd_net_configure(struct dsmd *d);
+/* Same-node tags for every label of the installed policy (dsm/wire.h). */
+int dsmd_net_tags(struct dsmd *d);
 void dsmd_net_tick(struct dsmd *d);
-void dsmd_net_close(struct dsmd *d);
 
 /* link.c: routes and links labeling needs (rtnetlink). */
 int dsmd_link_routes(int ifindex, bool undo); /* routes changed, or -errno */

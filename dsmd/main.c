@@ -30,21 +30,6 @@
 
 static bool verbose;
 
-void dsmd_log(int prio, const char *sys, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (prio >= LOG_INFO && !verbose && strcmp(sys, "alarm") && strcmp(sys, "policy") &&
-	    strcmp(sys, "main") && strcmp(sys, "net"))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "dsmd: %s: %s\n", sys, msg);
-	syslog(prio, "%s: %s", sys, msg);
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && !verbose)
@@ -170,8 +155,6 @@ static int start_fresh(struct dsmd *d)
 
 	err = dsmd_bpf_load(d);
 	if (!err)
-		err = dsmd_net_load(d);
-	if (!err)
 		err = dsmd_policy_load(d);
 	if (!err)
 		err = dsmd_net_configure(d);
@@ -234,7 +217,7 @@ static int serve(struct dsmd *d)
 	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN };
 	pfd[2] = (struct pollfd){ .fd = d->ctl_fd, .events = POLLIN };
-	log_info("main", "ready: node %s (%u), pid %d%s", d->node_name, d->node_id, getpid(),
+	log_info("main: ready: node %s (%u), pid %d%s", d->node_name, d->node_id, getpid(),
 		 d->takeover ? ", took over pinned objects" : "");
 	for (;;) {
 		if (poll(pfd, 3, 1000) < 0 && errno != EINTR) {
@@ -245,7 +228,7 @@ static int serve(struct dsmd *d)
 		/* Always drain: events may arrive without a wakeup (ring buffer
 		 * notifications are batched by the kernel). */
 		if (dsmd_alarm_poll(d, 0) < 0)
-			log_warn("alarm", "ring buffer poll failed");
+			log_warning("alarm: ring buffer poll failed");
 		if (pfd[2].revents & POLLIN)
 			dsmd_control_serve(d);
 		if (!(pfd[0].revents & POLLIN))
@@ -253,14 +236,14 @@ static int serve(struct dsmd *d)
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
-			log_info("main", "SIGHUP: reloading %s", d->o.policy_path);
+			log_info("main: SIGHUP: reloading %s", d->o.policy_path);
 			if (dsmd_policy_load(d))
-				log_err("main", "reload failed: the previous policy stays in force");
+				log_error("main: reload failed: the previous policy stays in force");
 			else if (dsmd_net_configure(d))
-				log_err("main", "key reload failed: the previous keys stay in force");
+				log_error("main: key reload failed: the previous keys stay in force");
 			continue;
 		}
-		log_info("main", "signal %d: exiting, enforcement stays in place", si.ssi_signo);
+		log_info("main: signal %d: exiting, enforcement stays in place", si.ssi_signo);
 		break;
 	}
 	dsmd_alarm_poll(d, 0);
@@ -274,17 +257,14 @@ int main(int argc, char **argv)
 		.o = { .pin_dir = DSMD_PIN_DIR, .state_dir = DSMD_STATE_DIR, .label_egress = true,
 		       .epoch_seconds = 10, .epoch_window = 3,
 		       .wire_version = DSM_OPT_VERSION },
-		.policy_fd = -1, .tasks_fd = -1, .socks_fd = -1, .events_fd = -1,
-		.counters_fd = -1, .protected_fd = -1, .ctl_fd = -1, .btf_fd = -1,
-		.keys_fd = -1, .netcfg_fd = -1, .conn_fd = -1, .gen_fd = -1, .net_counters_fd = -1,
-		.net_events_fd = -1,
+		.ctl_fd = -1,
 	};
 	int err;
 
 	if (parse_args(argc, argv, &d.o))
 		return 2;
 	verbose = d.o.verbose;
-	openlog("dsmd", LOG_PID, LOG_AUTHPRIV);
+	log_open(verbose ? LOG_DEBUG : LOG_INFO);
 	libbpf_set_print(libbpf_print);
 
 	if (d.o.unload) {
@@ -292,22 +272,25 @@ int main(int argc, char **argv)
 		if (!err)
 			err = dsmd_bpf_unpin(d.o.pin_dir);
 		if (err)
-			log_err("main", "unload: %s", strerror(-err));
+			log_error("main: unload: %s", strerror(-err));
 		else
-			log_info("main", "unloaded: dsm no longer enforces on this node");
+			log_info("main: unloaded: dsm no longer enforces on this node");
 		return err ? 1 : 0;
 	}
 	if (mkdir(d.o.state_dir, 0755) && errno != EEXIST) {
-		log_err("main", "create %s: %s", d.o.state_dir, strerror(errno));
+		log_error("main: create %s: %s", d.o.state_dir, strerror(errno));
 		return 1;
 	}
 
 	if (dsmd_bpf_pinned(&d)) {
-		err = dsmd_bpf_takeover(&d);
+		d.takeover = true;
+		err = dsmd_bpf_load(&d);
 		if (!err)
 			err = dsmd_policy_load(&d);
 		if (!err)
 			err = dsmd_net_configure(&d);
+		if (!err)
+			err = dsmd_net_attach(&d);
 		if (!err)
 			err = dsmd_label_tasks(&d, true);
 	} else {
@@ -324,12 +307,12 @@ int main(int argc, char **argv)
 	if (!err)
 		err = serve(&d);
 	if (err)
-		log_err("main", "stopping: %s", strerror(-err));
+		log_error("main: stopping: %s", strerror(-err));
 
 	dsmd_control_close(&d);
 	dsmd_alarm_close(&d);
 	dsmd_bpf_close(&d);
 	dsm_policy_free(d.policy);
-	closelog();
+	log_close();
 	return err ? 1 : 0;
 }

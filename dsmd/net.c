@@ -32,46 +32,10 @@
 #include "dsmd.h"
 #include "dsm/wire.h"
 #include "dsm_net.skel.h"
+#include "sipmac.h"
 
 #define TC_HANDLE 0xd5
 #define TC_PRIO   1
-
-static int reuse(struct bpf_map *map, int fd, const char *name)
-{
-	int err = bpf_map__reuse_fd(map, fd);
-
-	if (err)
-		log_err("net", "share %s: %s", name, strerror(-err));
-	return err;
-}
-
-int dsmd_net_load(struct dsmd *d)
-{
-	int err;
-
-	d->net = dsm_net_bpf__open();
-	if (!d->net)
-		return -errno;
-	err = reuse(d->net->maps.dsm_sockets, d->socks_fd, "dsm_sockets");
-	if (!err)
-		err = reuse(d->net->maps.dsm_keys, d->keys_fd, "dsm_keys");
-	if (!err)
-		err = reuse(d->net->maps.dsm_net_config, d->netcfg_fd, "dsm_net_config");
-	if (err)
-		return err;
-	/* The receive check is the LSM hook; the self-test runs on hosts
-	 * (tests/unit), and its verifier needs are newer than 6.1. */
-	bpf_program__set_autoload(d->net->progs.dsm_ingress, false);
-	bpf_program__set_autoload(d->net->progs.dsm_mac_selftest, false);
-	err = dsm_net_bpf__load(d->net);
-	if (err) {
-		log_err("net", "load packet programs: %s", strerror(-err));
-		return err;
-	}
-	d->net_counters_fd = bpf_map__fd(d->net->maps.dsm_net_counters);
-	d->net_events_fd = bpf_map__fd(d->net->maps.dsm_net_events);
-	return 0;
-}
 
 static int tc_attach(int ifindex, int prog_fd)
 {
@@ -104,7 +68,7 @@ static int for_each_netns(const struct dsmd_opts *o, int (*fn)(const struct dsmd
 
 		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
 			ret = -errno;
-			log_err("net", "enter network namespace %s: %s", o->netns[i], strerror(errno));
+			log_error("net: enter network namespace %s: %s", o->netns[i], strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			break;
@@ -115,7 +79,7 @@ static int for_each_netns(const struct dsmd_opts *o, int (*fn)(const struct dsmd
 			/* Sockets opened from here on would be in the wrong
 			 * namespace: stop. */
 			err = -errno;
-			log_err("net", "return to own network namespace: %s", strerror(errno));
+			log_error("net: return to own network namespace: %s", strerror(errno));
 			close(self);
 			return err;
 		}
@@ -144,10 +108,10 @@ static int attach_here(const struct dsmd_opts *o, void *ctx)
 				err = dsmd_link_gso_segs(idx, 1);
 		}
 		if (err) {
-			log_err("net", "label egress on %s: %s", i->if_name, strerror(-err));
+			log_error("net: label egress on %s: %s", i->if_name, strerror(-err));
 			break;
 		}
-		log_info("net", "labeling egress on %s%s", i->if_name,
+		log_info("net: labeling egress on %s%s", i->if_name,
 			 n ? " (route MTU lowered for the option)" : "");
 	}
 	if_freenameindex(ifs);
@@ -171,7 +135,7 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 		int err = bpf_tc_detach(&hook, &opts);
 
 		if (err && err != -ENOENT && err != -EINVAL) {
-			log_err("net", "detach egress from %s: %s", i->if_name, strerror(-err));
+			log_error("net: detach egress from %s: %s", i->if_name, strerror(-err));
 			ret = err;
 		}
 		if (dsmd_link_is_loopback(i->if_name))
@@ -180,7 +144,7 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 		if (!err && o->tcp_all)
 			err = dsmd_link_gso_segs((int)i->if_index, 65535);
 		if (err < 0) {
-			log_err("net", "restore routes of %s: %s", i->if_name, strerror(-err));
+			log_error("net: restore routes of %s: %s", i->if_name, strerror(-err));
 			ret = err;
 		}
 	}
@@ -195,7 +159,7 @@ int dsmd_net_attach(struct dsmd *d)
 	int prog = bpf_program__fd(d->net->progs.dsm_egress);
 
 	if (!labeling(&d->o)) {
-		log_info("net", "not labeling: no egress program attached");
+		log_info("net: not labeling: no egress program attached");
 		return 0;
 	}
 	return for_each_netns(&d->o, attach_here, &prog);
@@ -235,11 +199,11 @@ static int parse_keyfile(const char *path, struct keyfile *kf)
 	*kf = (struct keyfile){ .send = -1 };
 	f = fopen(path, "re");
 	if (!f) {
-		log_err("net", "%s: %s", path, strerror(errno));
+		log_error("net: %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	if (fstat(fileno(f), &st) || st.st_uid != 0 || (st.st_mode & 077)) {
-		log_err("net", "%s: must be owned by root and not readable by others (chmod 600)",
+		log_error("net: %s: must be owned by root and not readable by others (chmod 600)",
 			path);
 		fclose(f);
 		return -EPERM;
@@ -273,19 +237,19 @@ static int parse_keyfile(const char *path, struct keyfile *kf)
 			err = -EINVAL;
 		}
 		if (err)
-			log_err("net", "%s:%u: expected 'key ID HEX32' (at most %d keys, distinct ids) "
+			log_error("net: %s:%u: expected 'key ID HEX32' (at most %d keys, distinct ids) "
 				"or 'send ID'", path, lineno, DSM_KEY_SLOTS);
 	}
 	fclose(f);
 	if (!err && (kf->send < 0 || kf->n == 0)) {
-		log_err("net", "%s: needs at least one key and a 'send ID' line", path);
+		log_error("net: %s: needs at least one key and a 'send ID' line", path);
 		err = -EINVAL;
 	}
 	for (unsigned j = 0; !err && j < kf->n; j++)
 		if (kf->id[j] == kf->send)
 			return 0;
 	if (!err) {
-		log_err("net", "%s: 'send %d' names no key of the file", path, kf->send);
+		log_error("net: %s: 'send %d' names no key of the file", path, kf->send);
 		err = -EINVAL;
 	}
 	return err;
@@ -304,19 +268,26 @@ static int read_cfg(const struct dsmd *d, struct dsm_net_cfg *cfg)
 {
 	uint32_t zero = 0;
 
-	return bpf_map_lookup_elem(d->netcfg_fd, &zero, cfg) ? -errno : 0;
+	return bpf_map_lookup_elem(dsmd_map_fd(d, DSMD_MAP_NETCFG), &zero, cfg) ? -errno : 0;
 }
 
 static int write_cfg(const struct dsmd *d, const struct dsm_net_cfg *cfg)
 {
 	uint32_t zero = 0;
 
-	return bpf_map_update_elem(d->netcfg_fd, &zero, cfg, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_NETCFG), &zero, cfg, BPF_ANY) ? -errno
+												: 0;
 }
 
-static uint32_t epoch_now(const struct dsmd *d)
+/* CLOCK_REALTIME - CLOCK_TAI now: the programs count epochs from CLOCK_TAI
+ * (the clock BPF can read), in wall-clock time (dsm/wire.h). */
+static int64_t clock_offset_ns(void)
 {
-	return (uint32_t)(time(NULL) / d->o.epoch_seconds);
+	struct timespec rt, tai;
+
+	clock_gettime(CLOCK_TAI, &tai);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	return ((int64_t)rt.tv_sec - tai.tv_sec) * 1000000000ll + (rt.tv_nsec - tai.tv_nsec);
 }
 
 /*
@@ -334,7 +305,7 @@ static int install_keys(struct dsmd *d, const struct keyfile *kf, struct dsm_net
 	int err;
 
 	for (s = 0; s < DSM_KEY_SLOTS; s++) {
-		if (bpf_map_lookup_elem(d->keys_fd, &s, &cur[s]))
+		if (bpf_map_lookup_elem(dsmd_map_fd(d, DSMD_MAP_KEYS), &s, &cur[s]))
 			return -errno;
 		want[s] = (struct dsm_mac_key){ 0 };
 	}
@@ -368,7 +339,7 @@ static int install_keys(struct dsmd *d, const struct keyfile *kf, struct dsm_net
 	 * the removals. */
 	for (s = 0; s < DSM_KEY_SLOTS; s++)
 		if (want[s].valid && memcmp(&want[s], &cur[s], sizeof(want[s])) &&
-		    bpf_map_update_elem(d->keys_fd, &s, &want[s], BPF_ANY))
+		    bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_KEYS), &s, &want[s], BPF_ANY))
 			return -errno;
 	if (send_slot == 1)
 		cfg->flags |= DSM_NET_F_SEND_SLOT1;
@@ -379,27 +350,83 @@ static int install_keys(struct dsmd *d, const struct keyfile *kf, struct dsm_net
 		return err;
 	for (s = 0; s < DSM_KEY_SLOTS; s++)
 		if (!want[s].valid && cur[s].valid &&
-		    bpf_map_update_elem(d->keys_fd, &s, &want[s], BPF_ANY))
+		    bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_KEYS), &s, &want[s], BPF_ANY))
 			return -errno;
 	return 0;
 }
 
-/* The tag of same-node packets (dsm/wire.h): kept across reloads and
- * restarts, so packets in flight stay labeled; 32 random non-zero bits. */
-static int local_tag(struct dsm_net_cfg *cfg)
+/* The same-node key (dsm/wire.h), drawn once per node: a key already in
+ * its slot stays, so packets in flight keep their tags across reloads and
+ * restarts. */
+static int local_key(const struct dsmd *d, struct dsm_mac_key *key)
 {
-	uint32_t t = 0;
+	int fd = dsmd_map_fd(d, DSMD_MAP_KEYS);
+	uint32_t slot = DSM_KEY_SLOT_LOCAL;
 
-	if (cfg->local_tag)
+	if (bpf_map_lookup_elem(fd, &slot, key))
+		return -errno;
+	if (key->valid)
 		return 0;
-	while (!t)
-		if (getrandom(&t, sizeof(t), 0) != (ssize_t)sizeof(t)) {
-			int err = errno ? -errno : -EIO;
+	*key = (struct dsm_mac_key){ .valid = 1 };
+	if (getrandom(&key->k0, sizeof(key->k0), 0) != (ssize_t)sizeof(key->k0) ||
+	    getrandom(&key->k1, sizeof(key->k1), 0) != (ssize_t)sizeof(key->k1))
+		return log_errno(LOG_ERR, errno ? -errno : -EIO, "net: same-node key");
+	if (bpf_map_update_elem(fd, &slot, key, BPF_ANY))
+		return -errno;
+	return 0;
+}
 
-			log_err("net", "random tag: %s", strerror(-err));
-			return err;
-		}
-	cfg->local_tag = t;
+/* The first 32 bits of SipHash-2-4(key, label as 4 little-endian bytes). */
+static int label_tag(const struct dsm_mac_key *key, uint32_t label, uint32_t *tag)
+{
+	uint8_t k[16], msg[4];
+	uint64_t h;
+	int err;
+
+	for (int i = 0; i < 8; i++) {
+		k[i] = (uint8_t)(key->k0 >> (8 * i));
+		k[8 + i] = (uint8_t)(key->k1 >> (8 * i));
+	}
+	for (int i = 0; i < 4; i++)
+		msg[i] = (uint8_t)(label >> (8 * i));
+	err = dsm_siphash24(k, msg, sizeof(msg), &h);
+	if (!err)
+		*tag = (uint32_t)h;
+	return err;
+}
+
+int dsmd_net_tags(struct dsmd *d)
+{
+	int fd = dsmd_map_fd(d, DSMD_MAP_TAGS), err = 0;
+	struct dsm_mac_key key;
+	const struct dsm_label *labels;
+	size_t n;
+
+	err = local_key(d, &key);
+	if (err)
+		return log_errno(LOG_ERR, err, "net: same-node key");
+	labels = dsm_policy_labels(d->policy, &n);
+	for (size_t i = 0; !err && i < n; i++) {
+		uint32_t tag;
+
+		err = label_tag(&key, labels[i].id, &tag);
+		if (!err && bpf_map_update_elem(fd, &labels[i].id, &tag, BPF_ANY))
+			err = -errno;
+	}
+	if (err)
+		return log_errno(LOG_ERR, err, "net: same-node tags");
+	return 0;
+}
+
+/* Without a key file no cluster key stays valid: options of earlier keys
+ * must not verify once this node says it has none. */
+static int drop_cluster_keys(const struct dsmd *d)
+{
+	struct dsm_mac_key none = { 0 };
+
+	for (uint32_t s = 0; s < DSM_KEY_SLOTS; s++)
+		if (bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_KEYS), &s, &none, BPF_ANY))
+			return -errno;
 	return 0;
 }
 
@@ -414,18 +441,21 @@ int dsmd_net_configure(struct dsmd *d)
 	if (err)
 		return err;
 	cfg.node_id = d->node_id;
-	cfg.epoch = epoch_now(d);
+	cfg.epoch_seconds = d->o.epoch_seconds;
 	cfg.epoch_window = d->o.epoch_window;
+	cfg.clock_offset_ns = clock_offset_ns();
 	cfg.flags &= DSM_NET_F_SEND_SLOT1;
-	cfg.reserved = 0;
-	err = local_tag(&cfg);
-	if (err)
-		return err;
 	if (!d->o.key_file) {
 		/* No keys: nothing is labeled, and every option that arrives
 		 * is refused (no key verifies it). */
-		log_info("net", "no key file: local checks only, peers are unlabeled");
-		return write_cfg(d, &cfg);
+		cfg.flags = 0;
+		err = write_cfg(d, &cfg);
+		if (!err)
+			err = drop_cluster_keys(d);
+		if (err)
+			return log_errno(LOG_ERR, err, "net: configure");
+		log_info("net: no key file: local checks only, peers are unlabeled");
+		return 0;
 	}
 	err = parse_keyfile(d->o.key_file, &kf);
 	if (err)
@@ -434,11 +464,9 @@ int dsmd_net_configure(struct dsmd *d)
 		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0) |
 			     (d->o.wire_version == DSM_OPT_VERSION_1 ? DSM_NET_F_SEND_V1 : 0);
 	err = install_keys(d, &kf, &cfg);
-	if (err) {
-		log_err("net", "install keys: %s", strerror(-err));
-		return err;
-	}
-	log_info("net", "keys from %s: %u key%s, sending with key %d, %s%s", d->o.key_file, kf.n,
+	if (err)
+		return log_errno(LOG_ERR, err, "net: install keys");
+	log_info("net: keys from %s: %u key%s, sending with key %d, %s%s", d->o.key_file, kf.n,
 		 kf.n == 1 ? "" : "s", kf.send,
 		 !labeling(&d->o) ? "not labeling egress (local checks only)" :
 		 d->o.tcp_all ? "labeling egress, every TCP segment" : "labeling egress",
@@ -446,21 +474,17 @@ int dsmd_net_configure(struct dsmd *d)
 	return 0;
 }
 
-/* Advance the epoch; called about once a second. */
+/* Keep the clock offset current (it moves when the TAI offset is set or a
+ * leap second passes); the epoch itself needs no one. About once a second. */
 void dsmd_net_tick(struct dsmd *d)
 {
 	struct dsm_net_cfg cfg;
-	uint32_t now = epoch_now(d);
+	int64_t off = clock_offset_ns();
 
-	if (read_cfg(d, &cfg) || cfg.epoch == now)
+	if (read_cfg(d, &cfg))
 		return;
-	cfg.epoch = now;
+	if (cfg.clock_offset_ns - off < 1000000 && off - cfg.clock_offset_ns < 1000000)
+		return;
+	cfg.clock_offset_ns = off;
 	write_cfg(d, &cfg);
-}
-
-void dsmd_net_close(struct dsmd *d)
-{
-	if (d->net)
-		dsm_net_bpf__destroy(d->net);
-	d->net = NULL;
 }

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Policy installation. Every load, first or reload, compiles the source,
- * resolves node-local objects, fills a brand-new hash map and swaps it into
- * slot 0 of dsm_policy with one update: a hook sees the old policy or the
- * new one, never a mix, never an empty map. A policy that fails to compile
- * or to install changes nothing.
+ * resolves node-local objects, adds this node's own entries, fills a
+ * brand-new hash map and swaps it into slot 0 of dsm_policy with one
+ * update: a hook sees the old policy or the new one, never a mix, never an
+ * empty map. A policy that fails to compile or to install changes nothing.
+ * The node's own entries (node id, the service manager's and dsmd's
+ * labels, the prefix lengths in use) go into the compiled policy as well,
+ * so that dsmd decides (dsm/decide.h) on exactly what the kernel holds.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,13 +17,14 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "dsmd.h"
+#include "dsm/decide.h"
 
 struct fill_ctx {
 	int fd;
 	size_t n;
-	struct dsm_pval plens[2]; /* DSM_CFG_NET_PLENS: any interface, one interface */
 };
 
 static int fill_one(const struct dsm_pkey *key, const struct dsm_pval *val, void *ctx)
@@ -30,40 +34,13 @@ static int fill_one(const struct dsm_pkey *key, const struct dsm_pval *val, void
 	if (bpf_map_update_elem(f->fd, key, val, BPF_NOEXIST))
 		return -errno;
 	f->n++;
-	if (key->kind == DSM_KEY_NET && key->class <= 32) {
-		struct dsm_pval *m = &f->plens[key->node ? 1 : 0];
-
-		if (key->class == 32)
-			m->aux |= 1;
-		else
-			m->perms |= 1u << key->class;
-	}
-	return 0;
-}
-
-/* The prefix lengths in use, so that a packet without a label costs one
- * lookup per length some rule uses rather than one per possible length. */
-static int fill_plens(struct fill_ctx *f)
-{
-	for (uint16_t q = 0; q < 2; q++) {
-		struct dsm_pkey k = dsm_key_config(DSM_CFG_NET_PLENS);
-		struct dsm_pval v = f->plens[q];
-		int err;
-
-		if (!v.perms && !v.aux)
-			continue;
-		k.qual = q;
-		err = fill_one(&k, &v, f);
-		if (err)
-			return err;
-	}
 	return 0;
 }
 
 static void warn_resolve(void *ctx, const char *msg)
 {
 	(void)ctx;
-	log_warn("policy", "%s", msg);
+	log_warning("policy: %s", msg);
 }
 
 static void print_diags(const struct dsm_diags *dg)
@@ -72,8 +49,8 @@ static void print_diags(const struct dsm_diags *dg)
 
 	for (size_t i = 0; i < dg->n; i++) {
 		dsm_diag_format(&dg->v[i], line, sizeof(line));
-		dsmd_log(dg->v[i].severity == DSM_SEV_ERROR ? LOG_ERR : LOG_WARNING, "policy", "%s",
-			 line);
+		log_msg(dg->v[i].severity == DSM_SEV_ERROR ? LOG_ERR : LOG_WARNING, "policy: %s",
+			line);
 	}
 }
 
@@ -102,37 +79,93 @@ static int resolve_node(struct dsmd *d, const struct dsm_policy *p)
 		return 0;
 	}
 	if (d->o.node) {
-		log_err("policy", "node '%s' is not defined in the policy", want);
+		log_error("policy: node '%s' is not defined in the policy", want);
 		return -ENOENT;
 	}
 	/* A single node policy need not name its nodes. */
-	log_warn("policy", "hostname '%s' is not a node of the policy; node ID 0", want);
+	log_warning("policy: hostname '%s' is not a node of the policy; node ID 0", want);
 	d->node_id = DSM_NODE_LOCAL;
 	snprintf(d->node_name, sizeof(d->node_name), "%s", want);
 	return 0;
 }
 
 /*
- * The label dsmd itself ends up with must be able to manage dsm: without
- * bpf() it could not finish attaching, reload or take over. Refuse such a
- * policy in enforcing mode rather than lock dsm out of its own objects.
+ * The label dsmd runs in: on a fresh start the one it gives itself (the
+ * start-up rule of the shared library), on a takeover the one the kernel
+ * gave it at exec.
+ */
+static uint32_t self_label(const struct dsmd *d, const struct dsm_policy *p)
+{
+	uint32_t label;
+
+	if (d->takeover && dsmd_task_label(d, p, getpid(), &label) == 0)
+		return label;
+	return dsm_startup_label(p, dsmd_exe_label(p, getpid()), false, true);
+}
+
+/* PID 1's label, for a policy that names no service manager. */
+static uint32_t pid1_label(const struct dsmd *d, const struct dsm_policy *p)
+{
+	uint32_t label;
+
+	if (d->takeover && dsmd_task_label(d, p, 1, &label) == 0)
+		return label;
+	return dsm_startup_label(p, dsmd_exe_label(p, 1), true, false);
+}
+
+/* This node's entries: its id, the service manager's label (when the
+ * policy names none: PID 1's), dsmd's label, the prefix lengths in use. */
+static int add_local_entries(struct dsmd *d, struct dsm_policy *p, uint32_t *self)
+{
+	struct dsm_entry v[12] = { 0 };
+	struct dsm_pkey k = dsm_key_config(DSM_CFG_SERVICE_MANAGER);
+	size_t n = 0;
+	int err;
+
+	v[n].key = dsm_key_config(DSM_CFG_NODE_ID);
+	v[n++].val.aux = d->node_id;
+	if (!dsm_policy_lookup(p, &k)) {
+		uint32_t manager = pid1_label(d, p);
+
+		v[n].key = k;
+		v[n++].val.aux = manager;
+		if (manager == dsm_policy_initial_label(p))
+			log_warning("policy: no service_manager statement: the service manager is "
+				    "PID 1's label '%s', the initial label, so every task in it may "
+				    "enter labels that hold system permissions",
+				    dsm_policy_label_name(p, manager) ?: "?");
+	}
+	/* Entries are added before dsmd's label is known: it depends on the
+	 * service manager (take the one just chosen). */
+	err = dsm_policy_set_local(p, v, n);
+	if (err)
+		return err;
+	*self = self_label(d, p);
+	v[n].key = dsm_key_config(DSM_CFG_DSMD_LABEL);
+	v[n++].val.aux = *self;
+	n += dsm_policy_plens_entries(p, &v[n]);
+	return dsm_policy_set_local(p, v, n);
+}
+
+/*
+ * The label dsmd runs in must be able to manage dsm: without bpf() it
+ * could not finish attaching, reload or take over, without dsm_files and
+ * dsm_read not keep or read its own files. Refuse such a policy in
+ * enforcing mode rather than lock dsm out of its own objects.
  */
 static int check_self(const struct dsm_policy *p, uint32_t self)
 {
-	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES;
-	struct dsm_pkey k = dsm_key_rule(DSM_CLASS_SYSTEM, DSM_QUAL_ANY, self, DSM_NODE_ANY, self);
-	const struct dsm_pval *v = dsm_policy_lookup(p, &k);
-	const char *name = dsm_policy_label_name(p, self);
+	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ;
+	uint32_t has = dsm_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, self, DSM_NODE_ANY, self);
+	char want[128];
 
-	if (dsm_policy_mode(p) == DSM_MODE_PERMISSIVE)
+	if (dsm_policy_mode(p) == DSM_MODE_PERMISSIVE || (has & need) == need)
 		return 0;
-	if (!v || (v->perms & need) != need) {
-		log_err("policy", "dsmd would run as '%s', which lacks system { bpf dsm_files }: "
-			"label dsmd's binary with a transition to a label that has them",
-			name ? name : "?");
-		return -EPERM;
-	}
-	return 0;
+	dsm_perms_format(DSM_CLASS_SYSTEM, need, want, sizeof(want));
+	log_error("policy: dsmd would run as '%s', which lacks system %s: label dsmd's binary "
+		  "with a transition to a label that has them",
+		  dsm_policy_label_name(p, self) ?: "?", want);
+	return -EPERM;
 }
 
 /*
@@ -144,100 +177,101 @@ static int check_self(const struct dsm_policy *p, uint32_t self)
  */
 void dsmd_new_generation(const struct dsmd *d, const char *why)
 {
+	int fd = dsmd_map_fd(d, DSMD_MAP_GEN);
 	uint32_t zero = 0, gen = 0;
 
-	if (bpf_map_lookup_elem(d->gen_fd, &zero, &gen) == 0) {
+	if (bpf_map_lookup_elem(fd, &zero, &gen) == 0) {
 		gen = gen + 1 ? gen + 1 : 1;
-		if (bpf_map_update_elem(d->gen_fd, &zero, &gen, BPF_ANY))
+		if (bpf_map_update_elem(fd, &zero, &gen, BPF_ANY))
 			gen = 0;
 	}
 	if (!gen)
-		log_err("policy", "generation not advanced after the %s change (%s): sockets may "
-			"keep earlier decisions", why, strerror(errno));
+		log_errno(LOG_ERR, -errno, "policy: generation not advanced after the %s change: "
+			  "sockets may keep earlier decisions", why);
+}
+
+/* A new policy map filled with every entry of p; its fd, or -errno. */
+static int fill_map(const struct dsmd *d, const struct dsm_policy *p, size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	struct fill_ctx f = { .fd = -1 };
+	size_t nent = 0, nres = 0;
+	int err, btf_fd;
+
+	err = dsmd_bpf_policy_btf(d, &btf_fd, &opts.btf_key_type_id, &opts.btf_value_type_id);
+	if (err)
+		return log_errno(LOG_ERR, err, "policy: BTF for the policy map");
+	opts.btf_fd = (uint32_t)btf_fd;
+	dsm_policy_entries(p, &nent);
+	dsm_policy_resolved_entries(p, &nres);
+	f.fd = bpf_map_create(BPF_MAP_TYPE_HASH, "dsm_policy_v", sizeof(struct dsm_pkey),
+			      sizeof(struct dsm_pval), (uint32_t)(nent + nres + 16), &opts);
+	if (f.fd < 0)
+		return log_errno(LOG_ERR, -errno, "policy: create policy map (%zu entries)",
+				 nent + nres + 16);
+	err = dsm_policy_foreach_entry(p, fill_one, &f);
+	if (err) {
+		close(f.fd);
+		return log_errno(LOG_ERR, err, "policy: fill policy map");
+	}
+	*n = f.n;
+	return f.fd;
 }
 
 int dsmd_policy_load(struct dsmd *d)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
 	struct dsm_diags dg = { 0 };
 	struct dsm_policy *p = NULL;
-	struct fill_ctx f = { .fd = -1 };
-	size_t nent = 0, nres = 0;
 	uint32_t zero = 0, self;
+	size_t n = 0;
 	unsigned nerr;
-	int err;
+	int err, fd = -1;
 
 	err = dsm_policy_compile_file(d->o.policy_path, &p, &dg);
 	print_diags(&dg);
 	nerr = dg.errors;
 	dsm_diags_free(&dg);
 	if (err) {
-		log_err("policy", "%s: not loaded (%u error%s)", d->o.policy_path, nerr,
-			nerr == 1 ? "" : "s");
+		log_error("policy: %s: not loaded (%u error%s)", d->o.policy_path, nerr,
+			  nerr == 1 ? "" : "s");
 		return err;
 	}
 	err = dsm_policy_resolve(p, warn_resolve, NULL);
 	if (err < 0)
 		goto out;
 	err = resolve_node(d, p);
-	if (err)
-		goto out;
-	self = dsmd_label_for_exe(p, "/proc/self/exe");
-	err = check_self(p, self);
-	if (err)
-		goto out;
-
-	err = dsmd_bpf_policy_btf(d);
-	if (err) {
-		log_err("policy", "BTF for the policy map: %s", strerror(-err));
-		goto out;
-	}
-	opts.btf_fd = (uint32_t)d->btf_fd;
-	opts.btf_key_type_id = d->btf_key_id;
-	opts.btf_value_type_id = d->btf_val_id;
-	dsm_policy_entries(p, &nent);
-	dsm_policy_resolved_entries(p, &nres);
-	f.fd = bpf_map_create(BPF_MAP_TYPE_HASH, "dsm_policy_v", sizeof(struct dsm_pkey),
-			      sizeof(struct dsm_pval), (uint32_t)(nent + nres + 3), &opts);
-	if (f.fd < 0) {
-		err = -errno;
-		log_err("policy", "create policy map (%zu entries): %s", nent + nres + 3,
-			strerror(-err));
-		goto out;
-	}
-	err = dsm_policy_foreach_entry(p, fill_one, &f);
-	if (!err) {
-		struct dsm_pkey k = dsm_key_config(DSM_CFG_NODE_ID);
-		struct dsm_pval v = { .aux = d->node_id };
-
-		err = fill_one(&k, &v, &f);
-	}
 	if (!err)
-		err = fill_plens(&f);
-	if (err) {
-		log_err("policy", "fill policy map: %s", strerror(-err));
+		err = add_local_entries(d, p, &self);
+	if (!err)
+		err = check_self(p, self);
+	if (err)
+		goto out;
+	fd = fill_map(d, p, &n);
+	if (fd < 0) {
+		err = fd;
 		goto out;
 	}
 	/* The switch: one update of one slot. */
-	if (bpf_map_update_elem(d->policy_fd, &zero, &f.fd, BPF_ANY)) {
-		err = -errno;
-		log_err("policy", "install policy map: %s", strerror(-err));
+	if (bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_POLICY), &zero, &fd, BPF_ANY)) {
+		err = log_errno(LOG_ERR, -errno, "policy: install policy map");
 		goto out;
 	}
 	/* Then a new generation: the decisions sockets cached under the old
 	 * policy stop counting. */
 	dsmd_new_generation(d, "policy");
-	log_info("policy", "%s: policy '%s' version %llu installed: %zu entries, %s, node %s (%u)",
+	log_info("policy: %s: policy '%s' version %llu installed: %zu entries, %s, node %s (%u)",
 		 d->o.policy_path, dsm_policy_name(p), (unsigned long long)dsm_policy_version(p),
-		 f.n, dsm_policy_mode(p) == DSM_MODE_PERMISSIVE ? "permissive" : "enforcing",
+		 n, dsm_policy_mode(p) == DSM_MODE_PERMISSIVE ? "permissive" : "enforcing",
 		 d->node_name, d->node_id);
 	dsm_policy_free(d->policy);
 	d->policy = p;
 	p = NULL;
-	err = dsmd_protect_path(d, d->o.policy_path, false);
+	err = dsmd_net_tags(d);
+	if (!err)
+		err = dsmd_protect_path(d, d->o.policy_path, false);
 out:
-	if (f.fd >= 0)
-		close(f.fd); /* the outer map holds the installed one */
+	if (fd >= 0)
+		close(fd); /* the outer map holds the installed one */
 	dsm_policy_free(p);
 	return err;
 }
@@ -245,8 +279,8 @@ out:
 int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs)
 {
 	struct dsm_inode_key k = { 0 };
+	uint32_t flags = DSM_PROT_WRITE;
 	struct dsm_pkey fk;
-	uint32_t one = 1;
 	struct stat st;
 	int err;
 
@@ -255,12 +289,9 @@ int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs)
 	err = dsm_file_key(st.st_dev, st.st_ino, &fk);
 	if (err)
 		return err;
-	k.dev = fk.subject;
-	k.ino = whole_fs ? 0 : fk.object;
-	if (bpf_map_update_elem(d->protected_fd, &k, &one, BPF_ANY)) {
-		err = -errno;
-		log_err("policy", "protect %s: %s", path, strerror(-err));
-		return err;
-	}
+	k.dev = fk.file.dev;
+	k.ino = whole_fs ? 0 : dsm_key_file_ino(&fk);
+	if (bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_PROTECTED), &k, &flags, BPF_ANY))
+		return log_errno(LOG_ERR, -errno, "policy: protect %s", path);
 	return 0;
 }

@@ -150,7 +150,18 @@ typedef int (*dsm_entry_fn)(const struct dsm_pkey *key,
 int dsm_policy_foreach_entry(const struct dsm_policy *p, dsm_entry_fn fn,
 			     void *ctx);
 
-/* Look up an entry by key in the compiled then the resolved entries
+/* The loader's node-local entries (DSM_CFG_NODE_ID and the like): they
+ * replace the previous set, are visited by dsm_policy_foreach_entry()
+ * after the resolved ones and found by dsm_policy_lookup(), so the host
+ * decides (dsm/decide.h) on exactly what the kernel map holds. -EEXIST if a
+ * key is already a compiled or resolved entry or given twice. */
+int dsm_policy_set_local(struct dsm_policy *p, const struct dsm_entry *v, size_t n);
+
+/* The DSM_CFG_NET_PLENS entries (at most 8) for the compiled and resolved
+ * unlabeled rules, into out; returns how many. */
+size_t dsm_policy_plens_entries(const struct dsm_policy *p, struct dsm_entry out[8]);
+
+/* Look up an entry by key in the compiled, resolved and local entries
  * (binary search). Returns NULL if absent. */
 const struct dsm_pval *dsm_policy_lookup(const struct dsm_policy *p,
 					 const struct dsm_pkey *key);
@@ -170,6 +181,10 @@ typedef void (*dsm_resolve_warn_fn)(void *ctx, const char *msg);
  * reported (0 = everything resolved) or a negative errno. Call again on
  * reload: the previous resolved entries are replaced. */
 int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx);
+
+/* The inode number of the caller's network namespace (what interface
+ * entries carry as netns), 0 if unknown. */
+uint32_t dsm_netns_self(void);
 
 /* The FILE key for st_dev/st_ino as the kernel sees them; -ERANGE if the
  * device number does not fit the kernel's 12:20 encoding. */
@@ -209,7 +224,7 @@ int dsm_entry_format(const struct dsm_policy *p, const struct dsm_pkey *key,
 
 /* ---- bundles ------------------------------------------------------------ */
 
-#define DSM_BUNDLE_FORMAT  1
+#define DSM_BUNDLE_FORMAT  2
 #define DSM_BUNDLE_DIGEST_LEN 32 /* SHA-256 */
 #define DSM_BUNDLE_MAX_SIZE (256u << 20)
 

@@ -23,7 +23,7 @@ static const uint8_t magic[8] = { 'D', 'S', 'M', 'B', 'N', 'D', 'L', '\n' };
 
 #define HDR_LEN     40
 #define SEC_HDR_LEN 16
-#define ENTRY_LEN   32
+#define ENTRY_LEN   40 /* kind, 3 zero bytes, 28 bytes of variant, perms, aux */
 
 enum section {
 	SEC_META = 1,
@@ -75,6 +75,15 @@ static void put_le(uint8_t *p, uint64_t v, unsigned int bytes)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static uint64_t get_le(const uint8_t *p, unsigned int bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 static void w_le(struct wbuf *w, uint64_t v, unsigned int bytes)
 {
 	uint8_t *p = wb_room(w, bytes);
@@ -116,25 +125,118 @@ static void sec_end(struct wbuf *w, size_t at)
 		put_le(w->b + at + 8, w->n - at - SEC_HDR_LEN, 8);
 }
 
+/*
+ * A key's variant as bytes: every field little-endian at its offset in the
+ * variant, prefixes as the network-order bytes they are, every other byte
+ * zero. One function for both directions keeps them in step: a read key is
+ * valid only if writing it back gives the bytes read.
+ */
+static void put_variant(uint8_t v[28], const struct dsm_pkey *k)
+{
+	memset(v, 0, 28);
+	switch (k->kind) {
+	case DSM_KEY_RULE:
+		v[0] = k->rule.class;
+		put_le(v + 2, k->rule.qual, 2);
+		put_le(v + 4, k->rule.subject, 4);
+		put_le(v + 8, k->rule.node, 4);
+		put_le(v + 12, k->rule.target, 4);
+		break;
+	case DSM_KEY_FILE:
+		put_le(v, k->file.dev, 4);
+		put_le(v + 4, k->file.ino_lo, 4);
+		put_le(v + 8, k->file.ino_hi, 4);
+		break;
+	case DSM_KEY_TRANS:
+		put_le(v, k->trans.subject, 4);
+		put_le(v + 4, k->trans.file_label, 4);
+		break;
+	case DSM_KEY_LABEL:
+		put_le(v, k->label.label, 4);
+		break;
+	case DSM_KEY_CONFIG:
+		v[0] = k->config.item;
+		put_le(v + 2, k->config.index, 2);
+		break;
+	case DSM_KEY_NET:
+		v[0] = k->net.plen;
+		memcpy(v + 4, &k->net.prefix, 4);
+		put_le(v + 8, k->net.ifindex, 4);
+		put_le(v + 12, k->net.netns, 4);
+		break;
+	case DSM_KEY_NET6:
+		v[0] = k->net6.plen;
+		memcpy(v + 4, k->net6.prefix, 16);
+		put_le(v + 20, k->net6.ifindex, 4);
+		put_le(v + 24, k->net6.netns, 4);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The inverse of put_variant() for a known kind; false when the bytes are
+ * not what put_variant() would have written. */
+static bool get_variant(const uint8_t v[28], uint8_t kind, struct dsm_pkey *k)
+{
+	uint8_t again[28];
+
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	switch (kind) {
+	case DSM_KEY_RULE:
+		k->rule.class = v[0];
+		k->rule.qual = (uint16_t)get_le(v + 2, 2);
+		k->rule.subject = (uint32_t)get_le(v + 4, 4);
+		k->rule.node = (uint32_t)get_le(v + 8, 4);
+		k->rule.target = (uint32_t)get_le(v + 12, 4);
+		break;
+	case DSM_KEY_FILE:
+		k->file.dev = (uint32_t)get_le(v, 4);
+		k->file.ino_lo = (uint32_t)get_le(v + 4, 4);
+		k->file.ino_hi = (uint32_t)get_le(v + 8, 4);
+		break;
+	case DSM_KEY_TRANS:
+		k->trans.subject = (uint32_t)get_le(v, 4);
+		k->trans.file_label = (uint32_t)get_le(v + 4, 4);
+		break;
+	case DSM_KEY_LABEL:
+		k->label.label = (uint32_t)get_le(v, 4);
+		break;
+	case DSM_KEY_CONFIG:
+		k->config.item = v[0];
+		k->config.index = (uint16_t)get_le(v + 2, 2);
+		break;
+	case DSM_KEY_NET:
+		k->net.plen = v[0];
+		memcpy(&k->net.prefix, v + 4, 4);
+		k->net.ifindex = (uint32_t)get_le(v + 8, 4);
+		k->net.netns = (uint32_t)get_le(v + 12, 4);
+		break;
+	case DSM_KEY_NET6:
+		k->net6.plen = v[0];
+		memcpy(k->net6.prefix, v + 4, 16);
+		k->net6.ifindex = (uint32_t)get_le(v + 20, 4);
+		k->net6.netns = (uint32_t)get_le(v + 24, 4);
+		break;
+	default:
+		return false;
+	}
+	put_variant(again, k);
+	return memcmp(again, v, sizeof(again)) == 0;
+}
+
 static void w_entry(struct wbuf *w, const struct dsm_entry *e)
 {
-	const struct dsm_pkey *k = &e->key;
 	uint8_t *p = wb_room(w, ENTRY_LEN);
 
 	if (!p)
 		return;
-	p[0] = k->kind;
-	p[1] = k->class;
-	put_le(p + 2, k->qual, 2);
-	if (k->kind == DSM_KEY_NET)
-		memcpy(p + 4, &k->subject, 4); /* already network order */
-	else
-		put_le(p + 4, k->subject, 4);
-	put_le(p + 8, k->node, 4);
-	put_le(p + 12, k->target, 4);
-	put_le(p + 16, k->object, 8);
-	put_le(p + 24, e->val.perms, 4);
-	put_le(p + 28, e->val.aux, 4);
+	memset(p, 0, 4);
+	p[0] = e->key.kind;
+	put_variant(p + 4, &e->key);
+	put_le(p + 32, e->val.perms, 4);
+	put_le(p + 36, e->val.aux, 4);
 }
 
 static int sha256(const uint8_t *buf, size_t len, uint8_t out[DSM_BUNDLE_DIGEST_LEN])
@@ -239,15 +341,6 @@ struct rbuf {
 	size_t left;
 	bool bad;
 };
-
-static uint64_t get_le(const uint8_t *p, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 static const uint8_t *r_bytes(struct rbuf *r, size_t len)
 {
@@ -514,31 +607,30 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 static bool entry_ok(const struct dsm_policy *p, const struct dsm_entry *e)
 {
 	const struct dsm_pkey *k = &e->key;
+	const struct dsm_key_rule *r = &k->rule;
 	const struct dsm_label *l;
 
 	switch (k->kind) {
 	case DSM_KEY_RULE:
-		if (!dsm_class_name(k->class) || !label_defined(p, k->subject) ||
-		    !label_defined(p, k->target) || !e->val.perms ||
-		    (e->val.perms & ~dsm_class_all_perms(k->class)) || e->val.aux || k->object)
+		if (!dsm_class_name(r->class) || !label_defined(p, r->subject) ||
+		    !label_defined(p, r->target) || !e->val.perms ||
+		    (e->val.perms & ~dsm_class_all_perms(r->class)) || e->val.aux)
 			return false;
-		if (k->class != DSM_CLASS_SOCKET && k->qual != DSM_QUAL_ANY)
+		if (r->class != DSM_CLASS_SOCKET && r->qual != DSM_QUAL_ANY)
 			return false;
-		if (k->class == DSM_CLASS_PEER)
-			return k->node == DSM_NODE_ANY || dsm_policy_node_name(p, k->node);
-		return k->node == DSM_NODE_ANY;
+		if (r->class == DSM_CLASS_PEER)
+			return r->node == DSM_NODE_ANY || dsm_policy_node_name(p, r->node);
+		return r->node == DSM_NODE_ANY;
 	case DSM_KEY_TRANS:
-		return label_defined(p, k->subject) && label_defined(p, k->target) &&
-		       label_defined(p, e->val.aux) && !k->class && !k->qual &&
-		       !k->node && !k->object && !e->val.perms;
+		return label_defined(p, k->trans.subject) && label_defined(p, k->trans.file_label) &&
+		       label_defined(p, e->val.aux) && !e->val.perms;
 	case DSM_KEY_LABEL:
-		l = find_label(p, k->subject);
-		return l && e->val.perms == l->flags && !k->class && !k->qual &&
-		       !k->node && !k->target && !k->object && !e->val.aux;
+		l = find_label(p, k->label.label);
+		return l && e->val.perms == l->flags && !e->val.aux;
 	case DSM_KEY_CONFIG:
-		if (k->qual || k->subject || k->node || k->target || k->object)
+		if (k->config.index)
 			return false;
-		switch (k->class) {
+		switch (k->config.item) {
 		case DSM_CFG_MODE:
 			return e->val.aux == p->mode && !e->val.perms;
 		case DSM_CFG_INITIAL_LABEL:
@@ -546,13 +638,17 @@ static bool entry_ok(const struct dsm_policy *p, const struct dsm_entry *e)
 		case DSM_CFG_POLICY_VERSION:
 			return ((uint64_t)e->val.perms << 32 | e->val.aux) == p->version;
 		case DSM_CFG_FILE_LABEL:
+		case DSM_CFG_SERVICE_MANAGER:
 			return label_defined(p, e->val.aux) && !e->val.perms;
 		default:
-			return false; /* NODE_ID is the loader's */
+			return false; /* NODE_ID, NET_PLENS, DSMD_LABEL are the loader's */
 		}
 	case DSM_KEY_NET:
 		/* Only device-less rules are compiled entries. */
-		return k->class <= 32 && !k->qual && !k->node && !k->target && !k->object &&
+		return k->net.plen <= 32 && !k->net.ifindex && !k->net.netns &&
+		       label_defined(p, e->val.aux) && !e->val.perms;
+	case DSM_KEY_NET6:
+		return k->net6.plen <= 128 && !k->net6.ifindex && !k->net6.netns &&
 		       label_defined(p, e->val.aux) && !e->val.perms;
 	default:
 		return false; /* FILE entries only exist after resolution */
@@ -576,23 +672,15 @@ static bool r_entries(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		const uint8_t *b = r_bytes(&s, ENTRY_LEN);
 		struct dsm_entry *e = &p->entries[i];
 
-		e->key.kind = b[0];
-		e->key.class = b[1];
-		e->key.qual = (uint16_t)get_le(b + 2, 2);
-		if (e->key.kind == DSM_KEY_NET)
-			memcpy(&e->key.subject, b + 4, 4);
-		else
-			e->key.subject = (uint32_t)get_le(b + 4, 4);
-		e->key.node = (uint32_t)get_le(b + 8, 4);
-		e->key.target = (uint32_t)get_le(b + 12, 4);
-		e->key.object = get_le(b + 16, 8);
-		e->val.perms = (uint32_t)get_le(b + 24, 4);
-		e->val.aux = (uint32_t)get_le(b + 28, 4);
+		if (b[1] || b[2] || b[3] || !get_variant(b + 4, b[0], &e->key))
+			return false;
+		e->val.perms = (uint32_t)get_le(b + 32, 4);
+		e->val.aux = (uint32_t)get_le(b + 36, 4);
 		if (!entry_ok(p, e) ||
 		    (i && policy_key_cmp(&p->entries[i - 1].key, &e->key) >= 0))
 			return false;
 		nlabel += e->key.kind == DSM_KEY_LABEL;
-		if (e->key.kind == DSM_KEY_CONFIG && e->key.class == DSM_CFG_FILE_LABEL)
+		if (e->key.kind == DSM_KEY_CONFIG && e->key.config.item == DSM_CFG_FILE_LABEL)
 			p->file_label = e->val.aux;
 		p->nentries++;
 	}

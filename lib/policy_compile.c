@@ -446,10 +446,10 @@ static void fold_wildcards(struct compiler *c)
 
 		if (k.kind != DSM_KEY_RULE)
 			continue;
-		if (k.class == DSM_CLASS_SOCKET && k.qual != DSM_QUAL_ANY)
-			k.qual = DSM_QUAL_ANY;
-		else if (k.class == DSM_CLASS_PEER && k.node != DSM_NODE_ANY)
-			k.node = DSM_NODE_ANY;
+		if (k.rule.class == DSM_CLASS_SOCKET && k.rule.qual != DSM_QUAL_ANY)
+			k.rule.qual = DSM_QUAL_ANY;
+		else if (k.rule.class == DSM_CLASS_PEER && k.rule.node != DSM_NODE_ANY)
+			k.rule.node = DSM_NODE_ANY;
 		else
 			continue;
 		w = entry_find(c, &k);
@@ -530,12 +530,13 @@ static void check_transitions(struct compiler *c, const struct dsm_policy *p)
 		const struct dsm_entry *e = &c->ents.v[i];
 
 		if (e->key.kind != DSM_KEY_TRANS ||
-		    rule_allows(c, DSM_CLASS_FILE, e->key.subject, e->key.target, DSM_PERM_EXEC))
+		    rule_allows(c, DSM_CLASS_FILE, e->key.trans.subject, e->key.trans.file_label,
+				DSM_PERM_EXEC))
 			continue;
 		warning(c, entry_loc(c, e),
 			"transition cannot happen without 'allow %s %s : file exec;'",
-			dsm_policy_label_name(p, e->key.subject),
-			dsm_policy_label_name(p, e->key.target));
+			dsm_policy_label_name(p, e->key.trans.subject),
+			dsm_policy_label_name(p, e->key.trans.file_label));
 	}
 }
 
@@ -644,7 +645,7 @@ static void compile_nets(struct compiler *c, struct dsm_policy *p)
 		}
 		p->nets[p->nnets++] = v[i].r;
 		if (!v[i].r.ifname[0]) {
-			struct dsm_pkey k = dsm_key_net(v[i].r.prefix_be, v[i].r.plen, 0);
+			struct dsm_pkey k = dsm_key_net(v[i].r.prefix_be, v[i].r.plen, 0, 0);
 			bool created;
 			struct dsm_entry *e = entry_get(c, &k, v[i].src->loc, &created);
 
@@ -692,6 +693,21 @@ static int cmp_node(const void *a, const void *b)
 	uint32_t x = ((const struct dsm_node *)a)->id, y = ((const struct dsm_node *)b)->id;
 
 	return x < y ? -1 : x > y;
+}
+
+/* A label holding any system permission is entered by exec only from the
+ * service manager's label (dsm/decide.h): its LABEL entry says so. */
+static void mark_system_labels(struct compiler *c)
+{
+	for (size_t i = 0; i < c->ents.n; i++) {
+		const struct dsm_entry *e = &c->ents.v[i];
+
+		if (e->key.kind != DSM_KEY_RULE || e->key.rule.class != DSM_CLASS_SYSTEM)
+			continue;
+		for (size_t j = 0; j < c->t->labels.n; j++)
+			if (!c->label_dup[j] && c->t->labels.v[j].id == e->key.rule.subject)
+				c->label_flags[j] |= DSM_LABEL_F_SYSTEM;
+	}
 }
 
 /* Copy the (valid) label and node tables into p and emit LABEL entries. */
@@ -811,6 +827,7 @@ static void compile(struct compiler *c, struct dsm_policy *p)
 	p->version = t->version;
 	p->mode = t->have_mode ? t->mode : DSM_MODE_ENFORCING;
 	p->nrules = t->rules.n;
+	mark_system_labels(c);
 	emit_names(c, p);
 	if (!stop(c))
 		check_transitions(c, p);

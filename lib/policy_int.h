@@ -209,6 +209,8 @@ struct dsm_policy {
 	size_t nentries;
 	struct dsm_entry *resolved;  /* sorted, unique */
 	size_t nresolved;
+	struct dsm_entry *local;     /* the loader's: sorted, unique */
+	size_t nlocal;
 };
 
 /* Build the by-name indices once labels/nodes are filled and sorted by

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Names of classes, permissions, socket families and types; printing. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@ static const char *const class_names[DSM_CLASS_MAX] = {
 	[DSM_CLASS_SOCKET]  = "socket",
 	[DSM_CLASS_PEER]    = "peer",
 	[DSM_CLASS_SYSTEM]  = "system",
+	[DSM_CLASS_DSM]     = "dsm",
 };
 
 /* Indexed by bit number; must match the DSM_PERM_* values (checked below). */
@@ -25,7 +27,9 @@ static const char *const perm_names[DSM_CLASS_MAX][NPERMS] = {
 	[DSM_CLASS_SOCKET]  = { "create", "bind", "listen", "connect", "accept",
 				"send", "recv" },
 	[DSM_CLASS_PEER]    = { "recv" },
-	[DSM_CLASS_SYSTEM]  = { "bpf", "module", "dsm_files" },
+	[DSM_CLASS_SYSTEM]  = { "bpf", "module", "dsm_files", "dsm_read", "mount", "kernel",
+				"cgroup" },
+	[DSM_CLASS_DSM]     = { "query", "peerlabel", "admin" },
 };
 
 _Static_assert(DSM_PERM_FORK == 1u << 0 && DSM_PERM_TRANSITION == 1u << 1 &&
@@ -38,7 +42,11 @@ _Static_assert(DSM_PERM_CREATE == 1u << 0 && DSM_PERM_BIND == 1u << 1 &&
 	       DSM_PERM_RECV == 1u << 6, "socket permission names");
 _Static_assert(DSM_PERM_PEER_RECV == 1u << 0, "peer permission names");
 _Static_assert(DSM_PERM_BPF == 1u << 0 && DSM_PERM_MODULE == 1u << 1 &&
-	       DSM_PERM_DSM_FILES == 1u << 2, "system permission names");
+	       DSM_PERM_DSM_FILES == 1u << 2 && DSM_PERM_DSM_READ == 1u << 3 &&
+	       DSM_PERM_MOUNT == 1u << 4 && DSM_PERM_KERNEL == 1u << 5 &&
+	       DSM_PERM_CGROUP == 1u << 6, "system permission names");
+_Static_assert(DSM_PERM_QUERY == 1u << 0 && DSM_PERM_PEERLABEL == 1u << 1 &&
+	       DSM_PERM_ADMIN == 1u << 2, "dsm permission names");
 
 const char *dsm_class_name(unsigned int class)
 {
@@ -197,7 +205,7 @@ static void put_node(struct out *o, const struct dsm_policy *p, uint32_t id)
 }
 
 static void put_rule(struct out *o, const struct dsm_policy *p,
-		     const struct dsm_pkey *k, const struct dsm_pval *v)
+		     const struct dsm_key_rule *k, const struct dsm_pval *v)
 {
 	const char *cn = dsm_class_name(k->class);
 
@@ -230,74 +238,103 @@ static void put_rule(struct out *o, const struct dsm_policy *p,
 	put_perms(o, k->class, v->perms);
 }
 
+static void put_iface(struct out *o, uint32_t ifindex, uint32_t netns)
+{
+	if (ifindex)
+		put(o, " ifindex %u", ifindex);
+	if (netns)
+		put(o, " netns %u", netns);
+}
+
+static void put_config(struct out *o, const struct dsm_policy *p,
+		       const struct dsm_key_config *k, const struct dsm_pval *v)
+{
+	switch (k->item) {
+	case DSM_CFG_MODE:
+		put(o, "mode %s", v->aux == DSM_MODE_PERMISSIVE ? "permissive"
+				  : v->aux == DSM_MODE_ENFORCING ? "enforcing"
+				  : "?");
+		break;
+	case DSM_CFG_INITIAL_LABEL:
+		put(o, "initial ");
+		put_label(o, p, v->aux);
+		break;
+	case DSM_CFG_POLICY_VERSION:
+		put(o, "version %llu", (unsigned long long)v->perms << 32 | v->aux);
+		break;
+	case DSM_CFG_FILE_LABEL:
+		put(o, "file default : ");
+		put_label(o, p, v->aux);
+		break;
+	case DSM_CFG_NODE_ID:
+		put(o, "node-id ");
+		put_node(o, p, v->aux);
+		break;
+	case DSM_CFG_SERVICE_MANAGER:
+		put(o, "service_manager ");
+		put_label(o, p, v->aux);
+		break;
+	case DSM_CFG_DSMD_LABEL:
+		put(o, "dsmd-label ");
+		put_label(o, p, v->aux);
+		break;
+	case DSM_CFG_NET_PLENS:
+		put(o, "unlabeled prefix lengths [%u] 0x%08x%08x", k->index, v->aux, v->perms);
+		break;
+	default:
+		put(o, "config %u[%u] = %u/%u", k->item, k->index, v->perms, v->aux);
+		break;
+	}
+}
+
 int dsm_entry_format(const struct dsm_policy *p, const struct dsm_pkey *k,
 		     const struct dsm_pval *v, char *buf, size_t len)
 {
 	struct out o = { buf, len, 0 };
+	char a6[INET6_ADDRSTRLEN];
 	const uint8_t *a;
 
 	switch (k->kind) {
 	case DSM_KEY_RULE:
-		put_rule(&o, p, k, v);
+		put_rule(&o, p, &k->rule, v);
 		break;
 	case DSM_KEY_TRANS:
 		put(&o, "transition ");
-		put_label(&o, p, k->subject);
+		put_label(&o, p, k->trans.subject);
 		put(&o, " ");
-		put_label(&o, p, k->target);
+		put_label(&o, p, k->trans.file_label);
 		put(&o, " -> ");
 		put_label(&o, p, v->aux);
 		break;
 	case DSM_KEY_LABEL:
 		put(&o, "label ");
-		put_label(&o, p, k->subject);
-		put(&o, " = %u%s", k->subject,
-		    v->perms & DSM_LABEL_F_PERMISSIVE ? " permissive" : "");
+		put_label(&o, p, k->label.label);
+		put(&o, " = %u%s%s", k->label.label,
+		    v->perms & DSM_LABEL_F_PERMISSIVE ? " permissive" : "",
+		    v->perms & DSM_LABEL_F_SYSTEM ? " system" : "");
 		break;
 	case DSM_KEY_FILE:
-		put(&o, "file dev %u:%u ino %llu : ", k->subject >> 20,
-		    k->subject & 0xfffff, (unsigned long long)k->object);
+		put(&o, "file dev %u:%u ino %llu : ", k->file.dev >> 20, k->file.dev & 0xfffff,
+		    (unsigned long long)dsm_key_file_ino(k));
 		put_label(&o, p, v->aux);
 		break;
 	case DSM_KEY_NET:
-		a = (const uint8_t *)&k->subject;
-		put(&o, "unlabeled %u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], k->class);
-		if (k->node)
-			put(&o, " ifindex %u", k->node);
+		a = (const uint8_t *)&k->net.prefix;
+		put(&o, "unlabeled %u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], k->net.plen);
+		put_iface(&o, k->net.ifindex, k->net.netns);
+		put(&o, " -> ");
+		put_label(&o, p, v->aux);
+		break;
+	case DSM_KEY_NET6:
+		if (!inet_ntop(AF_INET6, k->net6.prefix, a6, sizeof(a6)))
+			snprintf(a6, sizeof(a6), "?");
+		put(&o, "unlabeled %s/%u", a6, k->net6.plen);
+		put_iface(&o, k->net6.ifindex, k->net6.netns);
 		put(&o, " -> ");
 		put_label(&o, p, v->aux);
 		break;
 	case DSM_KEY_CONFIG:
-		switch (k->class) {
-		case DSM_CFG_MODE:
-			put(&o, "mode %s", v->aux == DSM_MODE_PERMISSIVE ? "permissive"
-					   : v->aux == DSM_MODE_ENFORCING ? "enforcing"
-					   : "?");
-			break;
-		case DSM_CFG_INITIAL_LABEL:
-			put(&o, "initial ");
-			put_label(&o, p, v->aux);
-			break;
-		case DSM_CFG_POLICY_VERSION:
-			put(&o, "version %llu",
-			    (unsigned long long)v->perms << 32 | v->aux);
-			break;
-		case DSM_CFG_FILE_LABEL:
-			put(&o, "file default : ");
-			put_label(&o, p, v->aux);
-			break;
-		case DSM_CFG_NODE_ID:
-			put(&o, "node-id ");
-			put_node(&o, p, v->aux);
-			break;
-		case DSM_CFG_NET_PLENS:
-			put(&o, "unlabeled prefix lengths%s 0x%x%08x",
-			    k->qual ? " (interface rules)" : "", v->aux & 1, v->perms);
-			break;
-		default:
-			put(&o, "config %u = %u/%u", k->class, v->perms, v->aux);
-			break;
-		}
+		put_config(&o, p, &k->config, v);
 		break;
 	default:
 		put(&o, "kind%u", k->kind);

@@ -25,6 +25,7 @@ void dsm_policy_free(struct dsm_policy *p)
 	free(p->nets);
 	free(p->entries);
 	free(p->resolved);
+	free(p->local);
 	free(p->name);
 	free(p);
 }
@@ -110,6 +111,12 @@ int dsm_policy_foreach_entry(const struct dsm_policy *p, dsm_entry_fn fn, void *
 		if (r)
 			return r;
 	}
+	for (size_t i = 0; i < p->nlocal; i++) {
+		int r = fn(&p->local[i].key, &p->local[i].val, ctx);
+
+		if (r)
+			return r;
+	}
 	return 0;
 }
 
@@ -139,7 +146,63 @@ const struct dsm_pval *dsm_policy_lookup(const struct dsm_policy *p,
 
 	if (!e)
 		e = find_entry(p->resolved, p->nresolved, key);
+	if (!e)
+		e = find_entry(p->local, p->nlocal, key);
 	return e ? &e->val : NULL;
+}
+
+int dsm_policy_set_local(struct dsm_policy *p, const struct dsm_entry *v, size_t n)
+{
+	struct dsm_entry *local = calloc(n ? n : 1, sizeof(*local));
+
+	if (!local)
+		return -ENOMEM;
+	memcpy(local, v, n * sizeof(*v));
+	qsort(local, n, sizeof(*local), policy_entry_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if ((i && policy_key_cmp(&local[i - 1].key, &local[i].key) == 0) ||
+		    find_entry(p->entries, p->nentries, &local[i].key) ||
+		    find_entry(p->resolved, p->nresolved, &local[i].key)) {
+			free(local);
+			return -EEXIST;
+		}
+	}
+	free(p->local);
+	p->local = local;
+	p->nlocal = n;
+	return 0;
+}
+
+/* Add the prefix length of every NET/NET6 entry of v to the masks. */
+static void add_plens(const struct dsm_entry *v, size_t n, uint64_t m[8])
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct dsm_pkey *k = &v[i].key;
+
+		if (k->kind == DSM_KEY_NET && k->net.plen <= 32)
+			m[k->net.ifindex ? DSM_PLENS_V4_DEV : DSM_PLENS_V4_ANY] |= 1ull << k->net.plen;
+		else if (k->kind == DSM_KEY_NET6 && k->net6.plen <= 128)
+			m[(k->net6.ifindex ? DSM_PLENS_V6_DEV : DSM_PLENS_V6_ANY) + k->net6.plen / 64] |=
+				1ull << (k->net6.plen % 64);
+	}
+}
+
+size_t dsm_policy_plens_entries(const struct dsm_policy *p, struct dsm_entry out[8])
+{
+	uint64_t m[8] = { 0 };
+	size_t n = 0;
+
+	add_plens(p->entries, p->nentries, m);
+	add_plens(p->resolved, p->nresolved, m);
+	for (uint16_t i = 0; i < 8; i++) {
+		if (!m[i])
+			continue;
+		out[n].key = dsm_key_config_at(DSM_CFG_NET_PLENS, i);
+		out[n].val.perms = (uint32_t)m[i];
+		out[n].val.aux = (uint32_t)(m[i] >> 32);
+		n++;
+	}
+	return n;
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -320,15 +383,58 @@ static int cmp_u(uint64_t a, uint64_t b)
 	return a < b ? -1 : a > b;
 }
 
+static int cmp_be(__be32 a, __be32 b)
+{
+	return cmp_u(ntohl(a), ntohl(b));
+}
+
+/* Keys in a fixed order on every host: by kind, then the kind's fields as
+ * numbers (prefixes as the numbers they are in network order). */
 int policy_key_cmp(const struct dsm_pkey *a, const struct dsm_pkey *b)
 {
 	int c;
 
-	if ((c = cmp_u(a->kind, b->kind)) || (c = cmp_u(a->class, b->class)) ||
-	    (c = cmp_u(a->subject, b->subject)) || (c = cmp_u(a->target, b->target)) ||
-	    (c = cmp_u(a->node, b->node)) || (c = cmp_u(a->qual, b->qual)))
+	if ((c = cmp_u(a->kind, b->kind)))
 		return c;
-	return cmp_u(a->object, b->object);
+	switch (a->kind) {
+	case DSM_KEY_RULE:
+		if ((c = cmp_u(a->rule.class, b->rule.class)) ||
+		    (c = cmp_u(a->rule.subject, b->rule.subject)) ||
+		    (c = cmp_u(a->rule.target, b->rule.target)) ||
+		    (c = cmp_u(a->rule.node, b->rule.node)))
+			return c;
+		return cmp_u(a->rule.qual, b->rule.qual);
+	case DSM_KEY_FILE:
+		if ((c = cmp_u(a->file.dev, b->file.dev)))
+			return c;
+		return cmp_u(dsm_key_file_ino(a), dsm_key_file_ino(b));
+	case DSM_KEY_TRANS:
+		if ((c = cmp_u(a->trans.subject, b->trans.subject)))
+			return c;
+		return cmp_u(a->trans.file_label, b->trans.file_label);
+	case DSM_KEY_LABEL:
+		return cmp_u(a->label.label, b->label.label);
+	case DSM_KEY_CONFIG:
+		if ((c = cmp_u(a->config.item, b->config.item)))
+			return c;
+		return cmp_u(a->config.index, b->config.index);
+	case DSM_KEY_NET:
+		if ((c = cmp_be(a->net.prefix, b->net.prefix)) ||
+		    (c = cmp_u(a->net.plen, b->net.plen)) ||
+		    (c = cmp_u(a->net.ifindex, b->net.ifindex)))
+			return c;
+		return cmp_u(a->net.netns, b->net.netns);
+	case DSM_KEY_NET6:
+		for (int w = 0; w < 4; w++)
+			if ((c = cmp_be(a->net6.prefix[w], b->net6.prefix[w])))
+				return c;
+		if ((c = cmp_u(a->net6.plen, b->net6.plen)) ||
+		    (c = cmp_u(a->net6.ifindex, b->net6.ifindex)))
+			return c;
+		return cmp_u(a->net6.netns, b->net6.netns);
+	default:
+		return memcmp(a, b, sizeof(*a));
+	}
 }
 
 int policy_entry_cmp(const void *a, const void *b)

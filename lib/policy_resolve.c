@@ -55,8 +55,18 @@ static const char *label_str(const struct dsm_policy *p, uint32_t id, char *buf,
 	return buf;
 }
 
+/* The current network namespace's inode number: interface rules name an
+ * interface of one namespace (struct dsm_key_net). 0 if unknown. */
+uint32_t dsm_netns_self(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
 int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx)
 {
+	const uint32_t netns = dsm_netns_self();
 	size_t total = p->nfiles + p->nnets, n = 0, out = 0;
 	struct resolved *v = calloc(total ? total : 1, sizeof(*v));
 	struct dsm_entry *entries;
@@ -102,7 +112,7 @@ int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx
 			problems++;
 			continue;
 		}
-		v[n].e.key = dsm_key_net(r->prefix_be, r->plen, ifindex);
+		v[n].e.key = dsm_key_net(r->prefix_be, r->plen, ifindex, netns);
 		v[n].e.val.aux = r->label;
 		v[n].order = p->nfiles + i;
 		v[n].what = r->ifname;

@@ -4,7 +4,8 @@
  * the daemons and the library. Everything here is either a map key/value, a
  * ring-buffer record or a constant both sides must agree on. Layouts are
  * fixed-size, naturally aligned, padded explicitly and checked at compile
- * time; a layout change bumps DSM_ABI_VERSION.
+ * time; a layout change bumps DSM_ABI_VERSION, which dsmd compares with the
+ * pinned objects' (map dsm_abi) before it takes them over.
  *
  * Labels (ScID) and node IDs (SnID) are 32-bit numbers named in the policy.
  * They are written explicitly in the policy source, never derived from load
@@ -15,13 +16,13 @@
 #define DSM_ABI_H
 
 #ifdef __bpf__
-/* vmlinux.h provides __u8.. __u64 and struct bpf_spin_lock */
+#include "vmlinux.h" /* __u8.. __u64, __be32, struct bpf_spin_lock */
 #else
 #include <linux/bpf.h>
 #include <linux/types.h>
 #endif
 
-#define DSM_ABI_VERSION 2
+#define DSM_ABI_VERSION 3
 
 /* ---- identifiers -------------------------------------------------------- */
 
@@ -38,15 +39,17 @@ enum dsm_class {
 	DSM_CLASS_FILE    = 2, /* subject task -> executable's label */
 	DSM_CLASS_SOCKET  = 3, /* subject task -> socket label */
 	DSM_CLASS_PEER    = 4, /* peer label@node -> receiving socket label */
-	DSM_CLASS_SYSTEM  = 5, /* subject task -> itself: self-protection */
+	DSM_CLASS_SYSTEM  = 5, /* subject task -> itself: the node as a whole */
+	DSM_CLASS_DSM     = 6, /* subject task -> dsmd's label: dsmd's control socket */
 	DSM_CLASS_MAX,
 };
 
 /* DSM_CLASS_PROCESS */
 #define DSM_PERM_FORK       (1u << 0) /* subject on itself */
 #define DSM_PERM_TRANSITION (1u << 1) /* old label -> new label on exec */
-#define DSM_PERM_SIGNAL     (1u << 2)
-#define DSM_PERM_PTRACE     (1u << 3)
+#define DSM_PERM_SIGNAL     (1u << 2) /* every path that signals, stops, or
+				       * changes the scheduling of a task */
+#define DSM_PERM_PTRACE     (1u << 3) /* attach; writes to another task's /proc */
 /* DSM_CLASS_FILE */
 #define DSM_PERM_EXEC       (1u << 0)
 /* DSM_CLASS_SOCKET (qualified by family/type) */
@@ -59,10 +62,20 @@ enum dsm_class {
 #define DSM_PERM_RECV       (1u << 6)
 /* DSM_CLASS_PEER */
 #define DSM_PERM_PEER_RECV  (1u << 0)
-/* DSM_CLASS_SYSTEM */
-#define DSM_PERM_BPF        (1u << 0) /* bpf(), dsm's pins */
+/* DSM_CLASS_SYSTEM: the ways root could switch dsm off, read it out, or
+ * reach another label through the node as a whole */
+#define DSM_PERM_BPF        (1u << 0) /* bpf(): programs, maps, dsm's pins */
 #define DSM_PERM_MODULE     (1u << 1) /* kernel modules, kexec, other kernel code */
-#define DSM_PERM_DSM_FILES  (1u << 2) /* write dsm's own files */
+#define DSM_PERM_DSM_FILES  (1u << 2) /* change dsm's own files */
+#define DSM_PERM_DSM_READ   (1u << 3) /* read dsm's secrets: keys, policy, pins, state */
+#define DSM_PERM_MOUNT      (1u << 4) /* every mount operation */
+#define DSM_PERM_KERNEL     (1u << 5) /* kernel tunables and memory: procfs and
+				       * sysfs writes, lockdown reasons */
+#define DSM_PERM_CGROUP     (1u << 6) /* writes to cgroup file systems */
+/* DSM_CLASS_DSM: requests on dsmd's control socket */
+#define DSM_PERM_QUERY      (1u << 0) /* status, ps, alarms */
+#define DSM_PERM_PEERLABEL  (1u << 1) /* the peer of one's own socket */
+#define DSM_PERM_ADMIN      (1u << 2) /* reload, exec-label, unload */
 
 /* ---- the policy map ----------------------------------------------------- */
 /*
@@ -71,32 +84,99 @@ enum dsm_class {
  * of an array-of-maps with a single update: a hook sees the old policy or
  * the new one, never a mix and never an empty map. Lookups are O(1) hash
  * lookups whatever the policy size.
+ *
+ * A key is a kind and one named variant per kind; every byte a variant
+ * does not name is zero (the kernel compares keys bytewise). Build keys
+ * with the dsm_key_*() constructors below, on both sides.
  */
 enum dsm_key_kind {
 	DSM_KEY_RULE   = 1, /* class, qual, subject, node, target -> perms */
 	DSM_KEY_FILE   = 2, /* (dev, ino) -> file label (aux) */
 	DSM_KEY_TRANS  = 3, /* subject, file label -> new label (aux) */
 	DSM_KEY_LABEL  = 4, /* label -> flags (DSM_LABEL_F_*) */
-	DSM_KEY_CONFIG = 5, /* one entry per enum dsm_config_item */
-	DSM_KEY_NET    = 6, /* unlabeled peers: prefix, ifindex -> label (aux) */
+	DSM_KEY_CONFIG = 5, /* one entry per (enum dsm_config_item, index) */
+	DSM_KEY_NET    = 6, /* unlabeled IPv4 peers: prefix, interface -> label (aux) */
+	DSM_KEY_NET6   = 7, /* unlabeled IPv6 peers: prefix, interface -> label (aux) */
+};
+
+struct dsm_key_rule {
+	__u8  class;   /* enum dsm_class */
+	__u8  pad;
+	__u16 qual;    /* class socket: dsm_qual(family, type) or DSM_QUAL_ANY; else DSM_QUAL_ANY */
+	__u32 subject; /* subject label */
+	__u32 node;    /* class peer: the subject's node or DSM_NODE_ANY; else DSM_NODE_ANY */
+	__u32 target;  /* target label */
+	__u32 zero[3];
+};
+
+struct dsm_key_file {
+	__u32 dev;    /* kernel encoding: major << 20 | minor */
+	__u32 ino_lo; /* inode number, low and high halves (the key */
+	__u32 ino_hi; /* stays 4-byte aligned): dsm_key_file_ino() */
+	__u32 zero[4];
+};
+
+struct dsm_key_trans {
+	__u32 subject;
+	__u32 file_label;
+	__u32 zero[5];
+};
+
+struct dsm_key_label {
+	__u32 label;
+	__u32 zero[6];
+};
+
+struct dsm_key_config {
+	__u8  item;  /* enum dsm_config_item */
+	__u8  pad;
+	__u16 index; /* items of several words: which word */
+	__u32 zero[6];
+};
+
+/* Interface rules name an interface of one network namespace: (ifindex,
+ * netns), netns being the namespace's inode number (ns.inum); both 0 for
+ * a rule that applies on every interface. */
+struct dsm_key_net {
+	__u8   plen;    /* 0..32 */
+	__u8   pad[3];
+	__be32 prefix;  /* network byte order, host bits zero */
+	__u32  ifindex;
+	__u32  netns;
+	__u32  zero[3];
+};
+
+struct dsm_key_net6 {
+	__u8   plen;      /* 0..128 */
+	__u8   pad[3];
+	__be32 prefix[4]; /* network byte order, host bits zero */
+	__u32  ifindex;
+	__u32  netns;
 };
 
 struct dsm_pkey {
-	__u8  kind;    /* enum dsm_key_kind */
-	__u8  class;   /* RULE: enum dsm_class; NET: prefix length */
-	__u16 qual;    /* RULE/SOCKET: family << 8 | type, or DSM_QUAL_ANY */
-	__u32 subject; /* RULE/TRANS: subject label; LABEL: the label; FILE: dev; NET: IPv4 prefix (network order) */
-	__u32 node;    /* RULE: subject's node (CLASS_PEER) or DSM_NODE_ANY; NET: ifindex or 0 */
-	__u32 target;  /* RULE: target label; TRANS: file label */
-	__u64 object;  /* FILE: inode number */
+	__u8 kind;   /* enum dsm_key_kind */
+	__u8 pad[3];
+	union {
+		struct dsm_key_rule   rule;
+		struct dsm_key_file   file;
+		struct dsm_key_trans  trans;
+		struct dsm_key_label  label;
+		struct dsm_key_config config;
+		struct dsm_key_net    net;
+		struct dsm_key_net6   net6;
+		__u32                 raw[7];
+	};
 };
 
 #define DSM_LABEL_F_DEFINED    (1u << 0)
 #define DSM_LABEL_F_PERMISSIVE (1u << 1)
+#define DSM_LABEL_F_SYSTEM     (1u << 2) /* holds some system permission: entered
+					  * by exec only from the service manager */
 
 struct dsm_pval {
-	__u32 perms; /* RULE: allowed permission bits; LABEL: flags */
-	__u32 aux;   /* FILE: file label; TRANS: new label; NET: label */
+	__u32 perms; /* RULE: allowed permission bits; LABEL: flags; CONFIG: see item */
+	__u32 aux;   /* FILE: file label; TRANS: new label; NET, NET6: label; CONFIG: see item */
 };
 
 enum dsm_mode {
@@ -105,24 +185,35 @@ enum dsm_mode {
 };
 
 /*
- * DSM_KEY_CONFIG entries: class = enum dsm_config_item, value in aux (and
- * perms for the high half of 64-bit items). They switch atomically with the
- * rules; hooks read them only on slow paths (a denial, a new task).
+ * DSM_KEY_CONFIG entries: the value in aux (and perms for the high half of
+ * 64-bit items). They switch atomically with the rules; hooks read them only
+ * on slow paths (a denial, a new task, an unlabeled peer).
  */
 enum dsm_config_item {
-	DSM_CFG_MODE           = 1, /* aux: enum dsm_mode */
-	DSM_CFG_INITIAL_LABEL  = 2, /* aux: label of tasks no rule names */
-	DSM_CFG_POLICY_VERSION = 3, /* aux: low 32 bits, perms: high 32 bits */
-	DSM_CFG_NODE_ID        = 4, /* aux: this node's SnID */
-	DSM_CFG_FILE_LABEL     = 5, /* aux: label of executables no rule names
-				     * (absent: the initial label) */
-	DSM_CFG_NET_PLENS      = 6, /* the prefix lengths unlabeled rules use,
-				     * written by dsmd after node-local
-				     * resolution; qual 0: rules for any
-				     * interface, qual 1: rules naming one.
-				     * Bit n of perms: length n (0..31);
-				     * bit 0 of aux: length 32. Absent: none. */
+	DSM_CFG_MODE            = 1, /* aux: enum dsm_mode */
+	DSM_CFG_INITIAL_LABEL   = 2, /* aux: label of tasks no rule names */
+	DSM_CFG_POLICY_VERSION  = 3, /* aux: low 32 bits, perms: high 32 bits */
+	DSM_CFG_NODE_ID         = 4, /* aux: this node's SnID (written by dsmd) */
+	DSM_CFG_FILE_LABEL      = 5, /* aux: label of executables no rule names
+				      * (absent: the initial label) */
+	DSM_CFG_NET_PLENS       = 6, /* the prefix lengths unlabeled rules use,
+				      * written by dsmd after node-local
+				      * resolution, as bit masks (bit n: length
+				      * n), perms the low and aux the high word:
+				      * index 0 IPv4 rules for any interface,
+				      * 1 IPv4 rules naming one (bits 0..32);
+				      * 2..4 IPv6 for any interface, 5..7 IPv6
+				      * naming one (bits 0..63, 64..127, 128).
+				      * Absent: none. */
+	DSM_CFG_SERVICE_MANAGER = 7, /* aux: the service manager's label (the
+				      * policy's, else PID 1's, written by dsmd) */
+	DSM_CFG_DSMD_LABEL      = 8, /* aux: the label dsmd runs in (written by dsmd) */
 };
+
+#define DSM_PLENS_V4_ANY 0
+#define DSM_PLENS_V4_DEV 1
+#define DSM_PLENS_V6_ANY 2 /* .. 4 */
+#define DSM_PLENS_V6_DEV 5 /* .. 7 */
 
 /* ---- per-object storage ------------------------------------------------- */
 
@@ -165,16 +256,37 @@ struct dsm_sock_ctx {
 	__u32 rcv_gen;    /* the last sender allowed to reach the socket */
 	__u32 rcv_label;
 	__u32 rcv_node;
-	__u32 un_gen;     /* the last unlabeled source and the label the */
-	__be32 un_saddr;  /* unlabeled rules gave it */
+	__u32 un_gen;     /* the last unlabeled IPv4 source and the label */
+	__be32 un_saddr;  /* the unlabeled rules gave it */
 	__u32 un_ifindex;
 	__u32 un_label;
 };
 
 /* TCP: the peer was checked at the handshake; later segments need no label. */
-#define DSM_SOCK_F_PEER_BOUND (1u << 0)
+#define DSM_SOCK_F_PEER_BOUND   (1u << 0)
+/* TCP: accepted, but the peer its SYN was checked as is unknown (the
+ * pending-connection entry was lost): every segment is denied. */
+#define DSM_SOCK_F_PEER_UNKNOWN (1u << 1)
 
-/* ---- events (ring buffer) ----------------------------------------------- */
+/* ---- protected files (self-protection) --------------------------------- */
+
+struct dsm_inode_key {
+	__u64 ino;
+	__u32 dev; /* kernel encoding: major << 20 | minor */
+	__u32 pad; /* zero */
+};
+
+/* The value: what is protected. A directory's flags also cover the entries
+ * directly inside it (creating, removing, renaming, opening them). */
+#define DSM_PROT_WRITE (1u << 0) /* changing it needs system dsm_files */
+#define DSM_PROT_READ  (1u << 1) /* reading it needs system dsm_read */
+
+/* ---- events (one ring buffer, dsm_events) ------------------------------- */
+
+enum dsm_event_kind {
+	DSM_EV_DECISION = 1, /* a denial or a permissive would-be denial */
+	DSM_EV_PACKET   = 2, /* a packet the egress program dropped */
+};
 
 enum dsm_verdict {
 	DSM_VERDICT_DENY       = 1,
@@ -183,91 +295,188 @@ enum dsm_verdict {
 
 #define DSM_COMM_LEN 16
 
+struct dsm_ev_decision {
+	__u16 class;        /* enum dsm_class */
+	__u16 family;       /* class peer: AF_INET or AF_INET6 of addr; else 0 */
+	__u32 perm;         /* one DSM_PERM_* bit */
+	__u32 subject;      /* label */
+	__u32 subject_node; /* DSM_NODE_LOCAL unless class peer */
+	__u32 target;       /* label */
+	__u32 aux;          /* class-specific: socket family<<8|type, signal number ... */
+	__u8  addr[16];     /* class peer: the sender's address */
+};
+
+struct dsm_ev_packet {
+	__u8   direction;   /* DSM_NEV_DIR_* (dsm/wire.h) */
+	__u8   reason;      /* enum dsm_net_reason (dsm/wire.h) */
+	__u8   detail;      /* DSM_NR_MALFORMED: enum dsm_ipopt_error, else 0 */
+	__u8   protocol;
+	__u32  ifindex;
+	__be32 saddr;       /* network byte order */
+	__be32 daddr;
+	__u8   key_id;
+	__u8   flags;       /* DSM_NEV_F_* */
+	__u16  pad;
+	__u32  label;       /* host byte order from here on */
+	__u32  node;
+	__u32  epoch;
+	__u32  local_epoch; /* this node's epoch at the time */
+	__u32  pad2;
+};
+
 struct dsm_event {
-	__u16 version;       /* DSM_ABI_VERSION */
-	__u16 class;         /* enum dsm_class */
-	__u32 perm;          /* one DSM_PERM_* bit */
-	__u64 time_ns;       /* CLOCK_BOOTTIME */
-	__u32 pid;           /* tgid */
+	__u16 version;      /* DSM_ABI_VERSION */
+	__u8  kind;         /* enum dsm_event_kind */
+	__u8  verdict;      /* enum dsm_verdict */
+	__s32 err;          /* errno returned to the caller (negative), 0 if allowed */
+	__u64 time_ns;      /* CLOCK_BOOTTIME */
+	__u32 pid;          /* tgid of the current task (0 in softirq context) */
 	__u32 tid;
-	__u32 subject;       /* label */
-	__u32 subject_node;  /* DSM_NODE_LOCAL unless CLASS_PEER */
-	__u32 target;        /* label */
-	__u32 verdict;       /* enum dsm_verdict */
-	__s32 err;           /* errno returned to the caller, 0 if allowed */
-	__u32 aux;           /* class-specific: socket family<<8|type, signal number ... */
 	char  comm[DSM_COMM_LEN];
+	union {
+		struct dsm_ev_decision d;
+		struct dsm_ev_packet   p;
+	};
 };
 
-/* ---- protected files (self-protection) --------------------------------- */
-
-/* A protected file, or with ino 0 a whole file system (unmount). */
-struct dsm_inode_key {
-	__u64 ino;
-	__u32 dev; /* kernel encoding: major << 20 | minor */
-	__u32 pad; /* zero */
-};
-
-/* ---- per-CPU counters (array map, one slot each) ------------------------ */
+/* ---- per-CPU counters (one array map for every object) ------------------ */
 
 enum dsm_counter {
 	DSM_CNT_DENIED = 0,
 	DSM_CNT_PERMISSIVE,
 	DSM_CNT_EVENTS_DROPPED, /* ring buffer full */
 	DSM_CNT_ERRORS,         /* internal error path taken (fail closed) */
+	DSM_CNT_PKT_LABELED,    /* egress: options inserted */
+	DSM_CNT_PKT_NOT_LABELED,/* egress: packets left alone (no labeled socket) */
+	DSM_CNT_PKT_LOCAL,      /* egress on loopback: label recorded, packet untouched */
+	DSM_CNT_PKT_DROP_NOROOM,/* egress: could not be labeled: dropped */
+	DSM_CNT_PKT_DROP_FOREIGN, /* egress: carried a dsm option this node did not write */
+	DSM_CNT_PKT_VERIFIED,   /* ingress (tc): MAC and epoch good */
+	DSM_CNT_PKT_UNLABELED_IN, /* ingress (tc): no dsm option */
+	DSM_CNT_PKT_DROP_MALFORMED, /* ingress (tc): option present but malformed */
+	DSM_CNT_PKT_DROP_BADMAC,  /* ingress (tc): unknown key or wrong MAC */
+	DSM_CNT_PKT_DROP_STALE,   /* ingress (tc): epoch outside the window */
+	DSM_CNT_CONN_LOST,      /* TCP: accepted with no pending peer (denied) */
 	DSM_CNT_MAX,
+};
+
+/* ---- the ABI stamp of pinned objects (map dsm_abi) ---------------------- */
+
+struct dsm_abi_stamp {
+	__u32 version;  /* DSM_ABI_VERSION of the dsmd that created the pins */
+	__u32 key_size; /* sizeof(struct dsm_pkey) */
+	__u32 event_size;
+	__u32 sock_ctx_size;
 };
 
 /* ---- layout checks ------------------------------------------------------ */
 
 #define DSM_ASSERT(c, m) _Static_assert(c, m)
-DSM_ASSERT(sizeof(struct dsm_inode_key) == 16, "dsm_inode_key: 16 bytes");
-DSM_ASSERT(sizeof(struct dsm_pkey) == 24, "dsm_pkey is a map key: 24 bytes");
+DSM_ASSERT(sizeof(struct dsm_key_rule) == 28, "dsm_key_rule: 28 bytes");
+DSM_ASSERT(sizeof(struct dsm_key_file) == 28, "dsm_key_file: 28 bytes");
+DSM_ASSERT(sizeof(struct dsm_key_trans) == 28, "dsm_key_trans: 28 bytes");
+DSM_ASSERT(sizeof(struct dsm_key_label) == 28, "dsm_key_label: 28 bytes");
+DSM_ASSERT(sizeof(struct dsm_key_config) == 28, "dsm_key_config: 28 bytes");
+DSM_ASSERT(sizeof(struct dsm_key_net) == 28, "dsm_key_net: 28 bytes");
+DSM_ASSERT(sizeof(struct dsm_key_net6) == 28, "dsm_key_net6: 28 bytes");
+DSM_ASSERT(sizeof(struct dsm_pkey) == 32, "dsm_pkey is a map key: 32 bytes");
+DSM_ASSERT(__builtin_offsetof(struct dsm_pkey, raw) == 4, "variants start at byte 4");
 DSM_ASSERT(sizeof(struct dsm_pval) == 8, "dsm_pval is a map value: 8 bytes");
+DSM_ASSERT(sizeof(struct dsm_inode_key) == 16, "dsm_inode_key: 16 bytes");
 DSM_ASSERT(sizeof(struct dsm_task_ctx) == 16, "dsm_task_ctx: 16 bytes");
 DSM_ASSERT(sizeof(struct dsm_sock_ctx) == 80, "dsm_sock_ctx: 80 bytes");
 DSM_ASSERT(__builtin_offsetof(struct dsm_sock_ctx, op_cache) % 8 == 0, "op_cache: one aligned word");
-DSM_ASSERT(sizeof(struct dsm_event) == 64, "dsm_event: 64 bytes");
+DSM_ASSERT(sizeof(struct dsm_ev_decision) == 40, "dsm_ev_decision: 40 bytes");
+DSM_ASSERT(sizeof(struct dsm_ev_packet) == 40, "dsm_ev_packet: 40 bytes");
+DSM_ASSERT(sizeof(struct dsm_event) == 80, "dsm_event: 80 bytes");
+DSM_ASSERT(__builtin_offsetof(struct dsm_event, d) == 40, "event body at byte 40");
+DSM_ASSERT(sizeof(struct dsm_abi_stamp) == 16, "dsm_abi_stamp: 16 bytes");
 
 /* ---- key constructors (both sides build keys the same way) -------------- */
 
 static inline struct dsm_pkey dsm_key_rule(__u8 class, __u16 qual, __u32 subject,
 					   __u32 node, __u32 target)
 {
-	struct dsm_pkey k = { .kind = DSM_KEY_RULE, .class = class, .qual = qual,
-			      .subject = subject, .node = node, .target = target };
+	struct dsm_pkey k = { .kind = DSM_KEY_RULE };
+
+	k.rule.class = class;
+	k.rule.qual = qual;
+	k.rule.subject = subject;
+	k.rule.node = node;
+	k.rule.target = target;
 	return k;
 }
 
 static inline struct dsm_pkey dsm_key_file(__u32 dev, __u64 ino)
 {
-	struct dsm_pkey k = { .kind = DSM_KEY_FILE, .subject = dev, .object = ino };
+	struct dsm_pkey k = { .kind = DSM_KEY_FILE };
+
+	k.file.dev = dev;
+	k.file.ino_lo = (__u32)ino;
+	k.file.ino_hi = (__u32)(ino >> 32);
 	return k;
+}
+
+static inline __u64 dsm_key_file_ino(const struct dsm_pkey *k)
+{
+	return (__u64)k->file.ino_hi << 32 | k->file.ino_lo;
 }
 
 static inline struct dsm_pkey dsm_key_trans(__u32 subject, __u32 file_label)
 {
-	struct dsm_pkey k = { .kind = DSM_KEY_TRANS, .subject = subject, .target = file_label };
+	struct dsm_pkey k = { .kind = DSM_KEY_TRANS };
+
+	k.trans.subject = subject;
+	k.trans.file_label = file_label;
 	return k;
 }
 
 static inline struct dsm_pkey dsm_key_label(__u32 label)
 {
-	struct dsm_pkey k = { .kind = DSM_KEY_LABEL, .subject = label };
+	struct dsm_pkey k = { .kind = DSM_KEY_LABEL };
+
+	k.label.label = label;
 	return k;
 }
 
-static inline struct dsm_pkey dsm_key_net(__u32 prefix_be, __u8 plen, __u32 ifindex)
+static inline struct dsm_pkey dsm_key_net(__be32 prefix, __u8 plen, __u32 ifindex, __u32 netns)
 {
-	struct dsm_pkey k = { .kind = DSM_KEY_NET, .class = plen, .subject = prefix_be,
-			      .node = ifindex };
+	struct dsm_pkey k = { .kind = DSM_KEY_NET };
+
+	k.net.plen = plen;
+	k.net.prefix = prefix;
+	k.net.ifindex = ifindex;
+	k.net.netns = netns;
+	return k;
+}
+
+static inline struct dsm_pkey dsm_key_net6(const __be32 prefix[4], __u8 plen, __u32 ifindex,
+					   __u32 netns)
+{
+	struct dsm_pkey k = { .kind = DSM_KEY_NET6 };
+
+	k.net6.plen = plen;
+	k.net6.prefix[0] = prefix[0];
+	k.net6.prefix[1] = prefix[1];
+	k.net6.prefix[2] = prefix[2];
+	k.net6.prefix[3] = prefix[3];
+	k.net6.ifindex = ifindex;
+	k.net6.netns = netns;
+	return k;
+}
+
+static inline struct dsm_pkey dsm_key_config_at(__u8 item, __u16 index)
+{
+	struct dsm_pkey k = { .kind = DSM_KEY_CONFIG };
+
+	k.config.item = item;
+	k.config.index = index;
 	return k;
 }
 
 static inline struct dsm_pkey dsm_key_config(__u8 item)
 {
-	struct dsm_pkey k = { .kind = DSM_KEY_CONFIG, .class = item };
-	return k;
+	return dsm_key_config_at(item, 0);
 }
 
 static inline __u16 dsm_qual(__u16 family, __u16 type)

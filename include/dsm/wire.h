@@ -27,7 +27,9 @@
 #ifndef DSM_WIRE_H
 #define DSM_WIRE_H
 
-#ifndef __bpf__
+#ifdef __bpf__
+#include "vmlinux.h"
+#else
 #include <linux/types.h>
 #endif
 
@@ -65,26 +67,54 @@ struct dsm_mac_key {
 	__u64 k1;
 };
 
-/* Packet-path configuration (array map, one slot), written by dsmd. */
+/* Cluster keys live in slots 0 and 1 of dsm_keys; slot DSM_KEY_SLOT_LOCAL
+ * holds this node's same-node key (below). The map carries no BTF, so its
+ * pin prints nothing when read, and opening any of dsm's pins is a system
+ * dsm_read permission. */
+#define DSM_KEY_SLOT_LOCAL 2
+#define DSM_KEY_MAP_SLOTS  3
+
+/* Packet-path configuration (array map, one slot), written by dsmd. The
+ * epoch is computed by the programs from the clock (dsm_epoch()), so it
+ * advances whether dsmd runs or not. */
 struct dsm_net_cfg {
-	__u32 node_id;      /* this node's SnID */
-	__u32 epoch;        /* current epoch, advanced by dsmd */
-	__u32 epoch_window; /* accept epochs in [epoch - window, epoch + window] */
-	__u32 flags;        /* DSM_NET_F_* */
-	__u32 local_tag;    /* same-node packets: see below; 0 = none */
-	__u32 reserved;     /* 0 */
+	__u32 node_id;       /* this node's SnID */
+	__u32 epoch_window;  /* accept epochs in [epoch - window, epoch + window] */
+	__u32 epoch_seconds; /* length of an epoch; 0: no epoch, nothing verifies */
+	__u32 flags;         /* DSM_NET_F_* */
+	__s64 clock_offset_ns; /* CLOCK_REALTIME - CLOCK_TAI, kept by dsmd: epochs
+				* count wall-clock time on every node */
+	__u32 epoch_base;    /* added to the count (0 on a node; epochs are serial
+			      * numbers modulo 2^32, and a test may start anywhere) */
+	__u32 pad;           /* 0 */
 };
+
+/* The epoch at CLOCK_TAI time tai_ns: epoch_base plus the wall-clock
+ * nanoseconds (tai_ns + clock_offset_ns) divided by the epoch length,
+ * modulo 2^32; 0 without an epoch length. */
+static inline __u32 dsm_epoch(__u64 tai_ns, const struct dsm_net_cfg *cfg)
+{
+	__u64 len = (__u64)cfg->epoch_seconds * 1000000000ull;
+	__u64 now = tai_ns + (__u64)cfg->clock_offset_ns;
+
+	return len ? cfg->epoch_base + (__u32)(now / len) : 0;
+}
 
 /*
  * Same-node packets never leave the kernel, so they need no option and no
  * MAC. On a loopback device the egress program leaves the packet as it is,
- * records the sending socket's label in skb->priority and sets skb->hash
- * to local_tag (32 random non-zero bits dsmd draws once) to say that it
- * did. The receive check takes a loopback packet's sender from there, as
- * label@this node, only while DSM_NET_F_LABEL_EGRESS is set. No socket can
- * choose skb->hash, and a packet that skips the egress program (a packet
- * socket with PACKET_QDISC_BYPASS) gets a keyed flow hash, not the tag:
- * it is unlabeled. docs/wire.md has the argument in full.
+ * records the sending socket's label in skb->priority and sets skb->hash to
+ * that label's tag: dsm_local_tags maps each label of the policy to the
+ * first 32 bits of SipHash-2-4(local key, label), made by dsmd with the key
+ * of slot DSM_KEY_SLOT_LOCAL (drawn once per node, kept in the pinned map
+ * across restarts). The receive check takes a loopback packet's sender
+ * from there, as label@this node, only when the hash is the tag of the
+ * priority and DSM_NET_F_LABEL_EGRESS is set. Something that rewrites the
+ * priority after the egress program (a qdisc action) cannot make it name
+ * another label: the hash would no longer match, and nothing but a BPF
+ * program sets skb->hash. A packet that skips the egress program
+ * (PACKET_QDISC_BYPASS) carries a flow hash, which matches a tag by chance
+ * only (one in 2^32). docs/wire.md has the argument in full.
  */
 #define DSM_LOOPBACK_IFINDEX 1 /* every network namespace's lo */
 
@@ -98,23 +128,8 @@ struct dsm_net_cfg {
 #define DSM_NET_F_SEND_V1      (1u << 4) /* send version 1 options (for receivers
 					    * that know no other; docs/wire.md) */
 
-/* Per-CPU packet counters. */
-enum dsm_net_counter {
-	DSM_NC_LABELED = 0,    /* options inserted */
-	DSM_NC_NOT_LABELED,    /* egress packets left alone: no labeled socket */
-	DSM_NC_DROP_NOROOM,    /* could not be labeled (MTU, headroom, GSO, options full): dropped */
-	DSM_NC_VERIFIED,       /* ingress: MAC and epoch good */
-	DSM_NC_UNLABELED_IN,   /* ingress: no dsm option */
-	DSM_NC_DROP_MALFORMED, /* ingress: option present but malformed */
-	DSM_NC_DROP_BADMAC,    /* ingress: unknown key or wrong MAC */
-	DSM_NC_DROP_STALE,     /* ingress: epoch outside the window */
-	DSM_NC_EVENTS_DROPPED, /* drop events lost: dsm_net_events full */
-	DSM_NC_LOCAL,          /* egress on loopback: label recorded, packet untouched */
-	DSM_NC_MAX,
-};
-
-/* Why a packet was dropped (struct dsm_net_event.reason). The counter each
- * reason bumps is given in brackets. */
+/* Why a packet was dropped (struct dsm_ev_packet.reason). The counter each
+ * reason bumps (DSM_CNT_PKT_DROP_*, dsm/abi.h) is given in brackets. */
 enum dsm_net_reason {
 	DSM_NR_NOROOM_OPTSPACE = 1, /* egress: options present + 24 > 40 bytes [NOROOM] */
 	DSM_NR_NOROOM_MTU,          /* egress: labeled packet would exceed the MTU [NOROOM] */
@@ -128,6 +143,9 @@ enum dsm_net_reason {
 	DSM_NR_NOKEY,               /* ingress: key id matches no valid slot [BADMAC] */
 	DSM_NR_BADMAC,              /* ingress: MAC mismatch [BADMAC] */
 	DSM_NR_STALE,               /* ingress: epoch outside the window [STALE] */
+	DSM_NR_FOREIGN,             /* egress: the packet already carried a dsm option this
+				     * node did not write (a replay, a forwarded packet)
+				     * [FOREIGN] */
 };
 
 /* enum dsm_net_reason DSM_NR_MALFORMED details (also the option walker's verdicts). */
@@ -143,32 +161,9 @@ enum dsm_ipopt_error {
 	DSM_IPOPT_E_PAD,     /* a non-zero byte after end-of-options */
 };
 
-#define DSM_NET_EVENT_VERSION 1
 #define DSM_NEV_DIR_INGRESS   0
 #define DSM_NEV_DIR_EGRESS    1
 #define DSM_NEV_F_CLAIM       (1u << 0) /* label, node, epoch, key_id are set */
-
-/* One record on the dsm_net_events ring buffer per dropped packet. On
- * ingress label/node/epoch/key_id are what the packet claimed (when
- * DSM_NEV_F_CLAIM); on egress they are what it would have carried. */
-struct dsm_net_event {
-	__u64 time_ns;   /* CLOCK_BOOTTIME */
-	__u16 version;   /* DSM_NET_EVENT_VERSION */
-	__u8  reason;    /* enum dsm_net_reason */
-	__u8  detail;    /* DSM_NR_MALFORMED: enum dsm_ipopt_error, else 0 */
-	__u32 ifindex;
-	__be32 saddr;    /* network byte order */
-	__be32 daddr;
-	__u8  protocol;
-	__u8  direction; /* DSM_NEV_DIR_* */
-	__u8  key_id;
-	__u8  flags;     /* DSM_NEV_F_* */
-	__u32 label;     /* host byte order from here on */
-	__u32 node;
-	__u32 epoch;
-	__u32 local_epoch; /* this node's epoch at the time */
-	__u32 pad;       /* zero */
-};
 
 /* What the ingress verifier found, for the receive-side permission check. */
 struct dsm_peer {
@@ -178,7 +173,6 @@ struct dsm_peer {
 
 _Static_assert(sizeof(struct dsm_ipopt) == DSM_OPT_LEN, "dsm_ipopt: 24 bytes");
 _Static_assert(sizeof(struct dsm_mac_key) == 24, "dsm_mac_key: 24 bytes");
-_Static_assert(sizeof(struct dsm_net_cfg) == 24, "dsm_net_cfg: 24 bytes");
-_Static_assert(sizeof(struct dsm_net_event) == 48, "dsm_net_event: 48 bytes");
+_Static_assert(sizeof(struct dsm_net_cfg) == 32, "dsm_net_cfg: 32 bytes");
 
 #endif /* DSM_WIRE_H */

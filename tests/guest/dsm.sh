@@ -60,7 +60,7 @@ dsm_start() {
 	"$DSMD" --policy "$policy" "$@" >>"$DSM_LOG" 2>&1 &
 	DSMD_PID=$!
 	for ((i = 0; i < 600; i++)); do
-		[[ -S $DSM_RUN/dsmd.sock ]] && grep -q 'main: ready' "$DSM_LOG" && return 0
+		[[ -S $DSM_RUN/dsmd.sock ]] && grep -q "main: ready: .*, pid $DSMD_PID\b" "$DSM_LOG" && return 0
 		dsm_running || { cat "$DSM_LOG" >&2; fail "dsmd exited while starting"; }
 		sleep 0.1
 	done

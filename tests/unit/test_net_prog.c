@@ -31,6 +31,7 @@
 #include "dsm/abi.h"
 #include "dsm/wire.h"
 #include "dsm_net.skel.h"
+#include "bpf_host.h"
 
 #define SADDR   "10.77.0.1"
 #define DADDR   "10.77.0.2"
@@ -49,7 +50,7 @@ static const uint8_t key_old[16] = { 0xa5, 0x5a, 0x01, 0x02, 0x03, 0x04, 0x05, 0
 static struct dsm_net_bpf *skel;
 static const char *unavailable;
 static struct ring_buffer *rb;
-static struct dsm_net_event events[64];
+static struct dsm_event events[64];
 static unsigned nevents, events_seen;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -57,7 +58,7 @@ static unsigned nevents, events_seen;
 static int on_event(void *ctx, void *data, size_t len)
 {
 	(void)ctx;
-	assert_int_equal(len, sizeof(struct dsm_net_event));
+	assert_int_equal(len, sizeof(struct dsm_event));
 	if (nevents < sizeof(events) / sizeof(events[0]))
 		memcpy(&events[nevents++], data, sizeof(events[0]));
 	events_seen++;
@@ -91,10 +92,10 @@ static struct dsm_mac_key mac_key(uint8_t valid, uint8_t kid, const uint8_t key[
 
 static void set_cfg(uint32_t epoch, uint32_t window, uint32_t flags)
 {
-	struct dsm_net_cfg c = { .node_id = NODE, .epoch = epoch, .epoch_window = window,
-				 .flags = flags };
+	struct dsm_net_cfg c = { .node_id = NODE, .epoch_window = window, .flags = flags };
 	uint32_t k = 0;
 
+	dsm_cfg_at_epoch(&c, epoch);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_net_config), &k, &c, 0), 0);
 }
 
@@ -109,7 +110,7 @@ static uint64_t counter(uint32_t idx)
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t vals[ncpu], sum = 0;
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsm_net_counters), &idx, vals),
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsm_counters), &idx, vals),
 			 0);
 	for (int i = 0; i < ncpu; i++)
 		sum += vals[i];
@@ -122,15 +123,15 @@ static void reset_counters(void)
 	uint64_t zero[ncpu];
 
 	memset(zero, 0, sizeof(zero));
-	for (uint32_t i = 0; i < DSM_NC_MAX; i++)
-		assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_net_counters), &i,
+	for (uint32_t i = 0; i < DSM_CNT_MAX; i++)
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_counters), &i,
 						     zero, 0), 0);
 }
 
 /* Every counter as expected: the named ones at their value, all others 0. */
 static void expect_counters(uint32_t a, uint64_t va, uint32_t b, uint64_t vb)
 {
-	for (uint32_t i = 0; i < DSM_NC_MAX; i++) {
+	for (uint32_t i = 0; i < DSM_CNT_MAX; i++) {
 		uint64_t want = i == a ? va : i == b ? vb : 0;
 
 		if (counter(i) != want)
@@ -278,7 +279,7 @@ static int egress(const struct pkt *p)
 }
 
 /* The event of an ingress drop of packet p. */
-static void expect_event(const struct dsm_net_event *e, const struct pkt *p, uint8_t reason,
+static void expect_event(const struct dsm_event *e, const struct pkt *p, uint8_t reason,
 			 uint8_t detail, const struct claim *c, uint32_t local_epoch)
 {
 	const uint8_t *ip = p->b + ETH_HLEN;
@@ -286,26 +287,27 @@ static void expect_event(const struct dsm_net_event *e, const struct pkt *p, uin
 
 	memcpy(&s, ip + 12, 4);
 	memcpy(&d, ip + 16, 4);
-	assert_int_equal(e->version, DSM_NET_EVENT_VERSION);
-	assert_int_equal(e->reason, reason);
-	assert_int_equal(e->detail, detail);
-	assert_int_equal(e->direction, DSM_NEV_DIR_INGRESS);
-	assert_int_equal(e->saddr, s);
-	assert_int_equal(e->daddr, d);
-	assert_int_equal(e->protocol, ip[9]);
-	assert_int_equal(e->ifindex, 1); /* a test run's device: lo */
-	assert_int_equal(e->local_epoch, local_epoch);
-	assert_int_equal(e->pad, 0);
+	assert_int_equal(e->version, DSM_ABI_VERSION);
+	assert_int_equal(e->kind, DSM_EV_PACKET);
+	assert_int_equal(e->p.reason, reason);
+	assert_int_equal(e->p.detail, detail);
+	assert_int_equal(e->p.direction, DSM_NEV_DIR_INGRESS);
+	assert_int_equal(e->p.saddr, s);
+	assert_int_equal(e->p.daddr, d);
+	assert_int_equal(e->p.protocol, ip[9]);
+	assert_int_equal(e->p.ifindex, 1); /* a test run's device: lo */
+	assert_int_equal(e->p.local_epoch, local_epoch);
+	assert_int_equal(e->p.pad | e->p.pad2, 0);
 	assert_true(e->time_ns > 0);
 	if (c) {
-		assert_int_equal(e->flags, DSM_NEV_F_CLAIM);
-		assert_int_equal(e->key_id, c->kid);
-		assert_int_equal(e->label, c->label);
-		assert_int_equal(e->node, c->node);
-		assert_int_equal(e->epoch, c->epoch);
+		assert_int_equal(e->p.flags, DSM_NEV_F_CLAIM);
+		assert_int_equal(e->p.key_id, c->kid);
+		assert_int_equal(e->p.label, c->label);
+		assert_int_equal(e->p.node, c->node);
+		assert_int_equal(e->p.epoch, c->epoch);
 	} else {
-		assert_int_equal(e->flags, 0);
-		assert_int_equal(e->label | e->node | e->epoch | e->key_id, 0);
+		assert_int_equal(e->p.flags, 0);
+		assert_int_equal(e->p.label | e->p.node | e->p.epoch | e->p.key_id, 0);
 	}
 }
 
@@ -316,7 +318,7 @@ static void expect_drop(const struct pkt *p, uint32_t cnt, uint8_t reason, uint8
 	reset_counters();
 	drain_events();
 	assert_int_equal(ingress(p), TC_ACT_SHOT);
-	expect_counters(cnt, 1, DSM_NC_MAX, 0);
+	expect_counters(cnt, 1, DSM_CNT_MAX, 0);
 	drain_events();
 	assert_int_equal(nevents, 1);
 	expect_event(&events[0], p, reason, detail, c, EPOCH);
@@ -327,7 +329,7 @@ static void expect_verified(const struct pkt *p)
 	reset_counters();
 	drain_events();
 	assert_int_equal(ingress(p), TC_ACT_OK);
-	expect_counters(DSM_NC_VERIFIED, 1, DSM_NC_MAX, 0);
+	expect_counters(DSM_CNT_PKT_VERIFIED, 1, DSM_CNT_MAX, 0);
 	drain_events();
 	assert_int_equal(nevents, 0);
 }
@@ -337,7 +339,7 @@ static void expect_unlabeled(const struct pkt *p)
 	reset_counters();
 	drain_events();
 	assert_int_equal(ingress(p), TC_ACT_OK);
-	expect_counters(DSM_NC_UNLABELED_IN, 1, DSM_NC_MAX, 0);
+	expect_counters(DSM_CNT_PKT_UNLABELED_IN, 1, DSM_CNT_MAX, 0);
 	drain_events();
 	assert_int_equal(nevents, 0);
 }
@@ -348,7 +350,7 @@ static void expect_malformed(const uint8_t *opts, size_t optlen, uint8_t detail,
 	struct pkt p = build(opts, optlen, IPPROTO_UDP);
 
 	fix_csum(&p);
-	expect_drop(&p, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, detail, c);
+	expect_drop(&p, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, detail, c);
 }
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -370,6 +372,7 @@ static int group_setup(void **state)
 		unavailable = "cannot open the dsm_net object";
 		return 0;
 	}
+	dsm_obj_unpinned(skel->obj);
 	err = dsm_net_bpf__load(skel);
 	if (err) {
 		unavailable = err == -EPERM ? "BPF needs root" : "the dsm_net object does not load";
@@ -378,7 +381,7 @@ static int group_setup(void **state)
 		skel = NULL;
 		return 0;
 	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.dsm_net_events), on_event, NULL, NULL);
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.dsm_events), on_event, NULL, NULL);
 	assert_non_null(rb);
 	return 0;
 }
@@ -507,7 +510,7 @@ static void test_in_tcp(void **state)
 	{
 		struct claim c = good_claim();
 
-		expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+		expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 	}
 }
 
@@ -535,7 +538,7 @@ static void test_in_unknown_key_id(void **state)
 	NEED_BPF();
 	c.kid = 9;
 	p = labeled(c);
-	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
 }
 
 static void test_in_invalid_slot(void **state)
@@ -548,12 +551,12 @@ static void test_in_invalid_slot(void **state)
 	c.kid = KID_OLD;
 	c.key = key_old;
 	p = labeled(c);
-	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
 	/* and slot 0 not valid: nothing is accepted, not even the current id */
 	set_key(0, mac_key(0, KID_CUR, key_cur));
 	p = labeled(good_claim());
 	c = good_claim();
-	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
 }
 
 static void test_in_wrong_key(void **state)
@@ -564,7 +567,7 @@ static void test_in_wrong_key(void **state)
 	NEED_BPF();
 	c.key = key_old; /* current id, previous key */
 	p = labeled(c);
-	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 }
 
 static void test_in_wrong_mac(void **state)
@@ -577,7 +580,7 @@ static void test_in_wrong_mac(void **state)
 		p = labeled(c);
 		p.b[ETH_HLEN + 20 + DSM_OPT_MAC_OFF + bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		fix_csum(&p);
-		expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+		expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 	}
 }
 
@@ -612,7 +615,7 @@ static void test_in_tampered(void **state)
 			c.node ^= 0x10;
 		else if (fields[i].off == 20 + 15)
 			c.epoch ^= 1;
-		expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+		expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 	}
 }
 
@@ -641,7 +644,7 @@ static void test_in_version_1(void **state)
 	expect_verified(&p);
 	p.b[ETH_HLEN + 5] ^= 0x01;
 	fix_csum(&p);
-	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 }
 
 /* The same option as version 1 and 2: the version is in the MAC, so one
@@ -656,7 +659,7 @@ static void test_in_version_swapped(void **state)
 	p = labeled(c);
 	p.b[ETH_HLEN + 20 + 2] = DSM_OPT_VERSION;
 	fix_csum(&p);
-	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 }
 
 /* ---- ingress: the MAC memo ------------------------------------------------
@@ -746,7 +749,7 @@ static void test_in_memo_wrong_mac(void **state)
 	bad = p;
 	bad.b[ETH_HLEN + 20 + DSM_OPT_MAC_OFF] ^= 0x01;
 	fix_csum(&bad);
-	expect_drop(&bad, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	expect_drop(&bad, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 	reset_counters();
 	expect_verified(&p);
 }
@@ -762,7 +765,7 @@ static void test_in_memo_rekeyed(void **state)
 	expect_verified(&p);
 	set_key(0, mac_key(1, KID_CUR, key_old));
 	reset_counters();
-	expect_drop(&p, DSM_NC_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
 	c.key = key_old;
 	q = labeled(c);
 	reset_counters();
@@ -785,11 +788,11 @@ static void epoch_case(uint32_t local, uint32_t window, uint32_t claimed, int ok
 	if (ok) {
 		if (ingress(&p) != TC_ACT_OK)
 			fail_msg("epoch %u, window %u: %u refused", local, window, claimed);
-		expect_counters(DSM_NC_VERIFIED, 1, DSM_NC_MAX, 0);
+		expect_counters(DSM_CNT_PKT_VERIFIED, 1, DSM_CNT_MAX, 0);
 	} else {
 		if (ingress(&p) != TC_ACT_SHOT)
 			fail_msg("epoch %u, window %u: %u accepted", local, window, claimed);
-		expect_counters(DSM_NC_DROP_STALE, 1, DSM_NC_MAX, 0);
+		expect_counters(DSM_CNT_PKT_DROP_STALE, 1, DSM_CNT_MAX, 0);
 		drain_events();
 		assert_int_equal(nevents, 1);
 		expect_event(&events[0], &p, DSM_NR_STALE, 0, &c, local);
@@ -980,7 +983,7 @@ static void test_in_40_nops(void **state)
 	opts[39] = 7;
 	p = build(opts, sizeof(opts), IPPROTO_UDP);
 	fix_csum(&p);
-	expect_drop(&p, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_TRUNC, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_TRUNC, NULL);
 }
 
 static void test_in_other_options_only(void **state)
@@ -1003,9 +1006,9 @@ static void test_in_truncated_header(void **state)
 	NEED_BPF();
 	p = labeled(good_claim());
 	p.len = ETH_HLEN + 20 + 10; /* the option is cut short */
-	expect_drop(&p, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
 	p.len = ETH_HLEN + 20 + 23; /* by one byte */
-	expect_drop(&p, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
 	/* (shorter than the fixed header: a test run refuses such a packet) */
 }
 
@@ -1016,15 +1019,15 @@ static void test_in_bad_fixed_header(void **state)
 	NEED_BPF();
 	p = labeled(good_claim());
 	p.b[ETH_HLEN] = 0x44; /* ihl 4 */
-	expect_drop(&p, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
 	p = labeled(good_claim());
 	p.b[ETH_HLEN] = 0x6b; /* version 6 in an IPv4 frame */
-	expect_drop(&p, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
 	p = labeled(good_claim());
 	p.b[ETH_HLEN + 2] = 0;
 	p.b[ETH_HLEN + 3] = 40; /* tot_len shorter than the 44-byte header */
 	fix_csum(&p);
-	expect_drop(&p, DSM_NC_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER, NULL);
 }
 
 /* ---- ingress: what passes untouched -------------------------------------- */
@@ -1051,7 +1054,7 @@ static void test_in_not_ipv4(void **state)
 	p.b[12] = 0x86; /* IPv6 */
 	p.b[13] = 0xdd;
 	assert_int_equal(ingress(&p), TC_ACT_OK);
-	expect_counters(DSM_NC_MAX, 0, DSM_NC_MAX, 0);
+	expect_counters(DSM_CNT_MAX, 0, DSM_CNT_MAX, 0);
 	drain_events();
 	assert_int_equal(nevents, 0);
 }
@@ -1068,7 +1071,7 @@ static void test_in_verify_off(void **state)
 	assert_int_equal(ingress(&p), TC_ACT_OK);
 	p = labeled(good_claim());
 	assert_int_equal(ingress(&p), TC_ACT_OK);
-	expect_counters(DSM_NC_MAX, 0, DSM_NC_MAX, 0);
+	expect_counters(DSM_CNT_MAX, 0, DSM_CNT_MAX, 0);
 }
 
 /* A flood of bad packets: every one dropped and counted; the events that
@@ -1088,16 +1091,16 @@ static void test_in_event_overflow(void **state)
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.dsm_ingress), &opts),
 			 0);
 	assert_int_equal(opts.retval, TC_ACT_SHOT);
-	assert_int_equal(counter(DSM_NC_DROP_BADMAC), n);
+	assert_int_equal(counter(DSM_CNT_PKT_DROP_BADMAC), n);
 	drain_events();
-	assert_true(counter(DSM_NC_EVENTS_DROPPED) > 0);
-	assert_int_equal(events_seen + counter(DSM_NC_EVENTS_DROPPED), n);
+	assert_true(counter(DSM_CNT_EVENTS_DROPPED) > 0);
+	assert_int_equal(events_seen + counter(DSM_CNT_EVENTS_DROPPED), n);
 	/* room again once read */
 	reset_counters();
 	assert_int_equal(ingress(&p), TC_ACT_SHOT);
 	drain_events();
 	assert_int_equal(events_seen, 1);
-	assert_int_equal(counter(DSM_NC_EVENTS_DROPPED), 0);
+	assert_int_equal(counter(DSM_CNT_EVENTS_DROPPED), 0);
 }
 
 /* ---- egress without a labeled socket ------------------------------------ */
@@ -1120,7 +1123,7 @@ static void test_out_unlabeled_untouched(void **state)
 	assert_int_equal(egress(&p), TC_ACT_OK);
 	p.b[ETH_HLEN + 20 + 13] = 0x12; /* a SYN-ACK */
 	assert_int_equal(egress(&p), TC_ACT_OK);
-	expect_counters(DSM_NC_NOT_LABELED, 4, DSM_NC_MAX, 0);
+	expect_counters(DSM_CNT_PKT_NOT_LABELED, 4, DSM_CNT_MAX, 0);
 	drain_events();
 	assert_int_equal(nevents, 0);
 }
@@ -1134,7 +1137,7 @@ static void test_out_disabled(void **state)
 	p = build(NULL, 0, IPPROTO_UDP);
 	fix_csum(&p);
 	assert_int_equal(egress(&p), TC_ACT_OK);
-	expect_counters(DSM_NC_NOT_LABELED, 1, DSM_NC_MAX, 0);
+	expect_counters(DSM_CNT_PKT_NOT_LABELED, 1, DSM_CNT_MAX, 0);
 }
 
 static void test_out_not_ipv4(void **state)
@@ -1146,34 +1149,43 @@ static void test_out_not_ipv4(void **state)
 	p.b[12] = 0x86;
 	p.b[13] = 0xdd;
 	assert_int_equal(egress(&p), TC_ACT_OK);
-	expect_counters(DSM_NC_MAX, 0, DSM_NC_MAX, 0);
+	expect_counters(DSM_CNT_MAX, 0, DSM_CNT_MAX, 0);
 }
 
 /* ---- the object's maps -------------------------------------------------- */
 
-/* dsmd hands the LSM object's dsm_sockets to this object with
- * bpf_map__reuse_fd, which needs the same definition. */
-static void test_socks_map_matches_lsm(void **state)
+/* Both objects pin their shared maps by name and the one loaded second
+ * reuses the first one's: that needs the same definition of every map the
+ * two declare, and a pinned one in each. */
+static void test_shared_maps_match_lsm(void **state)
 {
 	const char *path = "build/bpf/dsm_lsm.bpf.o";
 	struct bpf_object *lsm;
-	struct bpf_map *a, *b;
+	struct bpf_map *b;
+	int shared = 0;
 
 	NEED_BPF();
-	if (access(path, R_OK)) {
-		fprintf(stderr, "test_socks_map_matches_lsm: %s not built\n", path);
-		skip();
-	}
+	if (access(path, R_OK))
+		fail_msg("%s not built", path);
 	lsm = bpf_object__open_file(path, NULL);
 	assert_non_null(lsm);
-	a = bpf_object__find_map_by_name(lsm, "dsm_sockets");
-	b = skel->maps.dsm_sockets;
-	assert_non_null(a);
-	assert_int_equal(bpf_map__type(a), bpf_map__type(b));
-	assert_int_equal(bpf_map__map_flags(a), bpf_map__map_flags(b));
-	assert_int_equal(bpf_map__key_size(a), bpf_map__key_size(b));
-	assert_int_equal(bpf_map__value_size(a), bpf_map__value_size(b));
-	assert_int_equal(bpf_map__max_entries(a), bpf_map__max_entries(b));
+	bpf_object__for_each_map(b, skel->obj) {
+		struct bpf_map *a = bpf_object__find_map_by_name(lsm, bpf_map__name(b));
+
+		if (!a || bpf_map__is_internal(b))
+			continue;
+		shared++;
+		assert_int_equal(bpf_map__type(a), bpf_map__type(b));
+		assert_int_equal(bpf_map__map_flags(a), bpf_map__map_flags(b));
+		assert_int_equal(bpf_map__key_size(a), bpf_map__key_size(b));
+		assert_int_equal(bpf_map__value_size(a), bpf_map__value_size(b));
+		assert_int_equal(bpf_map__max_entries(a), bpf_map__max_entries(b));
+		if (strcmp(bpf_map__name(b), "dsm_mac_memos"))
+			assert_non_null(bpf_map__pin_path(a)); /* the test unpinned b */
+		else
+			assert_null(bpf_map__pin_path(a)); /* each object's own */
+	}
+	assert_true(shared >= 7); /* abi, sockets, keys, config, tags, events, counters */
 	bpf_object__close(lsm);
 }
 
@@ -1182,9 +1194,9 @@ static void test_map_layouts(void **state)
 {
 	NEED_BPF();
 	assert_int_equal(bpf_map__value_size(skel->maps.dsm_keys), sizeof(struct dsm_mac_key));
-	assert_int_equal(bpf_map__max_entries(skel->maps.dsm_keys), DSM_KEY_SLOTS);
+	assert_int_equal(bpf_map__max_entries(skel->maps.dsm_keys), DSM_KEY_MAP_SLOTS);
 	assert_int_equal(bpf_map__value_size(skel->maps.dsm_net_config), sizeof(struct dsm_net_cfg));
-	assert_int_equal(bpf_map__max_entries(skel->maps.dsm_net_counters), DSM_NC_MAX);
+	assert_int_equal(bpf_map__max_entries(skel->maps.dsm_counters), DSM_CNT_MAX);
 	assert_int_equal(bpf_map__value_size(skel->maps.dsm_sockets), sizeof(struct dsm_sock_ctx));
 }
 
@@ -1238,7 +1250,7 @@ int main(void)
 		T(test_out_unlabeled_untouched),
 		T(test_out_disabled),
 		T(test_out_not_ipv4),
-		T(test_socks_map_matches_lsm),
+		T(test_shared_maps_match_lsm),
 		T(test_map_layouts),
 	};
 

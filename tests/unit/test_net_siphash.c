@@ -24,6 +24,7 @@
 
 #include "dsm/wire.h"
 #include "dsm_net.skel.h"
+#include "bpf_host.h"
 
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK     0
@@ -57,6 +58,7 @@ static int setup(void **state)
 		unavailable = "cannot open the dsm_net object";
 		return 0;
 	}
+	dsm_obj_unpinned(skel->obj);
 	err = dsm_net_bpf__load(skel);
 	if (err) {
 		unavailable = err == -EPERM ? "BPF needs root" : "the dsm_net object does not load";

@@ -47,6 +47,7 @@
 #include "dsm/abi.h"
 #include "dsm/wire.h"
 #include "dsm_net.skel.h"
+#include "bpf_host.h"
 
 #define ADDR_A   "10.199.0.1"
 #define ADDR_B   "10.199.0.2"
@@ -75,7 +76,7 @@ static struct node B = { .addr = ADDR_B, .id = NODE_B, .nsfd = -1 };
 static char unavailable[160];
 static int made_ns;
 
-static struct dsm_net_event events[16];
+static struct dsm_event events[16];
 static unsigned nevents;
 
 /* ---- plumbing ----------------------------------------------------------- */
@@ -243,15 +244,21 @@ static void set_key(struct node *n, const uint8_t key[16])
 	set_slot(n, 1, 0, 0, key);
 }
 
-/* The node's configuration: these flags, and a same-node tag (0: none). */
+/* The node's configuration: these flags, and label A's same-node tag (0:
+ * none, as for a label the policy does not know). */
 static void set_cfg(struct node *n, uint32_t flags, uint32_t local_tag)
 {
-	struct dsm_net_cfg c = { .node_id = n->id, .epoch = EPOCH, .epoch_window = 2,
-				 .flags = flags, .local_tag = local_tag };
-	uint32_t k = 0;
+	struct dsm_net_cfg c = { .node_id = n->id, .epoch_window = 2, .flags = flags };
+	int tags = bpf_map__fd(n->skel->maps.dsm_local_tags);
+	uint32_t k = 0, label = LABEL_A;
 
+	dsm_cfg_at_epoch(&c, EPOCH);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_net_config), &k, &c, 0),
 			 0);
+	if (local_tag)
+		assert_int_equal(bpf_map_update_elem(tags, &label, &local_tag, BPF_ANY), 0);
+	else
+		bpf_map_delete_elem(tags, &label);
 }
 
 static void set_flags(struct node *n, uint32_t flags)
@@ -272,7 +279,7 @@ static uint64_t counter(struct node *n, uint32_t idx)
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t vals[ncpu], sum = 0;
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(n->skel->maps.dsm_net_counters), &idx,
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(n->skel->maps.dsm_counters), &idx,
 					     vals), 0);
 	for (int i = 0; i < ncpu; i++)
 		sum += vals[i];
@@ -280,14 +287,14 @@ static uint64_t counter(struct node *n, uint32_t idx)
 }
 
 struct counts {
-	uint64_t v[DSM_NC_MAX];
+	uint64_t v[DSM_CNT_MAX];
 };
 
 static struct counts snap(struct node *n)
 {
 	struct counts c;
 
-	for (uint32_t i = 0; i < DSM_NC_MAX; i++)
+	for (uint32_t i = 0; i < DSM_CNT_MAX; i++)
 		c.v[i] = counter(n, i);
 	return c;
 }
@@ -300,7 +307,7 @@ static uint64_t delta(struct node *n, const struct counts *before, uint32_t idx)
 static int on_event(void *ctx, void *data, size_t len)
 {
 	(void)ctx;
-	assert_int_equal(len, sizeof(struct dsm_net_event));
+	assert_int_equal(len, sizeof(struct dsm_event));
 	if (nevents < sizeof(events) / sizeof(events[0]))
 		memcpy(&events[nevents++], data, sizeof(events[0]));
 	return 0;
@@ -434,10 +441,17 @@ static void expect_option(const uint8_t *ip, size_t iplen, size_t opt_off, uint3
 
 static int load_node(struct node *n)
 {
-	n->skel = dsm_net_bpf__open_and_load();
+	n->skel = dsm_net_bpf__open();
+	if (n->skel) {
+		dsm_obj_unpinned(n->skel->obj);
+		if (dsm_net_bpf__load(n->skel)) {
+			dsm_net_bpf__destroy(n->skel);
+			n->skel = NULL;
+		}
+	}
 	if (!n->skel)
 		return -1;
-	n->rb = ring_buffer__new(bpf_map__fd(n->skel->maps.dsm_net_events), on_event, NULL, NULL);
+	n->rb = ring_buffer__new(bpf_map__fd(n->skel->maps.dsm_events), on_event, NULL, NULL);
 	return n->rb ? 0 : -1;
 }
 
@@ -604,11 +618,11 @@ static void test_udp_labeled(void **state)
 		expect_option(ip, iplen, 0, LABEL_A, NODE_A);
 		assert_memory_equal(ip + 20 + DSM_OPT_LEN + 8, "hello", 5);
 	}
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 3);
-	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM), 0);
-	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 3);
-	assert_int_equal(delta(&B, &b, DSM_NC_DROP_BADMAC) + delta(&B, &b, DSM_NC_DROP_MALFORMED) +
-			 delta(&B, &b, DSM_NC_DROP_STALE), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 3);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM), 0);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 3);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_DROP_BADMAC) + delta(&B, &b, DSM_CNT_PKT_DROP_MALFORMED) +
+			 delta(&B, &b, DSM_CNT_PKT_DROP_STALE), 0);
 	close(cap);
 	close(cli);
 	close(srv);
@@ -645,7 +659,7 @@ static void test_udp_labeled_v1(void **state)
 	}
 	/* two IP IDs, two MACs */
 	assert_memory_not_equal(macs[0], macs[1], 8);
-	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 2);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 2);
 	close(cap);
 	close(cli);
 	close(srv);
@@ -670,10 +684,10 @@ static void test_udp_unlabeled_socket(void **state)
 	ip = next_ip(cap, IPPROTO_UDP, 5001, &iplen, 2000);
 	assert_non_null(ip);
 	assert_int_equal(ip[0], 0x45);
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 0);
-	assert_true(delta(&A, &a, DSM_NC_NOT_LABELED) >= 1);
-	assert_true(delta(&B, &b, DSM_NC_UNLABELED_IN) >= 1);
-	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
+	assert_true(delta(&A, &a, DSM_CNT_PKT_NOT_LABELED) >= 1);
+	assert_true(delta(&B, &b, DSM_CNT_PKT_UNLABELED_IN) >= 1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 0);
 	close(cap);
 	close(cli);
 	close(srv);
@@ -719,7 +733,7 @@ static void test_udp_after_own_options(void **state)
 				 20 + cases[i].len + DSM_OPT_LEN + 8 + 4);
 		assert_memory_equal(ip + 20, cases[i].want, cases[i].len);
 		expect_option(ip, iplen, cases[i].len, LABEL_A, NODE_A);
-		assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 1);
+		assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 1);
 		close(cap);
 		close(cli);
 	}
@@ -730,18 +744,19 @@ static void expect_egress_drop(uint8_t reason)
 {
 	read_events(&A);
 	assert_int_equal(nevents, 1);
-	assert_int_equal(events[0].version, DSM_NET_EVENT_VERSION);
-	assert_int_equal(events[0].direction, DSM_NEV_DIR_EGRESS);
-	assert_int_equal(events[0].reason, reason);
-	assert_int_equal(events[0].protocol, IPPROTO_UDP);
-	assert_int_equal(events[0].ifindex, A.ifindex);
-	assert_int_equal(events[0].flags, DSM_NEV_F_CLAIM);
-	assert_int_equal(events[0].label, LABEL_A);
-	assert_int_equal(events[0].node, NODE_A);
-	assert_int_equal(events[0].epoch, EPOCH);
-	assert_int_equal(events[0].key_id, KID);
-	assert_int_equal(events[0].saddr, sin_of(ADDR_A, 0).sin_addr.s_addr);
-	assert_int_equal(events[0].daddr, sin_of(ADDR_B, 0).sin_addr.s_addr);
+	assert_int_equal(events[0].version, DSM_ABI_VERSION);
+	assert_int_equal(events[0].kind, DSM_EV_PACKET);
+	assert_int_equal(events[0].p.direction, DSM_NEV_DIR_EGRESS);
+	assert_int_equal(events[0].p.reason, reason);
+	assert_int_equal(events[0].p.protocol, IPPROTO_UDP);
+	assert_int_equal(events[0].p.ifindex, A.ifindex);
+	assert_int_equal(events[0].p.flags, DSM_NEV_F_CLAIM);
+	assert_int_equal(events[0].p.label, LABEL_A);
+	assert_int_equal(events[0].p.node, NODE_A);
+	assert_int_equal(events[0].p.epoch, EPOCH);
+	assert_int_equal(events[0].p.key_id, KID);
+	assert_int_equal(events[0].p.saddr, sin_of(ADDR_A, 0).sin_addr.s_addr);
+	assert_int_equal(events[0].p.daddr, sin_of(ADDR_B, 0).sin_addr.s_addr);
 }
 
 /* Own options of 20 bytes leave no room: dropped, not sent unlabeled. */
@@ -764,9 +779,9 @@ static void test_udp_no_option_space(void **state)
 	b = snap(&B);
 	send_to_b(cli, 5003, "full", 4);
 	assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
-	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM), 1);
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 0);
-	assert_int_equal(delta(&B, &b, DSM_NC_UNLABELED_IN), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_UNLABELED_IN), 0);
 	expect_egress_drop(DSM_NR_NOROOM_OPTSPACE);
 	close(cli);
 	close(srv);
@@ -791,7 +806,7 @@ static void test_udp_mtu(void **state)
 	a = snap(&A);
 	send_to_b(cli, 5004, big, 1500 - 20 - 8); /* 1500 bytes of IPv4 */
 	assert_int_equal(recv_within(srv, big, sizeof(big), 300), -1);
-	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM), 1);
 	expect_egress_drop(DSM_NR_NOROOM_MTU);
 	send_to_b(cli, 5004, big, 1500 - 20 - 8 - DSM_OPT_LEN);
 	assert_int_equal(recv_within(srv, big, sizeof(big), 2000), 1500 - 20 - 8 - DSM_OPT_LEN);
@@ -799,7 +814,7 @@ static void test_udp_mtu(void **state)
 	assert_non_null(ip);
 	assert_int_equal(iplen, 1500);
 	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 1);
 	close(cap);
 	close(cli);
 	close(srv);
@@ -825,8 +840,8 @@ static void test_udp_gso(void **state)
 	a = snap(&A);
 	send_to_b(cli, 5005, big, 1500);
 	assert_int_equal(recv_within(srv, big, sizeof(big), 300), -1);
-	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM), 1);
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
 	expect_egress_drop(DSM_NR_NOROOM_GSO);
 	close(cli);
 	close(srv);
@@ -851,14 +866,14 @@ static void test_udp_wrong_key(void **state)
 	b = snap(&B);
 	send_to_b(cli, 5006, "forged", 6);
 	assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
-	assert_int_equal(delta(&B, &b, DSM_NC_DROP_BADMAC), 1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_DROP_BADMAC), 1);
 	read_events(&B);
 	assert_int_equal(nevents, 1);
-	assert_int_equal(events[0].direction, DSM_NEV_DIR_INGRESS);
-	assert_int_equal(events[0].reason, DSM_NR_BADMAC);
-	assert_int_equal(events[0].label, LABEL_A);
-	assert_int_equal(events[0].node, NODE_A);
-	assert_int_equal(events[0].ifindex, B.ifindex);
+	assert_int_equal(events[0].p.direction, DSM_NEV_DIR_INGRESS);
+	assert_int_equal(events[0].p.reason, DSM_NR_BADMAC);
+	assert_int_equal(events[0].p.label, LABEL_A);
+	assert_int_equal(events[0].p.node, NODE_A);
+	assert_int_equal(events[0].p.ifindex, B.ifindex);
 	close(cli);
 	close(srv);
 }
@@ -924,9 +939,9 @@ static void test_key_rotation(void **state)
 	set_slot(&B, 0, 0, 0, cluster_key);
 	rotation_step(cli_a, cli_b, srv_a, srv_b, cap_a, cap_b, KID + 1, next, KID + 1, next);
 
-	assert_int_equal(delta(&A, &ca, DSM_NC_VERIFIED), 4);
-	assert_int_equal(delta(&B, &cb, DSM_NC_VERIFIED), 4);
-	assert_int_equal(delta(&A, &ca, DSM_NC_DROP_BADMAC) + delta(&B, &cb, DSM_NC_DROP_BADMAC), 0);
+	assert_int_equal(delta(&A, &ca, DSM_CNT_PKT_VERIFIED), 4);
+	assert_int_equal(delta(&B, &cb, DSM_CNT_PKT_VERIFIED), 4);
+	assert_int_equal(delta(&A, &ca, DSM_CNT_PKT_DROP_BADMAC) + delta(&B, &cb, DSM_CNT_PKT_DROP_BADMAC), 0);
 	close(cap_a);
 	close(cap_b);
 	close(cli_a);
@@ -1048,11 +1063,11 @@ static void handshake(uint16_t port, int syncookies)
 	assert_non_null(ip);
 	assert_int_equal(ip[0], 0x45);
 
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 1);
-	assert_int_equal(delta(&B, &b, DSM_NC_LABELED), 1);
-	assert_int_equal(delta(&A, &a, DSM_NC_VERIFIED), 1);
-	assert_int_equal(delta(&B, &b, DSM_NC_VERIFIED), 1);
-	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM) + delta(&B, &b, DSM_NC_DROP_NOROOM), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_LABELED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_VERIFIED), 1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM) + delta(&B, &b, DSM_CNT_PKT_DROP_NOROOM), 0);
 	/* the accepted socket carries the listener's label (BPF_F_CLONE) */
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(B.skel->maps.dsm_sockets), &srv, &ctx), 0);
 	assert_int_equal(ctx.label, LABEL_B);
@@ -1154,11 +1169,11 @@ static void test_tcp_all(void **state)
 	}
 	assert_true(segs_a > 1);
 	assert_true(data_a >= (int)(total / 1460));
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), (uint64_t)segs_a);
-	assert_true(delta(&B, &b, DSM_NC_VERIFIED) >= (uint64_t)segs_a);
-	assert_true(delta(&B, &b, DSM_NC_LABELED) >= 2); /* SYN-ACK, ACKs, "done" */
-	assert_int_equal(delta(&A, &a, DSM_NC_DROP_NOROOM) + delta(&B, &b, DSM_NC_DROP_NOROOM), 0);
-	assert_int_equal(delta(&B, &b, DSM_NC_UNLABELED_IN), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), (uint64_t)segs_a);
+	assert_true(delta(&B, &b, DSM_CNT_PKT_VERIFIED) >= (uint64_t)segs_a);
+	assert_true(delta(&B, &b, DSM_CNT_PKT_LABELED) >= 2); /* SYN-ACK, ACKs, "done" */
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM) + delta(&B, &b, DSM_CNT_PKT_DROP_NOROOM), 0);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_UNLABELED_IN), 0);
 	close(cap_b);
 	close(srv);
 	close(cli);
@@ -1260,15 +1275,15 @@ static void test_udp_loopback(void **state)
 		assert_int_equal(ip[0], 0x45);
 		assert_int_equal(iplen, 20 + 8 + 5);
 	}
-	assert_int_equal(delta(&A, &a, DSM_NC_LOCAL), 3);
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LOCAL), 3);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
 
 	a = snap(&A);
 	ip = over_lo(plain, srv, cap, 5100, &iplen);
 	assert_non_null(ip);
 	assert_int_equal(ip[0], 0x45);
-	assert_int_equal(delta(&A, &a, DSM_NC_LOCAL), 0);
-	assert_int_equal(delta(&A, &a, DSM_NC_NOT_LABELED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LOCAL), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_NOT_LABELED), 1);
 
 	set_cfg(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY, 0);
 	a = snap(&A);
@@ -1276,8 +1291,8 @@ static void test_udp_loopback(void **state)
 	assert_non_null(ip);
 	assert_int_equal(ip[0], 0x40 | (20 + DSM_OPT_LEN) / 4);
 	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
-	assert_int_equal(delta(&A, &a, DSM_NC_LOCAL), 0);
-	assert_int_equal(delta(&A, &a, DSM_NC_LABELED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LOCAL), 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 1);
 
 	assert_int_equal(in_ns(&A, lo_detach, NULL), 0);
 	close(cap);

@@ -250,7 +250,8 @@ static void test_star_is_every_permission(void **state)
 	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, 10, 1, 10),
 			 DSM_PERM_PEER_RECV);
 	assert_int_equal(rule_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, 10, DSM_NODE_ANY, 10),
-			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES);
+			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ |
+			 DSM_PERM_MOUNT | DSM_PERM_KERNEL | DSM_PERM_CGROUP);
 	dsm_policy_free(p);
 }
 
@@ -432,10 +433,10 @@ static void test_unlabeled(void **state)
 
 	/* Only device-less rules are compiled entries (ifindex 0). */
 	assert_int_equal(count_kind(p, DSM_KEY_NET), 2);
-	v = get(p, dsm_key_net(0, 0, 0));
+	v = get(p, dsm_key_net(0, 0, 0, 0));
 	assert_non_null(v);
 	assert_int_equal(v->aux, 10);
-	v = get(p, dsm_key_net(htonl(0xc0a80107), 32, 0));
+	v = get(p, dsm_key_net(htonl(0xc0a80107), 32, 0, 0));
 	assert_non_null(v);
 	assert_int_equal(v->aux, 11);
 	dsm_policy_free(p);
@@ -484,7 +485,7 @@ static void test_foreach_and_format(void **state)
 		if (e[i].key.kind != DSM_KEY_RULE)
 			continue;
 		dsm_entry_format(p, &e[i].key, &e[i].val, buf, sizeof(buf));
-		if (e[i].key.class == DSM_CLASS_PEER) {
+		if (e[i].key.rule.class == DSM_CLASS_PEER) {
 			assert_string_equal(buf, "allow web@node1 db : peer recv");
 			peer = &e[i];
 		} else {
@@ -587,7 +588,7 @@ static void test_example_policy(void **state)
 	}
 	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, web, DSM_NODE_ANY, db), 0);
 	assert_int_equal(rule_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, dsmd, DSM_NODE_ANY, dsmd),
-			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES);
+			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ);
 	/* No confined label may create raw or packet sockets. */
 	{
 		size_t n;
@@ -598,18 +599,17 @@ static void test_example_policy(void **state)
 		for (size_t i = 0; i < n; i++) {
 			const struct dsm_pkey *k = &e[i].key;
 
-			if (k->kind != DSM_KEY_RULE || k->class != DSM_CLASS_SOCKET ||
-			    k->subject == unconfined)
+			if (k->kind != DSM_KEY_RULE || k->rule.class != DSM_CLASS_SOCKET ||
+			    k->rule.subject == unconfined)
 				continue;
-			if (k->class == DSM_CLASS_SYSTEM)
-				assert_int_equal(k->subject, dsmd);
-			assert_true(k->qual != DSM_QUAL_ANY);
-			assert_true((k->qual >> 8) != AF_PACKET);
-			assert_true((k->qual & 0xff) != SOCK_RAW || (k->qual >> 8) == AF_NETLINK);
+			assert_true(k->rule.qual != DSM_QUAL_ANY);
+			assert_true((k->rule.qual >> 8) != AF_PACKET);
+			assert_true((k->rule.qual & 0xff) != SOCK_RAW ||
+				    (k->rule.qual >> 8) == AF_NETLINK);
 		}
 		for (size_t i = 0; i < n; i++)
-			if (e[i].key.kind == DSM_KEY_RULE && e[i].key.class == DSM_CLASS_SYSTEM)
-				assert_int_equal(e[i].key.subject, dsmd);
+			if (e[i].key.kind == DSM_KEY_RULE && e[i].key.rule.class == DSM_CLASS_SYSTEM)
+				assert_int_equal(e[i].key.rule.subject, dsmd);
 	}
 	dsm_diags_free(&d);
 	dsm_policy_free(p);

@@ -410,19 +410,35 @@ static void tamper_net_plen(uint8_t *b, size_t len)
 	b[section(b, 5) + 16 + 4] = 33;
 }
 
+/* An entry: kind, 3 zero bytes, the key's variant (28 bytes; a rule's
+ * class at 4, qual at 6, subject at 8), perms at 32, aux at 36. */
+#define ENTRY 40
+
 static uint8_t *entry(uint8_t *b, size_t i)
 {
-	return b + section(b, 6) + 16 + 32 * i;
+	return b + section(b, 6) + 16 + ENTRY * i;
 }
 
 static void tamper_entry_order(uint8_t *b, size_t len)
 {
-	uint8_t tmp[32];
+	uint8_t tmp[ENTRY];
 
 	(void)len;
-	memcpy(tmp, entry(b, 0), 32);
-	memcpy(entry(b, 0), entry(b, 1), 32);
-	memcpy(entry(b, 1), tmp, 32);
+	memcpy(tmp, entry(b, 0), ENTRY);
+	memcpy(entry(b, 0), entry(b, 1), ENTRY);
+	memcpy(entry(b, 1), tmp, ENTRY);
+}
+
+static void tamper_entry_pad(uint8_t *b, size_t len)
+{
+	(void)len;
+	entry(b, 0)[1] = 1; /* the bytes after the kind are zero */
+}
+
+static void tamper_entry_unused(uint8_t *b, size_t len)
+{
+	(void)len;
+	entry(b, 0)[24] = 1; /* a byte the rule variant does not name */
 }
 
 static void tamper_entry_kind(uint8_t *b, size_t len)
@@ -442,19 +458,19 @@ static void tamper_entry_file_kind(uint8_t *b, size_t len)
 static void tamper_entry_perms(uint8_t *b, size_t len)
 {
 	(void)len;
-	put_le(entry(b, 0) + 24, 1u << 20, 4); /* no such permission */
+	put_le(entry(b, 0) + 32, 1u << 20, 4); /* no such permission */
 }
 
 static void tamper_entry_label(uint8_t *b, size_t len)
 {
 	(void)len;
-	put_le(entry(b, 0) + 4, 4242, 4); /* undefined subject */
+	put_le(entry(b, 0) + 8, 4242, 4); /* undefined subject */
 }
 
 static void tamper_entry_class(uint8_t *b, size_t len)
 {
 	(void)len;
-	entry(b, 0)[1] = 0;
+	entry(b, 0)[4] = 0;
 }
 
 static void tamper_version(uint8_t *b, size_t len)
@@ -473,7 +489,7 @@ static void tamper_entry_duplicate(uint8_t *b, size_t len)
 		uint8_t *e = entry(b, i);
 
 		if (e[0] == DSM_KEY_LABEL) {
-			memcpy(e, e + 32, 32);
+			memcpy(e, e + ENTRY, ENTRY);
 			return;
 		}
 	}
@@ -490,7 +506,8 @@ static void test_tampered(void **state)
 		tamper_file_label, tamper_file_relative, tamper_net_host_bits,
 		tamper_net_plen, tamper_entry_order, tamper_entry_kind,
 		tamper_entry_file_kind, tamper_entry_perms, tamper_entry_label,
-		tamper_entry_class, tamper_version, tamper_entry_duplicate,
+		tamper_entry_class, tamper_version, tamper_entry_duplicate, tamper_entry_pad,
+		tamper_entry_unused,
 	};
 	struct dsm_policy *p = compile(rich);
 	size_t len;

@@ -98,10 +98,10 @@ static void test_file_key(void **state)
 
 	assert_int_equal(dsm_file_key(makedev(8, 1), 77, &k), 0);
 	assert_int_equal(k.kind, DSM_KEY_FILE);
-	assert_int_equal(k.subject, 8u << 20 | 1);
-	assert_true(k.object == 77);
+	assert_int_equal(k.file.dev, 8u << 20 | 1);
+	assert_true(dsm_key_file_ino(&k) == 77);
 	assert_int_equal(dsm_file_key(makedev(4095, (1u << 20) - 1), 1, &k), 0);
-	assert_int_equal(k.subject, 0xffffffffu);
+	assert_int_equal(k.file.dev, 0xffffffffu);
 	assert_int_equal(dsm_file_key(makedev(4096, 0), 1, &k), -ERANGE);
 	assert_int_equal(dsm_file_key(makedev(0, 1u << 20), 1, &k), -ERANGE);
 }
@@ -126,8 +126,8 @@ static void test_resolve_file(void **state)
 	e = dsm_policy_resolved_entries(p, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(e[0].key.kind, DSM_KEY_FILE);
-	assert_int_equal(e[0].key.subject, major(st.st_dev) << 20 | minor(st.st_dev));
-	assert_true(e[0].key.object == st.st_ino);
+	assert_int_equal(e[0].key.file.dev, major(st.st_dev) << 20 | minor(st.st_dev));
+	assert_true(dsm_key_file_ino(&e[0].key) == st.st_ino);
 	assert_int_equal(e[0].val.aux, 2);
 	k = dsm_key_file(major(st.st_dev) << 20 | minor(st.st_dev), st.st_ino);
 	v = dsm_policy_lookup(p, &k);
@@ -205,7 +205,7 @@ static void test_resolve_interfaces(void **state)
 		    "unlabeled 127.0.0.0/8 dev lo -> b;\n"
 		    "unlabeled dev dsmnosuch0 -> b;\n");
 	/* The device-less rule is compiled; the others wait for the loader. */
-	k = dsm_key_net(0, 0, 0);
+	k = dsm_key_net(0, 0, 0, 0);
 	assert_non_null(dsm_policy_lookup(p, &k));
 	assert_int_equal(dsm_policy_resolve(p, collect, &w), lo ? 1 : 2);
 	assert_string_equal(w.last, "interface dsmnosuch0 (unlabeled 0.0.0.0/0 -> b): No such device");
@@ -215,7 +215,7 @@ static void test_resolve_interfaces(void **state)
 	}
 	dsm_policy_resolved_entries(p, &n);
 	assert_int_equal(n, 1);
-	k = dsm_key_net(htonl(0x7f000000), 8, lo);
+	k = dsm_key_net(htonl(0x7f000000), 8, lo, dsm_netns_self());
 	v = dsm_policy_lookup(p, &k);
 	assert_non_null(v);
 	assert_int_equal(v->aux, 3);

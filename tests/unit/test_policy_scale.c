@@ -78,7 +78,7 @@ static void test_100k_distinct_rules(void **state)
 	v = dsm_policy_lookup(p, &k);
 	assert_non_null(v);
 	assert_int_equal(v->perms, DSM_PERM_CONNECT | DSM_PERM_SEND);
-	k.target = 101;
+	k.rule.target = 101;
 	assert_null(dsm_policy_lookup(p, &k));
 
 	assert_int_equal(dsm_bundle_write(p, &buf, &len), 0);

@@ -7,30 +7,33 @@
  * kexec), and changing dsm's own files (pins, policy, binaries), including
  * unmounting the bpffs that holds the pins.
  */
-#ifndef DSM_BPF_SYSTEM_H
-#define DSM_BPF_SYSTEM_H
+#ifndef DSM_BPF_SYSTEM_BPF_H
+#define DSM_BPF_SYSTEM_BPF_H
+
+#include "policy.bpf.h"
 
 #define FMODE_WRITE 0x2
 
 static __always_inline int system_check(__u32 perm, __u32 aux)
 {
-	void *pm = policy_map();
-	__u32 label;
-
-	if (!pm)
-		return fail_closed(DSM_CLASS_SYSTEM, perm, DSM_DENY);
-	label = current_label(pm);
-	return dsm_check(pm, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, label, DSM_NODE_ANY, label, perm, aux);
+	return check_self(DSM_CLASS_SYSTEM, perm, aux);
 }
 
-static __always_inline bool is_protected(struct inode *inode)
+/* DSM_PROT_* flags of an inode, 0 when dsm does not protect it. */
+static __always_inline __u32 protection(struct inode *inode)
 {
 	struct dsm_inode_key k = {
 		.ino = inode->i_ino,
 		.dev = inode->i_sb->s_dev,
 	};
+	__u32 *v = bpf_map_lookup_elem(&dsm_protected, &k);
 
-	return bpf_map_lookup_elem(&dsm_protected, &k) != NULL;
+	return v ? *v : 0;
+}
+
+static __always_inline bool is_protected(struct inode *inode)
+{
+	return protection(inode) & DSM_PROT_WRITE;
 }
 
 SEC("lsm/bpf")
@@ -129,4 +132,4 @@ int BPF_PROG(hook_sb_umount, struct vfsmount *mnt, int flags, int ret)
 	return system_check(DSM_PERM_DSM_FILES, 0);
 }
 
-#endif
+#endif /* DSM_BPF_SYSTEM_BPF_H */

@@ -5,8 +5,10 @@
  * by the socket's family and type, so a policy can allow inet stream and
  * dgram and thereby deny raw and packet sockets.
  */
-#ifndef DSM_BPF_SOCKET_H
-#define DSM_BPF_SOCKET_H
+#ifndef DSM_BPF_SOCKET_BPF_H
+#define DSM_BPF_SOCKET_BPF_H
+
+#include "policy.bpf.h"
 
 #define SOCK_TYPE_MASK 0xf
 
@@ -28,7 +30,7 @@ static __always_inline void owner_get(__u32 *tgid, __u64 *start, __u64 *exec)
 SEC("lsm/socket_create")
 int BPF_PROG(hook_socket_create, int family, int type, int protocol, int kern, int ret)
 {
-	void *pm;
+	dsm_pm_t pm;
 	__u32 label;
 
 	if (ret || kern)
@@ -37,7 +39,7 @@ int BPF_PROG(hook_socket_create, int family, int type, int protocol, int kern, i
 	if (!pm)
 		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, DSM_DENY);
 	label = current_label(pm);
-	return dsm_check(pm, DSM_CLASS_SOCKET, dsm_qual(family, type & SOCK_TYPE_MASK), label,
+	return check(pm, DSM_CLASS_SOCKET, dsm_qual(family, type & SOCK_TYPE_MASK), label,
 			 DSM_NODE_ANY, label, DSM_PERM_CREATE, dsm_qual(family, type & SOCK_TYPE_MASK));
 }
 
@@ -46,7 +48,7 @@ int BPF_PROG(hook_socket_post_create, struct socket *sock, int family, int type,
 	     int kern, int ret)
 {
 	struct dsm_sock_ctx *c;
-	void *pm;
+	dsm_pm_t pm;
 
 	if (ret || kern)
 		return ret;
@@ -100,7 +102,7 @@ static __always_inline int sock_check(struct socket *sock, __u32 perm)
 	struct dsm_sock_ctx *c = NULL;
 	__u32 label, target, gen, perms;
 	__u16 qual;
-	void *pm;
+	dsm_pm_t pm;
 
 	gen = policy_gen();
 	if (sk) {
@@ -113,8 +115,8 @@ static __always_inline int sock_check(struct socket *sock, __u32 perm)
 		return fail_closed(DSM_CLASS_SOCKET, perm, DSM_DENY);
 	label = current_label(pm);
 	if (!sk)
-		return dsm_check(pm, DSM_CLASS_SOCKET, DSM_QUAL_ANY, label, DSM_NODE_ANY, label, perm, 0);
-	target = c ? c->label : label;
+		return check(pm, DSM_CLASS_SOCKET, DSM_QUAL_ANY, label, DSM_NODE_ANY, label, perm, 0);
+	target = c && c->label ? c->label : label; /* 0: made without the hooks */
 	qual = dsm_qual(sk->__sk_common.skc_family, sk->sk_type);
 	if (c && c->label == label && gen) {
 		if (op_cached(c, gen, perm))
@@ -124,7 +126,7 @@ static __always_inline int sock_check(struct socket *sock, __u32 perm)
 		if (perms & perm)
 			return 0;
 	}
-	return dsm_check(pm, DSM_CLASS_SOCKET, qual, label, DSM_NODE_ANY, target, perm, qual);
+	return check(pm, DSM_CLASS_SOCKET, qual, label, DSM_NODE_ANY, target, perm, qual);
 }
 
 SEC("lsm/socket_bind")
@@ -165,4 +167,4 @@ int BPF_PROG(hook_socket_recvmsg, struct socket *sock, struct msghdr *msg, int s
 	return ret ?: sock_check(sock, DSM_PERM_RECV);
 }
 
-#endif
+#endif /* DSM_BPF_SOCKET_BPF_H */
