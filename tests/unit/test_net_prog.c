@@ -6,7 +6,8 @@
  * claimed. Egress as far as it goes without a socket (a test run has none
  * that carries a label): unlabeled traffic passes untouched. Labeled
  * egress is tested for real, over a veth pair, in test_net_veth.c.
- * Needs root (BPF); skipped without it.
+ * Needs root (BPF): skipped without it, and only then (host_cap.h); an
+ * object that does not load as root fails every test.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "host_cap.h"
 #include "siphash_ref.h"
 
 #include <bpf/bpf.h>
@@ -30,6 +32,7 @@
 
 #include "dsm/abi.h"
 #include "dsm/wire.h"
+#include "dsm_lsm.skel.h"
 #include "dsm_net.skel.h"
 
 #define SADDR   "10.77.0.1"
@@ -47,7 +50,9 @@ static const uint8_t key_old[16] = { 0xa5, 0x5a, 0x01, 0x02, 0x03, 0x04, 0x05, 0
 				     0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e };
 
 static struct dsm_net_bpf *skel;
-static const char *unavailable;
+/* Why the object is not there: an error and what failed (host_cap.h). */
+static int need_err;
+static const char *need_what;
 static struct ring_buffer *rb;
 static struct dsm_net_event events[64];
 static unsigned nevents, events_seen;
@@ -364,16 +369,17 @@ static int group_setup(void **state)
 	CPU_ZERO(&one);
 	CPU_SET(sched_getcpu(), &one);
 	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-	libbpf_set_print(NULL);
+	libbpf_set_print(host_cap_libbpf_log);
 	skel = dsm_net_bpf__open();
 	if (!skel) {
-		unavailable = "cannot open the dsm_net object";
+		need_err = errno ? -errno : -EINVAL;
+		need_what = "opening the dsm_net object";
 		return 0;
 	}
 	err = dsm_net_bpf__load(skel);
 	if (err) {
-		unavailable = err == -EPERM ? "BPF needs root" : "the dsm_net object does not load";
-		fprintf(stderr, "test_net_prog: skipped: %s (%d)\n", unavailable, err);
+		need_err = err;
+		need_what = "loading the dsm_net object";
 		dsm_net_bpf__destroy(skel);
 		skel = NULL;
 		return 0;
@@ -406,11 +412,10 @@ static int setup(void **state)
 	return 0;
 }
 
-#define NEED_BPF()            \
-	do {                  \
-		(void)state;  \
-		if (!skel)    \
-			skip(); \
+#define NEED_BPF()                                                   \
+	do {                                                         \
+		(void)state;                                         \
+		skip_unless_host_capability(need_err, need_what);    \
 	} while (0)
 
 /* ---- ingress: good options ---------------------------------------------- */
@@ -1155,18 +1160,15 @@ static void test_out_not_ipv4(void **state)
  * bpf_map__reuse_fd, which needs the same definition. */
 static void test_socks_map_matches_lsm(void **state)
 {
-	const char *path = "build/bpf/dsm_lsm.bpf.o";
-	struct bpf_object *lsm;
+	struct dsm_lsm_bpf *lsm;
 	struct bpf_map *a, *b;
 
 	NEED_BPF();
-	if (access(path, R_OK)) {
-		fprintf(stderr, "test_socks_map_matches_lsm: %s not built\n", path);
-		skip();
-	}
-	lsm = bpf_object__open_file(path, NULL);
+	/* The LSM object comes from its skeleton: opened, never loaded (LSM
+	 * programs load only in guests). */
+	lsm = dsm_lsm_bpf__open();
 	assert_non_null(lsm);
-	a = bpf_object__find_map_by_name(lsm, "dsm_sockets");
+	a = lsm->maps.dsm_sockets;
 	b = skel->maps.dsm_sockets;
 	assert_non_null(a);
 	assert_int_equal(bpf_map__type(a), bpf_map__type(b));
@@ -1174,7 +1176,7 @@ static void test_socks_map_matches_lsm(void **state)
 	assert_int_equal(bpf_map__key_size(a), bpf_map__key_size(b));
 	assert_int_equal(bpf_map__value_size(a), bpf_map__value_size(b));
 	assert_int_equal(bpf_map__max_entries(a), bpf_map__max_entries(b));
-	bpf_object__close(lsm);
+	dsm_lsm_bpf__destroy(lsm);
 }
 
 /* The maps dsmd writes have the ABI's sizes. */
