@@ -21,7 +21,7 @@ packages=(
 	libjson-c-dev                # JSON alarms and status
 	libcmocka-dev                # unit test framework
 	qemu-system-x86              # guest nodes (BPF LSM cannot load on the host)
-	busybox-static cpio kmod     # guest initramfs
+	busybox-static cpio kmod     # guest initramfs; PID 1 powers off with it
 	iproute2 tcpdump iputils-ping # private switch, captures
 	jq                           # alarm checks in guest tests
 	procps psmisc                # pgrep/pkill in the harness checks

@@ -6,7 +6,8 @@
  * claimed. Egress as far as it goes without a socket (a test run has none
  * that carries a label): unlabeled traffic passes untouched. Labeled
  * egress is tested for real, over a veth pair, in test_net_veth.c.
- * Needs root (BPF); skipped without it.
+ * Needs root (BPF): skipped without it, and only then (host_cap.h); an
+ * object that does not load as root fails every test.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "host_cap.h"
 #include "siphash_ref.h"
 
 #include <bpf/bpf.h>
@@ -30,6 +32,7 @@
 
 #include "dsm/abi.h"
 #include "dsm/wire.h"
+#include "dsm_lsm.skel.h"
 #include "dsm_net.skel.h"
 #include "bpf_host.h"
 
@@ -48,7 +51,9 @@ static const uint8_t key_old[16] = { 0xa5, 0x5a, 0x01, 0x02, 0x03, 0x04, 0x05, 0
 				     0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e };
 
 static struct dsm_net_bpf *skel;
-static const char *unavailable;
+/* Why the object is not there: an error and what failed (host_cap.h). */
+static int need_err;
+static const char *need_what;
 static struct ring_buffer *rb;
 static struct dsm_event events[64];
 static unsigned nevents, events_seen;
@@ -366,17 +371,18 @@ static int group_setup(void **state)
 	CPU_ZERO(&one);
 	CPU_SET(sched_getcpu(), &one);
 	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-	libbpf_set_print(NULL);
+	libbpf_set_print(host_cap_libbpf_log);
 	skel = dsm_net_bpf__open();
 	if (!skel) {
-		unavailable = "cannot open the dsm_net object";
+		need_err = errno ? -errno : -EINVAL;
+		need_what = "opening the dsm_net object";
 		return 0;
 	}
 	dsm_obj_unpinned(skel->obj);
 	err = dsm_net_bpf__load(skel);
 	if (err) {
-		unavailable = err == -EPERM ? "BPF needs root" : "the dsm_net object does not load";
-		fprintf(stderr, "test_net_prog: skipped: %s (%d)\n", unavailable, err);
+		need_err = err;
+		need_what = "loading the dsm_net object";
 		dsm_net_bpf__destroy(skel);
 		skel = NULL;
 		return 0;
@@ -409,11 +415,10 @@ static int setup(void **state)
 	return 0;
 }
 
-#define NEED_BPF()            \
-	do {                  \
-		(void)state;  \
-		if (!skel)    \
-			skip(); \
+#define NEED_BPF()                                                   \
+	do {                                                         \
+		(void)state;                                         \
+		skip_unless_host_capability(need_err, need_what);    \
 	} while (0)
 
 /* ---- ingress: good options ---------------------------------------------- */
@@ -1159,18 +1164,17 @@ static void test_out_not_ipv4(void **state)
  * two declare, and a pinned one in each. */
 static void test_shared_maps_match_lsm(void **state)
 {
-	const char *path = "build/bpf/dsm_lsm.bpf.o";
-	struct bpf_object *lsm;
+	struct dsm_lsm_bpf *lsm;
 	struct bpf_map *b;
 	int shared = 0;
 
 	NEED_BPF();
-	if (access(path, R_OK))
-		fail_msg("%s not built", path);
-	lsm = bpf_object__open_file(path, NULL);
+	/* The LSM object comes from its skeleton: opened, never loaded (LSM
+	 * programs load only in guests). */
+	lsm = dsm_lsm_bpf__open();
 	assert_non_null(lsm);
 	bpf_object__for_each_map(b, skel->obj) {
-		struct bpf_map *a = bpf_object__find_map_by_name(lsm, bpf_map__name(b));
+		struct bpf_map *a = bpf_object__find_map_by_name(lsm->obj, bpf_map__name(b));
 
 		if (!a || bpf_map__is_internal(b))
 			continue;
@@ -1186,7 +1190,7 @@ static void test_shared_maps_match_lsm(void **state)
 			assert_null(bpf_map__pin_path(a)); /* each object's own */
 	}
 	assert_true(shared >= 7); /* abi, sockets, keys, config, tags, events, counters */
-	bpf_object__close(lsm);
+	dsm_lsm_bpf__destroy(lsm);
 }
 
 /* The maps dsmd writes have the ABI's sizes. */

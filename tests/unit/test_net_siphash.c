@@ -6,7 +6,8 @@
  * message 00..n-1), against OpenSSL's SipHash for all 64 of them, and for
  * the fixed 28-byte MAC message against OpenSSL on random keys and
  * messages. The program reports through a map and leaves the packet alone.
- * Needs root (BPF); skipped without it.
+ * Needs root (BPF): skipped without it, and only then (host_cap.h); an
+ * object that does not load as root fails every test.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "host_cap.h"
 #include "siphash_ref.h"
 
 #include <bpf/bpf.h>
@@ -45,24 +47,27 @@ static const struct {
 };
 
 static struct dsm_net_bpf *skel;
-static const char *unavailable;
+/* Why the object is not there: an error and what failed (host_cap.h). */
+static int need_err;
+static const char *need_what;
 
 static int setup(void **state)
 {
 	int err;
 
 	(void)state;
-	libbpf_set_print(NULL);
+	libbpf_set_print(host_cap_libbpf_log);
 	skel = dsm_net_bpf__open();
 	if (!skel) {
-		unavailable = "cannot open the dsm_net object";
+		need_err = errno ? -errno : -EINVAL;
+		need_what = "opening the dsm_net object";
 		return 0;
 	}
 	dsm_obj_unpinned(skel->obj);
 	err = dsm_net_bpf__load(skel);
 	if (err) {
-		unavailable = err == -EPERM ? "BPF needs root" : "the dsm_net object does not load";
-		fprintf(stderr, "test_net_siphash: skipped: %s (%d)\n", unavailable, err);
+		need_err = err;
+		need_what = "loading the dsm_net object";
 		dsm_net_bpf__destroy(skel);
 		skel = NULL;
 	}
@@ -78,8 +83,7 @@ static int teardown(void **state)
 
 static void need_bpf(void)
 {
-	if (!skel)
-		skip();
+	skip_unless_host_capability(need_err, need_what);
 }
 
 /* Run the self-test program on key || msg; *retval is its tc verdict, out

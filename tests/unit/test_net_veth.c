@@ -8,8 +8,11 @@
  * are captured on the receiving end with a packet socket, which sees them
  * before the ingress program does, to check the option byte for byte.
  *
- * Needs root (netns, veth, BPF) and the ip tool; skipped with a reason
- * otherwise. Namespace and device names carry the pid; the namespaces go in
+ * Needs root (netns, veth, BPF) and the ip tool. Skipped, with a reason,
+ * only for a missing host capability (host_cap.h): not root, or a kernel
+ * that refuses namespaces or BPF to this process; as root, an object that
+ * does not load or attach, or a link that cannot be built, fails every
+ * test. Namespace and device names carry the pid; the namespaces go in
  * the group teardown and at exit, and a run also removes those left by a
  * run that died.
  */
@@ -33,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "host_cap.h"
 #include "siphash_ref.h"
 
 #include <bpf/bpf.h>
@@ -73,7 +77,9 @@ struct node {
 
 static struct node A = { .addr = ADDR_A, .id = NODE_A, .nsfd = -1 };
 static struct node B = { .addr = ADDR_B, .id = NODE_B, .nsfd = -1 };
-static char unavailable[160];
+/* Why the two nodes are not there: an error and what failed (host_cap.h). */
+static int need_err;
+static char need_what[160];
 static int made_ns;
 
 static struct dsm_event events[16];
@@ -441,18 +447,52 @@ static void expect_option(const uint8_t *ip, size_t iplen, size_t opt_off, uint3
 
 static int load_node(struct node *n)
 {
+	int err;
+
 	n->skel = dsm_net_bpf__open();
-	if (n->skel) {
-		dsm_obj_unpinned(n->skel->obj);
-		if (dsm_net_bpf__load(n->skel)) {
-			dsm_net_bpf__destroy(n->skel);
-			n->skel = NULL;
-		}
-	}
 	if (!n->skel)
-		return -1;
+		return errno ? -errno : -EINVAL;
+	dsm_obj_unpinned(n->skel->obj);
+	err = dsm_net_bpf__load(n->skel);
+	if (err) {
+		dsm_net_bpf__destroy(n->skel);
+		n->skel = NULL;
+		return err;
+	}
 	n->rb = ring_buffer__new(bpf_map__fd(n->skel->maps.dsm_events), on_event, NULL, NULL);
-	return n->rb ? 0 : -1;
+	return n->rb ? 0 : (errno ? -errno : -ENOMEM);
+}
+
+/* May this process make a network namespace? 0 or a negative errno, from
+ * a child that tries (the test's own namespace stays as it is). */
+static int netns_allowed(void)
+{
+	pid_t child = fork();
+	int status;
+
+	if (child < 0)
+		return -errno;
+	if (!child)
+		_exit(unshare(CLONE_NEWNET) ? errno : 0);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status))
+		return -ECHILD;
+	return -WEXITSTATUS(status);
+}
+
+/* need(ERR, FMT, ...): record why the nodes are not there; 0 if ERR is 0. */
+static int need(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int need(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return 0;
+	need_err = err;
+	va_start(ap, fmt);
+	vsnprintf(need_what, sizeof(need_what), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "test_net_veth: %s: %s\n", need_what, strerror(err < 0 ? -err : err));
+	return err;
 }
 
 static int group_setup(void **state)
@@ -461,14 +501,16 @@ static int group_setup(void **state)
 	int pid = (int)getpid();
 
 	(void)state;
-	libbpf_set_print(NULL);
+	libbpf_set_print(host_cap_libbpf_log);
 	if (geteuid() != 0) {
-		snprintf(unavailable, sizeof(unavailable), "needs root (netns, veth, BPF)");
-		goto skip;
+		need(-EPERM, "network namespaces, veth and BPF need root");
+		return 0;
 	}
+	if (need(netns_allowed(), "making a network namespace"))
+		return 0;
 	if (sh("ip -V")) {
-		snprintf(unavailable, sizeof(unavailable), "no ip tool");
-		goto skip;
+		need(-ENOENT, "the ip tool (iproute2: scripts/deps.sh installs it)");
+		return 0;
 	}
 	sweep_stale();
 	snprintf(A.ns, sizeof(A.ns), NS_PREFIX "%d-a", pid);
@@ -478,36 +520,31 @@ static int group_setup(void **state)
 	atexit(cleanup_at_exit);
 	made_ns = 1;
 	if (sh("ip netns add %s", A.ns) || sh("ip netns add %s", B.ns)) {
-		snprintf(unavailable, sizeof(unavailable), "cannot create network namespaces");
-		goto skip;
+		need(-EIO, "ip netns add");
+		return 0;
 	}
 	if (sh("ip -n %s link add %s type veth peer name %s netns %s", A.ns, A.dev, B.dev, B.ns) ||
 	    sh("ip -n %s addr add %s/24 dev %s", A.ns, A.addr, A.dev) ||
 	    sh("ip -n %s addr add %s/24 dev %s", B.ns, B.addr, B.dev) ||
 	    sh("ip -n %s link set %s up", A.ns, A.dev) || sh("ip -n %s link set %s up", B.ns, B.dev) ||
 	    sh("ip -n %s link set lo up", A.ns) || sh("ip -n %s link set lo up", B.ns)) {
-		snprintf(unavailable, sizeof(unavailable), "cannot set up the veth pair");
-		goto skip;
+		need(-EIO, "setting up the veth pair with ip");
+		return 0;
 	}
 	snprintf(path, sizeof(path), "/run/netns/%s", A.ns);
 	A.nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (A.nsfd < 0 && need(-errno, "opening %s", path))
+		return 0;
 	snprintf(path, sizeof(path), "/run/netns/%s", B.ns);
 	B.nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (A.nsfd < 0 || B.nsfd < 0) {
-		snprintf(unavailable, sizeof(unavailable), "cannot open the namespaces");
-		goto skip;
-	}
-	if (load_node(&A) || load_node(&B)) {
-		snprintf(unavailable, sizeof(unavailable), "the dsm_net object does not load");
-		goto skip;
-	}
-	if (in_ns(&A, attach, &A) || in_ns(&B, attach, &B)) {
-		snprintf(unavailable, sizeof(unavailable), "cannot attach the tc programs");
-		goto skip;
-	}
-	return 0;
-skip:
-	fprintf(stderr, "test_net_veth: skipped: %s\n", unavailable);
+	if (B.nsfd < 0 && need(-errno, "opening %s", path))
+		return 0;
+	if (need(load_node(&A), "loading the dsm_net object (node A)") ||
+	    need(load_node(&B), "loading the dsm_net object (node B)"))
+		return 0;
+	if (need(in_ns(&A, attach, &A), "attaching the tc programs (node A)") ||
+	    need(in_ns(&B, attach, &B), "attaching the tc programs (node B)"))
+		return 0;
 	return 0;
 }
 
@@ -530,7 +567,7 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	if (unavailable[0])
+	if (need_err)
 		return 0;
 	want_version = DSM_OPT_VERSION;
 	set_key(&A, cluster_key);
@@ -542,11 +579,10 @@ static int setup(void **state)
 	return 0;
 }
 
-#define NEED_NET()                    \
-	do {                          \
-		(void)state;          \
-		if (unavailable[0])   \
-			skip();       \
+#define NEED_NET()                                                \
+	do {                                                      \
+		(void)state;                                      \
+		skip_unless_host_capability(need_err, need_what); \
 	} while (0)
 
 /* ---- UDP ---------------------------------------------------------------- */
@@ -831,11 +867,8 @@ static void test_udp_gso(void **state)
 	srv = udp_server(5005);
 	cli = udp_client();
 	label(&A, cli, LABEL_A);
-	if (setsockopt(cli, IPPROTO_UDP, UDP_SEGMENT, &gso, sizeof(gso))) {
-		close(cli);
-		close(srv);
-		skip();
-	}
+	/* every kernel that loads the object has UDP GSO (4.18) */
+	assert_int_equal(setsockopt(cli, IPPROTO_UDP, UDP_SEGMENT, &gso, sizeof(gso)), 0);
 	read_events(&A);
 	a = snap(&A);
 	send_to_b(cli, 5005, big, 1500);
@@ -1130,11 +1163,8 @@ static void test_tcp_all(void **state)
 	size_t iplen, got = 0;
 
 	NEED_NET();
-	if (sh("ip -n %s link set %s gso_max_segs 1", A.ns, A.dev) ||
-	    sh("ip -n %s link set %s gso_max_segs 1", B.ns, B.dev)) {
-		fprintf(stderr, "test_tcp_all: cannot set gso_max_segs\n");
-		skip();
-	}
+	assert_int_equal(sh("ip -n %s link set %s gso_max_segs 1", A.ns, A.dev), 0);
+	assert_int_equal(sh("ip -n %s link set %s gso_max_segs 1", B.ns, B.dev), 0);
 	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
 	set_flags(&B, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
 	lst = tcp_listener(6003, 1);
