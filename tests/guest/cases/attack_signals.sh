@@ -56,6 +56,25 @@ victim() {
 }
 reap() { kill -KILL "$v" 2>/dev/null; wait "$v" 2>/dev/null; }
 
+# pty_attack OP [ARG]: a victim on a pty's slave (its session and
+# controlling terminal), the attacker holding the master runs attack_sig OP.
+# 0 if the victim is gone afterwards.
+pty_attack() {
+	local pty
+	rm -f /tmp/vpid
+	"$ASIG" pty /tmp/vpid $VICTIM_AS "$PROBE" pause :: $ATT_AS "$ASIG" "$1" 3 ${2:-} \
+		>/tmp/pty.out 2>&1 &
+	pty=$!
+	for _ in $(seq 50); do [[ -s /tmp/vpid ]] && break; sleep 0.1; done
+	v=$(cat /tmp/vpid)
+	sleep 1.5
+	if [[ -n $VICTIM_AS ]]; then expect_eq "pty victim's label" "$(label_of "$v")" b; fi
+	echo "pty victim $v: $(tr '\0' ' ' <"/proc/$v/cmdline")"
+	wait "$pty"
+	cat /tmp/pty.out
+	wait_gone "$v"
+}
+
 # attacks WHO: every attack, by $ATT_AS on a victim; WHO names the run.
 attacks() {
 	local who=$1 n=0 out
@@ -93,18 +112,8 @@ attacks() {
 		{ n=$((n + 1)); hole "$who: the victim moved to SCHED_IDLE and nice 19"; }
 	reap
 
-	rm -f /tmp/vpid
-	"$ASIG" pty /tmp/vpid $VICTIM_AS "$PROBE" pause -- $ATT_AS "$ASIG" tiocsig 3 2 \
-		>/tmp/pty.out 2>&1
-	cat /tmp/pty.out
-	v=$(cat /tmp/vpid)
-	wait_gone "$v" && { n=$((n + 1)); hole "$who: TIOCSIG SIGINT on the pty master killed the victim"; }
-	rm -f /tmp/vpid
-	"$ASIG" pty /tmp/vpid $VICTIM_AS "$PROBE" pause -- $ATT_AS "$ASIG" hangup 3 \
-		>/tmp/pty.out 2>&1
-	cat /tmp/pty.out
-	v=$(cat /tmp/vpid)
-	wait_gone "$v" && { n=$((n + 1)); hole "$who: closing the pty master hung the victim up (SIGHUP)"; }
+	pty_attack tiocsig 2 && { n=$((n + 1)); hole "$who: TIOCSIG SIGINT on the pty master killed the victim"; }
+	pty_attack hangup && { n=$((n + 1)); hole "$who: closing the pty master hung the victim up (SIGHUP)"; }
 	echo "$who: $n of 8 attacks reached the victim"
 	got=$n
 }

@@ -56,8 +56,8 @@ sed -i 's/^policy test version 1;/policy test version 2;/' $d/v1.policy
 wait_version 2 || fail "unconfined's edit and reload did not take"
 
 echo "--- part 2a: a swaps the symlink the policy path is"
-evil 3 /tmp/evil.policy
-if as a bash -c "ln -s /tmp/evil.policy $d/new.link && mv -T $d/new.link $d/current.policy"; then
+evil 3 /tmp/evil3.policy
+if as a bash -c "ln -s /tmp/evil3.policy $d/new.link && mv -T $d/new.link $d/current.policy"; then
 	hole "a replaced the symlink $d/current.policy"
 fi
 as a "$ACTL" send reload | head -1
@@ -68,8 +68,8 @@ kill -HUP "$DSMD_PID"; wait_version 2 || fail "restore failed"
 expect_probe "bpf EACCES" as a "$PROBE" bpf
 
 echo "--- part 2b: a renames the policy's directory and makes a new one"
-evil 4 /tmp/evil.policy
-if as a bash -c "mv $d $d.old && mkdir $d && cp /tmp/evil.policy $d/current.policy"; then
+evil 4 /tmp/evil4.policy
+if as a bash -c "mv $d $d.old && mkdir $d && cp /tmp/evil4.policy $d/current.policy"; then
 	hole "a renamed $d aside and put its policy at the old path"
 fi
 as a "$ACTL" send reload | head -1

@@ -11,6 +11,10 @@
  *                                    SECONDS (never a newline), "drip OK"
  *   attack_ctl nobody LINE           setuid to nobody (65534) first, then
  *                                    as "send" (a service that dropped root)
+ *   attack_ctl sigpipe               one silent connection (dsmd waits 2 s on
+ *                                    it), then a second that sends "ps\n" and
+ *                                    closes at once: dsmd's answer meets a
+ *                                    closed peer. "sigpipe OK" when sent
  */
 #include <errno.h>
 #include <stdio.h>
@@ -120,6 +124,25 @@ static int do_drip(int seconds)
 	return step("drip", 1);
 }
 
+static int do_sigpipe(void)
+{
+	int hold = ctl_connect(), fd;
+
+	if (hold < 0)
+		return step("connect", 0);
+	usleep(200000);
+	fd = ctl_connect();
+	if (fd < 0)
+		return step("connect", 0);
+	if (write(fd, "ps\n", 3) != 3)
+		return step("sigpipe", 0);
+	close(fd);
+	sleep(4);
+	close(hold);
+	errno = 0;
+	return step("sigpipe", 1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
@@ -130,6 +153,8 @@ int main(int argc, char **argv)
 		return do_silent(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(op, "drip") && argc == 3)
 		return do_drip(atoi(argv[2]));
+	if (!strcmp(op, "sigpipe") && argc == 2)
+		return do_sigpipe();
 	if (!strcmp(op, "nobody") && argc == 3) {
 		if (step("setuid", setgroups(0, NULL) == 0 && setgid(65534) == 0 &&
 				       setuid(65534) == 0))

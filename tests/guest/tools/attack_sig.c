@@ -11,7 +11,7 @@
  *                                   sched_setscheduler(PID, SCHED_IDLE)
  *   attack_sig write PATH TEXT      open(PATH, O_WRONLY) + write TEXT
  *   attack_sig spin                 print our pid, burn CPU forever (victim)
- *   attack_sig pty PIDFILE VICTIM... -- ATTACKER...
+ *   attack_sig pty PIDFILE VICTIM... :: ATTACKER...
  *                                   open a pty; a child becomes a session
  *                                   leader with the slave as its controlling
  *                                   terminal, writes its pid to PIDFILE and
@@ -106,7 +106,7 @@ static int do_spin(void)
 	return 0;
 }
 
-/* argv: PIDFILE VICTIM... -- ATTACKER... */
+/* argv: PIDFILE VICTIM... :: ATTACKER... ("::", as the commands may hold "--") */
 static int do_pty(int argc, char **argv)
 {
 	const char *pidfile = argv[0];
@@ -116,7 +116,7 @@ static int do_pty(int argc, char **argv)
 	pid_t pid;
 
 	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
+		if (!strcmp(argv[i], "::")) {
 			argv[i] = NULL;
 			attacker = argv + i + 1;
 			break;
@@ -161,7 +161,7 @@ static int do_pty(int argc, char **argv)
 	/* The victim's exec (and its label) happen after the pid file. */
 	while (stat(pidfile, &st) || st.st_size == 0)
 		usleep(100000);
-	sleep(2);
+	sleep(3);
 	if (dup2(m, 3) != 3)
 		return step("dup2", 0);
 	if (m != 3)
