@@ -93,7 +93,7 @@ echo "dsmctl status now says: $st"
 got=$("$DSMCTL" exec --label b -- "$PROBE" bpf 2>&1 | tail -1)
 echo "dsmctl exec --label b -- probe bpf: $got"
 [[ $got == "bpf OK" ]] && hole "dsmctl exec --label b ran the command unconfined"
-echo "alarm log the operator sees: $(wc -l <"$DSM_ALARMS" 2>/dev/null || echo none) line(s) (dsmd writes to the hidden one)"
+echo "alarm log the operator sees: $([[ -e $DSM_ALARMS ]] && wc -l <"$DSM_ALARMS" || echo none) (dsmd writes to the hidden one)"
 cat /tmp/fake.log
 kill -KILL "$fakepid"; wait "$fakepid" 2>/dev/null; fakepid=
 umount -l /run/dsm
@@ -114,25 +114,25 @@ restore_policy() {
 	done
 	expect_probe "bpf EACCES" as a "$PROBE" bpf
 }
-evil 2 /tmp/evil.policy
+evil 2 /tmp/evil2.policy
 expect_probe "write EACCES" as a "$PROBE" write /tmp/dsm-etc/p.policy   # the inode is protected
 expect_hole "a bind-mounts its policy over the policy file (mount(2))" "mount OK" \
-	as a "$AFS" bind /tmp/evil.policy /tmp/dsm-etc/p.policy
+	as a "$AFS" bind /tmp/evil2.policy /tmp/dsm-etc/p.policy
 as a "$ACTL" send reload
 expect_hole "after a's reload, a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy
 
-evil 3 /tmp/evil.policy
+evil 3 /tmp/evil3.policy
 expect_hole "a clones a tree over the policy file (open_tree + move_mount)" "move_mount OK" \
-	as a "$AFS" tree-bind /tmp/evil.policy /tmp/dsm-etc/p.policy
+	as a "$AFS" tree-bind /tmp/evil3.policy /tmp/dsm-etc/p.policy
 as a "$ACTL" send reload
 expect_hole "after a's reload (open_tree variant), a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy
 
-evil 4 /tmp/evil.policy
+evil 4 /tmp/evil4.policy
 expect_hole "a mounts a new tmpfs over the policy's directory (fsopen/fsmount/move_mount)" \
 	"move_mount OK" as a "$AFS" fsmount-tmpfs /tmp/dsm-etc
-as a cp /tmp/evil.policy /tmp/dsm-etc/p.policy
+as a cp /tmp/evil4.policy /tmp/dsm-etc/p.policy
 as a "$ACTL" send reload
 expect_hole "after a's reload (fsmount variant), a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy

@@ -8,7 +8,9 @@
  *   attack_ctl silent N SECONDS      open N connections, send nothing, hold
  *                                    them SECONDS, then "silent OK"
  *   attack_ctl drip SECONDS          one connection, one byte a second for
- *                                    SECONDS (never a newline), "drip OK"
+ *                                    SECONDS, then the newline; waits for
+ *                                    the answer (closing before it would end
+ *                                    dsmd: see sigpipe), "drip OK"
  *   attack_ctl nobody LINE           setuid to nobody (65534) first, then
  *                                    as "send" (a service that dropped root)
  *   attack_ctl sigpipe               one silent connection (dsmd waits 2 s on
@@ -110,6 +112,7 @@ static int do_silent(int n, int seconds)
 
 static int do_drip(int seconds)
 {
+	char buf[512];
 	int fd = ctl_connect();
 
 	if (fd < 0)
@@ -119,6 +122,10 @@ static int do_drip(int seconds)
 			return step("drip", 0);
 		sleep(1);
 	}
+	if (write(fd, "\n", 1) != 1)
+		return step("drip", 0);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
 	close(fd);
 	errno = 0;
 	return step("drip", 1);
