@@ -54,3 +54,14 @@ guest_modprobe() {
 	ver=$(cat "$build/guest/kernel-version")
 	modprobe -d "$build/guest/root" -S "$ver" -a "$@"
 }
+
+# netns_spawn LABEL SECONDS: a process of LABEL in a new network namespace
+# (unshare -n), alive for SECONDS; prints its pid, for nsenter -t PID -n.
+netns_spawn() {
+	local f=/tmp/netns.$$.$RANDOM _
+	as "$1" unshare -n sh -c "echo \$\$ >$f; exec sleep $2" >/dev/null 2>&1 &
+	for _ in $(seq 100); do [[ -s $f ]] && break; sleep 0.1; done
+	[[ -s $f ]] || return 1
+	cat "$f"
+	rm -f "$f"
+}
