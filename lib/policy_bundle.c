@@ -506,7 +506,8 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		l->id = (uint32_t)id;
 		if (!id_ok(id) || (i && p->labels[i - 1].id >= l->id) ||
 		    !(l->flags & DSM_LABEL_F_DEFINED) ||
-		    (l->flags & ~(DSM_LABEL_F_DEFINED | DSM_LABEL_F_PERMISSIVE)) ||
+		    (l->flags & ~(DSM_LABEL_F_DEFINED | DSM_LABEL_F_PERMISSIVE |
+				  DSM_LABEL_F_SYSTEM)) ||
 		    !policy_name_valid(l->name, strlen(l->name)))
 			return false;
 	}
@@ -655,6 +656,29 @@ static bool entry_ok(const struct dsm_policy *p, const struct dsm_entry *e)
 	}
 }
 
+/* DSM_LABEL_F_SYSTEM is the compiler's: set exactly on the labels that are
+ * the subject of some system rule. */
+static bool system_flags_ok(const struct dsm_policy *p, bool *oom)
+{
+	bool *has = calloc(p->nlabels ? p->nlabels : 1, sizeof(*has));
+	bool ok = true;
+
+	if (!has) {
+		*oom = true;
+		return false;
+	}
+	for (size_t i = 0; i < p->nentries; i++) {
+		const struct dsm_pkey *k = &p->entries[i].key;
+
+		if (k->kind == DSM_KEY_RULE && k->rule.class == DSM_CLASS_SYSTEM)
+			has[find_label(p, k->rule.subject) - p->labels] = true;
+	}
+	for (size_t i = 0; i < p->nlabels && ok; i++)
+		ok = !!(p->labels[i].flags & DSM_LABEL_F_SYSTEM) == has[i];
+	free(has);
+	return ok;
+}
+
 static bool r_entries(struct rbuf *r, struct dsm_policy *p, bool *oom)
 {
 	size_t n, nlabel = 0;
@@ -685,7 +709,7 @@ static bool r_entries(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		p->nentries++;
 	}
 	/* Unique keys naming existing labels: equal counts mean one each. */
-	return nlabel == p->nlabels;
+	return nlabel == p->nlabels && system_flags_ok(p, oom);
 }
 
 int dsm_bundle_read(const uint8_t *buf, size_t len, struct dsm_policy **out)

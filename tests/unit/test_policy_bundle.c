@@ -33,6 +33,7 @@ static const char rich[] =
 	"allow web@n1 db : peer recv;\n"
 	"allow ext@any web : peer recv;\n"
 	"allow init exe : file exec;\n"
+	"allow db self : system { bpf dsm_read };\n"
 	"transition init exe -> web;\n"
 	"file /usr/bin/sleep : exe;\n"
 	"file \"/opt/with space\" : exe;\n"
@@ -176,6 +177,14 @@ static void test_round_trip(void **state)
 	assert_int_equal(id, 99);
 	assert_string_equal(dsm_policy_node_name(q, 7), "n2");
 	assert_int_equal(dsm_policy_file_label(q), 1);
+	/* The compiler's flags survive: db holds system permissions. */
+	{
+		size_t nl;
+		const struct dsm_label *l = dsm_policy_labels(q, &nl);
+
+		for (size_t i = 0; i < nl; i++)
+			assert_int_equal(!!(l[i].flags & DSM_LABEL_F_SYSTEM), l[i].id == 11);
+	}
 
 	/* Deterministic: the same policy gives the same bytes. */
 	buf2 = write_bundle(q, &len2);
@@ -496,6 +505,42 @@ static void tamper_entry_duplicate(uint8_t *b, size_t len)
 	fail();
 }
 
+/* The LABELS record and the LABEL entry of label id, both. */
+static void label_flags_xor(uint8_t *b, uint32_t id, uint32_t bits)
+{
+	size_t off = section(b, 2), n = get_le(b + off + 4, 4), done = 0;
+	size_t rec = off + 16;
+
+	for (size_t i = 0; i < n; i++, rec += 9 + b[rec + 8]) {
+		if (get_le(b + rec, 4) == id) {
+			put_le(b + rec + 4, get_le(b + rec + 4, 4) ^ bits, 4);
+			done++;
+		}
+	}
+	n = get_le(b + section(b, 6) + 4, 4);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *e = entry(b, i);
+
+		if (e[0] == DSM_KEY_LABEL && get_le(e + 4, 4) == id) {
+			put_le(e + 32, get_le(e + 32, 4) ^ bits, 4);
+			done++;
+		}
+	}
+	assert_int_equal(done, 2);
+}
+
+static void tamper_system_flag_missing(uint8_t *b, size_t len)
+{
+	(void)len;
+	label_flags_xor(b, 11, DSM_LABEL_F_SYSTEM); /* db holds system rules */
+}
+
+static void tamper_system_flag_extra(uint8_t *b, size_t len)
+{
+	(void)len;
+	label_flags_xor(b, 10, DSM_LABEL_F_SYSTEM); /* web holds none */
+}
+
 static void test_tampered(void **state)
 {
 	static const tamper_fn fns[] = {
@@ -507,7 +552,7 @@ static void test_tampered(void **state)
 		tamper_net_plen, tamper_entry_order, tamper_entry_kind,
 		tamper_entry_file_kind, tamper_entry_perms, tamper_entry_label,
 		tamper_entry_class, tamper_version, tamper_entry_duplicate, tamper_entry_pad,
-		tamper_entry_unused,
+		tamper_entry_unused, tamper_system_flag_missing, tamper_system_flag_extra,
 	};
 	struct dsm_policy *p = compile(rich);
 	size_t len;
