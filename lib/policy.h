@@ -122,6 +122,10 @@ uint32_t dsm_policy_initial_label(const struct dsm_policy *p);
 /* Label of executables no file rule names (`file default : L;`), 0 if the
  * policy leaves it to the BPF default (the initial label). */
 uint32_t dsm_policy_file_label(const struct dsm_policy *p);
+/* The service manager's label (`service_manager L;`), 0 if the policy
+ * names none: then the loader adds DSM_CFG_SERVICE_MANAGER itself (PID 1's
+ * label at its start). */
+uint32_t dsm_policy_service_manager(const struct dsm_policy *p);
 /* Number of `allow` statements the policy was compiled from. */
 size_t dsm_policy_nrules(const struct dsm_policy *p);
 

@@ -706,6 +706,8 @@ static bool r_entries(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		nlabel += e->key.kind == DSM_KEY_LABEL;
 		if (e->key.kind == DSM_KEY_CONFIG && e->key.config.item == DSM_CFG_FILE_LABEL)
 			p->file_label = e->val.aux;
+		if (e->key.kind == DSM_KEY_CONFIG && e->key.config.item == DSM_CFG_SERVICE_MANAGER)
+			p->service_manager = e->val.aux;
 		p->nentries++;
 	}
 	/* Unique keys naming existing labels: equal counts mean one each. */

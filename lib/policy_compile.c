@@ -710,6 +710,89 @@ static void mark_system_labels(struct compiler *c)
 	}
 }
 
+/* ---- the exec rules (dsm/decide.h dsm_exec()) ---------------------------- */
+
+/* The definition a (resolved) label reference names, or NULL. */
+static const struct pdef *label_def(struct compiler *c, const struct pref *r, uint32_t *flags)
+{
+	uint32_t i = NTAB_FIND(&c->labels, c->t->labels, name, r->name, UINT32_MAX);
+
+	if (i == UINT32_MAX || c->label_dup[i] || c->t->labels.v[i].id == NO_ID)
+		return NULL;
+	*flags = c->label_flags[i];
+	return &c->t->labels.v[i];
+}
+
+/*
+ * A label change by exec, as a `transition` statement or a `process
+ * transition` rule states it: from @from into @into, reported at @into.
+ * dsm_exec() denies every exec into the service manager's label and every
+ * exec into a label holding system permissions but from the service
+ * manager's. With a `service_manager` statement both are known here: an
+ * error. Without one the service manager is PID 1's label at dsmd's start,
+ * which only the node knows: a warning for the system label. A transition
+ * from the initial label into a system label also gives dsmd its label
+ * when dsm starts (dsm_startup_label()): a warning, not an error.
+ */
+static void check_entry(struct compiler *c, const struct dsm_policy *p, bool requested,
+			const struct pref *from, const struct pref *into)
+{
+	const char *what = requested ? "requested transition" : "transition";
+	const uint32_t manager = p->service_manager;
+	const struct pdef *f, *t;
+	uint32_t fflags, tflags;
+
+	f = label_def(c, from, &fflags);
+	t = label_def(c, into, &tflags);
+	if (!f || !t)
+		return;
+	if (manager && t->id == manager) {
+		if (!(requested && f->id == t->id)) /* a request for one's own label */
+			error(c, into->loc,
+			      "%s from '%.*s' into '%.*s' is denied at exec: only PID 1 carries the service manager's label",
+			      what, (int)f->name.len, f->name.s, (int)t->name.len, t->name.s);
+		return;
+	}
+	if (f->id == t->id || f->id == manager || !(tflags & DSM_LABEL_F_SYSTEM))
+		return;
+	if (manager && !requested && f->id == p->initial)
+		/* Not useless: dsm_startup_label() gives dsmd, running when
+		 * dsm starts, the initial label's transition for its binary. */
+		warning(c, into->loc,
+			"transition from '%.*s' into '%.*s' is denied at exec (a label with system permissions is entered only from the service manager '%s'): it only labels dsmd when dsm starts",
+			(int)f->name.len, f->name.s, (int)t->name.len, t->name.s,
+			dsm_policy_label_name(p, manager));
+	else if (manager)
+		error(c, into->loc,
+		      "%s from '%.*s' into '%.*s' is denied at exec: a label with system permissions is entered only from the service manager '%s'",
+		      what, (int)f->name.len, f->name.s, (int)t->name.len, t->name.s,
+		      dsm_policy_label_name(p, manager));
+	else
+		warning(c, into->loc,
+			"%s from '%.*s' into '%.*s' works only if '%.*s' is the service manager: a label with system permissions is entered only from the service manager, PID 1's label at start-up",
+			what, (int)f->name.len, f->name.s, (int)t->name.len, t->name.s,
+			(int)f->name.len, f->name.s);
+}
+
+static void check_exec_rules(struct compiler *c, const struct dsm_policy *p)
+{
+	const struct pref *refs = c->t->refs.v;
+
+	for (size_t i = 0; i < c->t->trans.n && !stop(c); i++)
+		check_entry(c, p, false, &c->t->trans.v[i].subj, &c->t->trans.v[i].newl);
+	for (size_t i = 0; i < c->t->rules.n && !stop(c); i++) {
+		const struct prule *r = &c->t->rules.v[i];
+
+		if (r->class != DSM_CLASS_PROCESS || !(r->perms & DSM_PERM_TRANSITION))
+			continue;
+		for (uint32_t s = 0; s < r->nsubj; s++)
+			for (uint32_t t = 0; t < r->ntarg; t++)
+				if (refs[r->targ_off + t].kind == PREF_LABEL)
+					check_entry(c, p, true,
+						    &refs[r->subj_off + s], &refs[r->targ_off + t]);
+	}
+}
+
 /* Copy the (valid) label and node tables into p and emit LABEL entries. */
 static void emit_names(struct compiler *c, struct dsm_policy *p)
 {
@@ -764,19 +847,22 @@ static void emit_names(struct compiler *c, struct dsm_policy *p)
 
 static void emit_config(struct compiler *c, struct dsm_policy *p)
 {
-	const struct { uint8_t item; uint32_t perms, aux; } cfg[] = {
-		{ DSM_CFG_MODE, 0, p->mode },
-		{ DSM_CFG_INITIAL_LABEL, 0, p->initial },
-		{ DSM_CFG_POLICY_VERSION, (uint32_t)(p->version >> 32), (uint32_t)p->version },
-		{ DSM_CFG_FILE_LABEL, 0, p->file_label }, /* last: optional */
+	const struct { uint8_t item; bool present; uint32_t perms, aux; } cfg[] = {
+		{ DSM_CFG_MODE, true, 0, p->mode },
+		{ DSM_CFG_INITIAL_LABEL, true, 0, p->initial },
+		{ DSM_CFG_POLICY_VERSION, true, (uint32_t)(p->version >> 32), (uint32_t)p->version },
+		{ DSM_CFG_FILE_LABEL, p->file_label != NO_ID, 0, p->file_label },
+		{ DSM_CFG_SERVICE_MANAGER, p->service_manager != NO_ID, 0, p->service_manager },
 	};
-	size_t n = sizeof(cfg) / sizeof(cfg[0]) - (p->file_label == NO_ID);
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
 		struct dsm_pkey k = dsm_key_config(cfg[i].item);
 		bool created;
-		struct dsm_entry *e = entry_get(c, &k, c->t->header_loc, &created);
+		struct dsm_entry *e;
 
+		if (!cfg[i].present)
+			continue;
+		e = entry_get(c, &k, c->t->header_loc, &created);
 		if (!e)
 			return;
 		e->val.perms = cfg[i].perms;
@@ -806,6 +892,8 @@ static void compile(struct compiler *c, struct dsm_policy *p)
 		p->initial = label_id(c, &t->initial.label);
 	if (t->have_file_default)
 		p->file_label = label_id(c, &t->file_default.label);
+	if (t->have_manager)
+		p->service_manager = label_id(c, &t->manager.label);
 	for (size_t i = 0; i < t->rules.n && !stop(c); i++)
 		compile_rule(c, &t->rules.v[i]);
 	if (stop(c))
@@ -831,6 +919,8 @@ static void compile(struct compiler *c, struct dsm_policy *p)
 	emit_names(c, p);
 	if (!stop(c))
 		check_transitions(c, p);
+	if (!stop(c))
+		check_exec_rules(c, p);
 	if (!stop(c))
 		emit_config(c, p);
 }

@@ -166,6 +166,9 @@ struct ptree {
 	bool have_file_default;
 	struct plabelref file_default;
 
+	bool have_manager;
+	struct plabelref manager; /* service_manager LABEL; */
+
 	PVEC(struct pdef) labels;
 	PVEC(struct pdef) nodes;
 	PVEC(struct pref) refs;
@@ -192,6 +195,7 @@ struct dsm_policy {
 	enum dsm_mode mode;
 	uint32_t initial;
 	uint32_t file_label; /* 0: none (the BPF side uses the initial label) */
+	uint32_t service_manager; /* 0: none (dsmd writes PID 1's label) */
 	size_t nrules;
 
 	struct dsm_label *labels; /* sorted by id, names owned */

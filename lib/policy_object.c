@@ -55,6 +55,11 @@ uint32_t dsm_policy_file_label(const struct dsm_policy *p)
 	return p->file_label;
 }
 
+uint32_t dsm_policy_service_manager(const struct dsm_policy *p)
+{
+	return p->service_manager;
+}
+
 size_t dsm_policy_nrules(const struct dsm_policy *p)
 {
 	return p->nrules;

@@ -30,7 +30,7 @@ struct parser {
 
 static const char *const stmt_keywords[] = {
 	"policy", "mode", "label", "node", "initial", "permissive", "allow",
-	"transition", "file", "unlabeled",
+	"transition", "file", "unlabeled", "service_manager",
 };
 
 static void next(struct parser *ps)
@@ -433,6 +433,24 @@ static bool stmt_def(struct parser *ps, struct policy_loc loc, bool node)
 	return true;
 }
 
+/* service_manager LABEL; */
+static bool stmt_service_manager(struct parser *ps, struct policy_loc loc)
+{
+	struct ptree *t = ps->t;
+	struct plabelref r = { .loc = loc };
+
+	if (!plain_label(ps, &r.label) || !end_statement(ps))
+		return false;
+	if (t->have_manager) {
+		error_at(ps, loc, "duplicate 'service_manager' statement (first at %u:%u)",
+			 t->manager.loc.line, t->manager.loc.col);
+		return false;
+	}
+	t->have_manager = true;
+	t->manager = r;
+	return true;
+}
+
 /* initial LABEL;   permissive LABEL; */
 static bool stmt_labelref(struct parser *ps, struct policy_loc loc, bool initial)
 {
@@ -734,6 +752,7 @@ static void statement(struct parser *ps)
 		{ "policy", stmt_policy }, { "mode", stmt_mode },
 		{ "allow", stmt_allow }, { "transition", stmt_transition },
 		{ "file", stmt_file }, { "unlabeled", stmt_unlabeled },
+		{ "service_manager", stmt_service_manager },
 	};
 	struct policy_loc loc = ps->cur.loc;
 	struct ptok kw = ps->cur;

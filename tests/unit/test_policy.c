@@ -442,6 +442,123 @@ static void test_unlabeled(void **state)
 	dsm_policy_free(p);
 }
 
+static void test_service_manager(void **state)
+{
+	struct dsm_policy *p;
+	const struct dsm_pval *v;
+	char buf[128];
+	(void)state;
+
+	p = compile_ok(HEADER "label pm = 5; label sys = 6; label exe = 7;\n"
+		       "service_manager pm;\n"
+		       "allow sys self : system bpf;\n"
+		       "allow pm exe : file exec;\n"
+		       "transition pm exe -> sys;\n"
+		       "allow pm sys : process transition;\n"
+		       "allow pm self : process *;\n"
+		       "allow sys init : process transition;\n");
+	assert_int_equal(dsm_policy_service_manager(p), 5);
+	v = get(p, dsm_key_config(DSM_CFG_SERVICE_MANAGER));
+	assert_non_null(v);
+	assert_int_equal(v->aux, 5);
+	assert_int_equal(v->perms, 0);
+	{
+		struct dsm_pkey k = dsm_key_config(DSM_CFG_SERVICE_MANAGER);
+
+		dsm_entry_format(p, &k, v, buf, sizeof(buf));
+		assert_string_equal(buf, "service_manager pm");
+	}
+	/* The label that holds system permissions says so. */
+	v = get(p, dsm_key_label(6));
+	assert_non_null(v);
+	assert_int_equal(v->perms, DSM_LABEL_F_DEFINED | DSM_LABEL_F_SYSTEM);
+	v = get(p, dsm_key_label(5));
+	assert_int_equal(v->perms, DSM_LABEL_F_DEFINED);
+	dsm_policy_free(p);
+
+	/* Optional: without it, no entry (dsmd writes PID 1's label). */
+	p = compile_ok(HEADER);
+	assert_int_equal(dsm_policy_service_manager(p), 0);
+	assert_null(get(p, dsm_key_config(DSM_CFG_SERVICE_MANAGER)));
+	dsm_policy_free(p);
+
+	/* The initial label may be the service manager (today's behaviour):
+	 * then every task in it may enter a label with system permissions. */
+	p = compile_ok(HEADER "label sys = 6; label exe = 7;\nservice_manager init;\n"
+		       "allow sys self : system *;\nallow init exe : file exec;\n"
+		       "transition init exe -> sys;\nallow init { self sys } : process *;\n");
+	assert_int_equal(dsm_policy_service_manager(p), 1);
+	dsm_policy_free(p);
+}
+
+static void test_service_manager_errors(void **state)
+{
+	(void)state;
+	expect_error(HEADER "label pm = 5;\nservice_manager pm;\nservice_manager pm;\n",
+		     "t.policy:6:1: error: duplicate 'service_manager' statement (first at 5:1)");
+	expect_error(HEADER "service_manager nope;\n", "t.policy:4:17: error: unknown label 'nope'");
+	expect_error(HEADER "service_manager self;\n",
+		     "t.policy:4:17: error: 'self' is only valid as the target of an allow rule");
+	expect_error(HEADER "service_manager init\nlabel a = 2;\n",
+		     "t.policy:4:21: error: expected ';' before 'label'");
+	/* No exec enters the service manager's label: not by a transition ... */
+	expect_error(HEADER "label pm = 5; label exe = 7;\nservice_manager pm;\n"
+		     "allow init exe : file exec;\ntransition init exe -> pm;\n",
+		     "t.policy:7:24: error: transition from 'init' into 'pm' is denied at exec: only PID 1 carries the service manager's label");
+	/* ... not even from itself (a task other than PID 1 leaves it) ... */
+	expect_error(HEADER "label pm = 5; label exe = 7;\nservice_manager pm;\n"
+		     "allow pm exe : file exec;\ntransition pm exe -> pm;\n",
+		     "t.policy:7:22: error: transition from 'pm' into 'pm' is denied at exec: only PID 1 carries the service manager's label");
+	/* ... nor by request. */
+	expect_error(HEADER "label pm = 5;\nservice_manager pm;\nallow init { init pm } : process transition;\n",
+		     "t.policy:6:19: error: requested transition from 'init' into 'pm' is denied at exec: only PID 1 carries the service manager's label");
+	/* The initial label as service manager: nobody else execs into it. */
+	expect_error(HEADER "label a = 2; label exe = 7;\nservice_manager init;\n"
+		     "allow a exe : file exec;\ntransition a exe -> init;\n",
+		     "t.policy:7:21: error: transition from 'a' into 'init' is denied at exec: only PID 1 carries the service manager's label");
+	/* A label with system permissions: only from the service manager. */
+	expect_error(HEADER "label pm = 5; label sys = 6; label exe = 7; label a = 2;\n"
+		     "service_manager pm;\n"
+		     "allow sys self : system module;\nallow a exe : file exec;\n"
+		     "transition a exe -> sys;\n",
+		     "t.policy:8:21: error: transition from 'a' into 'sys' is denied at exec: a label with system permissions is entered only from the service manager 'pm'");
+	/* From the initial label the transition still labels dsmd when dsm
+	 * starts (dsm_startup_label()): a warning. */
+	expect_warning(HEADER "label pm = 5; label sys = 6; label exe = 7;\nservice_manager pm;\n"
+		       "allow sys self : system module;\nallow init exe : file exec;\n"
+		       "transition init exe -> sys;\n",
+		       "t.policy:8:24: warning: transition from 'init' into 'sys' is denied at exec (a label with system permissions is entered only from the service manager 'pm'): it only labels dsmd when dsm starts");
+	expect_error(HEADER "label pm = 5; label sys = 6;\nservice_manager pm;\n"
+		     "allow sys self : system module;\nallow { pm init } sys : process *;\n",
+		     "t.policy:7:19: error: requested transition from 'init' into 'sys' is denied at exec: a label with system permissions is entered only from the service manager 'pm'");
+	/* From one system label into another: still only the manager. */
+	expect_error(HEADER "label pm = 5; label sys = 6; label sys2 = 8;\nservice_manager pm;\n"
+		     "allow { sys sys2 } self : system bpf;\nallow sys sys2 : process transition;\n",
+		     "t.policy:7:11: error: requested transition from 'sys' into 'sys2' is denied at exec: a label with system permissions is entered only from the service manager 'pm'");
+}
+
+static void test_service_manager_unnamed_warns(void **state)
+{
+	const char *const want[] = {
+		"t.policy:7:24: warning: transition from 'init' into 'sys' works only if 'init' is the service manager: a label with system permissions is entered only from the service manager, PID 1's label at start-up",
+		"t.policy:8:12: warning: requested transition from 'init' into 'sys' works only if 'init' is the service manager: a label with system permissions is entered only from the service manager, PID 1's label at start-up",
+		NULL,
+	};
+	const char *const none[] = { NULL };
+	(void)state;
+
+	assert_int_equal(compile_diags(HEADER "label sys = 6; label exe = 7;\n"
+				       "allow sys self : system bpf;\nallow init exe : file exec;\n"
+				       "transition init exe -> sys;\n"
+				       "allow init sys : process { transition signal };\n", want), 0);
+	/* Neither a label's own transition permission nor requests for labels
+	 * without system permissions. */
+	assert_int_equal(compile_diags(HEADER "label sys = 6; label a = 2;\n"
+				       "allow sys self : system bpf;\nallow sys self : process fork;\n"
+				       "allow sys sys : process transition;\n"
+				       "allow init a : process transition;\n", none), 0);
+}
+
 static void test_entries_sorted_and_deterministic(void **state)
 {
 	static const char src[] =
@@ -572,7 +689,13 @@ static void test_example_policy(void **state)
 		dsm_diag_format(&d.v[i], line, sizeof(line));
 		print_message("%s\n", line);
 	}
-	assert_int_equal(d.n, 0); /* not even a warning */
+	/* One warning only: it names no service manager, so whether the
+	 * initial label may enter dsmd's depends on PID 1's label. */
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.warnings, 1);
+	assert_non_null(strstr(d.v[0].msg, "transition from 'unconfined' into 'dsmd' works only if "
+				  "'unconfined' is the service manager"));
+	assert_int_equal(dsm_policy_service_manager(p), 0);
 	assert_int_equal(dsm_policy_label_id(p, "web", &web), 0);
 	assert_int_equal(dsm_policy_label_id(p, "app", &app), 0);
 	assert_int_equal(dsm_policy_label_id(p, "db", &db), 0);
@@ -979,6 +1102,9 @@ int main(void)
 		cmocka_unit_test(test_transitions_and_files),
 		cmocka_unit_test(test_permissive_and_mode),
 		cmocka_unit_test(test_unlabeled),
+		cmocka_unit_test(test_service_manager),
+		cmocka_unit_test(test_service_manager_errors),
+		cmocka_unit_test(test_service_manager_unnamed_warns),
 		cmocka_unit_test(test_entries_sorted_and_deterministic),
 		cmocka_unit_test(test_foreach_and_format),
 		cmocka_unit_test(test_foreach_stops),

@@ -26,6 +26,7 @@ static const char rich[] =
 	"node n1 = 1; node n2 = 7;\n"
 	"label init = 1; label web = 10; label db = 11; label exe = 12; label ext = 99;\n"
 	"initial init;\n"
+	"service_manager init;\n"
 	"permissive db;\n"
 	"allow web self : socket inet stream { create connect };\n"
 	"allow web self : socket unix create;\n"
@@ -117,6 +118,7 @@ static void assert_same(const struct dsm_policy *a, const struct dsm_policy *b)
 	assert_int_equal(dsm_policy_mode(a), dsm_policy_mode(b));
 	assert_int_equal(dsm_policy_initial_label(a), dsm_policy_initial_label(b));
 	assert_int_equal(dsm_policy_file_label(a), dsm_policy_file_label(b));
+	assert_int_equal(dsm_policy_service_manager(a), dsm_policy_service_manager(b));
 	assert_int_equal(dsm_policy_nrules(a), dsm_policy_nrules(b));
 	{
 		const struct dsm_label *x = dsm_policy_labels(a, &n), *y = dsm_policy_labels(b, &m);
@@ -177,6 +179,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(id, 99);
 	assert_string_equal(dsm_policy_node_name(q, 7), "n2");
 	assert_int_equal(dsm_policy_file_label(q), 1);
+	assert_int_equal(dsm_policy_service_manager(q), 1);
 	/* The compiler's flags survive: db holds system permissions. */
 	{
 		size_t nl;
@@ -221,6 +224,7 @@ static void test_round_trip_minimal(void **state)
 	assert_int_equal(dsm_bundle_read(buf, len, &q), 0);
 	assert_same(p, q);
 	assert_int_equal(dsm_policy_file_label(q), 0);
+	assert_int_equal(dsm_policy_service_manager(q), 0);
 	free(buf);
 	dsm_policy_free(p);
 	dsm_policy_free(q);
@@ -529,6 +533,22 @@ static void label_flags_xor(uint8_t *b, uint32_t id, uint32_t bits)
 	assert_int_equal(done, 2);
 }
 
+static void tamper_service_manager(uint8_t *b, size_t len)
+{
+	size_t n = get_le(b + section(b, 6) + 4, 4);
+
+	(void)len;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *e = entry(b, i);
+
+		if (e[0] == DSM_KEY_CONFIG && e[4] == DSM_CFG_SERVICE_MANAGER) {
+			put_le(e + 36, 4242, 4); /* no such label */
+			return;
+		}
+	}
+	fail();
+}
+
 static void tamper_system_flag_missing(uint8_t *b, size_t len)
 {
 	(void)len;
@@ -553,6 +573,7 @@ static void test_tampered(void **state)
 		tamper_entry_file_kind, tamper_entry_perms, tamper_entry_label,
 		tamper_entry_class, tamper_version, tamper_entry_duplicate, tamper_entry_pad,
 		tamper_entry_unused, tamper_system_flag_missing, tamper_system_flag_extra,
+		tamper_service_manager,
 	};
 	struct dsm_policy *p = compile(rich);
 	size_t len;
