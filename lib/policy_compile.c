@@ -793,6 +793,35 @@ static void check_exec_rules(struct compiler *c, const struct dsm_policy *p)
 	}
 }
 
+/* Class dsm is decided by dsmd against its own label, which holds system
+ * permissions (dsmd refuses to enforce a policy in which it would not): a
+ * rule whose target holds none cannot apply. */
+static void check_dsm_rules(struct compiler *c)
+{
+	const struct pref *refs = c->t->refs.v;
+
+	for (size_t i = 0; i < c->t->rules.n && !stop(c); i++) {
+		const struct prule *r = &c->t->rules.v[i];
+
+		if (r->class != DSM_CLASS_DSM)
+			continue;
+		for (uint32_t t = 0; t < r->ntarg; t++) {
+			const struct pref *tr = &refs[r->targ_off + t];
+
+			for (uint32_t s = 0; s < (tr->kind == PREF_SELF ? r->nsubj : 1); s++) {
+				const struct pref *named = tr->kind == PREF_SELF ? &refs[r->subj_off + s] : tr;
+				uint32_t flags;
+
+				if (!label_def(c, named, &flags) || (flags & DSM_LABEL_F_SYSTEM))
+					continue;
+				warning(c, tr->loc,
+					"class dsm's target is dsmd's label, but '%.*s' holds no system permissions, which dsmd's label needs (bpf, dsm_files, dsm_read)",
+					(int)named->name.len, named->name.s);
+			}
+		}
+	}
+}
+
 /* Copy the (valid) label and node tables into p and emit LABEL entries. */
 static void emit_names(struct compiler *c, struct dsm_policy *p)
 {
@@ -921,6 +950,8 @@ static void compile(struct compiler *c, struct dsm_policy *p)
 		check_transitions(c, p);
 	if (!stop(c))
 		check_exec_rules(c, p);
+	if (!stop(c))
+		check_dsm_rules(c);
 	if (!stop(c))
 		emit_config(c, p);
 }

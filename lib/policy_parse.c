@@ -561,7 +561,7 @@ static bool stmt_allow(struct parser *ps, struct policy_loc loc)
 	    !expect(ps, PT_COLON, "':' before the class"))
 		goto fail;
 	if (ps->cur.kind != PT_WORD) {
-		expected(ps, "a class (process, file, socket, peer, system)");
+		expected(ps, "a class (process, file, socket, peer, system, dsm)");
 		goto fail;
 	}
 	{
@@ -573,7 +573,7 @@ static bool stmt_allow(struct parser *ps, struct policy_loc loc)
 	}
 	if (class < 0) {
 		error_at(ps, ps->cur.loc,
-			 "unknown class '%.*s' (process, file, socket, peer, system)",
+			 "unknown class '%.*s' (process, file, socket, peer, system, dsm)",
 			 (int)ps->cur.len, ps->cur.text);
 		class = 0;
 	}

@@ -559,6 +559,55 @@ static void test_service_manager_unnamed_warns(void **state)
 				       "allow init a : process transition;\n", none), 0);
 }
 
+static void test_class_dsm(void **state)
+{
+	struct dsm_policy *p;
+	const struct dsm_pval *v;
+	char buf[128];
+	struct dsm_pkey k;
+	(void)state;
+
+	/* Subjects ask dsmd, whose label is the target: any label, no self
+	 * restriction, no node. */
+	p = compile_ok(HEADER "label dsmd = 2; label web = 10; label app = 11; label ops = 12;\n"
+		       "allow dsmd self : system { bpf dsm_files dsm_read };\n"
+		       "allow { web app } dsmd : dsm { query peerlabel };\n"
+		       "allow ops dsmd : dsm *;\n"
+		       "allow dsmd self : dsm query;\n");
+	assert_int_equal(rule_perms(p, DSM_CLASS_DSM, DSM_QUAL_ANY, 10, DSM_NODE_ANY, 2),
+			 DSM_PERM_QUERY | DSM_PERM_PEERLABEL);
+	assert_int_equal(rule_perms(p, DSM_CLASS_DSM, DSM_QUAL_ANY, 11, DSM_NODE_ANY, 2),
+			 DSM_PERM_QUERY | DSM_PERM_PEERLABEL);
+	assert_int_equal(rule_perms(p, DSM_CLASS_DSM, DSM_QUAL_ANY, 12, DSM_NODE_ANY, 2),
+			 DSM_PERM_QUERY | DSM_PERM_PEERLABEL | DSM_PERM_ADMIN);
+	assert_int_equal(rule_perms(p, DSM_CLASS_DSM, DSM_QUAL_ANY, 2, DSM_NODE_ANY, 2),
+			 DSM_PERM_QUERY);
+	/* Holding dsm permissions is not holding system permissions. */
+	v = get(p, dsm_key_label(12));
+	assert_int_equal(v->perms, DSM_LABEL_F_DEFINED);
+	k = dsm_key_rule(DSM_CLASS_DSM, DSM_QUAL_ANY, 12, DSM_NODE_ANY, 2);
+	v = dsm_policy_lookup(p, &k);
+	dsm_entry_format(p, &k, v, buf, sizeof(buf));
+	assert_string_equal(buf, "allow ops dsmd : dsm { query peerlabel admin }");
+	assert_string_equal(dsm_class_name(DSM_CLASS_DSM), "dsm");
+	assert_int_equal(dsm_class_by_name("dsm"), DSM_CLASS_DSM);
+	assert_int_equal(dsm_class_all_perms(DSM_CLASS_DSM),
+			 DSM_PERM_QUERY | DSM_PERM_PEERLABEL | DSM_PERM_ADMIN);
+	dsm_policy_free(p);
+
+	expect_error(HEADER "label dsmd = 2;\nallow init@any dsmd : dsm query;\n",
+		     "t.policy:5:12: error: '@node' is only valid in peer rules");
+	expect_error(HEADER "label dsmd = 2;\nallow init dsmd@any : dsm query;\n",
+		     "t.policy:5:17: error: '@node' belongs to the subject (the sender) of a peer rule");
+	expect_error(HEADER "label dsmd = 2;\nallow init dsmd : dsm unix query;\n",
+		     "t.policy:5:23: error: 'unix' qualifies sockets only; class dsm has no family or type");
+	expect_error(HEADER "label dsmd = 2;\nallow init dsmd : dsm { query reload };\n",
+		     "t.policy:5:31: error: unknown permission 'reload' for class dsm");
+	/* A target without system permissions cannot be dsmd's label. */
+	expect_warning(HEADER "label web = 10;\nallow web self : dsm query;\n",
+		       "t.policy:5:11: warning: class dsm's target is dsmd's label, but 'web' holds no system permissions, which dsmd's label needs (bpf, dsm_files, dsm_read)");
+}
+
 static void test_entries_sorted_and_deterministic(void **state)
 {
 	static const char src[] =
@@ -844,7 +893,7 @@ static void test_error_classes_and_perms(void **state)
 {
 	(void)state;
 	expect_error(HEADER "allow init self : proc fork;\n",
-		     "t.policy:4:19: error: unknown class 'proc' (process, file, socket, peer, system)");
+		     "t.policy:4:19: error: unknown class 'proc' (process, file, socket, peer, system, dsm)");
 	expect_error(HEADER "allow init self : process { fork exec };\n",
 		     "t.policy:4:34: error: unknown permission 'exec' for class process");
 	/* The next statement on the same line still counts. */
@@ -978,7 +1027,7 @@ static void test_errors_collected_in_order(void **state)
 	const char *const want[] = {
 		"t.policy:4:11: error: bad number '1x'",
 		"t.policy:5:7: error: unknown label 'nope'",
-		"t.policy:6:19: error: unknown class 'bogus' (process, file, socket, peer, system)",
+		"t.policy:6:19: error: unknown class 'bogus' (process, file, socket, peer, system, dsm)",
 		"t.policy:7:1: warning: duplicate file rule (first at 4:15)",
 		NULL,
 	};
@@ -1105,6 +1154,7 @@ int main(void)
 		cmocka_unit_test(test_service_manager),
 		cmocka_unit_test(test_service_manager_errors),
 		cmocka_unit_test(test_service_manager_unnamed_warns),
+		cmocka_unit_test(test_class_dsm),
 		cmocka_unit_test(test_entries_sorted_and_deterministic),
 		cmocka_unit_test(test_foreach_and_format),
 		cmocka_unit_test(test_foreach_stops),

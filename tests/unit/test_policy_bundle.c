@@ -35,6 +35,7 @@ static const char rich[] =
 	"allow ext@any web : peer recv;\n"
 	"allow init exe : file exec;\n"
 	"allow db self : system { bpf dsm_read };\n"
+	"allow { web init } db : dsm { query peerlabel };\n"
 	"transition init exe -> web;\n"
 	"file /usr/bin/sleep : exe;\n"
 	"file \"/opt/with space\" : exe;\n"
