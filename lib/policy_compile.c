@@ -601,30 +601,56 @@ static int net_sort_cmp(const void *a, const void *b)
 	return c ? c : (x->index < y->index ? -1 : x->index > y->index);
 }
 
+/* A statement's rules: one, or for `unlabeled dev IFNAME` (no prefix)
+ * two, every IPv4 and every IPv6 address on the interface. */
+static size_t pnet_rules(const struct pnet *pn, uint32_t label, struct dsm_net_rule r[2])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t family = i ? AF_INET6 : AF_INET;
+
+		if (pn->family && pn->family != family)
+			continue;
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].family = family;
+		r[n].plen = pn->plen;
+		memcpy(r[n].prefix, pn->prefix, sizeof(pn->prefix));
+		memcpy(r[n].ifname, pn->ifname, sizeof(pn->ifname));
+		r[n].label = label;
+		n++;
+	}
+	return n;
+}
+
 static void compile_nets(struct compiler *c, struct dsm_policy *p)
 {
 	size_t n = c->t->nets.n, m = 0;
-	struct net_sort *v = calloc(n ? n : 1, sizeof(*v));
+	struct net_sort *v = calloc(n ? 2 * n : 1, sizeof(*v));
+	bool *reported = calloc(n ? n : 1, sizeof(*reported));
 
-	p->nets = calloc(n ? n : 1, sizeof(*p->nets));
-	if (!v || !p->nets) {
+	p->nets = calloc(n ? 2 * n : 1, sizeof(*p->nets));
+	if (!v || !reported || !p->nets) {
 		free(v);
+		free(reported);
 		c->err = -ENOMEM;
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct pnet *pn = &c->t->nets.v[i];
 		uint32_t label = label_id(c, &pn->label);
+		struct dsm_net_rule r[2];
+		size_t nr;
 
 		if (label == NO_ID)
 			continue;
-		v[m].r.prefix_be = pn->prefix_be;
-		v[m].r.plen = pn->plen;
-		memcpy(v[m].r.ifname, pn->ifname, sizeof(pn->ifname));
-		v[m].r.label = label;
-		v[m].src = pn;
-		v[m].index = i;
-		m++;
+		nr = pnet_rules(pn, label, r);
+		for (size_t j = 0; j < nr; j++) {
+			v[m].r = r[j];
+			v[m].src = pn;
+			v[m].index = i;
+			m++;
+		}
 	}
 	qsort(v, m, sizeof(*v), net_sort_cmp);
 	for (size_t i = 0; i < m && !stop(c); i++) {
@@ -633,6 +659,10 @@ static void compile_nets(struct compiler *c, struct dsm_policy *p)
 
 			while (first > v && policy_net_cmp(&first[-1].r, &v[i].r) == 0)
 				first--;
+			/* Once per statement, though it may be two rules. */
+			if (reported[v[i].index])
+				continue;
+			reported[v[i].index] = true;
 			if (first->r.label == v[i].r.label)
 				warning(c, v[i].src->loc, "duplicate unlabeled rule (first at %u:%u)",
 					first->src->loc.line, first->src->loc.col);
@@ -645,7 +675,7 @@ static void compile_nets(struct compiler *c, struct dsm_policy *p)
 		}
 		p->nets[p->nnets++] = v[i].r;
 		if (!v[i].r.ifname[0]) {
-			struct dsm_pkey k = dsm_key_net(v[i].r.prefix_be, v[i].r.plen, 0, 0);
+			struct dsm_pkey k = policy_net_key(&v[i].r, 0, 0);
 			bool created;
 			struct dsm_entry *e = entry_get(c, &k, v[i].src->loc, &created);
 
@@ -655,6 +685,7 @@ static void compile_nets(struct compiler *c, struct dsm_policy *p)
 		}
 	}
 	free(v);
+	free(reported);
 }
 
 /* ---- labels, nodes, config ---------------------------------------------- */

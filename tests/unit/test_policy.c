@@ -417,8 +417,10 @@ static void test_unlabeled(void **state)
 		       "unlabeled 192.168.1.7 -> cluster;\n"
 		       "unlabeled dev \"br-lan.5\" -> ext;\n");
 	r = dsm_policy_nets(p, &n);
-	assert_int_equal(n, 4);
-	/* Sorted by (prefix, length, device). */
+	assert_int_equal(n, 5);
+	/* Sorted by (family, prefix, length, device). */
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(r[i].family, AF_INET);
 	assert_int_equal(r[0].prefix_be, 0);
 	assert_int_equal(r[0].plen, 0);
 	assert_string_equal(r[0].ifname, "");
@@ -430,6 +432,13 @@ static void test_unlabeled(void **state)
 	assert_int_equal(r[2].label, 11);
 	assert_int_equal(r[3].prefix_be, htonl(0xc0a80107));
 	assert_int_equal(r[3].plen, 32);
+	/* An interface without a prefix: every address, IPv4 and IPv6. */
+	assert_int_equal(r[4].family, AF_INET6);
+	assert_int_equal(r[4].plen, 0);
+	assert_string_equal(r[4].ifname, "br-lan.5");
+	assert_int_equal(r[4].label, 10);
+	for (size_t i = 0; i < 16; i++)
+		assert_int_equal(r[4].prefix[i], 0);
 
 	/* Only device-less rules are compiled entries (ifindex 0). */
 	assert_int_equal(count_kind(p, DSM_KEY_NET), 2);
@@ -440,6 +449,122 @@ static void test_unlabeled(void **state)
 	assert_non_null(v);
 	assert_int_equal(v->aux, 11);
 	dsm_policy_free(p);
+}
+
+static struct dsm_pkey key6(const char *addr, uint8_t plen)
+{
+	__be32 a[4];
+
+	assert_int_equal(inet_pton(AF_INET6, addr, a), 1);
+	return dsm_key_net6(a, plen, 0, 0);
+}
+
+static void test_unlabeled6(void **state)
+{
+	struct dsm_policy *p;
+	const struct dsm_net_rule *r;
+	const struct dsm_pval *v;
+	char buf[128];
+	size_t n;
+	(void)state;
+
+	p = compile_ok(HEADER "label ext = 10; label cluster = 11; label lo6 = 12;\n"
+		       "unlabeled ::/0 -> ext;\n"
+		       "unlabeled fd00:77::/64 -> cluster;\n"
+		       "unlabeled 2001:DB8:0:0:0:0:0:0/32 -> ext;\n"
+		       "unlabeled ::1 -> lo6;\n"
+		       "unlabeled fd00:77:0:1::/64 dev eth0 -> cluster;\n"
+		       "unlabeled fe80::/10->cluster;\n"
+		       "unlabeled 0.0.0.0/0 -> ext;\n");
+	r = dsm_policy_nets(p, &n);
+	assert_int_equal(n, 7);
+	/* IPv4 first, then by prefix (bytes in network order). */
+	assert_int_equal(r[0].family, AF_INET);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(r[i].family, AF_INET6);
+	dsm_net_rule_prefix_format(&r[1], buf, sizeof(buf));
+	assert_string_equal(buf, "::/0");
+	dsm_net_rule_prefix_format(&r[2], buf, sizeof(buf));
+	assert_string_equal(buf, "::1/128");
+	dsm_net_rule_prefix_format(&r[3], buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8::/32");
+	dsm_net_rule_prefix_format(&r[4], buf, sizeof(buf));
+	assert_string_equal(buf, "fd00:77::/64");
+	dsm_net_rule_prefix_format(&r[5], buf, sizeof(buf));
+	assert_string_equal(buf, "fd00:77:0:1::/64");
+	assert_string_equal(r[5].ifname, "eth0");
+	dsm_net_rule_prefix_format(&r[6], buf, sizeof(buf));
+	assert_string_equal(buf, "fe80::/10");
+	dsm_net_rule_prefix_format(&r[0], buf, sizeof(buf));
+	assert_string_equal(buf, "0.0.0.0/0");
+
+	/* Device-less rules are NET6 entries; the dev rule waits. */
+	assert_int_equal(count_kind(p, DSM_KEY_NET6), 5);
+	assert_int_equal(count_kind(p, DSM_KEY_NET), 1);
+	v = get(p, key6("::", 0));
+	assert_non_null(v);
+	assert_int_equal(v->aux, 10);
+	v = get(p, key6("fd00:77::", 64));
+	assert_non_null(v);
+	assert_int_equal(v->aux, 11);
+	v = get(p, key6("::1", 128));
+	assert_non_null(v);
+	assert_int_equal(v->aux, 12);
+	assert_null(get(p, key6("fd00:77:0:1::", 64)));
+	{
+		struct dsm_pkey k = key6("fe80::", 10);
+
+		v = get(p, k);
+		dsm_entry_format(p, &k, v, buf, sizeof(buf));
+		assert_string_equal(buf, "unlabeled fe80::/10 -> cluster");
+	}
+	dsm_policy_free(p);
+
+	/* The same prefix in both families is two rules. */
+	p = compile_ok(HEADER "unlabeled 0.0.0.0/0 dev eth0 -> init;\nunlabeled ::/0 dev eth0 -> init;\n");
+	dsm_policy_nets(p, &n);
+	assert_int_equal(n, 2);
+	dsm_policy_free(p);
+}
+
+static void test_unlabeled6_errors(void **state)
+{
+	(void)state;
+	expect_error(HEADER "unlabeled fd00:77::1/64 -> init;\n",
+		     "t.policy:4:11: error: 'fd00:77::1/64' has host bits set beyond the /64 prefix");
+	expect_error(HEADER "unlabeled ::/129 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '::/129' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled ::/064 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '::/064' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled ::/ -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '::/' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled fd00:::1 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix 'fd00:::1' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled fd00:77:zz::/48 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix 'fd00:77:zz::/48' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled 1:2:3:4:5:6:7:8:9 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '1:2:3:4:5:6:7:8:9' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled ::ffff:10.77.0.256/120 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '::ffff:10.77.0.256/120' (expected an IPv6 address [/0..128])");
+	/* A zone is not part of a prefix. */
+	expect_error(HEADER "unlabeled fe80::1%eth0 -> init;\n",
+		     "t.policy:4:18: error: unexpected character '%'");
+	expect_error(HEADER "unlabeled web -> init;\n",
+		     "t.policy:4:11: error: expected an IPv4 or IPv6 prefix or 'dev IFNAME', found 'web'");
+	expect_error(HEADER "label b = 2;\nunlabeled fd00::/8 dev eth0 -> init;\nunlabeled fd00::/8 dev eth0 -> b;\n",
+		     "t.policy:6:1: error: conflicting unlabeled rule: this prefix and device already map to 'init' (at 5:1)");
+	/* An interface rule covers IPv6 too: it conflicts with an IPv6 rule
+	 * for the same interface, once. */
+	expect_error(HEADER "label b = 2;\nunlabeled ::/0 dev eth0 -> b;\nunlabeled dev eth0 -> init;\n",
+		     "t.policy:6:1: error: conflicting unlabeled rule: this prefix and device already map to 'b' (at 5:1)");
+	expect_warning(HEADER "unlabeled dev eth0 -> init;\nunlabeled dev eth0 -> init;\n",
+		       "t.policy:5:1: warning: duplicate unlabeled rule (first at 4:1)");
+	expect_warning(HEADER "unlabeled fd00::/8 -> init;\nunlabeled fd00:0::/8 -> init;\n",
+		       "t.policy:5:1: warning: duplicate unlabeled rule (first at 4:1)");
+	/* IPv4-mapped addresses are how IPv6 sockets show IPv4 peers, whose
+	 * packets the IPv4 rules decide. */
+	expect_warning(HEADER "unlabeled ::ffff:10.77.0.0/120 -> init;\n",
+		       "t.policy:4:11: warning: '::ffff:10.77.0.0/120' is an IPv4-mapped prefix: it matches only IPv6 packets from such a source; IPv4 peers of IPv6 sockets get the IPv4 rules ('unlabeled 10.77.0.0/24')");
 }
 
 static void test_service_manager(void **state)
@@ -1002,7 +1127,7 @@ static void test_error_files_and_nets(void **state)
 	expect_error(HEADER "unlabeled dev averyveryverylongname -> init;\n",
 		     "t.policy:4:15: error: bad interface name 'averyveryverylongname' (1..15 characters, no '/' or blanks)");
 	expect_error(HEADER "unlabeled -> init;\n",
-		     "t.policy:4:11: error: expected an IPv4 prefix or 'dev IFNAME', found '->'");
+		     "t.policy:4:11: error: expected an IPv4 or IPv6 prefix or 'dev IFNAME', found '->'");
 	expect_error(HEADER "label b = 2;\nunlabeled 0.0.0.0/0 -> init;\nunlabeled 0.0.0.0/0 -> b;\n",
 		     "t.policy:6:1: error: conflicting unlabeled rule: this prefix and device already map to 'init' (at 5:1)");
 	expect_error(HEADER "label a = 2; label b = 3;\ntransition init a -> a;\ntransition init a -> b;\n",
@@ -1151,6 +1276,8 @@ int main(void)
 		cmocka_unit_test(test_transitions_and_files),
 		cmocka_unit_test(test_permissive_and_mode),
 		cmocka_unit_test(test_unlabeled),
+		cmocka_unit_test(test_unlabeled6),
+		cmocka_unit_test(test_unlabeled6_errors),
 		cmocka_unit_test(test_service_manager),
 		cmocka_unit_test(test_service_manager_errors),
 		cmocka_unit_test(test_service_manager_unnamed_warns),

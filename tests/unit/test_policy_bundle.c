@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -41,7 +42,9 @@ static const char rich[] =
 	"file \"/opt/with space\" : exe;\n"
 	"file default : init;\n"
 	"unlabeled 0.0.0.0/0 -> ext;\n"
-	"unlabeled 10.1.0.0/16 dev eth0 -> db;\n";
+	"unlabeled 10.1.0.0/16 dev eth0 -> db;\n"
+	"unlabeled ::/0 -> ext;\n"
+	"unlabeled fd00:77::/64 dev eth0 -> db;\n";
 
 #define HDR_LEN 40
 #define DIGEST  DSM_BUNDLE_DIGEST_LEN
@@ -410,18 +413,67 @@ static void tamper_file_relative(uint8_t *b, size_t len)
 	b[section(b, 4) + 16 + 6] = 'x';
 }
 
+/* NETS rows: family, length, 16 prefix bytes, ifname (length byte first),
+ * label. rich's, sorted: 0.0.0.0/0, 10.1.0.0/16 dev eth0, ::/0,
+ * fd00:77::/64 dev eth0. */
+static uint8_t *net_row(uint8_t *b, unsigned int i)
+{
+	uint8_t *r = b + section(b, 5) + 16;
+
+	while (i--)
+		r += 23 + r[18];
+	return r;
+}
+
 static void tamper_net_host_bits(uint8_t *b, size_t len)
 {
-	size_t off = section(b, 5) + 16;
-
 	(void)len;
-	b[off + 3] = 1; /* 0.0.0.1/0 */
+	net_row(b, 0)[2 + 3] = 1; /* 0.0.0.1/0 */
 }
 
 static void tamper_net_plen(uint8_t *b, size_t len)
 {
 	(void)len;
-	b[section(b, 5) + 16 + 4] = 33;
+	net_row(b, 0)[1] = 33;
+}
+
+static void tamper_net_family(uint8_t *b, size_t len)
+{
+	(void)len;
+	net_row(b, 0)[0] = 3; /* neither AF_INET nor AF_INET6 */
+}
+
+static void tamper_net_v4_tail(uint8_t *b, size_t len)
+{
+	(void)len;
+	net_row(b, 1)[2 + 15] = 1; /* a byte an IPv4 prefix does not use */
+}
+
+static void tamper_net6_plen(uint8_t *b, size_t len)
+{
+	(void)len;
+	net_row(b, 2)[1] = 129;
+}
+
+static void tamper_net6_host_bits(uint8_t *b, size_t len)
+{
+	uint8_t *r = net_row(b, 3);
+
+	(void)len;
+	assert_int_equal(r[1], 64);
+	r[2 + 8] = 0x80; /* bit 64 of fd00:77::/64 */
+}
+
+static void tamper_net_order(uint8_t *b, size_t len)
+{
+	(void)len;
+	net_row(b, 0)[0] = AF_INET6; /* a second ::/0, before an IPv4 rule */
+}
+
+static void tamper_net_label(uint8_t *b, size_t len)
+{
+	(void)len;
+	put_le(net_row(b, 2) + 19, 10, 4); /* ::/0 -> web, its entry says ext */
 }
 
 /* An entry: kind, 3 zero bytes, the key's variant (28 bytes; a rule's
@@ -574,7 +626,8 @@ static void test_tampered(void **state)
 		tamper_entry_file_kind, tamper_entry_perms, tamper_entry_label,
 		tamper_entry_class, tamper_version, tamper_entry_duplicate, tamper_entry_pad,
 		tamper_entry_unused, tamper_system_flag_missing, tamper_system_flag_extra,
-		tamper_service_manager,
+		tamper_service_manager, tamper_net_family, tamper_net_v4_tail, tamper_net6_plen,
+		tamper_net6_host_bits, tamper_net_order, tamper_net_label,
 	};
 	struct dsm_policy *p = compile(rich);
 	size_t len;
