@@ -788,9 +788,10 @@ static void check_entry(struct compiler *c, const struct dsm_policy *p, bool req
 		return;
 	if (manager && !requested && f->id == p->initial)
 		/* Not useless: dsm_startup_label() gives dsmd, running when
-		 * dsm starts, the initial label's transition for its binary. */
+		 * dsm starts, the initial label's transition for its binary
+		 * when the manager has none. */
 		warning(c, into->loc,
-			"transition from '%.*s' into '%.*s' is denied at exec (a label with system permissions is entered only from the service manager '%s'): it only labels dsmd when dsm starts",
+			"transition from '%.*s' into '%.*s' is denied at exec (a label with system permissions is entered only from the service manager '%s', whose own transition also labels dsmd when dsm starts): it only labels dsmd when dsm starts",
 			(int)f->name.len, f->name.s, (int)t->name.len, t->name.s,
 			dsm_policy_label_name(p, manager));
 	else if (manager)

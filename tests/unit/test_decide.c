@@ -337,10 +337,24 @@ static void test_exec_named_manager(void **state)
 	expect_exec(p, INIT, DSMD_EXEC, 0, false,
 		    DENIED(DSMD, DSM_CLASS_PROCESS, DSM_PERM_TRANSITION, DSMD));
 	expect_exec(p, PM, TOOL_EXEC, 0, false, ALLOWED(INIT));
-	/* dsmd starting with dsm gets its label from the initial label's
-	 * transition; PID 1 the manager's. */
+	/* dsmd starting with dsm gets its label from the manager's
+	 * transition (here also the initial label's); PID 1 the manager's. */
 	assert_int_equal(dsm_startup_label(p, DSMD_EXEC, false, true), DSMD);
 	assert_int_equal(dsm_startup_label(p, TOOL_EXEC, true, false), PM);
+	dsm_policy_free(p);
+
+	/* With the manager's transition only, as a policy that names one
+	 * should be written: dsmd still starts in its label, and a task of
+	 * the initial label running dsmd's binary does not get it. */
+	p = compile("policy d version 1;\nlabel init = 1; label pm = 2; label dsmd = 3;\n"
+		    "label tool_exec = 102; label dsmd_exec = 100;\ninitial init;\n"
+		    "service_manager pm;\nallow dsmd self : system bpf;\n"
+		    "allow { init pm } { tool_exec dsmd_exec } : file exec;\n"
+		    "transition pm dsmd_exec -> dsmd;\n");
+	set_local(p, 0, DSMD);
+	assert_int_equal(dsm_startup_label(p, DSMD_EXEC, false, true), DSMD);
+	assert_int_equal(dsm_startup_label(p, DSMD_EXEC, false, false), INIT);
+	expect_exec(p, INIT, DSMD_EXEC, 0, false, ALLOWED(INIT));
 	dsm_policy_free(p);
 }
 
