@@ -652,7 +652,7 @@ static void test_service_manager_errors(void **state)
 	expect_warning(HEADER "label pm = 5; label sys = 6; label exe = 7;\nservice_manager pm;\n"
 		       "allow sys self : system module;\nallow init exe : file exec;\n"
 		       "transition init exe -> sys;\n",
-		       "t.policy:8:24: warning: transition from 'init' into 'sys' is denied at exec (a label with system permissions is entered only from the service manager 'pm'): it only labels dsmd when dsm starts");
+		       "t.policy:8:24: warning: transition from 'init' into 'sys' is denied at exec (a label with system permissions is entered only from the service manager 'pm', whose own transition also labels dsmd when dsm starts): it only labels dsmd when dsm starts");
 	expect_error(HEADER "label pm = 5; label sys = 6;\nservice_manager pm;\n"
 		     "allow sys self : system module;\nallow { pm init } sys : process *;\n",
 		     "t.policy:7:19: error: requested transition from 'init' into 'sys' is denied at exec: a label with system permissions is entered only from the service manager 'pm'");
