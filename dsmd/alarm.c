@@ -538,7 +538,7 @@ static int ring_event(void *ctx, void *data, size_t size)
 
 /* ---- the interface ----------------------------------------------------- */
 
-int dsmd_alarm_open(struct dsmd *d)
+int dsmd_alarm_open_log(struct dsmd *d)
 {
 	struct dsmd_alarms *a = calloc(1, sizeof(*a));
 	int n, err;
@@ -558,8 +558,17 @@ int dsmd_alarm_open(struct dsmd *d)
 	err = open_log(a);
 	if (err)
 		return log_errno(LOG_ERR, err, "alarm: open %s", a->path);
-	a->rb = ring_buffer__new(dsmd_map_fd(d, DSMD_MAP_EVENTS), ring_event, d, NULL);
-	if (!a->rb)
+	return 0;
+}
+
+int dsmd_alarm_open(struct dsmd *d)
+{
+	int err = dsmd_alarm_open_log(d);
+
+	if (err)
+		return err;
+	d->alarms->rb = ring_buffer__new(dsmd_map_fd(d, DSMD_MAP_EVENTS), ring_event, d, NULL);
+	if (!d->alarms->rb)
 		return log_errno(LOG_ERR, -errno, "alarm: ring buffer");
 	return 0;
 }

@@ -654,9 +654,10 @@ void dsmd_control_tick(struct dsmd *d)
 		if (!expired(c, now))
 			continue;
 		ctl->st.timed_out++;
-		log_info("control: ended %s: %s", caller_name(d, &c->caller, who, sizeof(who)),
-			 c->state == CLIENT_READING ? "no whole request within 5 s" :
-			 "it did not take its answer within 10 s");
+		log_info("control: ended %s: %s within %d ms", caller_name(d, &c->caller, who,
+								       sizeof(who)),
+			 c->state == CLIENT_READING ? "no whole request" : "it did not take its answer",
+			 c->state == CLIENT_READING ? DSMD_CTL_REQUEST_MS : DSMD_CTL_ANSWER_MS);
 		client_close(c);
 	}
 }

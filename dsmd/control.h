@@ -17,13 +17,24 @@ struct json_object;
 struct dsmd_client;
 
 #define DSMD_CTL_LINE_MAX      510          /* request bytes before the '\n' */
+/* Bounds (a unit test may define smaller ones before including this). */
+#ifndef DSMD_CTL_CLIENTS_MAX
 #define DSMD_CTL_CLIENTS_MAX   64           /* connections served at once */
+#endif
+#ifndef DSMD_CTL_LABEL_MAX
 #define DSMD_CTL_LABEL_MAX     16           /* ... of which from one label */
+#endif
+#ifndef DSMD_CTL_REQUEST_MS
 #define DSMD_CTL_REQUEST_MS    5000         /* from accept to the whole request */
+#endif
+#ifndef DSMD_CTL_ANSWER_MS
 #define DSMD_CTL_ANSWER_MS     10000        /* to take an answer, or to take
 					     * any of a stream's pending output */
+#endif
 #define DSMD_CTL_ANSWER_MAX    (16u << 20)  /* one answer (dsmctl's limit) */
+#ifndef DSMD_CTL_STREAM_MAX
 #define DSMD_CTL_STREAM_MAX    (256u << 10) /* a stream's pending output */
+#endif
 
 /* Who asked, as the kernel named it when the client connected. */
 struct dsmd_caller {

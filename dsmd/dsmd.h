@@ -152,6 +152,9 @@ struct dsmd_alarm_stats {
 	size_t kinds;
 };
 int dsmd_alarm_open(struct dsmd *d);
+/* The log alone, without the ring buffer (what the ring would feed is
+ * dsmd_alarm_raise()'s then): for tests. */
+int dsmd_alarm_open_log(struct dsmd *d);
 const char *dsmd_alarm_path(const struct dsmd *d);
 /* The descriptor that is readable when events wait (for the loop). */
 int dsmd_alarm_fd(const struct dsmd *d);
