@@ -21,7 +21,9 @@
  * that is told so and closed at once. Answers are sent with MSG_NOSIGNAL,
  * so a client that leaves early costs an EPIPE, not dsmd. Connections and
  * passed descriptors are closed by the closer thread (closer.c): their
- * last close can block.
+ * last close can block. A connection is shut down before that, so its
+ * client sees the end at once; a passed socket that would linger is told
+ * not to; and while the closer is far behind, no connection is accepted.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -47,6 +49,7 @@
 			   * message can carry, so the kernel never drops
 			   * (and closes, in this thread) any of them */
 #define LOG_EVERY_MS  10000
+#define CLOSER_BACKLOG_MAX 256 /* descriptors waiting for the closer */
 
 enum client_state {
 	CLIENT_READING,   /* waiting for the request line */
@@ -115,13 +118,43 @@ static const char *caller_name(const struct dsmd *d, const struct dsmd_caller *w
 
 /* ---- ending a connection ------------------------------------------------ */
 
+/*
+ * A descriptor a client passed: closed by the closer thread, and a socket
+ * whose close would wait (SO_LINGER with a time) is first told not to: the
+ * client may have closed its own copy, making dsmd's close the last one.
+ * The socket's owner, if it still has it, then closes it in the
+ * background instead of waiting; nothing else changes for it.
+ */
+static void release_passed(int fd)
+{
+	struct linger lg;
+	socklen_t len = sizeof(lg);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 && lg.l_onoff && lg.l_linger) {
+		lg = (struct linger){ 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	dsmd_closer_put(fd);
+}
+
+/* A connection: shut down here, so the client sees its end at once, then
+ * closed by the closer thread (descriptors it left unread in the
+ * connection are released by that close, and may linger). */
+static void release_connection(int fd)
+{
+	shutdown(fd, SHUT_RDWR);
+	dsmd_closer_put(fd);
+}
+
 static void client_close(struct dsmd_client *c)
 {
 	struct dsmd_control *ctl = c->d->ctl;
 
 	dsmd_loop_del(c->d->loop, &c->src);
-	dsmd_closer_put(c->src.fd);
-	dsmd_closer_put(c->passed_fd);
+	release_connection(c->src.fd);
+	release_passed(c->passed_fd);
 	if (c->end)
 		c->end(c->d, c->ctx);
 	if (c->prev)
@@ -358,7 +391,7 @@ static void dispatch(struct dsmd_client *c)
 	call.passed_fd = c->passed_fd;
 	c->passed_fd = -1;
 	req->run(d, &call);
-	dsmd_closer_put(call.passed_fd); /* unless the handler kept it */
+	release_passed(call.passed_fd); /* unless the handler kept it */
 	if (c->state == CLIENT_READING)
 		dsmd_client_error(c, "%s: dsmd gave no answer (internal error)", verb);
 }
@@ -380,7 +413,7 @@ static void take_fds(struct dsmd_client *c, struct msghdr *mh)
 			if (c->passed_fd < 0 && !c->passed)
 				c->passed_fd = fd;
 			else
-				dsmd_closer_put(fd);
+				release_passed(fd);
 			c->passed++;
 		}
 	}
@@ -514,7 +547,7 @@ static void reject_busy(struct dsmd *d, int fd, const struct dsmd_caller *w)
 	/* One non-blocking send into an empty socket buffer: it fits. */
 	if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("control: busy answer not sent: %s", strerror(errno));
-	dsmd_closer_put(fd);
+	release_connection(fd);
 	ctl->st.rejected_busy++;
 	if (now - ctl->busy_logged_ms >= LOG_EVERY_MS) {
 		ctl->busy_logged_ms = now;
@@ -538,7 +571,7 @@ static void client_new(struct dsmd *d, int fd)
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		dsmd_closer_put(fd);
+		release_connection(fd);
 		return;
 	}
 	c->src = (struct dsmd_source){ .fd = fd, .ready = client_ready };
@@ -547,7 +580,7 @@ static void client_new(struct dsmd *d, int fd)
 	c->passed_fd = -1;
 	c->deadline_ms = now_ms() + DSMD_CTL_REQUEST_MS;
 	if (dsmd_loop_add(d->loop, &c->src, EPOLLIN)) {
-		dsmd_closer_put(fd);
+		release_connection(fd);
 		free(c);
 		return;
 	}
@@ -558,11 +591,27 @@ static void client_new(struct dsmd *d, int fd)
 	ctl->st.clients++;
 }
 
+/* Stop accepting until the next tick (level-triggered: a listener left
+ * ready would spin the loop). */
+static void pause_accepting(struct dsmd *d, const char *why)
+{
+	log_warning("control: not accepting for a second: %s (%zu descriptors wait to be "
+		    "closed)", why, dsmd_closer_pending());
+	d->ctl->paused = true;
+	dsmd_loop_watch(d->loop, &d->ctl->listen, 0);
+}
+
 static void listener_ready(void *ctx, struct dsmd_source *s, uint32_t events)
 {
 	struct dsmd *d = ctx;
 
 	(void)events;
+	/* A closer held up by lingering closes: keep dsmd's descriptors
+	 * bounded rather than accept more connections to close later. */
+	if (dsmd_closer_pending() > CLOSER_BACKLOG_MAX) {
+		pause_accepting(d, "the closer thread is behind");
+		return;
+	}
 	for (int i = 0; i < ACCEPT_BURST; i++) {
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -572,15 +621,8 @@ static void listener_ready(void *ctx, struct dsmd_source *s, uint32_t events)
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			/* Level-triggered: a listener we cannot drain would
-			 * spin the loop. Pause until the next tick. */
-			log_warning("control: cannot accept (%s; %zu descriptors wait to be "
-				    "closed): paused for a second", strerror(errno),
-				    dsmd_closer_pending());
-			d->ctl->paused = true;
-			dsmd_loop_watch(d->loop, s, 0);
-		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			pause_accepting(d, strerror(errno));
 		break;
 	}
 }
@@ -647,7 +689,8 @@ void dsmd_control_tick(struct dsmd *d)
 
 	if (!ctl)
 		return;
-	if (ctl->paused && dsmd_loop_watch(d->loop, &ctl->listen, EPOLLIN) == 0)
+	if (ctl->paused && dsmd_closer_pending() <= CLOSER_BACKLOG_MAX &&
+	    dsmd_loop_watch(d->loop, &ctl->listen, EPOLLIN) == 0)
 		ctl->paused = false;
 	for (c = ctl->clients; c; c = next) {
 		next = c->next;

@@ -18,7 +18,9 @@
  *    EPIPE (SIGPIPE would end this test); too many connections, or too
  *    many from one label, are turned away with an answer;
  *  - streams: parts pulled as the client takes them, pushes beyond the
- *    bound refused, the end callback run whatever ends the stream.
+ *    bound refused, the end callback run whatever ends the stream;
+ *  - a socket whose close lingers, passed or left unread in a connection,
+ *    holds up neither the loop nor the end of any connection.
  *
  * The deadlines are shortened for the test (they are the only change).
  */
@@ -38,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -728,6 +732,94 @@ static void test_stream_client_goes(void **state)
 	assert_true(stream_state.ended);
 }
 
+/* A TCP socket whose close waits: SO_LINGER with a time, data that cannot
+ * be sent (its peer is a listener that never accepts). *l: the listener. */
+static int lingering_socket(int *l)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct linger lg = { .l_onoff = 1, .l_linger = 5 };
+	socklen_t len = sizeof(sa);
+	static char chunk[65536];
+	int t;
+
+	*l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(*l >= 0);
+	assert_int_equal(bind(*l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(*l, 1), 0);
+	assert_int_equal(getsockname(*l, (struct sockaddr *)&sa, &len), 0);
+	t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(t, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fcntl(t, F_SETFL, O_NONBLOCK);
+	while (send(t, chunk, sizeof(chunk), MSG_NOSIGNAL) > 0)
+		;
+	assert_int_equal(setsockopt(t, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	return t;
+}
+
+/*
+ * A client passes a socket whose close would linger and closes its own
+ * copy: dsmd's close is the last. dsmd turns the linger off: nothing waits.
+ */
+static void test_passed_socket_lingers(void **state)
+{
+	struct fixture *f = *state;
+	struct linger lg;
+	socklen_t len = sizeof(lg);
+	int l, t = lingering_socket(&l), fd;
+	char buf[256];
+	uint64_t t0;
+
+	fd = client(f, SVC);
+	say_with_fds(fd, "peer\n", &t, 1);
+	pump_until_closed(f, fd);
+	close(fd);
+	/* Our copy still names the socket: its linger is off now. */
+	assert_int_equal(getsockopt(t, SOL_SOCKET, SO_LINGER, &lg, &len), 0);
+	assert_int_equal(lg.l_onoff, 0);
+	close(t);
+	t0 = ms_now();
+	ask(f, OP, "echo on\n", buf, sizeof(buf));
+	assert_string_equal(buf, "{\"arg\":\"on\"}");
+	assert_true(ms_now() - t0 < 1000);
+	close(l);
+}
+
+/*
+ * Descriptors left unread in a connection are released when dsmd closes
+ * it, and one of them lingers: the closer thread waits, the loop does not,
+ * and every later client still sees its connection end at once (it is
+ * shut down before the closer gets it). Last: it leaves the closer busy.
+ */
+static void test_unread_socket_lingers(void **state)
+{
+	struct fixture *f = *state;
+	int l, t = lingering_socket(&l), fd, sv[2];
+	char buf[256];
+	uint64_t t0;
+
+	/* A big answer the client does not take: dsmd reads nothing more. */
+	fd = client(f, OP);
+	say(fd, "big\n");
+	pump(f, 100);
+	say_with_fds(fd, "x", &t, 1);
+	close(t);
+	close(fd);
+	pump(f, 100);
+	t0 = ms_now();
+	ask(f, OP, "echo on\n", buf, sizeof(buf));
+	assert_string_equal(buf, "{\"arg\":\"on\"}");
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fd = client(f, SVC);
+	say_with_fds(fd, "peer\n", &sv[0], 1);
+	pump_until_closed(f, fd);
+	close(fd);
+	assert_true(ms_now() - t0 < 1000);
+	assert_true(dsmd_closer_pending() >= 1); /* behind the lingering close */
+	close(sv[0]);
+	close(sv[1]);
+	close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,6 +838,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_pulls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_pushes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_client_goes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_passed_socket_lingers, setup, teardown),
+		/* Last: it leaves the closer thread busy for seconds. */
+		cmocka_unit_test_setup_teardown(test_unread_socket_lingers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
