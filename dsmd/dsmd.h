@@ -141,7 +141,11 @@ int dsmd_net_tags(struct dsmd *d);
 void dsmd_net_tick(struct dsmd *d);
 
 /* link.c: routes and links labeling needs (rtnetlink). */
-int dsmd_link_routes(int ifindex, bool undo); /* routes changed, or -errno */
+/* Give the routes through ifindex room for the option (an MTU the link's
+ * minus DSM_OPT_LEN, where they have none), or take exactly that back:
+ * the number of routes changed, or -errno. */
+int dsmd_link_routes_make_room(int ifindex);
+int dsmd_link_routes_restore(int ifindex);
 int dsmd_link_gso_segs(int ifindex, unsigned segs);
 bool dsmd_link_is_loopback(const char *name); /* false also when it cannot tell */
 
