@@ -85,7 +85,7 @@ struct dsmd_control {
 	size_t ntable;
 	struct dsmd_client *clients;
 	bool paused;                     /* accept paused: out of descriptors */
-	uint64_t busy_logged_ms;
+	uint64_t busy_logged_ms, timeout_logged_ms, pause_logged_ms;
 	struct dsmd_control_stats st;
 };
 
@@ -380,8 +380,9 @@ static void dispatch(struct dsmd_client *c)
 	if (dsmd_authorize(d, &c->caller, req->perm)) {
 		d->ctl->st.denied++;
 		dsm_perms_format(DSM_CLASS_DSM, req->perm, perm, sizeof(perm));
-		log_info("control: %s denied to %s: no dsm %s on dsmd's label", verb,
-			 caller_name(d, &c->caller, who, sizeof(who)), perm);
+		/* The alarm (rate limited) says it; this is for debugging. */
+		log_debug("control: %s denied to %s: no dsm %s on dsmd's label", verb,
+			  caller_name(d, &c->caller, who, sizeof(who)), perm);
 		dsmd_client_error(c, "%s: permission denied (your label has no dsm %s on dsmd)",
 				  verb, perm);
 		return;
@@ -595,8 +596,13 @@ static void client_new(struct dsmd *d, int fd)
  * ready would spin the loop). */
 static void pause_accepting(struct dsmd *d, const char *why)
 {
-	log_warning("control: not accepting for a second: %s (%zu descriptors wait to be "
-		    "closed)", why, dsmd_closer_pending());
+	uint64_t now = now_ms();
+
+	if (now - d->ctl->pause_logged_ms >= LOG_EVERY_MS) {
+		d->ctl->pause_logged_ms = now;
+		log_warning("control: not accepting for a second: %s (%zu descriptors wait to "
+			    "be closed)", why, dsmd_closer_pending());
+	}
 	d->ctl->paused = true;
 	dsmd_loop_watch(d->loop, &d->ctl->listen, 0);
 }
@@ -697,10 +703,15 @@ void dsmd_control_tick(struct dsmd *d)
 		if (!expired(c, now))
 			continue;
 		ctl->st.timed_out++;
-		log_info("control: ended %s: %s within %d ms", caller_name(d, &c->caller, who,
-								       sizeof(who)),
-			 c->state == CLIENT_READING ? "no whole request" : "it did not take its answer",
-			 c->state == CLIENT_READING ? DSMD_CTL_REQUEST_MS : DSMD_CTL_ANSWER_MS);
+		if (now - ctl->timeout_logged_ms >= LOG_EVERY_MS) { /* a client may cause it */
+			ctl->timeout_logged_ms = now;
+			log_info("control: ended %s: %s within %d ms (%llu so far)",
+				 caller_name(d, &c->caller, who, sizeof(who)),
+				 c->state == CLIENT_READING ? "no whole request" :
+							      "it did not take its answer",
+				 c->state == CLIENT_READING ? DSMD_CTL_REQUEST_MS : DSMD_CTL_ANSWER_MS,
+				 (unsigned long long)ctl->st.timed_out);
+		}
 		client_close(c);
 	}
 }

@@ -70,32 +70,52 @@ static void usage(FILE *f)
 		DSMD_PIN_DIR, DSMD_STATE_DIR, DSMD_ALARM_LOG_MAX);
 }
 
+/* A decimal number from min to max: 0 with *out, or -EINVAL said. */
+static int number_arg(const char *opt, const char *arg, unsigned long long min,
+		      unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!*arg || *end || errno || *arg == '-' || v < min || v > max) {
+		fprintf(stderr, "dsmd: %s wants a number from %llu to %llu, not '%s'\n", opt, min,
+			max, arg);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
+       OPT_TCPALL, OPT_NETNS, OPT_WIRE, OPT_ALARM_MAX };
+static const struct option long_opts[] = {
+	{ "policy", required_argument, NULL, 'p' },
+	{ "node", required_argument, NULL, 'n' },
+	{ "pin-dir", required_argument, NULL, OPT_PIN },
+	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "unload", no_argument, NULL, OPT_UNLOAD },
+	{ "key-file", required_argument, NULL, 'k' },
+	{ "no-label", no_argument, NULL, OPT_NOLABEL },
+	{ "tcp-all", no_argument, NULL, OPT_TCPALL },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "wire-version", required_argument, NULL, OPT_WIRE },
+	{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
+	{ "epoch-window", required_argument, NULL, OPT_WINDOW },
+	{ "alarm-log-max", required_argument, NULL, OPT_ALARM_MAX },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
 static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 {
-	enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
-	       OPT_TCPALL, OPT_NETNS, OPT_WIRE, OPT_ALARM_MAX };
-	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "node", required_argument, NULL, 'n' },
-		{ "pin-dir", required_argument, NULL, OPT_PIN },
-		{ "state-dir", required_argument, NULL, OPT_STATE },
-		{ "unload", no_argument, NULL, OPT_UNLOAD },
-		{ "key-file", required_argument, NULL, 'k' },
-		{ "no-label", no_argument, NULL, OPT_NOLABEL },
-		{ "tcp-all", no_argument, NULL, OPT_TCPALL },
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		{ "wire-version", required_argument, NULL, OPT_WIRE },
-		{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
-		{ "epoch-window", required_argument, NULL, OPT_WINDOW },
-		{ "alarm-log-max", required_argument, NULL, OPT_ALARM_MAX },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	unsigned long long v;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:n:k:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:n:k:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->policy_path = optarg; break;
 		case 'n': o->node = optarg; break;
@@ -120,33 +140,20 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 			o->netns[o->n_netns++] = optarg;
 			break;
 		case OPT_EPOCH:
-		case OPT_WINDOW: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (!*optarg || *end || v == 0 || v > 86400) {
-				fprintf(stderr, "dsmd: %s wants a number from 1 to 86400, not '%s'\n",
-					argv[optind - 1], optarg);
+			if (number_arg("--epoch-seconds", optarg, 1, 86400, &v))
 				return -EINVAL;
-			}
-			if (c == OPT_EPOCH)
-				o->epoch_seconds = (unsigned)v;
-			else
-				o->epoch_window = (unsigned)v;
+			o->epoch_seconds = (unsigned)v;
 			break;
-		}
-		case OPT_ALARM_MAX: {
-			char *end;
-			unsigned long long v = strtoull(optarg, &end, 10);
-
-			if (!*optarg || *end || v < 4096 || v > (1ull << 40)) {
-				fprintf(stderr, "dsmd: --alarm-log-max wants a number of bytes from "
-					"4096 on, not '%s'\n", optarg);
+		case OPT_WINDOW:
+			if (number_arg("--epoch-window", optarg, 1, 86400, &v))
 				return -EINVAL;
-			}
+			o->epoch_window = (unsigned)v;
+			break;
+		case OPT_ALARM_MAX:
+			if (number_arg("--alarm-log-max", optarg, 4096, 1ull << 40, &v))
+				return -EINVAL;
 			o->alarm_log_max = v;
 			break;
-		}
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case ':':
