@@ -118,14 +118,14 @@ evil 2 /tmp/evil2.policy
 expect_probe "write EACCES" as a "$PROBE" write /tmp/dsm-etc/p.policy   # the inode is protected
 expect_hole "a bind-mounts its policy over the policy file (mount(2))" "mount OK" \
 	as a "$AFS" bind /tmp/evil2.policy /tmp/dsm-etc/p.policy
-as a "$ACTL" send reload
+"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
 expect_hole "after a's reload, a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy
 
 evil 3 /tmp/evil3.policy
 expect_hole "a clones a tree over the policy file (open_tree + move_mount)" "move_mount OK" \
 	as a "$AFS" tree-bind /tmp/evil3.policy /tmp/dsm-etc/p.policy
-as a "$ACTL" send reload
+"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
 expect_hole "after a's reload (open_tree variant), a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy
 
@@ -133,7 +133,7 @@ evil 4 /tmp/evil4.policy
 expect_hole "a mounts a new tmpfs over the policy's directory (fsopen/fsmount/move_mount)" \
 	"move_mount OK" as a "$AFS" fsmount-tmpfs /tmp/dsm-etc
 as a cp /tmp/evil4.policy /tmp/dsm-etc/p.policy
-as a "$ACTL" send reload
+"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
 expect_hole "after a's reload (fsmount variant), a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy
 
