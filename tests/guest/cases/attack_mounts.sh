@@ -156,11 +156,14 @@ echo "LSM links with a process's cwd still in the detached bpffs: $(lsm_links)"
 wait "$holder"
 sleep 1
 echo "LSM links once nothing holds the bpffs: $(lsm_links) (a fresh dsmd still holds a fd of each link)"
-# a ends dsmd (item: control socket): a reply to a client that has gone
-# raises SIGPIPE in dsmd, which does not ignore it.
-expect_hole "a crashes dsmd with a closed client (SIGPIPE)" "sigpipe OK" as a "$ACTL" sigpipe
+# a can no longer end dsmd through its socket (a closed client costs it
+# an EPIPE: attack_control); any end of dsmd will do (an operator's
+# restart, a crash), so the test ends it.
+expect_probe "sigpipe OK" as a "$ACTL" sigpipe
+dsm_running || fail "dsmd died of a closed client"
+kill -TERM "$DSMD_PID"
 wait "$DSMD_PID"
-echo "dsmd exit status: $? (141 = SIGPIPE)"
+echo "dsmd exit status: $?"
 DSMD_PID=
 for _ in $(seq 50); do [[ $(lsm_links) == 0 ]] && break; sleep 0.1; done
 after=$(lsm_links)
@@ -174,4 +177,4 @@ restore_mounts
 [[ -e /sys/fs/bpf/dsm ]] || echo "the new bpffs at /sys/fs/bpf has no dsm pins: a fresh superblock"
 
 echo "RESULT: $holes mount attack step(s) succeeded as confined root"
-((holes >= 13)) || fail "expected every attack to succeed (the hole)"
+((holes >= 12)) || fail "expected every attack to succeed (the hole)"
