@@ -10,11 +10,14 @@
  *   socket.bpf.h    create, bind, listen, connect, accept, send, recv
  *   system.bpf.h    the node as a whole: bpf(), kernel code, dsm's files
  *   peer.bpf.h      the receive check: peer label@node -> socket label
+ *   unix.bpf.h      unix connects and datagrams: peer checks, the peer of
+ *                   an accepted unix connection
  */
 #include "task.bpf.h"
 #include "signal.bpf.h"
 #include "socket.bpf.h"
 #include "system.bpf.h"
 #include "peer.bpf.h"
+#include "unix.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

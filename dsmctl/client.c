@@ -124,11 +124,13 @@ int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 
 	if (n == 0) {
 		set_err(err, errlen, "cannot connect to dsmd: empty socket path");
+		errno = EINVAL;
 		return -1;
 	}
 	if (n >= sizeof(sa.sun_path)) {
 		set_err(err, errlen, "cannot connect to dsmd at %s: socket path longer than %zu bytes",
 			path, sizeof(sa.sun_path) - 1);
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	memcpy(sa.sun_path, path, n + 1);
@@ -167,6 +169,7 @@ int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 		break;
 	}
 	close(fd);
+	errno = e;
 	if (e == EAGAIN)
 		set_err(err, errlen, "cannot connect to dsmd at %s: no answer within %s (dsmd busy?)",
 			path, duration(timeout_ms, dur, sizeof(dur)));
@@ -175,11 +178,29 @@ int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 			path, strerror(e));
 	else
 		set_err(err, errlen, "cannot connect to dsmd at %s: %s", path, strerror(e));
+	errno = e;
 	return -1;
 }
 
+enum dsmctl_call_status dsmctl_connect_status(int err)
+{
+	if (err == ENOENT || err == ECONNREFUSED)
+		return DSMCTL_CALL_NOT_RUNNING;
+	return err == EAGAIN ? DSMCTL_CALL_TIMEOUT : DSMCTL_CALL_UNREACHABLE;
+}
+
+int dsmctl_exit_status(enum dsmctl_call_status st)
+{
+	switch (st) {
+	case DSMCTL_CALL_OK:          return DSMCTL_EXIT_OK;
+	case DSMCTL_CALL_NOT_RUNNING: return DSMCTL_EXIT_NOT_RUNNING;
+	case DSMCTL_CALL_TIMEOUT:     return DSMCTL_EXIT_STALLED;
+	default:                      return DSMCTL_EXIT_FAIL;
+	}
+}
+
 /* Send the whole buffer. 0 sent, 1 the peer closed its end (it may still
- * have answered), -1 error with err set. */
+ * have answered), -1 error with err set, -2 timed out with err set. */
 static int send_all(int fd, const char *buf, size_t len,
 		    const struct timespec *deadline, int timeout_ms,
 		    char *err, size_t errlen)
@@ -211,7 +232,7 @@ static int send_all(int fd, const char *buf, size_t len,
 			else
 				set_err(err, errlen, "cannot send the request to dsmd: %s",
 					strerror(errno));
-			return -1;
+			return r == 0 ? -2 : -1;
 		}
 	}
 	return 0;
@@ -288,7 +309,7 @@ static enum dsmctl_call_status read_all(int fd, const struct timespec *deadline,
 				set_err(err, errlen, "cannot read the answer from dsmd: %s",
 					strerror(errno));
 			free(buf);
-			return DSMCTL_CALL_IO;
+			return r == 0 ? DSMCTL_CALL_TIMEOUT : DSMCTL_CALL_IO;
 		}
 	}
 	if (len == 0) {
@@ -386,8 +407,12 @@ enum dsmctl_call_status dsmctl_roundtrip(int fd, const char *request,
 	}
 	memcpy(line, request, rlen);
 	line[rlen] = '\n';
-	if (send_all(fd, line, rlen + 1, &deadline, timeout_ms, err, errlen) < 0)
+	switch (send_all(fd, line, rlen + 1, &deadline, timeout_ms, err, errlen)) {
+	case -1:
 		return DSMCTL_CALL_IO;
+	case -2:
+		return DSMCTL_CALL_TIMEOUT;
+	}
 	st = read_all(fd, &deadline, timeout_ms, max_answer, &buf, &len, err, errlen);
 	if (st != DSMCTL_CALL_OK)
 		return st;
@@ -406,7 +431,7 @@ enum dsmctl_call_status dsmctl_call(const char *path, const char *request,
 	*answer = NULL;
 	fd = dsmctl_connect(path, DSMCTL_TIMEOUT_MS, err, errlen);
 	if (fd < 0)
-		return DSMCTL_CALL_UNREACHABLE;
+		return dsmctl_connect_status(errno);
 	st = dsmctl_roundtrip(fd, request, DSMCTL_TIMEOUT_MS, DSMCTL_ANSWER_MAX,
 			      answer, err, errlen);
 	close(fd);

@@ -4,10 +4,11 @@
  * ps, exec, alarms), the control-socket client and the text formatters.
  * The policy commands are declared in dsmctl.h.
  *
- * Exit statuses: 0 success, 1 failure (daemon unreachable, error answer,
- * I/O error), 2 usage error; exec adds 126 (could not run the command,
- * e.g. the label transition was denied) and 127 (command not found or
- * other exec failure), like env(1). See docs/dsmctl.md.
+ * Exit statuses: 0 success, 1 failure (error answer, I/O error), 2 usage
+ * error, 3 dsmd is not running (no socket, nobody listening), 4 dsmd does
+ * not answer in time (stalled, or busy); exec adds 126 (could not run the
+ * command, e.g. the label transition was denied) and 127 (command not
+ * found or other exec failure), like env(1). See docs/dsmctl.md.
  */
 #ifndef DSMCTL_CLIENT_H
 #define DSMCTL_CLIENT_H
@@ -19,7 +20,8 @@
 struct json_object;
 
 #define DSMCTL_SOCKET_DEFAULT "/run/dsm/dsmd.sock" /* env DSM_SOCKET */
-#define DSMCTL_ALARMS_DEFAULT "/run/dsm/alarms.jsonl" /* env DSM_ALARMS */
+#define DSMCTL_PIN_DIR        "/sys/fs/bpf/dsm"    /* env DSM_PIN_DIR */
+#define DSMCTL_HEARTBEAT      "heartbeat"          /* next to the socket */
 
 #define DSMCTL_ANSWER_MAX  (16u << 20) /* bytes of one answer */
 #define DSMCTL_TIMEOUT_MS  10000       /* to connect; then for request + answer */
@@ -30,6 +32,8 @@ enum {
 	DSMCTL_EXIT_OK        = 0,
 	DSMCTL_EXIT_FAIL      = 1,
 	DSMCTL_EXIT_USAGE     = 2,
+	DSMCTL_EXIT_NOT_RUNNING = 3,
+	DSMCTL_EXIT_STALLED   = 4,
 	DSMCTL_EXIT_CANNOT_RUN = 126,
 	DSMCTL_EXIT_NOT_FOUND = 127,
 };
@@ -43,8 +47,10 @@ struct dsmctl_global {
 
 enum dsmctl_call_status {
 	DSMCTL_CALL_OK = 0,
-	DSMCTL_CALL_UNREACHABLE, /* no daemon listening at that path */
-	DSMCTL_CALL_IO,          /* send/receive failed, timed out, no answer */
+	DSMCTL_CALL_NOT_RUNNING, /* no socket at that path, or nobody listening */
+	DSMCTL_CALL_UNREACHABLE, /* connecting failed otherwise */
+	DSMCTL_CALL_TIMEOUT,     /* connected or not, no answer in time */
+	DSMCTL_CALL_IO,          /* send/receive failed, no answer */
 	DSMCTL_CALL_PROTOCOL,    /* answer too large, not JSON, not an object */
 	DSMCTL_CALL_REMOTE,      /* the daemon answered {"error": "..."} */
 };
@@ -52,9 +58,16 @@ enum dsmctl_call_status {
 /*
  * Connect to the control socket at path, waiting at most timeout_ms for a
  * busy daemon to accept. Returns a non-blocking, close-on-exec socket,
- * or -1 with a message in err ("cannot connect to dsmd at PATH: ...").
+ * or -1 with a message in err ("cannot connect to dsmd at PATH: ...") and
+ * errno the cause: ENOENT or ECONNREFUSED (no dsmd), EAGAIN (timed out).
  */
 int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen);
+
+/* The call status of a failed dsmctl_connect(), from errno. */
+enum dsmctl_call_status dsmctl_connect_status(int err);
+
+/* The exit status for a call that failed with st. */
+int dsmctl_exit_status(enum dsmctl_call_status st);
 
 /*
  * On a connected stream socket fd: send request (one line, '\n' added),
@@ -134,8 +147,9 @@ int dsmctl_parse_opts(const char *cmd, int argc, char **argv,
 		      const struct dsmctl_opt *opts, bool stop_at_arg);
 
 /* Send request to the daemon and return its answer object, or print the
- * error and return NULL. */
-struct json_object *dsmctl_query(const struct dsmctl_global *g, const char *request);
+ * error, set *exit_status (dsmctl_exit_status) and return NULL. */
+struct json_object *dsmctl_query(const struct dsmctl_global *g, const char *request,
+				 int *exit_status);
 
 /* ---- main.c and the commands -------------------------------------------- */
 
@@ -146,5 +160,6 @@ int dsmctl_cmd_ps(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_exec(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_peer(const struct dsmctl_global *g, int argc, char **argv);
+int dsmctl_cmd_reload(const struct dsmctl_global *g, int argc, char **argv);
 
 #endif /* DSMCTL_CLIENT_H */

@@ -4,20 +4,30 @@
  * JSON lines dsmd appends for every denial (docs/dsmctl.md), one text line
  * per record, or the records themselves with --json.
  *
- * The log is read directly, without the daemon: it can be read after dsmd
- * stopped, or copied off a node. --follow polls the file every 200 ms like
- * `tail -F`: it waits for a file that does not exist yet, reads a replaced
- * file (rotation) from its start after finishing the old one, and starts
- * again from the top after a truncation. A malformed record is skipped
- * with one warning and reading goes on.
+ * By default the records come from dsmd over the control socket (request
+ * `alarms`, with --follow `alarms follow`; the caller's label needs class
+ * dsm `query`): dsm's state files are readable only with system dsm_read,
+ * and dsmd reads the rotated log and the current one in order. The stream
+ * starts with a header line, ends (without --follow) with a trailer, and
+ * may say that records were dropped for a client that fell behind.
+ *
+ * --file PATH reads a log directly instead: a copy taken off a node, or
+ * the log itself for a reader whose label may read it. --follow then polls
+ * the file every 200 ms like `tail -F`: it waits for a file that does not
+ * exist yet, reads a replaced file (rotation) from its start after
+ * finishing the old one, and starts again from the top after a
+ * truncation. A malformed record is skipped with one warning and reading
+ * goes on.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +52,8 @@ struct alog {
 	size_t len;
 	bool overlong;      /* discarding the rest of a record that is too long */
 	unsigned long lineno;
+	bool from_dsmd;     /* reading dsmd's stream, not a file */
+	bool started, ended, failed; /* the stream's header, trailer, an error */
 };
 
 static volatile sig_atomic_t stop;
@@ -83,6 +95,54 @@ static struct json_object *parse_record(char *s, size_t n)
 	return o;
 }
 
+static const char *str_member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v) : NULL;
+}
+
+static int64_t int_member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* A line of dsmd's stream that is not an alarm: 1 if it was one of those
+ * (header, trailer, error, a note on dropped records), else 0. */
+static int stream_line(struct alog *a, struct json_object *o)
+{
+	const char *msg;
+
+	if ((msg = str_member(o, "error"))) {
+		fflush(stdout);
+		dsmctl_error("%s", msg);
+		a->failed = true;
+	} else if (!a->started) {
+		a->started = str_member(o, "stream") != NULL;
+		if (!a->started) {
+			dsmctl_error("alarms: unexpected answer from dsmd (no stream header)");
+			a->failed = true;
+		}
+	} else if (str_member(o, "end")) {
+		a->ended = true;
+		if (int_member(o, "lost_files") > 0) {
+			fflush(stdout);
+			dsmctl_error("alarms: %lld rotated log file(s) went before dsmd could send "
+				     "them", (long long)int_member(o, "lost_files"));
+		}
+	} else if (json_object_object_get_ex(o, "dropped", NULL)) {
+		fflush(stdout);
+		dsmctl_error("alarms: %lld alarm(s) not delivered: this client fell behind",
+			     (long long)int_member(o, "dropped"));
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 static void record(struct alog *a, char *s, size_t n)
 {
 	struct json_object *o;
@@ -91,6 +151,10 @@ static void record(struct alog *a, char *s, size_t n)
 	if (blank(s, n))
 		return;
 	o = parse_record(s, n);
+	if (o && a->from_dsmd && !dsmctl_alarm_ok(o) && stream_line(a, o)) {
+		json_object_put(o);
+		return;
+	}
 	if (!o || !dsmctl_alarm_ok(o)) {
 		bad = 1;
 	} else if (a->json) {
@@ -289,9 +353,99 @@ static int run(struct alog *a)
 	return stop ? DSMCTL_EXIT_OK : DSMCTL_EXIT_FAIL;
 }
 
+/* ---- from dsmd ------------------------------------------------------- */
+
+static int send_request(int fd, const char *req)
+{
+	size_t len = strlen(req), off = 0;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	while (off < len) {
+		ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (poll(&p, 1, DSMCTL_TIMEOUT_MS) == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The stream until its trailer (or, following, until a signal). */
+static int read_stream(struct alog *a)
+{
+	static char buf[READ_CHUNK];
+	struct pollfd p = { .fd = a->fd, .events = POLLIN };
+
+	while (!stop && !a->failed && !a->ended) {
+		ssize_t n = read(a->fd, buf, sizeof(buf));
+
+		if (n > 0) {
+			feed(a, buf, (size_t)n);
+			if (a->follow)
+				fflush(stdout);
+			continue;
+		}
+		if (n == 0) {
+			finish_record(a);
+			if (a->failed || a->ended)
+				break;
+			fflush(stdout);
+			dsmctl_error("alarms: dsmd ended the stream%s (stopped?)",
+				     a->follow ? "" : " before its end");
+			return DSMCTL_EXIT_FAIL;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			dsmctl_error("alarms: reading from dsmd: %s", strerror(errno));
+			return DSMCTL_EXIT_FAIL;
+		}
+		n = poll(&p, 1, a->follow ? -1 : DSMCTL_TIMEOUT_MS);
+		if (n == 0) {
+			dsmctl_error("alarms: dsmd sent nothing for %d s (stalled?)",
+				     DSMCTL_TIMEOUT_MS / 1000);
+			return DSMCTL_EXIT_STALLED;
+		}
+	}
+	if (a->failed)
+		return DSMCTL_EXIT_FAIL;
+	return DSMCTL_EXIT_OK;
+}
+
+static int run_dsmd(struct alog *a, const struct dsmctl_global *g)
+{
+	char err[DSMCTL_ERR_MAX];
+	int ret;
+
+	a->fd = dsmctl_connect(g->socket, DSMCTL_TIMEOUT_MS, err, sizeof(err));
+	if (a->fd < 0) {
+		ret = dsmctl_exit_status(dsmctl_connect_status(errno));
+		dsmctl_error("%s", err);
+		return ret;
+	}
+	a->from_dsmd = true;
+	a->name = "dsmd";
+	if (send_request(a->fd, a->follow ? "alarms follow\n" : "alarms\n")) {
+		dsmctl_error("alarms: cannot send the request to dsmd: %s", strerror(errno));
+		close(a->fd);
+		return DSMCTL_EXIT_FAIL;
+	}
+	ret = read_stream(a);
+	close(a->fd);
+	a->fd = -1;
+	return stop ? DSMCTL_EXIT_OK : ret;
+}
+
 int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 {
-	const char *path = NULL, *env = getenv("DSM_ALARMS");
+	const char *path = NULL;
 	struct alog a = { .fd = -1 };
 	const struct dsmctl_opt opts[] = {
 		{ .name = "--follow", .flag = &a.follow },
@@ -302,7 +456,6 @@ int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART */
 	int i, ret;
 
-	(void)g;
 	i = dsmctl_parse_opts("alarms", argc, argv, opts, false);
 	if (i == DSMCTL_OPTS_HELP) {
 		dsmctl_usage(stdout);
@@ -310,8 +463,6 @@ int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 	}
 	if (i < 0)
 		return DSMCTL_EXIT_USAGE;
-	a.path = path ? path : env && *env ? env : DSMCTL_ALARMS_DEFAULT;
-	a.name = strcmp(a.path, "-") ? a.path : "standard input";
 	a.line = malloc(RECORD_MAX + 1);
 	if (!a.line) {
 		dsmctl_error("alarms: out of memory");
@@ -322,7 +473,13 @@ int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
-	ret = run(&a);
+	if (path) {
+		a.path = path;
+		a.name = strcmp(a.path, "-") ? a.path : "standard input";
+		ret = run(&a);
+	} else {
+		ret = run_dsmd(&a, g);
+	}
 	free(a.line);
 	return ret;
 }

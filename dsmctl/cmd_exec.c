@@ -117,7 +117,7 @@ int dsmctl_cmd_exec(const struct dsmctl_global *g, int argc, char **argv)
 	char request[DSMCTL_REQUEST_MAX + 1], *path;
 	struct json_object *ans;
 	bool ok;
-	int i, e;
+	int i, e, status;
 
 	i = dsmctl_parse_opts("exec", argc, argv, opts, true);
 	if (i == DSMCTL_OPTS_HELP) {
@@ -142,10 +142,10 @@ int dsmctl_cmd_exec(const struct dsmctl_global *g, int argc, char **argv)
 	}
 
 	snprintf(request, sizeof(request), "exec-label %s", label);
-	ans = dsmctl_query(g, request);
+	ans = dsmctl_query(g, request, &status);
 	if (!ans) {
 		free(path);
-		return DSMCTL_EXIT_FAIL;
+		return status;
 	}
 	ok = answer_ok(ans);
 	json_object_put(ans);

@@ -26,9 +26,9 @@ int dsmctl_cmd_ps(const struct dsmctl_global *g, int argc, char **argv)
 	}
 	if (i < 0)
 		return DSMCTL_EXIT_USAGE;
-	ps = dsmctl_query(g, "ps");
+	ps = dsmctl_query(g, "ps", &ret);
 	if (!ps)
-		return DSMCTL_EXIT_FAIL;
+		return ret;
 	if (json) {
 		dsmctl_print_json(stdout, ps); /* write errors are reported at exit */
 	} else if (dsmctl_format_ps(stdout, ps)) {

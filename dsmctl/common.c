@@ -94,13 +94,16 @@ int dsmctl_parse_opts(const char *cmd, int argc, char **argv,
 	return i;
 }
 
-struct json_object *dsmctl_query(const struct dsmctl_global *g, const char *request)
+struct json_object *dsmctl_query(const struct dsmctl_global *g, const char *request,
+				 int *exit_status)
 {
 	struct json_object *answer;
 	char err[DSMCTL_ERR_MAX];
+	enum dsmctl_call_status st = dsmctl_call(g->socket, request, &answer, err, sizeof(err));
 
-	if (dsmctl_call(g->socket, request, &answer, err, sizeof(err)) != DSMCTL_CALL_OK) {
+	if (st != DSMCTL_CALL_OK) {
 		dsmctl_error("%s", err);
+		*exit_status = dsmctl_exit_status(st);
 		return NULL;
 	}
 	return answer;

@@ -287,6 +287,31 @@ static void put_counters(FILE *out, const struct json_object *st, const char *na
 	fputs(first ? "unavailable\n" : "\n", out);
 }
 
+/*
+ * dsmd's own bounds, when it sends them: the alarm log (what the rate limit
+ * held back, write errors, rotations) and the control socket (clients
+ * turned away, timed out).
+ */
+static void put_bookkeeping(FILE *out, const struct json_object *st)
+{
+	const struct json_object *log = member(st, "alarm_log");
+	char a[24], b[24], c[24], e[24], f[24], m[24];
+
+	if (log) {
+		put_key(out, "alarm log");
+		fprintf(out, "%s written, %s not logged (rate limit), %s write errors, "
+			"%s rotations, %s of %s bytes\n",
+			member_num(log, "written", a, sizeof(a)),
+			member_num(log, "suppressed", b, sizeof(b)),
+			member_num(log, "write_errors", c, sizeof(c)),
+			member_num(log, "rotations", e, sizeof(e)),
+			member_num(log, "bytes", f, sizeof(f)),
+			member_num(log, "max_bytes", m, sizeof(m)));
+	}
+	if (member(st, "control"))
+		put_counters(out, st, "control");
+}
+
 static int put_alarm_counts(FILE *out, const struct json_object *st)
 {
 	static const char *const head[] = {
@@ -352,6 +377,7 @@ int dsmctl_format_status(FILE *out, const struct json_object *st)
 	put_policy(out, st);
 	put_counters(out, st, "counters");
 	put_counters(out, st, "packets");
+	put_bookkeeping(out, st);
 	return put_alarm_counts(out, st);
 }
 
@@ -439,6 +465,14 @@ int dsmctl_format_alarm(FILE *out, const struct json_object *ev)
 		fputc('\n', out);
 		return 0;
 	}
+	if (member(ev, "suppressed")) {
+		/* The rate limit held back this many of the kind. */
+		fprintf(out, " (%s more not logged: rate limit)\n",
+			member_num(ev, "suppressed", num, sizeof(num)));
+		return 0;
+	}
+	if ((s = member_str(ev, "family")))
+		fputs(" over unix", out);
 	fprintf(out, " pid=%s", member_num(ev, "pid", num, sizeof(num)));
 	if ((s = member_str(ev, "comm"))) {
 		fputs(" comm=", out);

@@ -24,8 +24,10 @@ void dsmctl_usage(FILE *out)
 "                              run CMD under LABEL (the policy must allow the\n"
 "                              transition)\n"
 "  alarms [--follow] [--json] [--file PATH]\n"
-"                              print the alarm log; --follow keeps printing\n"
-"                              new alarms until interrupted\n"
+"                              print the alarm log (from dsmd, or a file);\n"
+"                              --follow keeps printing new alarms until\n"
+"                              interrupted\n"
+"  reload                      dsmd re-reads its policy and keys (as SIGHUP)\n"
 "  policy check FILE           check a policy source\n"
 "  policy compile FILE -o OUT  compile a policy into a bundle\n"
 "  policy dump FILE|BUNDLE     the policy map entries of a source or bundle\n"
@@ -34,12 +36,13 @@ void dsmctl_usage(FILE *out)
 "Options:\n"
 "  --socket PATH  dsmd's control socket (default: $DSM_SOCKET, else\n"
 "                 " DSMCTL_SOCKET_DEFAULT ")\n"
-"  --file PATH    alarm log, - for standard input (default: $DSM_ALARMS,\n"
-"                 else " DSMCTL_ALARMS_DEFAULT ")\n"
+"  --file PATH    read this alarm log file instead of asking dsmd, - for\n"
+"                 standard input\n"
 "  --json         print JSON instead of text\n"
 "\n"
-"Exit status: 0 success, 1 failure, 2 usage error; exec also 126 (CMD could\n"
-"not be run: transition denied, not executable) and 127 (CMD not found).\n",
+"Exit status: 0 success, 1 failure, 2 usage error, 3 dsmd is not running,\n"
+"4 dsmd does not answer in time; exec also 126 (CMD could not be run:\n"
+"transition denied, not executable) and 127 (CMD not found).\n",
 	      out);
 }
 
@@ -69,6 +72,7 @@ static const struct {
 	{ "exec",   dsmctl_cmd_exec },
 	{ "alarms", dsmctl_cmd_alarms },
 	{ "getpeerlabel", dsmctl_cmd_peer },
+	{ "reload", dsmctl_cmd_reload },
 	{ "policy", cmd_policy },
 	{ "help",   cmd_help },
 };

@@ -4,8 +4,10 @@
 #define DSMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 #include "log.h"
@@ -32,7 +34,10 @@ struct dsmd_opts {
 	unsigned n_netns;
 	unsigned epoch_seconds;
 	unsigned epoch_window;
+	uint64_t alarm_log_max; /* bytes; the alarm log is rotated beyond */
 };
+
+#define DSMD_ALARM_LOG_MAX (8u << 20)
 
 /* One alarm counter: (subject, target, class, perm, verdict). */
 struct dsmd_alarm_count {
@@ -43,23 +48,24 @@ struct dsmd_alarm_count {
 
 struct dsm_lsm_bpf;
 struct dsm_net_bpf;
-struct ring_buffer;
+struct dsmd_alarms;
+struct dsmd_control;
+struct dsmd_loop;
 
 struct dsmd {
 	struct dsmd_opts o;
 	struct dsm_lsm_bpf *lsm;      /* loaded LSM object (maps pinned by name) */
 	struct dsm_net_bpf *net;      /* loaded packet object */
 	bool takeover;                /* found pins: the programs were attached already */
-	struct dsm_policy *policy;
+	struct dsm_policy *policy;    /* the policy in force */
 	uint32_t node_id;
 	char node_name[64];
-	struct ring_buffer *rb;
-	FILE *alarm_log;
-	char alarm_path[512];
-	void *alarm_tree;             /* tsearch tree of struct dsmd_alarm_count */
-	size_t alarm_kinds;
-	int ctl_fd;
-	char ctl_path[512];
+	struct dsmd_loop *loop;       /* serve.c */
+	struct dsmd_alarms *alarms;   /* alarm.c */
+	struct dsmd_control *ctl;     /* control.c */
+	bool unloaded;                /* an unload request removed dsm: exit */
+	int heartbeat_fd;             /* STATE_DIR/heartbeat, touched every tick */
+	int64_t heartbeat_ms;         /* wall clock of the last tick */
 };
 
 /* The maps dsmd reads and writes, by role. */
@@ -87,9 +93,35 @@ int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m);
 int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
 
 /* policy.c: compile, resolve, install. */
-int dsmd_policy_load(struct dsmd *d);
+/* Compile and resolve the policy file for this node, with its node-local
+ * entries, into *out; nothing is installed. On failure why says what
+ * stopped it (for "not installed because ..."). */
+int dsmd_policy_prepare(struct dsmd *d, struct dsm_policy **out, char *why, size_t len);
+/* Swap p in (it becomes d->policy; the previous one is freed). On failure
+ * nothing changed and p is still the caller's. */
+int dsmd_policy_install(struct dsmd *d, struct dsm_policy *p, char *why, size_t len);
+
+/* generation.c: decisions cached in sockets stop counting. */
 void dsmd_new_generation(const struct dsmd *d, const char *why);
-/* Add path's inode (or, whole_fs, its file system) to the protected set. */
+
+/* reload.c: the one path from the policy and key files into the kernel. */
+enum dsmd_reload_outcome {
+	DSMD_RELOAD_DONE,          /* policy, keys, tags, protection: all in place */
+	DSMD_RELOAD_NOT_INSTALLED, /* nothing changed */
+	DSMD_RELOAD_INSTALLED_BUT, /* the new policy is in force; a later step failed */
+};
+struct dsmd_reload_result {
+	enum dsmd_reload_outcome outcome;
+	int err;
+	uint64_t version;          /* of the policy in force afterwards */
+	char what[384];            /* one line: what happened */
+};
+/* Read and install the policy, then the keys, the same-node tags and the
+ * protection of the policy file; log the result. */
+void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r);
+
+/* policy.c (file protection, on its way to a file of its own): add path's
+ * inode (or, whole_fs, its file system) to the protected set. */
 int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs);
 
 /* label.c: labels of tasks. */
@@ -109,21 +141,75 @@ int dsmd_net_tags(struct dsmd *d);
 void dsmd_net_tick(struct dsmd *d);
 
 /* link.c: routes and links labeling needs (rtnetlink). */
-int dsmd_link_routes(int ifindex, bool undo); /* routes changed, or -errno */
+/* Give the routes through ifindex room for the option (an MTU the link's
+ * minus DSM_OPT_LEN, where they have none), or take exactly that back:
+ * the number of routes changed, or -errno. */
+int dsmd_link_routes_make_room(int ifindex);
+int dsmd_link_routes_restore(int ifindex);
 int dsmd_link_gso_segs(int ifindex, unsigned segs);
 bool dsmd_link_is_loopback(const char *name); /* false also when it cannot tell */
 
-/* alarm.c: events from the ring buffer. */
+/* alarm.c: events from the ring buffer, the alarm log. */
+struct dsmd_alarm_stats {
+	uint64_t received, written, suppressed, write_errors, rotations, kinds_full;
+	uint64_t log_size;
+	size_t kinds;
+};
 int dsmd_alarm_open(struct dsmd *d);
-int dsmd_alarm_poll(struct dsmd *d, int timeout_ms);
+/* The log alone, without the ring buffer (what the ring would feed is
+ * dsmd_alarm_raise()'s then): for tests. */
+int dsmd_alarm_open_log(struct dsmd *d);
+const char *dsmd_alarm_path(const struct dsmd *d);
+/* The descriptor that is readable when events wait (for the loop). */
+int dsmd_alarm_fd(const struct dsmd *d);
+/* Handle waiting events, a bounded number: 0 all done, 1 more wait, -errno. */
+int dsmd_alarm_drain(struct dsmd *d);
+/* An alarm dsmd raises itself (the control socket's decisions), handled
+ * as one from the kernel. */
+void dsmd_alarm_raise(struct dsmd *d, const struct dsm_event *e);
+/* Periodic: what the rate limit held back, a log that could not be opened. */
+void dsmd_alarm_tick(struct dsmd *d);
+void dsmd_alarm_stats(const struct dsmd *d, struct dsmd_alarm_stats *out);
 void dsmd_alarm_close(struct dsmd *d);
 /* Call fn on each alarm counter. */
 void dsmd_alarm_walk(const struct dsmd *d, void (*fn)(const struct dsmd_alarm_count *, void *),
 		     void *ctx);
+/* Every line written to the log from now on, as written ('\n' included). */
+struct dsmd_alarm_follower {
+	void (*record)(struct dsmd *d, struct dsmd_alarm_follower *f, const char *line,
+		       size_t len);
+	struct dsmd_alarm_follower *next;
+};
+void dsmd_alarm_follow(struct dsmd *d, struct dsmd_alarm_follower *f);
+void dsmd_alarm_unfollow(struct dsmd *d, struct dsmd_alarm_follower *f);
+/* The log from its oldest kept record (the rotated file, then the current
+ * one), across rotations; read() returns 0 at the end of what is written. */
+struct dsmd_alarm_reader {
+	int fd;
+	int64_t seq;
+	uint64_t lost;             /* files rotated away before they were read */
+};
+int dsmd_alarm_reader_open(struct dsmd *d, struct dsmd_alarm_reader *r);
+ssize_t dsmd_alarm_reader_read(struct dsmd *d, struct dsmd_alarm_reader *r, char *buf,
+			       size_t len);
+void dsmd_alarm_reader_close(struct dsmd_alarm_reader *r);
 
-/* control.c: the unix socket dsmctl talks to. */
-int dsmd_control_open(struct dsmd *d);
-void dsmd_control_serve(struct dsmd *d);
-void dsmd_control_close(struct dsmd *d);
+/* sockets.c: the dsm context of a socket dsmd holds. 0 or -errno. */
+int dsmd_socket_ctx(const struct dsmd *d, int fd, struct dsm_sock_ctx *out);
+
+/* authz.c: may the caller do perm (class dsm) to dsmd? 0, or -EACCES after
+ * raising the alarm. */
+struct dsmd_caller;
+int dsmd_authorize(struct dsmd *d, const struct dsmd_caller *who, uint32_t perm);
+
+/* unload.c: removing dsm from the kernel. */
+/* Detach the packet programs, restore routes, remove every pin. */
+int dsmd_unload_now(const struct dsmd_opts *o);
+/* `dsmd --unload`: through the running dsmd if there is one, else
+ * directly; says which. Returns the exit status. */
+int dsmd_unload_command(const struct dsmd_opts *o);
+
+/* serve.c: the event loop until SIGTERM, SIGINT or an unload. */
+int dsmd_serve(struct dsmd *d);
 
 #endif

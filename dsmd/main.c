@@ -9,24 +9,27 @@
  * policy, label running processes, attach and pin every program, label
  * what forked meanwhile, then serve alarms and dsmctl until SIGTERM.
  * Start-up with pins present: take the pinned maps over (the programs
- * never stopped enforcing), install the policy, serve. Exit leaves
- * enforcement in place; only --unload removes it.
+ * never stopped enforcing), install the policy, serve (serve.c). Exit
+ * leaves enforcement in place; only --unload removes it (unload.c: through
+ * the running dsmd when there is one).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
+#include "closer.h"
+#include "control.h"
 #include "dsm/wire.h"
 #include "dsmd.h"
+#include "loop.h"
 
 static bool verbose;
 
@@ -58,37 +61,61 @@ static void usage(FILE *f)
 		"      --epoch-window N  epochs a label may be off by (default 3)\n"
 		"      --pin-dir DIR     where programs and maps are pinned (default %s)\n"
 		"      --state-dir DIR   control socket and alarm log (default %s)\n"
-		"      --unload          remove dsm from the kernel and exit\n"
+		"      --alarm-log-max N rotate the alarm log beyond N bytes, keeping one\n"
+		"                        old file (default %u, at least 4096)\n"
+		"      --unload          remove dsm from the kernel and exit: through the\n"
+		"                        running dsmd if there is one, else directly\n"
 		"  -v, --verbose         log more\n"
 		"  -h, --help            this text\n",
-		DSMD_PIN_DIR, DSMD_STATE_DIR);
+		DSMD_PIN_DIR, DSMD_STATE_DIR, DSMD_ALARM_LOG_MAX);
 }
+
+/* A decimal number from min to max: 0 with *out, or -EINVAL said. */
+static int number_arg(const char *opt, const char *arg, unsigned long long min,
+		      unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!*arg || *end || errno || *arg == '-' || v < min || v > max) {
+		fprintf(stderr, "dsmd: %s wants a number from %llu to %llu, not '%s'\n", opt, min,
+			max, arg);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
+       OPT_TCPALL, OPT_NETNS, OPT_WIRE, OPT_ALARM_MAX };
+static const struct option long_opts[] = {
+	{ "policy", required_argument, NULL, 'p' },
+	{ "node", required_argument, NULL, 'n' },
+	{ "pin-dir", required_argument, NULL, OPT_PIN },
+	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "unload", no_argument, NULL, OPT_UNLOAD },
+	{ "key-file", required_argument, NULL, 'k' },
+	{ "no-label", no_argument, NULL, OPT_NOLABEL },
+	{ "tcp-all", no_argument, NULL, OPT_TCPALL },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "wire-version", required_argument, NULL, OPT_WIRE },
+	{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
+	{ "epoch-window", required_argument, NULL, OPT_WINDOW },
+	{ "alarm-log-max", required_argument, NULL, OPT_ALARM_MAX },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
 
 static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 {
-	enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
-	       OPT_TCPALL, OPT_NETNS, OPT_WIRE };
-	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "node", required_argument, NULL, 'n' },
-		{ "pin-dir", required_argument, NULL, OPT_PIN },
-		{ "state-dir", required_argument, NULL, OPT_STATE },
-		{ "unload", no_argument, NULL, OPT_UNLOAD },
-		{ "key-file", required_argument, NULL, 'k' },
-		{ "no-label", no_argument, NULL, OPT_NOLABEL },
-		{ "tcp-all", no_argument, NULL, OPT_TCPALL },
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		{ "wire-version", required_argument, NULL, OPT_WIRE },
-		{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
-		{ "epoch-window", required_argument, NULL, OPT_WINDOW },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	unsigned long long v;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:n:k:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:n:k:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->policy_path = optarg; break;
 		case 'n': o->node = optarg; break;
@@ -113,21 +140,20 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 			o->netns[o->n_netns++] = optarg;
 			break;
 		case OPT_EPOCH:
-		case OPT_WINDOW: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (!*optarg || *end || v == 0 || v > 86400) {
-				fprintf(stderr, "dsmd: %s wants a number from 1 to 86400, not '%s'\n",
-					argv[optind - 1], optarg);
+			if (number_arg("--epoch-seconds", optarg, 1, 86400, &v))
 				return -EINVAL;
-			}
-			if (c == OPT_EPOCH)
-				o->epoch_seconds = (unsigned)v;
-			else
-				o->epoch_window = (unsigned)v;
+			o->epoch_seconds = (unsigned)v;
 			break;
-		}
+		case OPT_WINDOW:
+			if (number_arg("--epoch-window", optarg, 1, 86400, &v))
+				return -EINVAL;
+			o->epoch_window = (unsigned)v;
+			break;
+		case OPT_ALARM_MAX:
+			if (number_arg("--alarm-log-max", optarg, 4096, 1ull << 40, &v))
+				return -EINVAL;
+			o->alarm_log_max = v;
+			break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case ':':
@@ -149,15 +175,23 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 	return 0;
 }
 
+/* The first load: the same path as every reload (reload.c), but at start
+ * anything short of everything in place is fatal. */
+static int first_load(struct dsmd *d)
+{
+	struct dsmd_reload_result r;
+
+	dsmd_reload(d, "start", &r);
+	return r.outcome == DSMD_RELOAD_DONE ? 0 : r.err ? r.err : -EIO;
+}
+
 static int start_fresh(struct dsmd *d)
 {
 	int err;
 
 	err = dsmd_bpf_load(d);
 	if (!err)
-		err = dsmd_policy_load(d);
-	if (!err)
-		err = dsmd_net_configure(d);
+		err = first_load(d);
 	if (err)
 		return err;
 	/* Label first: dsmd needs its own label before the bpf hook attaches. */
@@ -168,13 +202,26 @@ static int start_fresh(struct dsmd *d)
 	if (!err)
 		err = dsmd_net_attach(d);
 	if (err) {
-		dsmd_net_detach_all(&d->o);
-		dsmd_bpf_unpin(d->o.pin_dir);
+		dsmd_unload_now(&d->o);
 		return err;
 	}
 	return dsmd_label_tasks(d, true);
 }
 
+static int take_over(struct dsmd *d)
+{
+	int err;
+
+	d->takeover = true;
+	err = dsmd_bpf_load(d);
+	if (!err)
+		err = first_load(d);
+	if (!err)
+		err = dsmd_net_attach(d);
+	if (!err)
+		err = dsmd_label_tasks(d, true);
+	return err;
+}
 /* dsm's own files: the pins (their directories: a pin is removed by
  * unlinking it), the bpffs holding them (unmounting drops every pin), the
  * state directory, the binary. The policy file and alarm log are added as
@@ -199,55 +246,59 @@ static int protect_all(struct dsmd *d)
 	return err;
 }
 
-static int serve(struct dsmd *d)
+/* The heartbeat file (serve.c touches it every second), readable by
+ * anyone: its modification time tells whether dsmd still runs its loop. */
+static int open_heartbeat(struct dsmd *d)
 {
-	struct signalfd_siginfo si;
-	struct pollfd pfd[3];
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/heartbeat", d->o.state_dir);
+	d->heartbeat_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (d->heartbeat_fd < 0)
+		return log_errno(LOG_ERR, -errno, "main: %s", path);
+	return 0;
+}
+
+/* Signals dsmd handles through its signalfd: blocked in every thread, so
+ * block them before the closer thread starts. A client that closes before
+ * its answer must cost an EPIPE, not dsmd: SIGPIPE is ignored. */
+static void block_signals(void)
+{
 	sigset_t set;
-	int sfd, err = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0)
-		return -errno;
-	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN };
-	pfd[2] = (struct pollfd){ .fd = d->ctl_fd, .events = POLLIN };
-	log_info("main: ready: node %s (%u), pid %d%s", d->node_name, d->node_id, getpid(),
-		 d->takeover ? ", took over pinned objects" : "");
-	for (;;) {
-		if (poll(pfd, 3, 1000) < 0 && errno != EINTR) {
-			err = -errno;
-			break;
-		}
-		dsmd_net_tick(d);
-		/* Always drain: events may arrive without a wakeup (ring buffer
-		 * notifications are batched by the kernel). */
-		if (dsmd_alarm_poll(d, 0) < 0)
-			log_warning("alarm: ring buffer poll failed");
-		if (pfd[2].revents & POLLIN)
-			dsmd_control_serve(d);
-		if (!(pfd[0].revents & POLLIN))
-			continue;
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGHUP) {
-			log_info("main: SIGHUP: reloading %s", d->o.policy_path);
-			if (dsmd_policy_load(d))
-				log_error("main: reload failed: the previous policy stays in force");
-			else if (dsmd_net_configure(d))
-				log_error("main: key reload failed: the previous keys stay in force");
-			continue;
-		}
-		log_info("main: signal %d: exiting, enforcement stays in place", si.ssi_signo);
-		break;
-	}
-	dsmd_alarm_poll(d, 0);
-	close(sfd);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int run(struct dsmd *d)
+{
+	int err;
+
+	if (mkdir(d->o.state_dir, 0755) && errno != EEXIST)
+		return log_errno(LOG_ERR, -errno, "main: create %s", d->o.state_dir);
+	block_signals();
+	err = dsmd_closer_start();
+	if (err)
+		return log_errno(LOG_ERR, err, "main: closer thread");
+	err = dsmd_bpf_pinned(d) ? take_over(d) : start_fresh(d);
+	if (!err)
+		err = protect_all(d);
+	if (!err)
+		err = dsmd_alarm_open(d);
+	if (!err)
+		err = dsmd_protect_path(d, dsmd_alarm_path(d), false);
+	if (!err)
+		err = open_heartbeat(d);
+	if (!err)
+		err = dsmd_loop_open(&d->loop);
+	if (!err)
+		err = dsmd_control_open(d, dsmd_requests, dsmd_nrequests);
+	if (!err)
+		err = dsmd_serve(d);
 	return err;
 }
 
@@ -256,8 +307,8 @@ int main(int argc, char **argv)
 	struct dsmd d = {
 		.o = { .pin_dir = DSMD_PIN_DIR, .state_dir = DSMD_STATE_DIR, .label_egress = true,
 		       .epoch_seconds = 10, .epoch_window = 3,
-		       .wire_version = DSM_OPT_VERSION },
-		.ctl_fd = -1,
+		       .wire_version = DSM_OPT_VERSION, .alarm_log_max = DSMD_ALARM_LOG_MAX },
+		.heartbeat_fd = -1,
 	};
 	int err;
 
@@ -268,49 +319,22 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 
 	if (d.o.unload) {
-		err = dsmd_net_detach_all(&d.o);
-		if (!err)
-			err = dsmd_bpf_unpin(d.o.pin_dir);
-		if (err)
-			log_error("main: unload: %s", strerror(-err));
-		else
-			log_info("main: unloaded: dsm no longer enforces on this node");
-		return err ? 1 : 0;
+		err = dsmd_unload_command(&d.o);
+		log_close();
+		return err;
 	}
-	if (mkdir(d.o.state_dir, 0755) && errno != EEXIST) {
-		log_error("main: create %s: %s", d.o.state_dir, strerror(errno));
-		return 1;
-	}
-
-	if (dsmd_bpf_pinned(&d)) {
-		d.takeover = true;
-		err = dsmd_bpf_load(&d);
-		if (!err)
-			err = dsmd_policy_load(&d);
-		if (!err)
-			err = dsmd_net_configure(&d);
-		if (!err)
-			err = dsmd_net_attach(&d);
-		if (!err)
-			err = dsmd_label_tasks(&d, true);
-	} else {
-		err = start_fresh(&d);
-	}
-	if (!err)
-		err = protect_all(&d);
-	if (!err)
-		err = dsmd_alarm_open(&d);
-	if (!err)
-		err = dsmd_protect_path(&d, d.alarm_path, false);
-	if (!err)
-		err = dsmd_control_open(&d);
-	if (!err)
-		err = serve(&d);
+	err = run(&d);
 	if (err)
 		log_error("main: stopping: %s", strerror(-err));
+	else if (d.unloaded)
+		log_info("main: exiting after the unload");
 
 	dsmd_control_close(&d);
+	dsmd_loop_close(d.loop);
 	dsmd_alarm_close(&d);
+	if (d.heartbeat_fd >= 0)
+		close(d.heartbeat_fd);
+	dsmd_closer_stop();
 	dsmd_bpf_close(&d);
 	dsm_policy_free(d.policy);
 	log_close();

@@ -102,7 +102,7 @@ static int attach_here(const struct dsmd_opts *o, void *ctx)
 
 		err = tc_attach(idx, prog);
 		if (!err && !dsmd_link_is_loopback(i->if_name)) {
-			n = dsmd_link_routes(idx, false);
+			n = dsmd_link_routes_make_room(idx);
 			err = n < 0 ? n : 0;
 			if (!err && o->tcp_all)
 				err = dsmd_link_gso_segs(idx, 1);
@@ -140,7 +140,7 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 		}
 		if (dsmd_link_is_loopback(i->if_name))
 			continue;
-		err = dsmd_link_routes((int)i->if_index, true);
+		err = dsmd_link_routes_restore((int)i->if_index);
 		if (!err && o->tcp_all)
 			err = dsmd_link_gso_segs((int)i->if_index, 65535);
 		if (err < 0) {

@@ -5,6 +5,10 @@
  * brand-new hash map and swaps it into slot 0 of dsm_policy with one
  * update: a hook sees the old policy or the new one, never a mix, never an
  * empty map. A policy that fails to compile or to install changes nothing.
+ * Preparing (compile, resolve, this node's entries, the check of dsmd's
+ * own label) and installing (fill, swap) are two steps, so that the one
+ * reload path (reload.c) can say which one stopped it; what follows the
+ * swap (generation, keys, tags, protection) is reload.c's.
  * The node's own entries (node id, the service manager's and dsmd's
  * labels, the prefix lengths in use) go into the compiled policy as well,
  * so that dsmd decides (dsm/decide.h) on exactly what the kernel holds.
@@ -54,7 +58,14 @@ static void print_diags(const struct dsm_diags *dg)
 	}
 }
 
-static int resolve_node(struct dsmd *d, const struct dsm_policy *p)
+/* Which node of the policy this one is: by --node (name or number), else
+ * by hostname; a single-node policy need not name its nodes (id 0). */
+struct node_choice {
+	uint32_t id;
+	char name[64];
+};
+
+static int resolve_node(const struct dsmd *d, const struct dsm_policy *p, struct node_choice *n)
 {
 	char host[64] = "";
 	const char *want = d->o.node;
@@ -65,8 +76,8 @@ static int resolve_node(struct dsmd *d, const struct dsm_policy *p)
 			return -errno;
 		want = host;
 	}
-	if (dsm_policy_node_id(p, want, &d->node_id) == 0) {
-		snprintf(d->node_name, sizeof(d->node_name), "%s", want);
+	if (dsm_policy_node_id(p, want, &n->id) == 0) {
+		snprintf(n->name, sizeof(n->name), "%s", want);
 		return 0;
 	}
 	errno = 0;
@@ -74,8 +85,8 @@ static int resolve_node(struct dsmd *d, const struct dsm_policy *p)
 	if (d->o.node && !errno && *want && !*end && v && v < DSM_NODE_ANY) {
 		const char *name = dsm_policy_node_name(p, (uint32_t)v);
 
-		d->node_id = (uint32_t)v;
-		snprintf(d->node_name, sizeof(d->node_name), "%s", name ? name : want);
+		n->id = (uint32_t)v;
+		snprintf(n->name, sizeof(n->name), "%s", name ? name : want);
 		return 0;
 	}
 	if (d->o.node) {
@@ -84,8 +95,8 @@ static int resolve_node(struct dsmd *d, const struct dsm_policy *p)
 	}
 	/* A single node policy need not name its nodes. */
 	log_warning("policy: hostname '%s' is not a node of the policy; node ID 0", want);
-	d->node_id = DSM_NODE_LOCAL;
-	snprintf(d->node_name, sizeof(d->node_name), "%s", want);
+	n->id = DSM_NODE_LOCAL;
+	snprintf(n->name, sizeof(n->name), "%s", want);
 	return 0;
 }
 
@@ -115,7 +126,8 @@ static uint32_t pid1_label(const struct dsmd *d, const struct dsm_policy *p)
 
 /* This node's entries: its id, the service manager's label (when the
  * policy names none: PID 1's), dsmd's label, the prefix lengths in use. */
-static int add_local_entries(struct dsmd *d, struct dsm_policy *p, uint32_t *self)
+static int add_local_entries(const struct dsmd *d, struct dsm_policy *p, uint32_t node_id,
+			     uint32_t *self)
 {
 	struct dsm_entry v[12] = { 0 };
 	struct dsm_pkey k = dsm_key_config(DSM_CFG_SERVICE_MANAGER);
@@ -123,7 +135,7 @@ static int add_local_entries(struct dsmd *d, struct dsm_policy *p, uint32_t *sel
 	int err;
 
 	v[n].key = dsm_key_config(DSM_CFG_NODE_ID);
-	v[n++].val.aux = d->node_id;
+	v[n++].val.aux = node_id;
 	if (!dsm_policy_lookup(p, &k)) {
 		uint32_t manager = pid1_label(d, p);
 
@@ -168,28 +180,6 @@ static int check_self(const struct dsm_policy *p, uint32_t self)
 	return -EPERM;
 }
 
-/*
- * Start a new decision generation: what sockets cached under the old one
- * stops counting (dsm_policy_gen). After a policy swap, and after labeling
- * running processes. Never 0 (0 validates nothing). An array update of our
- * own map does not fail in practice; if it did, the change is in force all
- * the same, so say what it means.
- */
-void dsmd_new_generation(const struct dsmd *d, const char *why)
-{
-	int fd = dsmd_map_fd(d, DSMD_MAP_GEN);
-	uint32_t zero = 0, gen = 0;
-
-	if (bpf_map_lookup_elem(fd, &zero, &gen) == 0) {
-		gen = gen + 1 ? gen + 1 : 1;
-		if (bpf_map_update_elem(fd, &zero, &gen, BPF_ANY))
-			gen = 0;
-	}
-	if (!gen)
-		log_errno(LOG_ERR, -errno, "policy: generation not advanced after the %s change: "
-			  "sockets may keep earlier decisions", why);
-}
-
 /* A new policy map filled with every entry of p; its fd, or -errno. */
 static int fill_map(const struct dsmd *d, const struct dsm_policy *p, size_t *n)
 {
@@ -218,62 +208,108 @@ static int fill_map(const struct dsmd *d, const struct dsm_policy *p, size_t *n)
 	return f.fd;
 }
 
-int dsmd_policy_load(struct dsmd *d)
+/* Compile the file; its diagnostics go to the log. */
+static int compile(const struct dsmd *d, struct dsm_policy **p, char *why, size_t len)
 {
 	struct dsm_diags dg = { 0 };
-	struct dsm_policy *p = NULL;
-	uint32_t zero = 0, self;
-	size_t n = 0;
 	unsigned nerr;
-	int err, fd = -1;
+	int err;
 
-	err = dsm_policy_compile_file(d->o.policy_path, &p, &dg);
+	err = dsm_policy_compile_file(d->o.policy_path, p, &dg);
 	print_diags(&dg);
 	nerr = dg.errors;
 	dsm_diags_free(&dg);
 	if (err) {
 		log_error("policy: %s: not loaded (%u error%s)", d->o.policy_path, nerr,
 			  nerr == 1 ? "" : "s");
-		return err;
+		snprintf(why, len, "%s does not compile (%u error%s: see dsmd's log)",
+			 d->o.policy_path, nerr, nerr == 1 ? "" : "s");
 	}
-	err = dsm_policy_resolve(p, warn_resolve, NULL);
-	if (err < 0)
-		goto out;
-	err = resolve_node(d, p);
-	if (!err)
-		err = add_local_entries(d, p, &self);
-	if (!err)
-		err = check_self(p, self);
+	return err;
+}
+
+/* Commit the node prepare chose, which p carries as DSM_CFG_NODE_ID: its
+ * name in the policy, else the one given, else the hostname. */
+static void take_node(struct dsmd *d, const struct dsm_policy *p)
+{
+	const char *name;
+
+	d->node_id = dsm_config(p, DSM_CFG_NODE_ID, DSM_NODE_LOCAL);
+	name = dsm_policy_node_name(p, d->node_id);
+	if (!name)
+		name = d->o.node;
+	if (name)
+		snprintf(d->node_name, sizeof(d->node_name), "%s", name);
+	else if (gethostname(d->node_name, sizeof(d->node_name) - 1))
+		snprintf(d->node_name, sizeof(d->node_name), "?");
+}
+
+int dsmd_policy_prepare(struct dsmd *d, struct dsm_policy **out, char *why, size_t len)
+{
+	struct dsm_policy *p = NULL;
+	struct node_choice node;
+	uint32_t self;
+	int err;
+
+	*out = NULL;
+	err = compile(d, &p, why, len);
 	if (err)
-		goto out;
+		return err;
+	err = dsm_policy_resolve(p, warn_resolve, NULL);
+	if (err < 0) {
+		snprintf(why, len, "its files and interfaces could not be resolved: %s",
+			 strerror(-err));
+		goto fail;
+	}
+	err = resolve_node(d, p, &node);
+	if (err) {
+		snprintf(why, len, "this node is not one of the policy's (--node)");
+		goto fail;
+	}
+	err = add_local_entries(d, p, node.id, &self);
+	if (err) {
+		snprintf(why, len, "this node's entries could not be added: %s", strerror(-err));
+		goto fail;
+	}
+	err = check_self(p, self);
+	if (err) {
+		snprintf(why, len, "dsmd's own label would lack system bpf, dsm_files or dsm_read");
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	dsm_policy_free(p);
+	return err;
+}
+
+int dsmd_policy_install(struct dsmd *d, struct dsm_policy *p, char *why, size_t len)
+{
+	uint32_t zero = 0;
+	size_t n = 0;
+	int err = 0, fd;
+
 	fd = fill_map(d, p, &n);
 	if (fd < 0) {
-		err = fd;
-		goto out;
+		snprintf(why, len, "the policy map could not be made: %s", strerror(-fd));
+		return fd;
 	}
 	/* The switch: one update of one slot. */
 	if (bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_POLICY), &zero, &fd, BPF_ANY)) {
 		err = log_errno(LOG_ERR, -errno, "policy: install policy map");
-		goto out;
+		snprintf(why, len, "the policy map could not be swapped in: %s", strerror(-err));
 	}
-	/* Then a new generation: the decisions sockets cached under the old
-	 * policy stop counting. */
-	dsmd_new_generation(d, "policy");
+	close(fd); /* the outer map holds the installed one */
+	if (err)
+		return err;
+	dsm_policy_free(d->policy);
+	d->policy = p;
+	take_node(d, p);
 	log_info("policy: %s: policy '%s' version %llu installed: %zu entries, %s, node %s (%u)",
 		 d->o.policy_path, dsm_policy_name(p), (unsigned long long)dsm_policy_version(p),
 		 n, dsm_policy_mode(p) == DSM_MODE_PERMISSIVE ? "permissive" : "enforcing",
 		 d->node_name, d->node_id);
-	dsm_policy_free(d->policy);
-	d->policy = p;
-	p = NULL;
-	err = dsmd_net_tags(d);
-	if (!err)
-		err = dsmd_protect_path(d, d->o.policy_path, false);
-out:
-	if (fd >= 0)
-		close(fd); /* the outer map holds the installed one */
-	dsm_policy_free(p);
-	return err;
+	return 0;
 }
 
 int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs)

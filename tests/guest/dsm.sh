@@ -16,6 +16,13 @@ DSM_TEST_LABELS="unconfined dsmd dsmd_exec a b c probe_exec"
 # Connections between the test's own labels (loopback included) come from
 # peers that carry no dsm option unless the test gives keys: the unlabeled
 # rule below names them "world", and every test label may hear the world.
+# Unix connects and datagrams are peer checks too (sender@this node ->
+# the receiving socket's label): every test label may reach dsmd's control
+# socket, and unconfined (the runner) and dsmd (its syslog) any socket.
+# What the control socket then serves is class dsm: unconfined is the
+# operator (every request), dsmd itself too (`dsmd --unload` asks the
+# running dsmd), every other test label may ask only for its peer's label.
+DSM_TEST_PEERS="$(for l in $DSM_TEST_LABELS; do printf '%s@any ' "$l"; done)"
 
 # dsm_policy FILE [VERSION] < RULES: a test policy: the common preamble
 # (labels, dsmd's own domain, an unconfined test runner) plus RULES.
@@ -46,6 +53,10 @@ dsm_policy() {
 		label world = 99;
 		unlabeled 0.0.0.0/0 -> world;
 		allow world@any { $DSM_TEST_LABELS } : peer recv;
+		allow { $DSM_TEST_PEERS} dsmd : peer recv;
+		allow { unconfined@any dsmd@any } { $DSM_TEST_LABELS } : peer recv;
+		allow { unconfined dsmd } dsmd : dsm *;
+		allow { $DSM_TEST_LABELS } dsmd : dsm peerlabel;
 		EOP
 		cat
 	} >"$file"

@@ -298,7 +298,7 @@ static void test_timeout(void **state)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(exchange(&f, "status", 200, DSMCTL_ANSWER_MAX, &ans, err, sizeof(err)),
-			 DSMCTL_CALL_IO);
+			 DSMCTL_CALL_TIMEOUT);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_string_equal(err, "no complete answer from dsmd within 200 ms");
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -397,8 +397,9 @@ static void test_daemon_not_running(void **state)
 	tmp_make(&t);
 	/* No socket file at all. */
 	assert_int_equal(dsmctl_call(t.sock, "status", &ans, err, sizeof(err)),
-			 DSMCTL_CALL_UNREACHABLE);
+			 DSMCTL_CALL_NOT_RUNNING);
 	assert_null(ans);
+	assert_int_equal(dsmctl_exit_status(DSMCTL_CALL_NOT_RUNNING), DSMCTL_EXIT_NOT_RUNNING);
 	snprintf(want, sizeof(want),
 		 "cannot connect to dsmd at %s: No such file or directory (is dsmd running?)",
 		 t.sock);
@@ -406,9 +407,12 @@ static void test_daemon_not_running(void **state)
 	/* A stale socket file nobody listens on (dsmd died). */
 	close(bind_unix(t.sock, false));
 	assert_int_equal(dsmctl_connect(t.sock, 100, err, sizeof(err)), -1);
+	assert_int_equal(dsmctl_connect_status(errno), DSMCTL_CALL_NOT_RUNNING);
 	snprintf(want, sizeof(want),
 		 "cannot connect to dsmd at %s: Connection refused (is dsmd running?)", t.sock);
 	assert_string_equal(err, want);
+	assert_int_equal(dsmctl_call(t.sock, "status", &ans, err, sizeof(err)),
+			 DSMCTL_CALL_NOT_RUNNING);
 	tmp_remove(&t);
 }
 
@@ -443,6 +447,8 @@ static void test_connect_backlog_full(void **state)
 	while (n < 8 && (fd = dsmctl_connect(t.sock, 50, err, sizeof(err))) >= 0)
 		fds[n++] = fd;
 	assert_true(n < 8);
+	assert_int_equal(dsmctl_connect_status(errno), DSMCTL_CALL_TIMEOUT);
+	assert_int_equal(dsmctl_exit_status(DSMCTL_CALL_TIMEOUT), DSMCTL_EXIT_STALLED);
 	assert_non_null(strstr(err, ": no answer within 50 ms (dsmd busy?)"));
 	while (n)
 		close(fds[--n]);

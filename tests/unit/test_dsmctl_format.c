@@ -251,6 +251,45 @@ static void test_alarm_permissive_remote_ids(void **state)
 		"T node3 deny web@node1 -> db peer recv from 10.77.0.1 (forged)\n");
 }
 
+/* A unix peer (the sender is the process on the CPU), and a record that
+ * stands for alarms the rate limit held back. */
+static void test_alarm_unix_and_suppressed(void **state)
+{
+	(void)state;
+	expect_output(dsmctl_format_alarm,
+		"{\"time\":\"T\",\"node\":\"node1\",\"pid\":7,\"comm\":\"logger\","
+		"\"subject\":\"web\",\"subject_node\":\"node1\",\"target\":\"dsmd\","
+		"\"class\":\"peer\",\"perm\":\"recv\",\"verdict\":\"deny\",\"family\":\"unix\","
+		"\"reason\":\"policy\"}",
+		"T node1 deny web -> dsmd peer recv over unix pid=7 comm=logger\n");
+	expect_output(dsmctl_format_alarm,
+		"{\"time\":\"T\",\"node\":\"node1\",\"subject\":\"a\",\"target\":\"dsmd\","
+		"\"class\":\"dsm\",\"perm\":\"admin\",\"verdict\":\"deny\",\"suppressed\":190}",
+		"T node1 deny a -> dsmd dsm admin (190 more not logged: rate limit)\n");
+}
+
+/* dsmd's bookkeeping lines, when it sends them. */
+static void test_status_bookkeeping(void **state)
+{
+	(void)state;
+	expect_output(dsmctl_format_status,
+		"{\"pid\":1,\"node\":{\"id\":1,\"name\":\"n\"},\"mode\":\"enforcing\","
+		"\"takeover\":false,\"alarm_log\":{\"written\":15,\"suppressed\":190,"
+		"\"write_errors\":0,\"rotations\":2,\"bytes\":4812,\"max_bytes\":8388608},"
+		"\"control\":{\"clients\":1,\"turned_away\":24},\"alarms\":[]}",
+		"node            n (id 1)\n"
+		"dsmd pid        1\n"
+		"mode            enforcing\n"
+		"takeover        no\n"
+		"policy          none\n"
+		"counters        unavailable\n"
+		"packets         unavailable\n"
+		"alarm log       15 written, 190 not logged (rate limit), 0 write errors, 2 rotations, "
+		"4812 of 8388608 bytes\n"
+		"control         clients 1, turned away 24\n"
+		"alarms          none\n");
+}
+
 static void test_alarm_control_chars(void **state)
 {
 	(void)state;
@@ -305,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_alarm_line),
 		cmocka_unit_test(test_alarm_permissive_remote_ids),
 		cmocka_unit_test(test_alarm_control_chars),
+		cmocka_unit_test(test_alarm_unix_and_suppressed),
+		cmocka_unit_test(test_status_bookkeeping),
 		cmocka_unit_test(test_alarm_malformed),
 		cmocka_unit_test(test_print_json),
 	};

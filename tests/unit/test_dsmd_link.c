@@ -2,8 +2,8 @@
 /*
  * dsmd/link.c against a real kernel: in a network namespace of its own
  * (unshare), a veth link with a connected route and a gatewayed route.
- * dsmd lowers both routes' MTU by the option's size, leaves a route with
- * an MTU of the operator's alone, does nothing the second time, and takes
+ * dsmd lowers both routes' MTU by the option's size, keeps a route's other
+ * metrics and attributes, leaves a route with an MTU of the operator's alone, does nothing the second time, and takes
  * back exactly what it set; gso_max_segs is set on the link.
  *
  * Needs root (a network namespace) and the ip tool. Skipped, with the
@@ -65,7 +65,8 @@ static int group_setup(void **state)
 	if (sh("ip link add dl0 mtu 1500 type veth peer name dl1 && ip link set dl1 up && ip link set dl0 up && "
 	       "ip addr add 10.5.0.1/24 dev dl0 && "
 	       "ip route add 10.6.0.0/16 via 10.5.0.254 dev dl0 && "
-	       "ip route add 10.7.0.0/16 via 10.5.0.254 dev dl0 mtu 1400")) {
+	       "ip route add 10.7.0.0/16 via 10.5.0.254 dev dl0 mtu 1400 && "
+	       "ip route add 10.8.0.0/16 via 10.5.0.254 dev dl0 metric 7 initcwnd 10 advmss 1300")) {
 		need_err = -EIO;
 		snprintf(need_what, sizeof(need_what), "building the veth link with ip (iproute2, veth)");
 		return 0;
@@ -90,34 +91,44 @@ static void route_mtu(const char *dst, char *buf, size_t len)
 
 static void test_routes_lowered_and_restored(void **state)
 {
-	char m[64];
+	char m[256];
 
 	(void)state;
 	NEED_KERNEL();
-	/* the connected route and 10.6/16; 10.7/16 is the operator's */
-	assert_int_equal(dsmd_link_routes(dl0(), false), 2);
+	/* the connected route, 10.6/16 and 10.8/16; 10.7/16 is the operator's */
+	assert_int_equal(dsmd_link_routes_make_room(dl0()), 3);
 	route_mtu("10.5.0.0/24", m, sizeof(m));
 	assert_string_equal(m, "mtu 1476");
 	route_mtu("10.6.0.0/16", m, sizeof(m));
 	assert_string_equal(m, "mtu 1476");
 	route_mtu("10.7.0.0/16", m, sizeof(m));
 	assert_string_equal(m, "mtu 1400");
+	/* every other metric and attribute kept */
+	out("ip route show 10.8.0.0/16", m, sizeof(m));
+	assert_non_null(strstr(m, "mtu 1476"));
+	assert_non_null(strstr(m, "initcwnd 10"));
+	assert_non_null(strstr(m, "advmss 1300"));
+	assert_non_null(strstr(m, "metric 7"));
 	/* idempotent: a second start changes nothing */
-	assert_int_equal(dsmd_link_routes(dl0(), false), 0);
+	assert_int_equal(dsmd_link_routes_make_room(dl0()), 0);
 	/* the packets really get the smaller MTU */
 	out("ip route get 10.6.1.1 | grep -o 'mtu [0-9]*' || echo none", m, sizeof(m));
 	assert_string_equal(m, "mtu 1476");
 
-	assert_int_equal(dsmd_link_routes(dl0(), true), 2);
+	assert_int_equal(dsmd_link_routes_restore(dl0()), 3);
 	route_mtu("10.5.0.0/24", m, sizeof(m));
 	assert_string_equal(m, "none");
 	route_mtu("10.6.0.0/16", m, sizeof(m));
 	assert_string_equal(m, "none");
 	route_mtu("10.7.0.0/16", m, sizeof(m));
 	assert_string_equal(m, "mtu 1400");
-	/* the gateway survived the rewrite */
+	/* the gateway survived the rewrite, the other metrics too */
 	out("ip route show 10.6.0.0/16", m, sizeof(m));
 	assert_non_null(strstr(m, "via 10.5.0.254"));
+	out("ip route show 10.8.0.0/16", m, sizeof(m));
+	assert_null(strstr(m, "mtu"));
+	assert_non_null(strstr(m, "initcwnd 10"));
+	assert_non_null(strstr(m, "advmss 1300"));
 }
 
 static void test_gso_segs(void **state)
@@ -138,9 +149,9 @@ static void test_errors(void **state)
 {
 	(void)state;
 	NEED_KERNEL();
-	assert_true(dsmd_link_routes(999999, false) < 0); /* no such link */
+	assert_true(dsmd_link_routes_make_room(999999) < 0); /* no such link */
 	assert_int_equal(sh("ip link set dl0 mtu 590"), 0);
-	assert_int_equal(dsmd_link_routes(dl0(), false), -ERANGE); /* no room left */
+	assert_int_equal(dsmd_link_routes_make_room(dl0()), -ERANGE); /* no room left */
 	assert_int_equal(sh("ip link set dl0 mtu 1500"), 0);
 }
 

@@ -118,14 +118,14 @@ evil 2 /tmp/evil2.policy
 expect_probe "write EACCES" as a "$PROBE" write /tmp/dsm-etc/p.policy   # the inode is protected
 expect_hole "a bind-mounts its policy over the policy file (mount(2))" "mount OK" \
 	as a "$AFS" bind /tmp/evil2.policy /tmp/dsm-etc/p.policy
-as a "$ACTL" send reload
+"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
 expect_hole "after a's reload, a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy
 
 evil 3 /tmp/evil3.policy
 expect_hole "a clones a tree over the policy file (open_tree + move_mount)" "move_mount OK" \
 	as a "$AFS" tree-bind /tmp/evil3.policy /tmp/dsm-etc/p.policy
-as a "$ACTL" send reload
+"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
 expect_hole "after a's reload (open_tree variant), a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy
 
@@ -133,7 +133,7 @@ evil 4 /tmp/evil4.policy
 expect_hole "a mounts a new tmpfs over the policy's directory (fsopen/fsmount/move_mount)" \
 	"move_mount OK" as a "$AFS" fsmount-tmpfs /tmp/dsm-etc
 as a cp /tmp/evil4.policy /tmp/dsm-etc/p.policy
-as a "$ACTL" send reload
+"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
 expect_hole "after a's reload (fsmount variant), a holds system bpf" "bpf OK" as a "$PROBE" bpf
 restore_policy
 
@@ -156,11 +156,14 @@ echo "LSM links with a process's cwd still in the detached bpffs: $(lsm_links)"
 wait "$holder"
 sleep 1
 echo "LSM links once nothing holds the bpffs: $(lsm_links) (a fresh dsmd still holds a fd of each link)"
-# a ends dsmd (item: control socket): a reply to a client that has gone
-# raises SIGPIPE in dsmd, which does not ignore it.
-expect_hole "a crashes dsmd with a closed client (SIGPIPE)" "sigpipe OK" as a "$ACTL" sigpipe
+# a can no longer end dsmd through its socket (a closed client costs it
+# an EPIPE: attack_control); any end of dsmd will do (an operator's
+# restart, a crash), so the test ends it.
+expect_probe "sigpipe OK" as a "$ACTL" sigpipe
+dsm_running || fail "dsmd died of a closed client"
+kill -TERM "$DSMD_PID"
 wait "$DSMD_PID"
-echo "dsmd exit status: $? (141 = SIGPIPE)"
+echo "dsmd exit status: $?"
 DSMD_PID=
 for _ in $(seq 50); do [[ $(lsm_links) == 0 ]] && break; sleep 0.1; done
 after=$(lsm_links)
@@ -174,4 +177,4 @@ restore_mounts
 [[ -e /sys/fs/bpf/dsm ]] || echo "the new bpffs at /sys/fs/bpf has no dsm pins: a fresh superblock"
 
 echo "RESULT: $holes mount attack step(s) succeeded as confined root"
-((holes >= 13)) || fail "expected every attack to succeed (the hole)"
+((holes >= 12)) || fail "expected every attack to succeed (the hole)"

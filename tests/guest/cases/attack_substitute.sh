@@ -60,7 +60,7 @@ evil 3 /tmp/evil3.policy
 if as a bash -c "ln -s /tmp/evil3.policy $d/new.link && mv -T $d/new.link $d/current.policy"; then
 	hole "a replaced the symlink $d/current.policy"
 fi
-as a "$ACTL" send reload | head -1
+"$ACTL" send reload | head -1   # the operator's next reload (a may not reload: attack_control)
 if wait_version 3; then hole "dsmd installed a's policy through the swapped symlink"; fi
 expect_probe "bpf OK" as a "$PROBE" bpf
 ln -sfn v1.policy $d/current.policy
@@ -72,7 +72,7 @@ evil 4 /tmp/evil4.policy
 if as a bash -c "mv $d $d.old && mkdir $d && cp /tmp/evil4.policy $d/current.policy"; then
 	hole "a renamed $d aside and put its policy at the old path"
 fi
-as a "$ACTL" send reload | head -1
+"$ACTL" send reload | head -1   # the operator's next reload (a may not reload: attack_control)
 if wait_version 4; then hole "dsmd installed a's policy from the new directory"; fi
 expect_probe "bpf OK" as a "$PROBE" bpf
 rm -rf $d && mv $d.old $d

@@ -13,6 +13,7 @@ allow a { unconfined probe_exec } : file exec;
 allow a self : process fork;
 allow c { unconfined probe_exec } : file exec;
 allow a self : socket unix *;
+allow a dsmd : dsm admin;  # dsmctl exec asks dsmd for an exec label
 EOF2
 dsm_start /tmp/p.policy
 

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dsmctl alarms reading dsmd's stream (request `alarms`) from a fake
+ * daemon in a thread: records as text and as JSON lines, the header and
+ * trailer kept out of the output, a note on records dropped, an error
+ * answer (a refused permission), a stream that ends early, and no daemon
+ * at all (exit 3).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../dsmctl/client.c"
+#undef READ_CHUNK
+#include "../../dsmctl/cmd_alarms.c"
+#include "../../dsmctl/common.c"
+#include "../../dsmctl/format.c"
+
+void dsmctl_usage(FILE *out)
+{
+	fputs("usage\n", out);
+}
+
+#define REC1 "{\"time\":\"2026-11-27T06:30:00.123456Z\",\"node\":\"node1\",\"node_id\":1," \
+	     "\"pid\":812,\"comm\":\"nc\",\"subject\":\"web\",\"target\":\"db\"," \
+	     "\"class\":\"socket\",\"perm\":\"connect\",\"verdict\":\"deny\"}"
+#define REC2 "{\"time\":\"2026-11-27T06:30:01.000000Z\",\"node\":\"node1\",\"node_id\":1," \
+	     "\"subject\":\"a\",\"target\":\"dsmd\",\"class\":\"dsm\",\"perm\":\"admin\"," \
+	     "\"verdict\":\"deny\",\"suppressed\":90}"
+
+struct fake {
+	int fd;
+	const char *answer;
+	char request[256];
+	pthread_t thread;
+};
+
+static void *fake_run(void *arg)
+{
+	struct fake *f = arg;
+	int c = accept(f->fd, NULL, NULL);
+	size_t got = 0;
+	char ch;
+
+	if (c < 0)
+		return NULL;
+	while (got + 1 < sizeof(f->request) && read(c, &ch, 1) == 1) {
+		f->request[got++] = ch;
+		if (ch == '\n')
+			break;
+	}
+	f->request[got] = '\0';
+	if (send(c, f->answer, strlen(f->answer), MSG_NOSIGNAL) < 0)
+		perror("fake: send");
+	close(c);
+	return NULL;
+}
+
+struct run {
+	int status;
+	char out[4096], err[4096];
+};
+
+static void slurp(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+}
+
+/* dsmctl alarms ARGS against a daemon that answers answer (NULL: none). */
+static void alarms(struct run *r, const char *answer, const char *arg, char *request)
+{
+	char dir[] = "/tmp/dsmctl-alarms-XXXXXX", sock[128], o[] = "/tmp/dsmctl-out-XXXXXX",
+	     e[] = "/tmp/dsmctl-err-XXXXXX";
+	struct dsmctl_global g = { .socket = sock };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *argv[3] = { "alarms", (char *)arg, NULL };
+	struct fake f = { .answer = answer, .fd = -1 };
+	int ofd, efd, saved_out, saved_err;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/dsmd.sock", dir);
+	if (answer) {
+		f.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		strcpy(sa.sun_path, sock);
+		assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(listen(f.fd, 1), 0);
+		assert_int_equal(pthread_create(&f.thread, NULL, fake_run, &f), 0);
+	}
+	ofd = mkstemp(o);
+	efd = mkstemp(e);
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	dup2(ofd, 1);
+	dup2(efd, 2);
+	r->status = dsmctl_cmd_alarms(&g, arg ? 2 : 1, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	slurp(ofd, r->out, sizeof(r->out));
+	slurp(efd, r->err, sizeof(r->err));
+	unlink(o);
+	unlink(e);
+	if (answer) {
+		pthread_join(f.thread, NULL);
+		close(f.fd);
+		if (request)
+			strcpy(request, f.request);
+	}
+	unlink(sock);
+	rmdir(dir);
+}
+
+static void test_stream_as_text(void **state)
+{
+	struct run r;
+	char req[256];
+	(void)state;
+
+	alarms(&r, "{\"stream\":\"alarms\",\"follow\":false}\n" REC1 "\n" REC2 "\n"
+		   "{\"end\":\"alarms\",\"lost_files\":0}\n", NULL, req);
+	assert_string_equal(req, "alarms\n");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out,
+		"2026-11-27T06:30:00.123456Z node1 deny web -> db socket connect pid=812 comm=nc\n"
+		"2026-11-27T06:30:01.000000Z node1 deny a -> dsmd dsm admin "
+		"(90 more not logged: rate limit)\n");
+	assert_string_equal(r.err, "");
+}
+
+static void test_stream_as_json(void **state)
+{
+	struct run r;
+	(void)state;
+
+	alarms(&r, "{\"stream\":\"alarms\",\"follow\":false}\n" REC1 "\n{\"dropped\":3}\n"
+		   "{\"end\":\"alarms\",\"lost_files\":1}\n", "--json", NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, REC1 "\n");
+	assert_non_null(strstr(r.err, "dsmctl: alarms: 3 alarm(s) not delivered"));
+	assert_non_null(strstr(r.err, "dsmctl: alarms: 1 rotated log file(s) went"));
+}
+
+static void test_refused(void **state)
+{
+	struct run r;
+	(void)state;
+
+	alarms(&r, "{\"error\":\"alarms: permission denied (your label has no dsm query on "
+		   "dsmd)\"}", NULL, NULL);
+	assert_int_equal(r.status, DSMCTL_EXIT_FAIL);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "dsmctl: alarms: permission denied (your label has no dsm "
+				   "query on dsmd)\n");
+}
+
+static void test_ended_early(void **state)
+{
+	struct run r;
+	(void)state;
+
+	alarms(&r, "{\"stream\":\"alarms\",\"follow\":false}\n" REC1 "\n", NULL, NULL);
+	assert_int_equal(r.status, DSMCTL_EXIT_FAIL);
+	assert_non_null(strstr(r.out, "deny web -> db"));
+	assert_string_equal(r.err, "dsmctl: alarms: dsmd ended the stream before its end "
+				   "(stopped?)\n");
+}
+
+static void test_no_header(void **state)
+{
+	struct run r;
+	(void)state;
+
+	alarms(&r, "{\"ok\":true}", NULL, NULL);
+	assert_int_equal(r.status, DSMCTL_EXIT_FAIL);
+	assert_non_null(strstr(r.err, "no stream header"));
+}
+
+static void test_no_daemon(void **state)
+{
+	struct run r;
+	(void)state;
+
+	alarms(&r, NULL, NULL, NULL);
+	assert_int_equal(r.status, DSMCTL_EXIT_NOT_RUNNING);
+	assert_non_null(strstr(r.err, "(is dsmd running?)"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stream_as_text),
+		cmocka_unit_test(test_stream_as_json),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_ended_early),
+		cmocka_unit_test(test_no_header),
+		cmocka_unit_test(test_no_daemon),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
