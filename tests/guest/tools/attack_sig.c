@@ -19,6 +19,12 @@
  *                                   exists, then exec ATTACKER with the
  *                                   master on fd 3
  *   attack_sig tiocsig FD SIG       ioctl(FD, TIOCSIG, SIG) on a pty master
+ *   attack_sig tiocsti FD TEXT      open the slave of the pty master FD and
+ *                                   type TEXT and a newline into it (TIOCSTI)
+ *   attack_sig vhangup FD           open the slave of the pty master FD and
+ *                                   hang it up (TIOCVHANGUP)
+ *                                   (these three hold the master 8 s after the step,
+ *                                   so the victim is not hung up meanwhile)
  *   attack_sig hangup FD            close the pty master FD (and every copy
  *                                   we hold): the slave hangs up
  */
@@ -106,6 +112,30 @@ static int do_spin(void)
 	return 0;
 }
 
+/* The slave of pty master @m, opened (not as a controlling terminal). */
+static int open_slave(int m)
+{
+	char path[64];
+	int n;
+
+	if (ioctl(m, TIOCGPTN, &n))
+		return -1;
+	snprintf(path, sizeof(path), "/dev/pts/%d", n);
+	return open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
+static int do_tiocsti(int m, const char *text)
+{
+	int s = open_slave(m);
+
+	if (s < 0)
+		return step("tiocsti", 0);
+	for (const char *p = text; *p; p++)
+		if (ioctl(s, TIOCSTI, p))
+			return step("tiocsti", 0);
+	return step("tiocsti", ioctl(s, TIOCSTI, "\n") == 0);
+}
+
 /* argv: PIDFILE VICTIM... :: ATTACKER... ("::", as the commands may hold "--") */
 static int do_pty(int argc, char **argv)
 {
@@ -186,8 +216,25 @@ int main(int argc, char **argv)
 		return do_spin();
 	if (!strcmp(op, "pty") && argc >= 6)
 		return do_pty(argc - 2, argv + 2);
-	if (!strcmp(op, "tiocsig") && argc == 4)
-		return step("tiocsig", ioctl(atoi(argv[2]), TIOCSIG, atoi(argv[3])) == 0);
+	if (!strcmp(op, "tiocsig") && argc == 4) {
+		int rc = step("tiocsig", ioctl(atoi(argv[2]), TIOCSIG, atoi(argv[3])) == 0);
+
+		sleep(8);
+		return rc;
+	}
+	if (!strcmp(op, "tiocsti") && argc == 4) {
+		int rc = do_tiocsti(atoi(argv[2]), argv[3]);
+
+		sleep(8);
+		return rc;
+	}
+	if (!strcmp(op, "vhangup") && argc == 3) {
+		int s = open_slave(atoi(argv[2]));
+		int rc = step("vhangup", s >= 0 && ioctl(s, TIOCVHANGUP) == 0);
+
+		sleep(8);
+		return rc;
+	}
 	if (!strcmp(op, "hangup") && argc == 3) {
 		int ok = close(atoi(argv[2])) == 0;
 
