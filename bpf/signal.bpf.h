@@ -254,12 +254,13 @@ int BPF_PROG(hook_file_send_sigiotask, struct task_struct *tsk, struct fown_stru
 	target = task_label(pm, tsk);
 	o = bpf_map_lookup_elem(&dsm_fowners, &key);
 	if (!o || !o->owner) {
-		/* Nobody known chose this owner: deny, as from no label. */
+		/* Nobody known chose this owner: a request of no label, which
+		 * no rule allows (permissive mode lets it pass, reported). */
 		struct dsm_req r = { .subject = DSM_LABEL_INVALID, .node = DSM_NODE_ANY,
 				     .target = target, .perm = DSM_PERM_SIGNAL, .aux = (__u32)sig,
 				     .qual = DSM_QUAL_ANY, .class = DSM_CLASS_PROCESS };
 
-		return deny_always(&r, DSM_DENY);
+		return deny_unless_permissive(pm, &r);
 	}
 	err = check(pm, DSM_CLASS_PROCESS, DSM_QUAL_ANY, o->owner, DSM_NODE_ANY, target,
 		    DSM_PERM_SIGNAL, (__u32)sig);
