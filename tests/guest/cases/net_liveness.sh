@@ -29,10 +29,24 @@ allow b self : socket inet dgram { create bind recv };
 EOF2
 # A stopped dsmd must not be left so: SIGTERM would wait for SIGCONT.
 eval "set -- $(trap -p EXIT)"
-trap -- "[[ -n \${DSMD_PID:-} ]] && kill -CONT \"\$DSMD_PID\" 2>/dev/null; ${3:-}" EXIT
+trap -- "liveness_rc=\$?; [[ -n \${DSMD_PID:-} ]] && kill -CONT \"\$DSMD_PID\" 2>/dev/null; (exit \$liveness_rc); ${3:-}" EXIT
 set --
+# Guest clocks drift apart by seconds under emulation; epochs compare
+# clocks across nodes, so set nodes 2 and 3 to node 1's first (to within
+# the shared directory's latency).
+vm_barrier clock-sync
+if ((DSM_NODE == 1)); then
+	date +%s.%N >"$DSM_SHARED/clock.tmp" && mv "$DSM_SHARED/clock.tmp" "$DSM_SHARED/clock"
+else
+	for _ in $(seq 100); do [[ -s $DSM_SHARED/clock ]] && break; sleep 0.05; done
+	date -s "@$(cat "$DSM_SHARED/clock")" >/dev/null || fail "cannot set the clock"
+fi
+vm_barrier clock-set
 ((DSM_NODE == 3)) || dsm_start /tmp/p.policy --key-file /tmp/cluster.key --epoch-seconds 3 --epoch-window 2
 vm_barrier dsm-up
+date +%s.%N >"$DSM_SHARED/clock.$DSM_NODE"
+vm_barrier clocks
+((DSM_NODE == 1)) && echo "clocks: node 1 $(cat "$DSM_SHARED/clock.1"), node 2 $(cat "$DSM_SHARED/clock.2"), node 3 $(cat "$DSM_SHARED/clock.3")"
 
 # 9910 a's datagrams before the stop (captured), 9911 node 3's replay then,
 # 9912 a's datagrams during the stop (captured again), 9913 node 3's
