@@ -12,6 +12,7 @@
  *   peer.bpf.h      the receive check: peer label@node -> socket label
  *   unix.bpf.h      unix connects and datagrams: peer checks, the peer of
  *                   an accepted unix connection
+ *   label_iter.bpf.h  start-up labeling: iterators over tasks and files
  */
 #include "task.bpf.h"
 #include "signal.bpf.h"
@@ -19,5 +20,6 @@
 #include "system.bpf.h"
 #include "peer.bpf.h"
 #include "unix.bpf.h"
+#include "label_iter.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -99,15 +99,43 @@ static int mkdir_p(const char *dir, const char *sub)
 }
 
 /*
+ * Open and load the LSM object; on a takeover without its LSM programs
+ * (the pinned links keep the running ones attached), and with the start-up
+ * labeling iterators (dsmd/label.c) only if @iters. -EAGAIN: it failed
+ * with the iterators (try without).
+ */
+static int load_lsm(struct dsmd *d, const struct bpf_object_open_opts *opts, bool iters)
+{
+	struct bpf_program *prog;
+	int err;
+
+	d->lsm = dsm_lsm_bpf__open_opts(opts);
+	if (!d->lsm)
+		return log_errno(LOG_ERR, -errno, "open LSM object");
+	bpf_object__for_each_program(prog, d->lsm->obj) {
+		if (dsmd_label_iter_prog(prog))
+			bpf_program__set_autoload(prog, iters);
+		else if (d->takeover)
+			bpf_program__set_autoload(prog, false);
+	}
+	err = dsm_lsm_bpf__load(d->lsm);
+	if (err && iters) {
+		dsm_lsm_bpf__destroy(d->lsm);
+		d->lsm = NULL;
+		return -EAGAIN;
+	}
+	return err;
+}
+
+/*
  * Open and load both objects. Fresh: maps are created and pinned, the ABI
  * stamp written; programs load but are not attached yet. Takeover: the
  * pinned maps are reused and no LSM program is loaded (the pinned links
- * keep the running ones attached).
+ * keep the running ones attached); the labeling iterators load either way.
  */
 int dsmd_bpf_load(struct dsmd *d)
 {
 	char root[PATH_MAX];
-	struct bpf_program *prog;
 	int err;
 
 	if (pin_path(root, sizeof(root), d->o.pin_dir, "maps", NULL))
@@ -124,13 +152,14 @@ int dsmd_bpf_load(struct dsmd *d)
 	{
 		LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root);
 
-		d->lsm = dsm_lsm_bpf__open_opts(&opts);
-		if (!d->lsm)
-			return log_errno(LOG_ERR, -errno, "open LSM object");
-		if (d->takeover)
-			bpf_object__for_each_program(prog, d->lsm->obj)
-				bpf_program__set_autoload(prog, false);
-		err = dsm_lsm_bpf__load(d->lsm);
+		err = load_lsm(d, &opts, true);
+		if (err == -EAGAIN) {
+			/* Enforcing matters more than how labels are found at
+			 * start-up (dsmd/label.c says what the fallback lacks). */
+			log_warning("load LSM object: its labeling iterators do not load; "
+				    "loading it without them");
+			err = load_lsm(d, &opts, false);
+		}
 		if (err)
 			return log_errno(LOG_ERR, err, "load LSM object (is BPF LSM active? "
 					 "cat /sys/kernel/security/lsm)");

@@ -128,6 +128,9 @@ int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs);
 /* The file label of the executable pid runs (as the kernel would find it). */
 uint32_t dsmd_exe_label(const struct dsm_policy *p, int pid);
 int dsmd_label_tasks(struct dsmd *d, bool only_unlabeled);
+struct bpf_program;
+/* Is prog one of the start-up labeling iterators (bpf/label_iter.bpf.h)? */
+bool dsmd_label_iter_prog(const struct bpf_program *prog);
 /* pid's label as the kernel sees it (no storage: p's initial label). */
 int dsmd_task_label(const struct dsmd *d, const struct dsm_policy *p, int pid, uint32_t *label);
 int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label);

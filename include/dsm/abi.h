@@ -369,6 +369,23 @@ struct dsm_abi_stamp {
 	__u32 sock_ctx_size;
 };
 
+/* ---- start-up labeling (bpf/label_iter.bpf.h) ---------------------------- */
+
+/* What the labeling iterators write, one record per object they labeled or
+ * failed to label. */
+enum dsm_label_rec_kind {
+	DSM_LREC_TASK   = 1, /* a task (thread) got its own storage */
+	DSM_LREC_SOCKET = 2, /* a socket got its holder's label */
+	DSM_LREC_FOWN   = 3, /* a file's SIGIO owner got its holder's label */
+};
+
+struct dsm_label_rec {
+	__u32 kind;  /* enum dsm_label_rec_kind */
+	__u32 tid;   /* the task (holder), kernel's global id */
+	__u32 label;
+	__s32 err;   /* 0: labeled; else why not (negative errno) */
+};
+
 /* ---- layout checks ------------------------------------------------------ */
 
 #define DSM_ASSERT(c, m) _Static_assert(c, m)
@@ -391,6 +408,7 @@ DSM_ASSERT(sizeof(struct dsm_ev_packet) == 40, "dsm_ev_packet: 40 bytes");
 DSM_ASSERT(sizeof(struct dsm_event) == 80, "dsm_event: 80 bytes");
 DSM_ASSERT(__builtin_offsetof(struct dsm_event, d) == 40, "event body at byte 40");
 DSM_ASSERT(sizeof(struct dsm_abi_stamp) == 16, "dsm_abi_stamp: 16 bytes");
+DSM_ASSERT(sizeof(struct dsm_label_rec) == 16, "dsm_label_rec: 16 bytes");
 
 /* ---- key constructors (both sides build keys the same way) -------------- */
 

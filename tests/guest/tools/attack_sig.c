@@ -6,6 +6,22 @@
  *
  *   attack_sig sigio PID            pipe; F_SETOWN PID, F_SETSIG SIGKILL,
  *                                   O_ASYNC on the read end; write one byte
+ *   attack_sig sigio-self GOFILE    pipe; F_SETOWN ourselves, F_SETSIG SIGUSR1,
+ *                                   O_ASYNC; "ready"; once GOFILE exists,
+ *                                   write one byte: "sigio OK" if SIGUSR1
+ *                                   came within 2 s, else "sigio none"
+ *   attack_sig sigio-owner FD       F_SETOWN ourselves and O_ASYNC on FD;
+ *                                   "owner OK"; then wait for signals
+ *   attack_sig setsig-shared VICTIM...
+ *                                   pipe; a child gets its read end as fd 3
+ *                                   and execs VICTIM (sigio-owner 3, in
+ *                                   another label); 3 s later we set
+ *                                   F_SETSIG SIGKILL on our copy of that
+ *                                   file and write: "setsig killed" if the
+ *                                   child died of SIGKILL, else "setsig
+ *                                   survived" (it is left running: we may
+ *                                   not be allowed to kill it; "child PID"
+ *                                   comes first)
  *   attack_sig prlimit PID          prlimit(PID, RLIMIT_CPU, 1 s soft, 2 s hard)
  *   attack_sig sched PID            setpriority(PID, 19) and
  *                                   sched_setscheduler(PID, SCHED_IDLE)
@@ -19,6 +35,12 @@
  *                                   exists, then exec ATTACKER with the
  *                                   master on fd 3
  *   attack_sig tiocsig FD SIG       ioctl(FD, TIOCSIG, SIG) on a pty master
+ *   attack_sig tiocsti FD TEXT      open the slave of the pty master FD and
+ *                                   type TEXT and a newline into it (TIOCSTI)
+ *   attack_sig vhangup FD           open the slave of the pty master FD and
+ *                                   hang it up (TIOCVHANGUP)
+ *                                   (these three hold the master 8 s after the step,
+ *                                   so the victim is not hung up meanwhile)
  *   attack_sig hangup FD            close the pty master FD (and every copy
  *                                   we hold): the slave hangs up
  */
@@ -32,6 +54,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *errname(int e)
@@ -71,6 +94,81 @@ static int do_sigio(pid_t pid)
 	return step("sigio", write(p[1], "x", 1) == 1);
 }
 
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
+}
+
+static int do_sigio_self(const char *gofile)
+{
+	struct stat st;
+	int p[2];
+
+	signal(SIGUSR1, on_usr1);
+	if (step("pipe", pipe(p) == 0) || step("setown", fcntl(p[0], F_SETOWN, getpid()) == 0) ||
+	    step("setsig", fcntl(p[0], F_SETSIG, SIGUSR1) == 0) ||
+	    step("async", fcntl(p[0], F_SETFL, O_ASYNC | O_NONBLOCK) == 0))
+		return 1;
+	printf("ready\n");
+	fflush(stdout);
+	while (stat(gofile, &st))
+		usleep(100000);
+	if (write(p[1], "x", 1) != 1)
+		return step("write", 0);
+	for (int i = 0; i < 20 && !got_usr1; i++)
+		usleep(100000);
+	printf("sigio %s\n", got_usr1 ? "OK" : "none");
+	fflush(stdout);
+	return got_usr1 ? 0 : 1;
+}
+
+static int do_sigio_owner(int fd)
+{
+	if (step("owner", fcntl(fd, F_SETOWN, getpid()) == 0 &&
+			  fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK) == 0))
+		return 1;
+	for (;;)
+		pause();
+}
+
+static int do_setsig_shared(char **victim)
+{
+	int p[2], st;
+	pid_t pid;
+
+	if (step("pipe", pipe(p) == 0))
+		return 1;
+	pid = fork();
+	if (pid == 0) {
+		if (dup2(p[0], 3) != 3)
+			_exit(1);
+		execvp(victim[0], victim);
+		_exit(127);
+	}
+	if (step("fork", pid > 0))
+		return 1;
+	printf("child %d\n", pid);
+	fflush(stdout);
+	sleep(3);
+	if (step("setsig", fcntl(p[0], F_SETSIG, SIGKILL) == 0) ||
+	    step("write", write(p[1], "x", 1) == 1))
+		return 1;
+	for (int i = 0; i < 20; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			printf("setsig %s\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? "killed"
+									   : "ended");
+			return 0;
+		}
+		usleep(100000);
+	}
+	printf("setsig survived\n");
+	fflush(stdout);
+	return 0;
+}
+
 static int do_prlimit(pid_t pid)
 {
 	struct rlimit r = { .rlim_cur = 1, .rlim_max = 2 };
@@ -104,6 +202,30 @@ static int do_spin(void)
 	while (n != ~0UL)
 		n++;
 	return 0;
+}
+
+/* The slave of pty master @m, opened (not as a controlling terminal). */
+static int open_slave(int m)
+{
+	char path[64];
+	int n;
+
+	if (ioctl(m, TIOCGPTN, &n))
+		return -1;
+	snprintf(path, sizeof(path), "/dev/pts/%d", n);
+	return open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
+static int do_tiocsti(int m, const char *text)
+{
+	int s = open_slave(m);
+
+	if (s < 0)
+		return step("tiocsti", 0);
+	for (const char *p = text; *p; p++)
+		if (ioctl(s, TIOCSTI, p))
+			return step("tiocsti", 0);
+	return step("tiocsti", ioctl(s, TIOCSTI, "\n") == 0);
 }
 
 /* argv: PIDFILE VICTIM... :: ATTACKER... ("::", as the commands may hold "--") */
@@ -176,6 +298,12 @@ int main(int argc, char **argv)
 
 	if (!strcmp(op, "sigio") && argc == 3)
 		return do_sigio(atoi(argv[2]));
+	if (!strcmp(op, "sigio-self") && argc == 3)
+		return do_sigio_self(argv[2]);
+	if (!strcmp(op, "sigio-owner") && argc == 3)
+		return do_sigio_owner(atoi(argv[2]));
+	if (!strcmp(op, "setsig-shared") && argc >= 3)
+		return do_setsig_shared(argv + 2);
 	if (!strcmp(op, "prlimit") && argc == 3)
 		return do_prlimit(atoi(argv[2]));
 	if (!strcmp(op, "sched") && argc == 3)
@@ -186,8 +314,25 @@ int main(int argc, char **argv)
 		return do_spin();
 	if (!strcmp(op, "pty") && argc >= 6)
 		return do_pty(argc - 2, argv + 2);
-	if (!strcmp(op, "tiocsig") && argc == 4)
-		return step("tiocsig", ioctl(atoi(argv[2]), TIOCSIG, atoi(argv[3])) == 0);
+	if (!strcmp(op, "tiocsig") && argc == 4) {
+		int rc = step("tiocsig", ioctl(atoi(argv[2]), TIOCSIG, atoi(argv[3])) == 0);
+
+		sleep(8);
+		return rc;
+	}
+	if (!strcmp(op, "tiocsti") && argc == 4) {
+		int rc = do_tiocsti(atoi(argv[2]), argv[3]);
+
+		sleep(8);
+		return rc;
+	}
+	if (!strcmp(op, "vhangup") && argc == 3) {
+		int s = open_slave(atoi(argv[2]));
+		int rc = step("vhangup", s >= 0 && ioctl(s, TIOCVHANGUP) == 0);
+
+		sleep(8);
+		return rc;
+	}
 	if (!strcmp(op, "hangup") && argc == 3) {
 		int ok = close(atoi(argv[2])) == 0;
 
