@@ -44,6 +44,9 @@ struct dsmd_alarm_count {
 struct dsm_lsm_bpf;
 struct dsm_net_bpf;
 struct ring_buffer;
+struct dsmd_files;
+struct dsmd_prot;
+struct dsmd_pins;
 
 struct dsmd {
 	struct dsmd_opts o;
@@ -60,6 +63,9 @@ struct dsmd {
 	size_t alarm_kinds;
 	int ctl_fd;
 	char ctl_path[512];
+	struct dsmd_files *files;     /* files.c: policy and key file, by directory fd */
+	struct dsmd_prot *prot;       /* protect.c: the protected set, by role */
+	struct dsmd_pins *pins;       /* bpf.c: every pin, the links' fds */
 };
 
 /* The maps dsmd reads and writes, by role. */
@@ -74,6 +80,7 @@ enum dsmd_map {
 	DSMD_MAP_KEYS,
 	DSMD_MAP_NETCFG,
 	DSMD_MAP_TAGS,
+	DSMD_MAP_NAMES,
 };
 
 /* bpf.c: objects in the kernel. */
@@ -85,12 +92,34 @@ int dsmd_bpf_policy_btf(const struct dsmd *d, int *btf_fd, uint32_t *key_id, uin
 void dsmd_bpf_close(struct dsmd *d);
 int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m);
 int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
+/* Are the pins still there, the same objects? 0 yes (or put back on a
+ * fresh bpffs: see bpf.c), -ESHUTDOWN removed from where they were
+ * (dsmd --unload): dsmd lets go of the links and stops; other -errno. */
+int dsmd_bpf_check_pins(struct dsmd *d);
 
 /* policy.c: compile, resolve, install. */
 int dsmd_policy_load(struct dsmd *d);
 void dsmd_new_generation(const struct dsmd *d, const char *why);
-/* Add path's inode (or, whole_fs, its file system) to the protected set. */
-int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs);
+
+/* files.c: the policy and the key file, read through the directory each
+ * was found in at start-up (no symlinks, no mount crossing). */
+enum dsmd_file { DSMD_FILE_POLICY, DSMD_FILE_KEY, DSMD_FILE_MAX };
+struct stat;
+int dsmd_files_open(struct dsmd *d);  /* resolve the configured paths once */
+void dsmd_files_close(struct dsmd *d);
+int dsmd_file_open(const struct dsmd *d, enum dsmd_file f);  /* O_RDONLY fd or -errno */
+int dsmd_file_read(const struct dsmd *d, enum dsmd_file f, char **buf, size_t *len, size_t max);
+int dsmd_file_stat(const struct dsmd *d, enum dsmd_file f, struct stat *st);
+int dsmd_file_dir(const struct dsmd *d, enum dsmd_file f, struct stat *st, const char **dir);
+const char *dsmd_file_path(const struct dsmd *d, enum dsmd_file f); /* NULL: not configured */
+
+/* protect.c: dsm's files in dsm_protected, by role; stale entries go. */
+int dsmd_protect_all(struct dsmd *d);   /* every role: start, reload, re-pin */
+int dsmd_protect_tick(struct dsmd *d);  /* the cheap roles again (replaced files) */
+void dsmd_protect_free(struct dsmd *d);
+/* Once a second from the main loop: pins, then protection; -ESHUTDOWN
+ * when dsm was unloaded under dsmd. */
+int dsmd_self_tick(struct dsmd *d);
 
 /* label.c: labels of tasks. */
 /* The file label of the executable pid runs (as the kernel would find it). */

@@ -175,30 +175,6 @@ static int start_fresh(struct dsmd *d)
 	return dsmd_label_tasks(d, true);
 }
 
-/* dsm's own files: the pins (their directories: a pin is removed by
- * unlinking it), the bpffs holding them (unmounting drops every pin), the
- * state directory, the binary. The policy file and alarm log are added as
- * they are opened. */
-static int protect_all(struct dsmd *d)
-{
-	static const char *const subdirs[] = { "", "/links", "/maps" };
-	char path[512];
-	int err;
-
-	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", d->o.pin_dir, subdirs[i]);
-		err = dsmd_protect_path(d, path, false);
-		if (err)
-			return err;
-	}
-	err = dsmd_protect_path(d, d->o.pin_dir, true);
-	if (!err)
-		err = dsmd_protect_path(d, d->o.state_dir, false);
-	if (!err)
-		err = dsmd_protect_path(d, "/proc/self/exe", false);
-	return err;
-}
-
 static int serve(struct dsmd *d)
 {
 	struct signalfd_siginfo si;
@@ -225,6 +201,8 @@ static int serve(struct dsmd *d)
 			break;
 		}
 		dsmd_net_tick(d);
+		if (dsmd_self_tick(d) == -ESHUTDOWN)
+			break;
 		/* Always drain: events may arrive without a wakeup (ring buffer
 		 * notifications are batched by the kernel). */
 		if (dsmd_alarm_poll(d, 0) < 0)
@@ -282,6 +260,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (dsmd_files_open(&d)) {
+		dsmd_files_close(&d);
+		return 1;
+	}
 	if (dsmd_bpf_pinned(&d)) {
 		d.takeover = true;
 		err = dsmd_bpf_load(&d);
@@ -297,11 +279,11 @@ int main(int argc, char **argv)
 		err = start_fresh(&d);
 	}
 	if (!err)
-		err = protect_all(&d);
+		err = dsmd_protect_all(&d);
 	if (!err)
 		err = dsmd_alarm_open(&d);
 	if (!err)
-		err = dsmd_protect_path(&d, d.alarm_path, false);
+		err = dsmd_protect_all(&d); /* and the alarm log */
 	if (!err)
 		err = dsmd_control_open(&d);
 	if (!err)
@@ -312,6 +294,8 @@ int main(int argc, char **argv)
 	dsmd_control_close(&d);
 	dsmd_alarm_close(&d);
 	dsmd_bpf_close(&d);
+	dsmd_protect_free(&d);
+	dsmd_files_close(&d);
 	dsm_policy_free(d.policy);
 	log_close();
 	return err ? 1 : 0;

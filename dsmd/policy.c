@@ -150,12 +150,14 @@ static int add_local_entries(struct dsmd *d, struct dsm_policy *p, uint32_t *sel
 /*
  * The label dsmd runs in must be able to manage dsm: without bpf() it
  * could not finish attaching, reload or take over, without dsm_files and
- * dsm_read not keep or read its own files. Refuse such a policy in
+ * dsm_read not keep or read its own files, without mount not pin again on
+ * a fresh bpffs after an unmount (bpf.c). Refuse such a policy in
  * enforcing mode rather than lock dsm out of its own objects.
  */
 static int check_self(const struct dsm_policy *p, uint32_t self)
 {
-	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ;
+	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ |
+			      DSM_PERM_MOUNT;
 	uint32_t has = dsm_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, self, DSM_NODE_ANY, self);
 	char want[128];
 
@@ -223,11 +225,16 @@ int dsmd_policy_load(struct dsmd *d)
 	struct dsm_diags dg = { 0 };
 	struct dsm_policy *p = NULL;
 	uint32_t zero = 0, self;
-	size_t n = 0;
+	size_t n = 0, len = 0;
+	char *src = NULL;
 	unsigned nerr;
 	int err, fd = -1;
 
-	err = dsm_policy_compile_file(d->o.policy_path, &p, &dg);
+	/* Read through the directory opened at start (files.c), not by path. */
+	err = dsmd_file_read(d, DSMD_FILE_POLICY, &src, &len, DSM_POLICY_MAX_SOURCE);
+	if (!err)
+		err = dsm_policy_compile(d->o.policy_path, src, len, &p, &dg);
+	free(src);
 	print_diags(&dg);
 	nerr = dg.errors;
 	dsm_diags_free(&dg);
@@ -268,30 +275,10 @@ int dsmd_policy_load(struct dsmd *d)
 	p = NULL;
 	err = dsmd_net_tags(d);
 	if (!err)
-		err = dsmd_protect_path(d, d->o.policy_path, false);
+		err = dsmd_protect_all(d); /* the new file rules' executables too */
 out:
 	if (fd >= 0)
 		close(fd); /* the outer map holds the installed one */
 	dsm_policy_free(p);
 	return err;
-}
-
-int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs)
-{
-	struct dsm_inode_key k = { 0 };
-	uint32_t flags = DSM_PROT_WRITE;
-	struct dsm_pkey fk;
-	struct stat st;
-	int err;
-
-	if (stat(path, &st))
-		return -errno;
-	err = dsm_file_key(st.st_dev, st.st_ino, &fk);
-	if (err)
-		return err;
-	k.dev = fk.file.dev;
-	k.ino = whole_fs ? 0 : dsm_key_file_ino(&fk);
-	if (bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_PROTECTED), &k, &flags, BPF_ANY))
-		return log_errno(LOG_ERR, -errno, "policy: protect %s", path);
-	return 0;
 }
