@@ -137,4 +137,6 @@ reap
 holes=0
 attacks dsm
 echo "RESULT: $got of 8 signal paths reached a victim a may not signal"
-((got == 8)) || fail "expected every path to reach the victim (the hole); $got did"
+# Closed, with their alarms in attack_procfs: oom_score_adj (process
+# ptrace), cgroup.freeze and cgroup.kill (system cgroup).
+((got == 5)) || fail "expected the 5 other paths to reach the victim (the hole); $got did"
