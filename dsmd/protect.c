@@ -329,6 +329,11 @@ static int build_binary(struct pset *s)
 		if (sscanf(line, "%*s %*s %*s %x:%x %llu %4095s", &maj, &min, &ino, path) < 3 ||
 		    !ino || path[0] != '/')
 			continue;
+		/* Files only, the ones their path still names (not shared
+		 * anonymous memory, not a deleted file). */
+		if (stat(path, &st) || !S_ISREG(st.st_mode) || st.st_ino != ino ||
+		    st.st_dev != makedev(maj, min) || strstr(line, " (deleted)"))
+			continue;
 		if (dsm_file_key(makedev(maj, min), ino, &fk))
 			continue;
 		e.k.inode.dev = fk.file.dev;
