@@ -28,10 +28,11 @@
  * everything directly in a protected directory (every pin, the state
  * directory's files) is covered without a record of its own.
  *
- * Cost on the hot path (file_open, every open): two hash lookups (the
- * inode's record and its directory's), then, for opens for write only, a
- * look at the superblock's magic number; the procfs owner is looked up in
- * inode storage only for write-opens of procfs files.
+ * Cost on the hot path (file_open, every open): two bit tests in an array
+ * (may the inode, or its directory, have a record? dsm_protected_bits),
+ * a hash lookup only where one says yes, then, for opens for write only,
+ * a look at the superblock's magic number; the procfs owner is looked up
+ * in inode storage only for write-opens of procfs files.
  */
 #ifndef DSM_BPF_SYSTEM_BPF_H
 #define DSM_BPF_SYSTEM_BPF_H
@@ -62,6 +63,15 @@
 
 #define DSM_PROT_COVER (DSM_PROT_READ | DSM_PROT_WRITE) /* what entries inherit */
 #define DSM_PROT_CHANGE (DSM_PROT_WRITE | DSM_PROT_WRITE_SELF)
+
+/* Which inodes may have a record (dsm/abi.h): most opens end here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * DSM_PROT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dsm_protected_bits SEC(".maps");
 
 /* Names reserved in a directory whose record has DSM_PROT_NAMES. */
 struct {
@@ -103,16 +113,35 @@ static __always_inline bool kthread(void)
 
 /* ---- dsm's files ---------------------------------------------------------- */
 
+/* May @inode have a record (@filter: DSM_PROT_FILTER_*)? An array lookup,
+ * which the verifier inlines: a few instructions. */
+static __always_inline bool maybe_protected(__u64 ino, __u32 dev, __u32 filter)
+{
+	__u32 bit = dsm_prot_bit(ino, dev);
+	__u32 idx = filter * DSM_PROT_WORDS + (bit >> 6);
+	__u64 *w = bpf_map_lookup_elem(&dsm_protected_bits, &idx);
+
+	return !w || ((*w >> (bit & 63)) & 1);
+}
+
 /* The record of an inode: its DSM_PROT_* flags, 0 when it has none. */
-static __always_inline __u32 protection(struct inode *inode)
+static __always_inline __u32 record(struct inode *inode, __u32 filter)
 {
 	struct dsm_inode_key k = {
 		.ino = inode->i_ino,
 		.dev = inode->i_sb->s_dev,
 	};
-	__u32 *v = bpf_map_lookup_elem(&dsm_protected, &k);
+	__u32 *v;
 
+	if (!maybe_protected(k.ino, k.dev, filter))
+		return 0;
+	v = bpf_map_lookup_elem(&dsm_protected, &k);
 	return v ? *v : 0;
+}
+
+static __always_inline __u32 protection(struct inode *inode)
+{
+	return record(inode, DSM_PROT_FILTER_OWN);
 }
 
 /* What protects the inode of @d: its own record, else what its directory's
@@ -127,7 +156,7 @@ static __always_inline __u32 entry_protection(struct dentry *d)
 	own = protection(inode);
 	if (own)
 		return own;
-	return protection(d->d_parent->d_inode) & DSM_PROT_COVER;
+	return record(d->d_parent->d_inode, DSM_PROT_FILTER_COVER) & DSM_PROT_COVER;
 }
 
 /* Is @dentry's name one the directory @dir reserves? */

@@ -81,6 +81,7 @@ enum dsmd_map {
 	DSMD_MAP_NETCFG,
 	DSMD_MAP_TAGS,
 	DSMD_MAP_NAMES,
+	DSMD_MAP_PROT_BITS,
 };
 
 /* bpf.c: objects in the kernel. */

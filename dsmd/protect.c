@@ -8,7 +8,7 @@
  * and changes first, then removals, so that an inode still wanted is never
  * unprotected on the way, and nothing stale stays (an inode a reload or a
  * legitimate replacement left behind, the entries of an earlier dsmd on a
- * takeover).
+ * takeover). dsm_protected_bits follows the inode records (dsm/abi.h).
  *
  *   role        what                                  flags
  *   pins        pin dir, maps/, links/                READ WRITE (covers every pin)
@@ -87,6 +87,7 @@ struct dsmd_prot {
 	struct pset role[ROLE_MAX][KIND_MAX];
 	struct pset shadow[KIND_MAX]; /* what the maps hold, as far as dsmd knows */
 	bool synced;                  /* shadow read from the maps once */
+	uint64_t bits[2 * DSM_PROT_WORDS]; /* dsm_protected_bits, as written */
 };
 
 static int pcmp_kind;
@@ -413,9 +414,47 @@ static int build(struct dsmd *d, enum prot_role r, struct pset *s, struct pset *
 
 /* ---- bringing the maps to the union ---------------------------------------- */
 
+/* The filters for the records of @want (dsm/abi.h, dsm_protected_bits). */
+static void want_bits(const struct pset *want, uint64_t *bits)
+{
+	memset(bits, 0, sizeof(uint64_t) * 2 * DSM_PROT_WORDS);
+	for (size_t i = 0; i < want->n; i++) {
+		const struct pent *e = &want->v[i];
+		uint32_t b = dsm_prot_bit(e->k.inode.ino, e->k.inode.dev);
+
+		if (!e->flags)
+			continue; /* not in the map */
+		bits[DSM_PROT_FILTER_OWN * DSM_PROT_WORDS + b / 64] |= 1ull << (b % 64);
+		if (e->flags & (DSM_PROT_READ | DSM_PROT_WRITE))
+			bits[DSM_PROT_FILTER_COVER * DSM_PROT_WORDS + b / 64] |= 1ull << (b % 64);
+	}
+}
+
+/* Write the words of @to that differ from what was written. */
+static int write_bits(struct dsmd *d, const uint64_t *to)
+{
+	int fd = dsmd_map_fd(d, DSMD_MAP_PROT_BITS), ret = 0;
+
+	for (uint32_t w = 0; w < 2 * DSM_PROT_WORDS; w++) {
+		if (d->prot->bits[w] == to[w])
+			continue;
+		if (bpf_map_update_elem(fd, &w, &to[w], BPF_ANY)) {
+			ret = log_errno(LOG_ERR, -errno, "protect: write dsm_protected_bits");
+			continue;
+		}
+		d->prot->bits[w] = to[w];
+	}
+	return ret;
+}
+
 /* The keys the maps hold now (a takeover finds an earlier dsmd's). */
 static int read_maps(const struct dsmd *d, struct pset shadow[KIND_MAX])
 {
+	int bfd = dsmd_map_fd(d, DSMD_MAP_PROT_BITS);
+
+	for (uint32_t w = 0; w < 2 * DSM_PROT_WORDS; w++)
+		if (bpf_map_lookup_elem(bfd, &w, &d->prot->bits[w]))
+			return -errno;
 	for (int kind = 0; kind < KIND_MAX; kind++) {
 		struct pent cur = pent_new(0), next = pent_new(0);
 		int fd = map_fd(d, kind);
@@ -435,8 +474,9 @@ static int read_maps(const struct dsmd *d, struct pset shadow[KIND_MAX])
 
 static int sync_maps(struct dsmd *d)
 {
+	static uint64_t final[2 * DSM_PROT_WORDS], both[2 * DSM_PROT_WORDS];
 	struct dsmd_prot *pr = d->prot;
-	int ret = 0;
+	int ret = 0, err;
 
 	if (!pr->synced) {
 		ret = read_maps(d, pr->shadow);
@@ -470,6 +510,14 @@ static int sync_maps(struct dsmd *d)
 			}
 			added++;
 		}
+		if (kind == KIND_INODE) {
+			/* New records' bits before anything relies on them ... */
+			want_bits(&want, final);
+			for (uint32_t w = 0; w < 2 * DSM_PROT_WORDS; w++)
+				both[w] = final[w] | pr->bits[w];
+			err = write_bits(d, both);
+			ret = ret ? ret : err;
+		}
 		for (size_t i = 0; i < old->n; i++) {
 			if (pset_find(&want, kind, &old->v[i]))
 				continue;
@@ -480,6 +528,12 @@ static int sync_maps(struct dsmd *d)
 				continue;
 			}
 			removed++;
+		}
+		if (kind == KIND_INODE) {
+			/* ... and stale ones cleared once their records are gone. */
+			want_bits(&want, final);
+			err = write_bits(d, final);
+			ret = ret ? ret : err;
 		}
 		if (added || removed)
 			log_debug("protect: %s: %zu entries (%zu new or changed, %zu removed)",

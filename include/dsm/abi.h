@@ -294,6 +294,28 @@ struct dsm_inode_key {
 
 #define DSM_NAME_MAX 32 /* reserved names are shorter, NUL included */
 
+/*
+ * dsm_protected_bits: two filters of DSM_PROT_BITS bits each (array of
+ * __u64, word DSM_PROT_FILTER_* * DSM_PROT_WORDS + bit / 64) that say which
+ * inodes may have a record, so that an open looks dsm_protected up only
+ * for those (a false positive costs the lookup, never a decision): every
+ * record's bit in OWN, the bit of every directory whose READ or WRITE
+ * covers its entries in COVER. dsmd sets a record's bits before relying
+ * on it and clears them only after the record is gone.
+ */
+#define DSM_PROT_BITS_SHIFT 16
+#define DSM_PROT_BITS       (1u << DSM_PROT_BITS_SHIFT)
+#define DSM_PROT_WORDS      (DSM_PROT_BITS / 64)
+#define DSM_PROT_FILTER_OWN   0
+#define DSM_PROT_FILTER_COVER 1
+
+static inline __u32 dsm_prot_bit(__u64 ino, __u32 dev)
+{
+	__u64 h = (ino ^ ((__u64)dev << 40)) * 0x9E3779B97F4A7C15ull;
+
+	return (__u32)(h >> (64 - DSM_PROT_BITS_SHIFT));
+}
+
 /* dsm_protected_names: a reserved name in a directory -> DSM_PROT_* flags. */
 struct dsm_name_key {
 	struct dsm_inode_key dir;

@@ -22,7 +22,7 @@ etc_copy=/tmp/dsm-etc-copy
 restore_etc() {
 	local rc=$?
 	rm -f /etc/ld.so.preload 2>/dev/null
-	while findmnt /etc >/dev/null 2>&1 && [[ $(findmnt -n -o SOURCE /etc) == *"$etc_copy"* ]]; do
+	while [[ $(findmnt -n -o SOURCE /etc 2>/dev/null) == *dsm-etc-copy* ]]; do
 		umount -l /etc || break
 	done
 	return $rc
