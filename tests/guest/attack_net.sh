@@ -1,0 +1,67 @@
+# attack_net.sh: helpers for the network attack tests (cases/attack_net_*).
+# Source after lib.sh and dsm.sh. Each attack prints one line a reader can
+# grep for:
+#   CONTROL <what>: <outcome>              the path where dsm checks it
+#   ATTACK <what>: SUCCEEDED (hole) [...]  the attack worked
+#   ATTACK <what>: BLOCKED [...]           dsm stopped it
+# A test states what it expects of each attack today (hole or blocked), so
+# that it keeps passing while the hole is open and fails, pointing at the
+# line, once a fix changes the outcome (then flip the expectation).
+
+IO=$build/tests/guest/tools/attack_net_io
+SOCKT=$build/tests/guest/tools/attack_net_sock
+PKT=$build/tests/guest/tools/attack_net_pkt
+
+# control WHAT GOT WANT: a path dsm checks must behave as the policy says.
+control() {
+	echo "CONTROL $1: $2"
+	[[ $2 == "$3" ]] || fail "control $1: got '$2', want '$3'"
+}
+
+# attack WHAT EXPECT GOT SUCCESS: GOT == SUCCESS means the attack worked;
+# EXPECT (hole or blocked) is what the test expects today.
+attack() {
+	local what=$1 expect=$2 got=$3 success=$4 verdict
+	if [[ $got == "$success" ]]; then
+		verdict=hole
+		echo "ATTACK $what: SUCCEEDED (hole) [$got]"
+	else
+		verdict=blocked
+		echo "ATTACK $what: BLOCKED [$got]"
+	fi
+	[[ $verdict == "$expect" ]] || fail "attack $what: expected $expect, got $verdict ($got)"
+}
+
+# wait_ready FILE: wait (10 s at most) for a server's "ready" line.
+wait_ready() {
+	local _
+	for _ in $(seq 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
+# wait_done FILE PATTERN [TENTHS]: wait for a line matching PATTERN, then
+# print the file's last line.
+wait_done() {
+	local _ n=${3:-300}
+	for _ in $(seq "$n"); do grep -qE "$2" "$1" 2>/dev/null && break; sleep 0.1; done
+	tail -1 "$1" 2>/dev/null
+}
+
+# guest_modprobe MODULE...: load guest kernel modules (and what they need)
+# from the guest kernel tree; the guest's own modprobe has no module tree.
+guest_modprobe() {
+	local ver
+	ver=$(cat "$build/guest/kernel-version")
+	modprobe -d "$build/guest/root" -S "$ver" -a "$@"
+}
+
+# netns_spawn LABEL SECONDS: a process of LABEL in a new network namespace
+# (unshare -n), alive for SECONDS; prints its pid, for nsenter -t PID -n.
+netns_spawn() {
+	local f=/tmp/netns.$$.$RANDOM _
+	as "$1" unshare -n sh -c "echo \$\$ >$f; exec sleep $2" >/dev/null 2>&1 &
+	for _ in $(seq 100); do [[ -s $f ]] && break; sleep 0.1; done
+	[[ -s $f ]] || return 1
+	cat "$f"
+	rm -f "$f"
+}
