@@ -8,13 +8,29 @@
  * enforcement survives dsmd; a dsmd that finds the pins takes over: it
  * checks their ABI stamp, loads the objects (reusing the pinned maps) and
  * leaves the attached programs as they are.
+ *
+ * dsmd also holds a descriptor of every link, deliberately (the ones it
+ * attached, or on a takeover the pinned ones it opens): while dsmd runs,
+ * no mount operation can detach a program, not even an unmount the
+ * policy allows (a label with `system mount` doing `umount -l /sys` takes
+ * the bpffs and its pins out of every path, and the last reference to it
+ * drops them). Once a second dsmd checks that its pins are still there
+ * and the same objects (by map and link id). Gone from the bpffs they
+ * were pinned on: someone with dsm_files removed them (dsmd --unload), so
+ * dsmd lets go and stops. Gone because that bpffs is no longer where they
+ * were (unmounted, mounted over): dsmd pins every map and link again at
+ * the pin directory, on a fresh bpffs if there is none, and removes the
+ * old pins through the directory descriptor it kept.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -30,6 +46,123 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *kind, co
 	int n = snprintf(buf, len, "%s/%s%s%s", dir, kind, name ? "/" : "", name ? name : "");
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* ---- the pins dsmd holds -------------------------------------------------- */
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+struct dsmd_pin {
+	const char *kind;       /* "maps" or "links" */
+	char name[64];
+	int fd;                 /* maps: the object's; links: the held link's */
+	struct bpf_link *link;  /* links: dsmd's reference, kept until exit */
+	uint32_t id;
+};
+
+struct dsmd_pins {
+	struct dsmd_pin *v;
+	size_t n, cap;
+	dev_t dev;  /* the bpffs the pins are on */
+	int dirfd;  /* O_PATH descriptor of the pin directory on it */
+};
+
+static uint32_t obj_id(int fd, bool link)
+{
+	struct bpf_link_info li;
+	struct bpf_map_info mi;
+	__u32 len;
+
+	if (link) {
+		memset(&li, 0, sizeof(li));
+		len = sizeof(li);
+		return bpf_obj_get_info_by_fd(fd, &li, &len) ? 0 : li.id;
+	}
+	memset(&mi, 0, sizeof(mi));
+	len = sizeof(mi);
+	return bpf_obj_get_info_by_fd(fd, &mi, &len) ? 0 : mi.id;
+}
+
+static struct dsmd_pins *pins(struct dsmd *d)
+{
+	if (!d->pins) {
+		d->pins = calloc(1, sizeof(*d->pins));
+		if (d->pins)
+			d->pins->dirfd = -1;
+	}
+	return d->pins;
+}
+
+static int pins_add(struct dsmd *d, const char *kind, const char *name, int fd,
+		    struct bpf_link *link)
+{
+	struct dsmd_pins *p = pins(d);
+	struct dsmd_pin *e;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].kind == kind && !strcmp(p->v[i].name, name))
+			return 0; /* both objects share the map */
+	if (p->n == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 64;
+		struct dsmd_pin *nv = realloc(p->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		p->v = nv;
+		p->cap = ncap;
+	}
+	e = &p->v[p->n];
+	*e = (struct dsmd_pin){ .kind = kind, .fd = fd, .link = link };
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->id = obj_id(fd, link != NULL);
+	if (!e->id)
+		return log_errno(LOG_ERR, -errno, "pins: id of %s/%s", kind, name);
+	p->n++;
+	return 0;
+}
+
+static int pins_add_maps(struct dsmd *d, struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		if (!bpf_map__pin_path(map))
+			continue;
+		err = pins_add(d, "maps", bpf_map__name(map), bpf_map__fd(map), NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Where the pins are now: their file system, and a descriptor of the pin
+ * directory (to clean the old place up after a re-pin). */
+static int pins_locate(struct dsmd *d)
+{
+	struct dsmd_pins *p = pins(d);
+	struct stat st;
+	int fd;
+
+	if (!p)
+		return -ENOMEM;
+	fd = open(d->o.pin_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		int err = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		return log_errno(LOG_ERR, err, "pins: %s", d->o.pin_dir);
+	}
+	if (p->dirfd >= 0)
+		close(p->dirfd);
+	p->dirfd = fd;
+	p->dev = st.st_dev;
+	return 0;
 }
 
 static struct dsm_abi_stamp abi_stamp(void)
@@ -96,6 +229,42 @@ static int mkdir_p(const char *dir, const char *sub)
 	if (mkdir(path, 0700) && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* A takeover: hold a descriptor of every pinned link, as the dsmd that
+ * attached them did. */
+static int hold_pinned_links(struct dsmd *d)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR *dh;
+	int err = 0;
+
+	if (pin_path(dir, sizeof(dir), d->o.pin_dir, "links", NULL))
+		return -ENAMETOOLONG;
+	dh = opendir(dir);
+	if (!dh)
+		return log_errno(LOG_ERR, -errno, "pins: %s", dir);
+	while (!err && (de = readdir(dh))) {
+		struct bpf_link *link;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (pin_path(path, sizeof(path), dir, de->d_name, NULL)) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		link = bpf_link__open(path);
+		if (!link) {
+			err = log_errno(LOG_ERR, -errno, "pins: open link %s", path);
+			break;
+		}
+		err = pins_add(d, "links", de->d_name, bpf_link__fd(link), link);
+		if (err)
+			bpf_link__destroy(link);
+	}
+	closedir(dh);
+	return err ? err : pins_locate(d);
 }
 
 /*
@@ -182,7 +351,12 @@ int dsmd_bpf_load(struct dsmd *d)
 		if (bpf_map_update_elem(bpf_map__fd(d->lsm->maps.dsm_abi), &zero, &s, BPF_ANY))
 			return log_errno(LOG_ERR, -errno, "write the ABI stamp");
 	}
-	return 0;
+	err = pins_add_maps(d, d->lsm->obj);
+	if (!err)
+		err = pins_add_maps(d, d->net->obj);
+	if (!err && d->takeover)
+		err = hold_pinned_links(d);
+	return err;
 }
 
 /* Attach every LSM program, pinning each link as it goes. The maps were
@@ -209,13 +383,16 @@ int dsmd_bpf_attach_and_pin(struct dsmd *d)
 			err = -ENAMETOOLONG;
 		else
 			err = bpf_link__pin(link, path);
-		/* The pin holds the link now; our reference goes either way. */
-		bpf_link__disconnect(link);
-		bpf_link__destroy(link);
-		if (err)
+		/* dsmd keeps its reference (see the top of the file); on a
+		 * failure it goes, which detaches the program. */
+		if (!err)
+			err = pins_add(d, "links", bpf_program__name(prog), bpf_link__fd(link), link);
+		if (err) {
+			bpf_link__destroy(link);
 			return log_errno(LOG_ERR, err, "pin %s", path);
+		}
 	}
-	return 0;
+	return pins_locate(d);
 }
 
 /* Remove every pin: links first (that detaches the programs), then maps. */
@@ -275,10 +452,193 @@ int dsmd_bpf_policy_btf(const struct dsmd *d, int *btf_fd, uint32_t *key_id, uin
 	return 0;
 }
 
+/* ---- checking and re-pinning ---------------------------------------------- */
+
+static bool pin_present(const struct dsmd *d, const struct dsmd_pin *e)
+{
+	char path[PATH_MAX];
+	uint32_t id;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", d->o.pin_dir, e->kind, e->name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	id = obj_id(fd, e->link != NULL);
+	close(fd);
+	return id == e->id;
+}
+
+/* Is the pin directory's path still on the bpffs the pins were put on? The
+ * deepest part of it that exists tells (the pin directory itself, or, once
+ * `dsmd --unload` removed it, its parent). */
+static bool on_pinned_fs(const struct dsmd *d)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	snprintf(path, sizeof(path), "%s", d->o.pin_dir);
+	for (;;) {
+		if (stat(path, &st) == 0)
+			return st.st_dev == d->pins->dev;
+		slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			return false;
+		*slash = '\0';
+	}
+}
+
+/* mkdir every missing directory of @path (mode 0700). */
+static int mkdir_all(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
+/* A bpffs at the pin directory: the one that is there, else a fresh one
+ * mounted on the deepest part of the path that exists. */
+static int ensure_bpffs(const struct dsmd *d, char *where, size_t len, bool *mounted)
+{
+	struct statfs sfs;
+	struct stat st;
+	char *slash;
+	int err;
+
+	*mounted = false;
+	snprintf(where, len, "%s", d->o.pin_dir);
+	while (stat(where, &st)) {
+		slash = strrchr(where, '/');
+		if (!slash || slash == where)
+			return -ENOENT;
+		*slash = '\0';
+	}
+	if (statfs(where, &sfs))
+		return -errno;
+	if ((unsigned long)sfs.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", where, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700"))
+			return log_errno(LOG_ERR, -errno, "pins: mount a bpffs on %s", where);
+		*mounted = true;
+	}
+	err = mkdir_all(d->o.pin_dir);
+	if (!err)
+		err = mkdir_p(d->o.pin_dir, "maps");
+	if (!err)
+		err = mkdir_p(d->o.pin_dir, "links");
+	return err ? log_errno(LOG_ERR, err, "pins: create %s", d->o.pin_dir) : 0;
+}
+
+static int repin(struct dsmd *d, size_t missing)
+{
+	struct dsmd_pins *p = d->pins;
+	char where[PATH_MAX], path[PATH_MAX];
+	size_t nmaps = 0, nlinks = 0;
+	int old = p->dirfd, err, ret = 0;
+	bool mounted;
+
+	log_warning("pins: %zu of %zu pins are not in %s, which is not on the bpffs dsm pinned "
+		    "them on any more (unmounted or mounted over): the links are held, pinning "
+		    "again", missing, p->n, d->o.pin_dir);
+	err = ensure_bpffs(d, where, sizeof(where), &mounted);
+	if (err)
+		return err;
+	for (size_t i = 0; i < p->n; i++) {
+		struct dsmd_pin *e = &p->v[i];
+
+		snprintf(path, sizeof(path), "%s/%s/%s", d->o.pin_dir, e->kind, e->name);
+		if (bpf_obj_pin(e->fd, path) && !(errno == EEXIST && pin_present(d, e))) {
+			ret = log_errno(LOG_ERR, -errno, "pins: pin %s", path);
+			continue;
+		}
+		if (e->link)
+			nlinks++;
+		else
+			nmaps++;
+	}
+	/* The old pins, wherever their bpffs is now: one place holds them. */
+	p->dirfd = -1;
+	if (pins_locate(d)) {
+		p->dirfd = old;
+		return -EIO;
+	}
+	if (old >= 0) {
+		for (size_t i = 0; i < p->n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", p->v[i].kind, p->v[i].name);
+			unlinkat(old, path, 0);
+		}
+		unlinkat(old, "maps", AT_REMOVEDIR);
+		unlinkat(old, "links", AT_REMOVEDIR);
+		close(old);
+	}
+	log_warning("pins: re-pinned %zu maps and %zu links in %s%s%s", nmaps, nlinks,
+		    d->o.pin_dir, mounted ? " on a fresh bpffs mounted at " : "",
+		    mounted ? where : "");
+	err = dsmd_protect_all(d);
+	return ret ? ret : err;
+}
+
+int dsmd_bpf_check_pins(struct dsmd *d)
+{
+	struct dsmd_pins *p = d->pins;
+	size_t missing = 0;
+
+	if (!p || p->dirfd < 0)
+		return 0;
+	for (size_t i = 0; i < p->n; i++)
+		missing += !pin_present(d, &p->v[i]);
+	if (!missing)
+		return 0;
+	if (on_pinned_fs(d)) {
+		log_warning("pins: %zu of %zu pins were removed from %s (dsmd --unload): letting "
+			    "go of the links and stopping", missing, p->n, d->o.pin_dir);
+		return -ESHUTDOWN;
+	}
+	return repin(d, missing);
+}
+
+static void pins_free(struct dsmd *d)
+{
+	struct dsmd_pins *p = d->pins;
+	size_t missing = 0, links = 0;
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->v[i].link)
+			continue;
+		links++;
+		missing += p->dirfd >= 0 && !pin_present(d, &p->v[i]);
+	}
+	if (missing && !on_pinned_fs(d))
+		log_error("pins: %zu of %zu links are pinned nowhere dsmd can see: they detach "
+			  "as dsmd exits", missing, links);
+	for (size_t i = 0; i < p->n; i++)
+		bpf_link__destroy(p->v[i].link); /* closes dsmd's fd; a pin keeps the link */
+	if (p->dirfd >= 0)
+		close(p->dirfd);
+	free(p->v);
+	free(p);
+	d->pins = NULL;
+}
+
 /* Closing the objects detaches nothing that is pinned: links stay, and the
  * tc filters hold their program. */
 void dsmd_bpf_close(struct dsmd *d)
 {
+	pins_free(d);
 	if (d->net)
 		dsm_net_bpf__destroy(d->net);
 	d->net = NULL;
@@ -300,6 +660,8 @@ int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m)
 	case DSMD_MAP_KEYS:      return bpf_map__fd(d->lsm->maps.dsm_keys);
 	case DSMD_MAP_NETCFG:    return bpf_map__fd(d->lsm->maps.dsm_net_config);
 	case DSMD_MAP_TAGS:      return bpf_map__fd(d->lsm->maps.dsm_local_tags);
+	case DSMD_MAP_NAMES:     return bpf_map__fd(d->lsm->maps.dsm_protected_names);
+	case DSMD_MAP_PROT_BITS: return bpf_map__fd(d->lsm->maps.dsm_protected_bits);
 	}
 	return -EBADF;
 }

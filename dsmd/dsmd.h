@@ -51,6 +51,9 @@ struct dsm_net_bpf;
 struct dsmd_alarms;
 struct dsmd_control;
 struct dsmd_loop;
+struct dsmd_files;
+struct dsmd_prot;
+struct dsmd_pins;
 
 struct dsmd {
 	struct dsmd_opts o;
@@ -66,6 +69,9 @@ struct dsmd {
 	bool unloaded;                /* an unload request removed dsm: exit */
 	int heartbeat_fd;             /* STATE_DIR/heartbeat, touched every tick */
 	int64_t heartbeat_ms;         /* wall clock of the last tick */
+	struct dsmd_files *files;     /* files.c: policy and key file, by directory fd */
+	struct dsmd_prot *prot;       /* protect.c: the protected set, by role */
+	struct dsmd_pins *pins;       /* bpf.c: every pin, the links' fds */
 };
 
 /* The maps dsmd reads and writes, by role. */
@@ -80,6 +86,8 @@ enum dsmd_map {
 	DSMD_MAP_KEYS,
 	DSMD_MAP_NETCFG,
 	DSMD_MAP_TAGS,
+	DSMD_MAP_NAMES,
+	DSMD_MAP_PROT_BITS,
 };
 
 /* bpf.c: objects in the kernel. */
@@ -91,6 +99,10 @@ int dsmd_bpf_policy_btf(const struct dsmd *d, int *btf_fd, uint32_t *key_id, uin
 void dsmd_bpf_close(struct dsmd *d);
 int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m);
 int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
+/* Are the pins still there, the same objects? 0 yes (or put back on a
+ * fresh bpffs: see bpf.c), -ESHUTDOWN removed from where they were
+ * (dsmd --unload): dsmd lets go of the links and stops; other -errno. */
+int dsmd_bpf_check_pins(struct dsmd *d);
 
 /* policy.c: compile, resolve, install. */
 /* Compile and resolve the policy file for this node, with its node-local
@@ -120,9 +132,25 @@ struct dsmd_reload_result {
  * protection of the policy file; log the result. */
 void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r);
 
-/* policy.c (file protection, on its way to a file of its own): add path's
- * inode (or, whole_fs, its file system) to the protected set. */
-int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs);
+/* files.c: the policy and the key file, read through the directory each
+ * was found in at start-up (no symlinks, no mount crossing). */
+enum dsmd_file { DSMD_FILE_POLICY, DSMD_FILE_KEY, DSMD_FILE_MAX };
+struct stat;
+int dsmd_files_open(struct dsmd *d);  /* resolve the configured paths once */
+void dsmd_files_close(struct dsmd *d);
+int dsmd_file_open(const struct dsmd *d, enum dsmd_file f);  /* O_RDONLY fd or -errno */
+int dsmd_file_read(const struct dsmd *d, enum dsmd_file f, char **buf, size_t *len, size_t max);
+int dsmd_file_stat(const struct dsmd *d, enum dsmd_file f, struct stat *st);
+int dsmd_file_dir(const struct dsmd *d, enum dsmd_file f, struct stat *st, const char **dir);
+const char *dsmd_file_path(const struct dsmd *d, enum dsmd_file f); /* NULL: not configured */
+
+/* protect.c: dsm's files in dsm_protected, by role; stale entries go. */
+int dsmd_protect_all(struct dsmd *d);   /* every role: start, reload, re-pin */
+int dsmd_protect_tick(struct dsmd *d);  /* the cheap roles again (replaced files) */
+void dsmd_protect_free(struct dsmd *d);
+/* Once a second from the main loop: pins, then protection; -ESHUTDOWN
+ * when dsm was unloaded under dsmd. */
+int dsmd_self_tick(struct dsmd *d);
 
 /* label.c: labels of tasks. */
 /* The file label of the executable pid runs (as the kernel would find it). */

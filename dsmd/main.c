@@ -222,30 +222,6 @@ static int take_over(struct dsmd *d)
 		err = dsmd_label_tasks(d, true);
 	return err;
 }
-/* dsm's own files: the pins (their directories: a pin is removed by
- * unlinking it), the bpffs holding them (unmounting drops every pin), the
- * state directory, the binary. The policy file and alarm log are added as
- * they are opened. */
-static int protect_all(struct dsmd *d)
-{
-	static const char *const subdirs[] = { "", "/links", "/maps" };
-	char path[512];
-	int err;
-
-	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", d->o.pin_dir, subdirs[i]);
-		err = dsmd_protect_path(d, path, false);
-		if (err)
-			return err;
-	}
-	err = dsmd_protect_path(d, d->o.pin_dir, true);
-	if (!err)
-		err = dsmd_protect_path(d, d->o.state_dir, false);
-	if (!err)
-		err = dsmd_protect_path(d, "/proc/self/exe", false);
-	return err;
-}
-
 /* The heartbeat file (serve.c touches it every second), readable by
  * anyone: its modification time tells whether dsmd still runs its loop. */
 static int open_heartbeat(struct dsmd *d)
@@ -284,13 +260,13 @@ static int run(struct dsmd *d)
 	err = dsmd_closer_start();
 	if (err)
 		return log_errno(LOG_ERR, err, "main: closer thread");
-	err = dsmd_bpf_pinned(d) ? take_over(d) : start_fresh(d);
+	err = dsmd_files_open(d);
 	if (!err)
-		err = protect_all(d);
+		err = dsmd_bpf_pinned(d) ? take_over(d) : start_fresh(d);
 	if (!err)
 		err = dsmd_alarm_open(d);
 	if (!err)
-		err = dsmd_protect_path(d, dsmd_alarm_path(d), false);
+		err = dsmd_protect_all(d);
 	if (!err)
 		err = open_heartbeat(d);
 	if (!err)
@@ -336,6 +312,8 @@ int main(int argc, char **argv)
 		close(d.heartbeat_fd);
 	dsmd_closer_stop();
 	dsmd_bpf_close(&d);
+	dsmd_protect_free(&d);
+	dsmd_files_close(&d);
 	dsm_policy_free(d.policy);
 	log_close();
 	return err ? 1 : 0;

@@ -188,19 +188,24 @@ struct keyfile {
 	int send; /* key id, -1 until given */
 };
 
-static int parse_keyfile(const char *path, struct keyfile *kf)
+static int parse_keyfile(const struct dsmd *d, const char *path, struct keyfile *kf)
 {
 	char line[256];
 	unsigned lineno = 0;
 	struct stat st;
 	FILE *f;
-	int err = 0;
+	int err = 0, fd;
 
 	*kf = (struct keyfile){ .send = -1 };
-	f = fopen(path, "re");
+	/* Through the directory opened at start (files.c), not by path. */
+	fd = dsmd_file_open(d, DSMD_FILE_KEY);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "r");
 	if (!f) {
-		log_error("net: %s: %s", path, strerror(errno));
-		return -errno;
+		err = -errno;
+		close(fd);
+		return log_errno(LOG_ERR, err, "net: %s", path);
 	}
 	if (fstat(fileno(f), &st) || st.st_uid != 0 || (st.st_mode & 077)) {
 		log_error("net: %s: must be owned by root and not readable by others (chmod 600)",
@@ -457,7 +462,7 @@ int dsmd_net_configure(struct dsmd *d)
 		log_info("net: no key file: local checks only, peers are unlabeled");
 		return 0;
 	}
-	err = parse_keyfile(d->o.key_file, &kf);
+	err = parse_keyfile(d, d->o.key_file, &kf);
 	if (err)
 		return err;
 	if (labeling(&d->o))

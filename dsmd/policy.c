@@ -162,12 +162,14 @@ static int add_local_entries(const struct dsmd *d, struct dsm_policy *p, uint32_
 /*
  * The label dsmd runs in must be able to manage dsm: without bpf() it
  * could not finish attaching, reload or take over, without dsm_files and
- * dsm_read not keep or read its own files. Refuse such a policy in
+ * dsm_read not keep or read its own files, without mount not pin again on
+ * a fresh bpffs after an unmount (bpf.c). Refuse such a policy in
  * enforcing mode rather than lock dsm out of its own objects.
  */
 static int check_self(const struct dsm_policy *p, uint32_t self)
 {
-	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ;
+	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ |
+			      DSM_PERM_MOUNT;
 	uint32_t has = dsm_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, self, DSM_NODE_ANY, self);
 	char want[128];
 
@@ -212,10 +214,16 @@ static int fill_map(const struct dsmd *d, const struct dsm_policy *p, size_t *n)
 static int compile(const struct dsmd *d, struct dsm_policy **p, char *why, size_t len)
 {
 	struct dsm_diags dg = { 0 };
+	size_t srclen = 0;
+	char *src = NULL;
 	unsigned nerr;
 	int err;
 
-	err = dsm_policy_compile_file(d->o.policy_path, p, &dg);
+	/* Read through the directory opened at start (files.c), not by path. */
+	err = dsmd_file_read(d, DSMD_FILE_POLICY, &src, &srclen, DSM_POLICY_MAX_SOURCE);
+	if (!err)
+		err = dsm_policy_compile(d->o.policy_path, src, srclen, p, &dg);
+	free(src);
 	print_diags(&dg);
 	nerr = dg.errors;
 	dsm_diags_free(&dg);
@@ -309,25 +317,5 @@ int dsmd_policy_install(struct dsmd *d, struct dsm_policy *p, char *why, size_t 
 		 d->o.policy_path, dsm_policy_name(p), (unsigned long long)dsm_policy_version(p),
 		 n, dsm_policy_mode(p) == DSM_MODE_PERMISSIVE ? "permissive" : "enforcing",
 		 d->node_name, d->node_id);
-	return 0;
-}
-
-int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs)
-{
-	struct dsm_inode_key k = { 0 };
-	uint32_t flags = DSM_PROT_WRITE;
-	struct dsm_pkey fk;
-	struct stat st;
-	int err;
-
-	if (stat(path, &st))
-		return -errno;
-	err = dsm_file_key(st.st_dev, st.st_ino, &fk);
-	if (err)
-		return err;
-	k.dev = fk.file.dev;
-	k.ino = whole_fs ? 0 : dsm_key_file_ino(&fk);
-	if (bpf_map_update_elem(dsmd_map_fd(d, DSMD_MAP_PROTECTED), &k, &flags, BPF_ANY))
-		return log_errno(LOG_ERR, -errno, "policy: protect %s", path);
 	return 0;
 }

@@ -13,8 +13,8 @@
  * resolved, checked) and swapped in as one step that either happens or
  * does not, and the keys are not touched either. Once the swap happened
  * the new policy is in force whatever follows, so a later failure (a new
- * generation, the same-node tags, the cluster keys, the protection of the
- * policy file) is reported as that, never as the previous policy staying.
+ * generation, the same-node tags, the cluster keys, the protection of
+ * dsm's files) is reported as that, never as the previous policy staying.
  * Every later step runs even when one before it failed: each is
  * independent, and each not done is named.
  */
@@ -53,10 +53,10 @@ static void after_install(struct dsmd *d, struct dsmd_reload_result *r, size_t *
 	err = dsmd_net_configure(d);
 	if (err)
 		add_failure(r, at, "the cluster keys", err, "the previous keys stay in force");
-	err = dsmd_protect_path(d, d->o.policy_path, false);
+	err = dsmd_protect_all(d); /* the new file rules' executables too */
 	if (err)
-		add_failure(r, at, "protecting the policy file", err,
-			    "it can be changed without system dsm_files");
+		add_failure(r, at, "protecting dsm's files", err,
+			    "some may be changed or read without system dsm_files or dsm_read");
 }
 
 void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)

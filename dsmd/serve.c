@@ -6,7 +6,8 @@
  *     at a time: while events wait, the loop does not sleep but still
  *     serves every other source in between;
  *   - the control socket's listener and clients (control.c);
- *   - a timerfd, once a second: the clock offset the epoch is computed
+ *   - a timerfd, once a second: dsm's pins and protected files (protect.c),
+ *     the clock offset the epoch is computed
  *     with (net.c), the alarm ring (its notifications are batched: events
  *     may wait without a wakeup), what the alarm rate limit held back,
  *     client deadlines, and the heartbeat.
@@ -80,6 +81,11 @@ static void tick_ready(void *ctx, struct dsmd_source *src, uint32_t events)
 	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
 		return;
 	dsmd_net_tick(d);
+	if (dsmd_self_tick(d) == -ESHUTDOWN) {
+		log_info("main: dsm's pins were removed under dsmd: exiting");
+		s.stop = true;
+		return;
+	}
 	drain_ring(d);
 	dsmd_alarm_tick(d);
 	dsmd_control_tick(d);

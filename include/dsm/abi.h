@@ -280,6 +280,47 @@ struct dsm_inode_key {
  * directly inside it (creating, removing, renaming, opening them). */
 #define DSM_PROT_WRITE (1u << 0) /* changing it needs system dsm_files */
 #define DSM_PROT_READ  (1u << 1) /* reading it needs system dsm_read */
+/* Changing this inode itself (writing, renaming, unlinking, linking it,
+ * its attributes) needs system dsm_files, but a directory's entries are
+ * not covered: the ancestors of the files dsm reads by path, so that no
+ * rename above a file swaps what its path names. */
+#define DSM_PROT_WRITE_SELF (1u << 2)
+/* A directory some of whose names are reserved (dsm_protected_names):
+ * creating an entry of such a name needs system dsm_files (/etc's
+ * ld.so.preload, which need not exist). */
+#define DSM_PROT_NAMES (1u << 3)
+/* An inode's own record decides for it; an inode without one takes the
+ * READ and WRITE flags of its directory's record. */
+
+#define DSM_NAME_MAX 32 /* reserved names are shorter, NUL included */
+
+/*
+ * dsm_protected_bits: two filters of DSM_PROT_BITS bits each (array of
+ * __u64, word DSM_PROT_FILTER_* * DSM_PROT_WORDS + bit / 64) that say which
+ * inodes may have a record, so that an open looks dsm_protected up only
+ * for those (a false positive costs the lookup, never a decision): every
+ * record's bit in OWN, the bit of every directory whose READ or WRITE
+ * covers its entries in COVER. dsmd sets a record's bits before relying
+ * on it and clears them only after the record is gone.
+ */
+#define DSM_PROT_BITS_SHIFT 16
+#define DSM_PROT_BITS       (1u << DSM_PROT_BITS_SHIFT)
+#define DSM_PROT_WORDS      (DSM_PROT_BITS / 64)
+#define DSM_PROT_FILTER_OWN   0
+#define DSM_PROT_FILTER_COVER 1
+
+static inline __u32 dsm_prot_bit(__u64 ino, __u32 dev)
+{
+	__u64 h = (ino ^ ((__u64)dev << 40)) * 0x9E3779B97F4A7C15ull;
+
+	return (__u32)(h >> (64 - DSM_PROT_BITS_SHIFT));
+}
+
+/* dsm_protected_names: a reserved name in a directory -> DSM_PROT_* flags. */
+struct dsm_name_key {
+	struct dsm_inode_key dir;
+	char name[DSM_NAME_MAX]; /* NUL-padded */
+};
 
 /* ---- events (one ring buffer, dsm_events) ------------------------------- */
 
@@ -400,6 +441,7 @@ DSM_ASSERT(sizeof(struct dsm_pkey) == 32, "dsm_pkey is a map key: 32 bytes");
 DSM_ASSERT(__builtin_offsetof(struct dsm_pkey, raw) == 4, "variants start at byte 4");
 DSM_ASSERT(sizeof(struct dsm_pval) == 8, "dsm_pval is a map value: 8 bytes");
 DSM_ASSERT(sizeof(struct dsm_inode_key) == 16, "dsm_inode_key: 16 bytes");
+DSM_ASSERT(sizeof(struct dsm_name_key) == 48, "dsm_name_key: 48 bytes");
 DSM_ASSERT(sizeof(struct dsm_task_ctx) == 16, "dsm_task_ctx: 16 bytes");
 DSM_ASSERT(sizeof(struct dsm_sock_ctx) == 80, "dsm_sock_ctx: 80 bytes");
 DSM_ASSERT(__builtin_offsetof(struct dsm_sock_ctx, op_cache) % 8 == 0, "op_cache: one aligned word");

@@ -167,3 +167,23 @@ expect_probe() {
 	got=$("$@" 2>&1 | tail -1)
 	[[ $got == "$want" ]] || fail "$*: got '$got', want '$want'"
 }
+
+# expect_alarmed WANT KEY=VALUE... -- CMD...: run CMD, compare its last
+# output line to WANT, and fail unless CMD raised an alarm matching every
+# pair (one more than there were before it ran; waits up to 10 s).
+expect_alarmed() {
+	local want=$1 kv=() before got i
+	shift
+	while [[ $1 != -- ]]; do kv+=("$1"); shift; done
+	shift
+	before=$(alarm_count "${kv[@]}")
+	got=$("$@" 2>&1 | tail -1)
+	[[ $got == "$want" ]] || fail "$*: got '$got', want '$want'"
+	for ((i = 0; i < 100; i++)); do
+		(($(alarm_count "${kv[@]}") > before)) && return 0
+		sleep 0.1
+	done
+	echo "alarms so far:" >&2
+	cat "$DSM_ALARMS" >&2 2>/dev/null
+	fail "$*: no new alarm with ${kv[*]}"
+}

@@ -51,11 +51,9 @@ int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m)
 	return -1;
 }
 
-int dsmd_protect_path(struct dsmd *d, const char *path, bool whole_fs)
+int dsmd_protect_all(struct dsmd *d)
 {
 	(void)d;
-	(void)path;
-	(void)whole_fs;
 	return 0;
 }
 

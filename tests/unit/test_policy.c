@@ -885,7 +885,8 @@ static void test_example_policy(void **state)
 	}
 	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, web, DSM_NODE_ANY, db), 0);
 	assert_int_equal(rule_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, dsmd, DSM_NODE_ANY, dsmd),
-			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ);
+			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ |
+			 DSM_PERM_MOUNT);
 	/* No confined label may create raw or packet sockets. */
 	{
 		size_t n;
@@ -904,9 +905,18 @@ static void test_example_policy(void **state)
 			assert_true((k->rule.qual & 0xff) != SOCK_RAW ||
 				    (k->rule.qual >> 8) == AF_NETLINK);
 		}
-		for (size_t i = 0; i < n; i++)
-			if (e[i].key.kind == DSM_KEY_RULE && e[i].key.rule.class == DSM_CLASS_SYSTEM)
+		/* dsm's own system permissions are dsmd's alone; the rest of
+		 * the system (the initial label) mounts, writes sysctls and
+		 * sysfs, and manages cgroups. */
+		for (size_t i = 0; i < n; i++) {
+			if (e[i].key.kind != DSM_KEY_RULE || e[i].key.rule.class != DSM_CLASS_SYSTEM)
+				continue;
+			if (e[i].key.rule.subject == unconfined)
+				assert_int_equal(e[i].val.perms,
+						 DSM_PERM_MOUNT | DSM_PERM_KERNEL | DSM_PERM_CGROUP);
+			else
 				assert_int_equal(e[i].key.rule.subject, dsmd);
+		}
 	}
 	dsm_diags_free(&d);
 	dsm_policy_free(p);

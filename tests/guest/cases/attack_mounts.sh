@@ -1,180 +1,142 @@
 # nodes: 1
 # Attack (item: mounts). Confined root (label a, no `system` permission)
-# uses mount(2), open_tree(2)+move_mount(2), fsopen/fsmount and umount2(2).
-# dsm has one mount hook today, sb_umount, and it guards only the bpffs
-# superblock itself (bpf/system.h); sb_mount, move_mount, sb_remount,
-# sb_pivotroot and sb_kern_mount have no dsm program, and mount_setattr(2)
-# has no LSM hook at all in 6.1.
-#   A. a tmpfs over /run/dsm and a fake dsmd.sock: dsmctl talks to the
-#      attacker (status lies; `dsmctl exec --label b` runs the command
-#      unconfined; the alarm log is the attacker's).
-#   B. the policy file replaced under dsmd's path by a bind mount (mount(2)),
-#      by open_tree+move_mount, and by an fsmount tmpfs over its directory;
-#      a `reload` on the control socket then installs the attacker's text.
-#   C. `umount -l /sys` (a parent of the bpffs): sb_umount sees the sysfs
-#      mount, not the bpffs; when the last reference to the detached bpffs
-#      goes, kill_litter_super drops the pins, bpf_destroy_inode puts the
-#      links; every dsm LSM program is detached once the dsmd that
-#      attached them (which keeps a fd of each link) is gone too, and a can
-#      end dsmd itself (SIGPIPE, see attack_control).
-#
-# EXPECTS THE HOLES: this test passes while every attack succeeds, and
-# prints which did. When dsm gains `system mount`, flip each expectation
-# to "denied, with an alarm".
+# uses every mount operation to hide, shadow or detach dsm's pins, policy,
+# keys or control socket: mount(2) (new, bind, remount, propagation,
+# move), open_tree(2)+move_mount(2), fsopen/fsconfig/fsmount+move_mount,
+# fspick+reconfigure, umount2(2) (lazy or not, of anything), pivot_root(2)
+# and chroot(2). Each is `system mount` (bpf/system.bpf.h: sb_mount,
+# move_mount, sb_remount, sb_umount, sb_pivotroot, path_chroot);
+# open_tree, fsopen, fsconfig CREATE and fsmount reach no path by
+# themselves and stay free. mount_setattr(2) has no LSM hook on 6.1.
+#   part 1: without dsm, root does every one of them;
+#   part 2: dsm enforcing: every one is denied to a, with its alarm, and
+#           dsmd still answers, reads its own policy and enforces.
+# An unmount the policy does allow is lsm_repin's.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
 AFS=$build/tests/guest/tools/attack_fs
 ACTL=$build/tests/guest/tools/attack_ctl
-holes=0
-hole() { echo "ATTACK $1: SUCCEEDED (hole)"; holes=$((holes + 1)); }
-expect_hole() { # expect_hole NAME WANT CMD...: the attack's last line must be WANT
-	local name=$1 want=$2 got
-	shift 2
-	got=$("$@" 2>&1 | tail -1)
-	[[ $got == "$want" ]] || fail "$name: got '$got', want '$want' (the hole this test documents)"
-	hole "$name"
-}
 
-# The mounts this test may leave behind, and the /sys tree, are put back on
-# exit, before dsm is unloaded.
+# The mounts this test may leave behind are undone on exit, before dsm is
+# unloaded.
 restore_mounts() {
-	local rc=$?
+	local rc=$? m
 	kill -KILL "${fakepid:-}" 2>/dev/null
-	while mountpoint -q /run/dsm; do umount -l /run/dsm; done
-	while mountpoint -q /tmp/dsm-etc; do umount -l /tmp/dsm-etc; done
-	while findmnt /tmp/dsm-etc/p.policy >/dev/null 2>&1; do umount -l /tmp/dsm-etc/p.policy; done
-	if ! mountpoint -q /sys; then
-		mount -t sysfs sysfs /sys
-		mount -t securityfs securityfs /sys/kernel/security
-		mount -t bpf bpf /sys/fs/bpf
-		mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
-		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-		mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
-	fi
+	for m in /run/dsm /tmp/dsm-etc/p.policy /tmp/dsm-etc /tmp/m1 /tmp/m2; do
+		while findmnt "$m" >/dev/null 2>&1; do umount -l "$m" || break; done
+	done
 	return $rc
 }
 eval "set -- $(trap -p EXIT)"
 trap -- "restore_mounts; ${3:-}" EXIT
 set --
 
-lsm_links() { bpftool -j link list 2>/dev/null | jq '[.[] | select(.attach_type == "lsm_mac")] | length'; }
-
-mkdir -p /tmp/dsm-etc /tmp/m1
+mkdir -p /tmp/dsm-etc /tmp/m1 /tmp/m2
 dsm_policy /tmp/dsm-etc/p.policy <<'EOF2'
 allow a unconfined : file exec;
 allow a self : process fork;
 allow a self : socket unix stream *;
 EOF2
+# The attacker's policy: the same, plus system * for a.
+sed 's/^policy test version 1;/policy test version 2;/' /tmp/dsm-etc/p.policy >/tmp/evil.policy
+echo 'allow a self : system *;' >>/tmp/evil.policy
+mkdir -p /tmp/evil-dir && cp /tmp/evil.policy /tmp/evil-dir/p.policy
 
-echo "--- part 1: without dsm, root mounts and unmounts freely"
-expect_probe "mount OK" "$AFS" tmpfs /tmp/m1
-umount /tmp/m1
+# every_mount_op WHO [RUN...]: each operation, run as RUN; its last lines.
+every_mount_op() {
+	local run=("$@")
+	mount -t tmpfs -o size=1m m1 /tmp/m1 && mkdir -p /tmp/m1/old
+	echo "tmpfs:        $("${run[@]}" "$AFS" tmpfs /tmp/m2 | tail -1)"
+	umount /tmp/m2 2>/dev/null
+	echo "bind:         $("${run[@]}" "$AFS" bind /tmp/evil.policy /tmp/dsm-etc/p.policy | tail -1)"
+	umount /tmp/dsm-etc/p.policy 2>/dev/null
+	echo "tree-bind:    $("${run[@]}" "$AFS" tree-bind /tmp/evil.policy /tmp/dsm-etc/p.policy | tail -1)"
+	umount /tmp/dsm-etc/p.policy 2>/dev/null
+	echo "fsmount:      $("${run[@]}" "$AFS" fsmount-tmpfs /tmp/m2 | tail -1)"
+	umount /tmp/m2 2>/dev/null
+	echo "remount:      $("${run[@]}" "$AFS" remount /tmp/m1 | tail -1)"
+	echo "fspick:       $("${run[@]}" "$AFS" fspick /tmp/m1 | tail -1)"
+	echo "make-private: $("${run[@]}" "$AFS" make-private /tmp/m1 | tail -1)"
+	echo "pivot_root:   $("${run[@]}" unshare -m --propagation unchanged "$AFS" pivot-root /tmp/m1 /tmp/m1/old | tail -1)"
+	echo "chroot:       $("${run[@]}" "$AFS" chroot /tmp/m1 | tail -1)"
+	echo "chroot /:     $("${run[@]}" "$AFS" chroot / | tail -1)"
+	echo "move:         $("${run[@]}" "$AFS" move /tmp/m1 /tmp/m2 | tail -1)"
+	umount /tmp/m2 2>/dev/null
+	findmnt /tmp/m1 >/dev/null || mount -t tmpfs -o size=1m m1 /tmp/m1
+	echo "umount:       $("${run[@]}" "$AFS" umount /tmp/m1 | tail -1)"
+	findmnt /tmp/m1 >/dev/null || mount -t tmpfs -o size=1m m1 /tmp/m1
+	echo "umount -l:    $("${run[@]}" "$AFS" umount-lazy /tmp/m1 | tail -1)"
+	while findmnt /tmp/m1 >/dev/null; do umount -l /tmp/m1; done
+}
+
+echo "--- part 1: without dsm, root does every mount operation"
+out=$(every_mount_op)
+echo "$out"
+want_off="tmpfs:        mount OK
+bind:         mount OK
+tree-bind:    move_mount OK
+fsmount:      move_mount OK
+remount:      mount OK
+fspick:       fsconfig OK
+make-private: mount OK
+pivot_root:   pivot_root OK
+chroot:       chroot OK
+chroot /:     chroot OK
+move:         mount OK
+umount:       umount OK
+umount -l:    umount OK"
+[[ $out == "$want_off" ]] || fail "without dsm, not every mount operation worked"
 
 dsm_start /tmp/dsm-etc/p.policy
 expect_probe "bpf EACCES" as a "$PROBE" bpf
-echo "dsm hooks on mount operations today: $(bpftool -j prog list | jq -r '[.[] | select(.type == "lsm") | .name] | map(select(test("mount|umount|pivot|remount"))) | join(" ")')"
 
-echo "--- part 2A: a tmpfs over /run/dsm, and a fake control socket"
-# One process of a's: the mount, then the fake server on the new tmpfs
-# (with dsmd's socket hidden, `dsmctl exec` could not reach dsmd any more).
-"$DSMCTL" exec --label a -- bash -c "\"$AFS\" tmpfs /run/dsm &&
-	exec \"$AFS\" fake-server /run/dsm/dsmd.sock /tmp/fake.log" >/tmp/fake.out 2>&1 &
-fakepid=$!
-for _ in $(seq 50); do grep -q 'listening OK' /tmp/fake.out && break; sleep 0.1; done
-cat /tmp/fake.out
-grep -q 'listening OK' /tmp/fake.out || fail "fake server: $(cat /tmp/fake.out)"
-grep -q '^mount OK' /tmp/fake.out && hole "a mounts a tmpfs over /run/dsm (mount(2))"
-st=$("$DSMCTL" status --json 2>&1)
-echo "dsmctl status now says: $st"
-[[ $(jq -r .policy.name <<<"$st" 2>/dev/null) == FAKE ]] && hole "dsmctl status answered by the attacker"
-# The operator runs a command confined to b (which may not use bpf()): it
-# runs unconfined, because no dsmd ever heard the request.
-got=$("$DSMCTL" exec --label b -- "$PROBE" bpf 2>&1 | tail -1)
-echo "dsmctl exec --label b -- probe bpf: $got"
-[[ $got == "bpf OK" ]] && hole "dsmctl exec --label b ran the command unconfined"
-echo "alarm log the operator sees: $([[ -e $DSM_ALARMS ]] && wc -l <"$DSM_ALARMS" || echo none) (dsmd writes to the hidden one)"
-cat /tmp/fake.log
-kill -KILL "$fakepid"; wait "$fakepid" 2>/dev/null; fakepid=
-umount -l /run/dsm
-expect_eq "real dsmd back" "$("$DSMCTL" status --json | jq -r .policy.name)" test
+echo "--- part 2: enforcing: every mount operation is denied to a, with its alarm"
+before=$(alarm_count subject=a class=system perm=mount verdict=deny)
+out=$(every_mount_op as a)
+echo "$out"
+want_on="tmpfs:        mount EACCES
+bind:         mount EACCES
+tree-bind:    move_mount EACCES
+fsmount:      move_mount EACCES
+remount:      mount EACCES
+fspick:       fsconfig EACCES
+make-private: mount EACCES
+pivot_root:   pivot_root EACCES
+chroot:       chroot EACCES
+chroot /:     chroot OK
+move:         mount EACCES
+umount:       umount EACCES
+umount -l:    umount EACCES"
+[[ $out == "$want_on" ]] || fail "a mount operation was not denied"
+for _ in $(seq 100); do
+	(($(alarm_count subject=a class=system perm=mount verdict=deny) >= before + 12)) && break
+	sleep 0.1
+done
+n=$(($(alarm_count subject=a class=system perm=mount verdict=deny) - before))
+((n >= 12)) || fail "12 mount operations denied, $n alarms"
+echo "CONFIRMED: 12 mount operations denied, $n alarms (chroot to one's own root is free)"
 
-echo "--- part 2B: the policy file replaced under dsmd's path, then reload"
-evil() { # evil VERSION FILE: as a, the current policy plus system * for a
-	as a bash -c "sed 's/^policy test version [0-9]*;/policy test version $1;/' /tmp/dsm-etc/p.policy >$2 &&
-		echo 'allow a self : system *;' >>$2"
-}
-restore_policy() {
-	while findmnt /tmp/dsm-etc/p.policy >/dev/null 2>&1; do umount -l /tmp/dsm-etc/p.policy; done
-	while mountpoint -q /tmp/dsm-etc; do umount -l /tmp/dsm-etc; done
-	kill -HUP "$DSMD_PID"
-	for _ in $(seq 50); do
-		[[ $("$DSMCTL" status --json | jq -r .policy.version) == 1 ]] && break
-		sleep 0.1
-	done
-	expect_probe "bpf EACCES" as a "$PROBE" bpf
-}
-evil 2 /tmp/evil2.policy
-expect_probe "write EACCES" as a "$PROBE" write /tmp/dsm-etc/p.policy   # the inode is protected
-expect_hole "a bind-mounts its policy over the policy file (mount(2))" "mount OK" \
-	as a "$AFS" bind /tmp/evil2.policy /tmp/dsm-etc/p.policy
-"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
-expect_hole "after a's reload, a holds system bpf" "bpf OK" as a "$PROBE" bpf
-restore_policy
+echo "--- part 2A: a tmpfs over /run/dsm, for a fake control socket"
+expect_alarmed "mount EACCES" subject=a perm=mount verdict=deny -- as a "$AFS" tmpfs /run/dsm
+expect_eq "dsmd still answers" "$("$DSMCTL" status --json | jq -r .policy.name)" test
 
-evil 3 /tmp/evil3.policy
-expect_hole "a clones a tree over the policy file (open_tree + move_mount)" "move_mount OK" \
-	as a "$AFS" tree-bind /tmp/evil3.policy /tmp/dsm-etc/p.policy
-"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
-expect_hole "after a's reload (open_tree variant), a holds system bpf" "bpf OK" as a "$PROBE" bpf
-restore_policy
-
-evil 4 /tmp/evil4.policy
-expect_hole "a mounts a new tmpfs over the policy's directory (fsopen/fsmount/move_mount)" \
-	"move_mount OK" as a "$AFS" fsmount-tmpfs /tmp/dsm-etc
-as a cp /tmp/evil4.policy /tmp/dsm-etc/p.policy
-"$ACTL" send reload   # the operator's next reload (a may not reload: attack_control)
-expect_hole "after a's reload (fsmount variant), a holds system bpf" "bpf OK" as a "$PROBE" bpf
-restore_policy
-
-echo "--- part 2C: umount -l /sys as a"
-expect_probe "umount EACCES" as a "$AFS" umount-lazy /sys/fs/bpf   # the one guarded mount
-# A process of a's that uses bpf() when told to, started while dsmd serves.
-"$DSMCTL" exec --label a -- "$build/tests/guest/tools/attack_thread" leader /tmp/go.final \
-	"$PROBE" bpf >/tmp/final.out 2>&1 &
-before=$(lsm_links)
-echo "dsm LSM links before: $before; bpf_link fds dsmd holds: $(ls -l /proc/"$DSMD_PID"/fd | grep -c bpf_link)"
-((before > 0)) || fail "no LSM links to begin with"
-# While something holds the detached bpffs, the pins live on.
-bash -c 'cd /sys/fs/bpf/dsm/maps && sleep 4' &
-holder=$!
-sleep 0.5
-expect_hole "a detaches /sys and everything under it (umount2 MNT_DETACH)" "umount OK" \
-	as a "$AFS" umount-lazy /sys
-[[ -e /sys/fs/bpf/dsm ]] || echo "the pins are out of every path"
-echo "LSM links with a process's cwd still in the detached bpffs: $(lsm_links)"
-wait "$holder"
+echo "--- part 2B: the policy swapped under dsmd's path, then a reload"
+expect_alarmed "mount EACCES" subject=a perm=mount verdict=deny -- \
+	as a "$AFS" bind /tmp/evil.policy /tmp/dsm-etc/p.policy
+expect_alarmed "move_mount EACCES" subject=a perm=mount verdict=deny -- \
+	as a "$AFS" tree-bind /tmp/evil-dir /tmp/dsm-etc
+expect_alarmed "move_mount EACCES" subject=a perm=mount verdict=deny -- \
+	as a "$AFS" fsmount-tmpfs /tmp/dsm-etc
+"$ACTL" send reload | head -1   # the operator's next reload (a may not: attack_control)
 sleep 1
-echo "LSM links once nothing holds the bpffs: $(lsm_links) (a fresh dsmd still holds a fd of each link)"
-# a can no longer end dsmd through its socket (a closed client costs it
-# an EPIPE: attack_control); any end of dsmd will do (an operator's
-# restart, a crash), so the test ends it.
-expect_probe "sigpipe OK" as a "$ACTL" sigpipe
-dsm_running || fail "dsmd died of a closed client"
-kill -TERM "$DSMD_PID"
-wait "$DSMD_PID"
-echo "dsmd exit status: $?"
-DSMD_PID=
-for _ in $(seq 50); do [[ $(lsm_links) == 0 ]] && break; sleep 0.1; done
-after=$(lsm_links)
-echo "LSM links now: $after"
-((after == 0)) && hole "every dsm LSM program detached: the pins died with the bpffs superblock"
-touch /tmp/go.final
-for _ in $(seq 50); do grep -q '^bpf' /tmp/final.out && break; sleep 0.1; done
-echo "a's process: probe bpf: $(tail -1 /tmp/final.out)"
-[[ $(tail -1 /tmp/final.out) == "bpf OK" ]] && hole "a uses bpf(): dsm no longer enforces"
-restore_mounts
-[[ -e /sys/fs/bpf/dsm ]] || echo "the new bpffs at /sys/fs/bpf has no dsm pins: a fresh superblock"
+expect_eq "policy version after a's reload" "$("$DSMCTL" status --json | jq -r .policy.version)" 1
+expect_probe "bpf EACCES" as a "$PROBE" bpf
 
-echo "RESULT: $holes mount attack step(s) succeeded as confined root"
-((holes >= 12)) || fail "expected every attack to succeed (the hole)"
+echo "--- part 2C: umount -l /sys (a parent of the pins)"
+expect_alarmed "umount EACCES" subject=a perm=mount verdict=deny -- as a "$AFS" umount-lazy /sys
+expect_alarmed "umount EACCES" subject=a perm=mount verdict=deny -- as a "$AFS" umount-lazy /sys/fs/bpf
+mountpoint -q /sys/fs/bpf || fail "bpffs gone"
+[[ -e /sys/fs/bpf/dsm/links/hook_bpf ]] || fail "pins gone"
+expect_probe "bpf EACCES" as a "$PROBE" bpf
+echo "RESULT: every mount operation denied to confined root, each with its alarm"

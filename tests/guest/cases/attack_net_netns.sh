@@ -121,8 +121,11 @@ echo "c's veth vh2 is ifindex $(cat /sys/class/net/vh2/ifindex)"
 in_ns "$SOCKT" udp-send inet 10.66.0.1 9862 3 >/dev/null 2>&1
 
 # (C) 10.77.0.200 (c's choice) from c's namespace, forwarded into the
-# container.
-as c sysctl -qw net.ipv4.ip_forward=1
+# container. Forwarding is a sysctl (system kernel: c may not set it,
+# attack_kernel); it is on here so that the rest of the attack is c's.
+expect_alarmed 'sysctl: permission denied on key "net.ipv4.ip_forward"' \
+	subject=c class=system perm=kernel verdict=deny -- as c sysctl -qw net.ipv4.ip_forward=1
+sysctl -qw net.ipv4.ip_forward=1
 in_ns ip addr add 10.77.0.200/32 dev v0
 in_ns ip route replace default via 10.55.0.1 src 10.77.0.200
 as c ip route add 10.77.0.200/32 dev vh

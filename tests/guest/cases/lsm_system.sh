@@ -13,7 +13,7 @@ mod_b=$mods/drivers/net/nlmon.ko
 
 dsm_policy /tmp/p.policy <<'EOF2'
 label admin = 40;
-allow admin self : system { bpf module dsm_files };
+allow admin self : system { bpf module dsm_files dsm_read };
 allow unconfined admin : process transition;
 EOF2
 dsm_start /tmp/p.policy
