@@ -86,15 +86,26 @@ struct dsm_file_rule {
 
 #define DSM_IFNAME_MAX 16 /* IFNAMSIZ, including the NUL */
 
-/* `unlabeled PREFIX [dev IFNAME] -> LABEL;`. Rules without a device are
- * already map entries (ifindex 0); rules with one become entries when the
- * loader resolves the name on its node. */
+/* `unlabeled PREFIX [dev IFNAME] -> LABEL;` for an IPv4 or an IPv6
+ * prefix. Rules without a device are already map entries (NET or NET6,
+ * ifindex 0); rules with one become entries when the loader resolves the
+ * name on its node. */
 struct dsm_net_rule {
-	uint32_t prefix_be; /* IPv4 prefix, network byte order */
-	uint8_t plen;       /* 0..32 */
+	uint8_t family;     /* AF_INET or AF_INET6 */
+	uint8_t plen;       /* 0..32 (AF_INET), 0..128 (AF_INET6) */
+	uint8_t pad[2];     /* zero */
+	union {
+		uint32_t prefix_be;  /* AF_INET: the prefix, network byte order */
+		uint8_t prefix[16];  /* network byte order, host bits zero; AF_INET
+				      * in the first 4 bytes, the others zero */
+	};
 	char ifname[DSM_IFNAME_MAX]; /* "" = any interface */
 	uint32_t label;
 };
+
+/* "10.77.0.0/24", "fd00:77::/64": a rule's prefix as the language writes
+ * it. Returns snprintf's result. */
+int dsm_net_rule_prefix_format(const struct dsm_net_rule *r, char *buf, size_t len);
 
 /* Compile policy text. `name` is the source name used in diagnostics.
  * On success *out is a new policy and 0 is returned; on any error *out is
@@ -122,23 +133,28 @@ uint32_t dsm_policy_initial_label(const struct dsm_policy *p);
 /* Label of executables no file rule names (`file default : L;`), 0 if the
  * policy leaves it to the BPF default (the initial label). */
 uint32_t dsm_policy_file_label(const struct dsm_policy *p);
+/* The service manager's label (`service_manager L;`), 0 if the policy
+ * names none: then the loader adds DSM_CFG_SERVICE_MANAGER itself (PID 1's
+ * label at its start). */
+uint32_t dsm_policy_service_manager(const struct dsm_policy *p);
 /* Number of `allow` statements the policy was compiled from. */
 size_t dsm_policy_nrules(const struct dsm_policy *p);
 
 /* Name tables: labels and nodes sorted by id; files in source order; net
- * rules sorted by (prefix, plen, ifname). Pointers stay valid until free. */
+ * rules sorted by (family, prefix, plen, ifname), IPv4 first. Pointers
+ * stay valid until free. */
 const struct dsm_label *dsm_policy_labels(const struct dsm_policy *p, size_t *n);
 const struct dsm_node *dsm_policy_nodes(const struct dsm_policy *p, size_t *n);
 const struct dsm_file_rule *dsm_policy_files(const struct dsm_policy *p, size_t *n);
 const struct dsm_net_rule *dsm_policy_nets(const struct dsm_policy *p, size_t *n);
 
 /* Compiled entries (everything that does not depend on the node: RULE,
- * TRANS, LABEL, CONFIG except DSM_CFG_NODE_ID, NET without a device),
+ * TRANS, LABEL, CONFIG except the loader's, NET and NET6 without a device),
  * sorted by key, keys unique. */
 const struct dsm_entry *dsm_policy_entries(const struct dsm_policy *p, size_t *n);
 
 /* Node-local entries from the last dsm_policy_resolve(): FILE entries and
- * NET entries with an ifindex, sorted, keys unique. Empty before. */
+ * NET and NET6 entries with an ifindex, sorted, keys unique. Empty before. */
 const struct dsm_entry *dsm_policy_resolved_entries(const struct dsm_policy *p,
 						    size_t *n);
 
@@ -175,7 +191,8 @@ typedef void (*dsm_resolve_warn_fn)(void *ctx, const char *msg);
 /* (Re)compute the node-local entries: stat() every file path (following
  * symlinks) into a FILE entry keyed by the kernel's dev encoding
  * (major << 20 | minor) and inode, and if_nametoindex() every interface of
- * a net rule. Anything unresolvable is skipped *and* reported through warn
+ * a net rule (a NET or NET6 entry for the caller's network namespace,
+ * dsm_netns_self()). Anything unresolvable is skipped *and* reported through warn
  * (may be NULL); when two paths are the same inode the first one in the
  * source wins and the other is reported. Returns the number of problems
  * reported (0 = everything resolved) or a negative errno. Call again on
@@ -224,7 +241,7 @@ int dsm_entry_format(const struct dsm_policy *p, const struct dsm_pkey *key,
 
 /* ---- bundles ------------------------------------------------------------ */
 
-#define DSM_BUNDLE_FORMAT  2
+#define DSM_BUNDLE_FORMAT  3
 #define DSM_BUNDLE_DIGEST_LEN 32 /* SHA-256 */
 #define DSM_BUNDLE_MAX_SIZE (256u << 20)
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -298,8 +299,9 @@ int dsm_bundle_write(const struct dsm_policy *p, uint8_t **buf, size_t *len)
 
 	at = sec_begin(&w, SEC_NETS, p->nnets);
 	for (size_t i = 0; i < p->nnets; i++) {
-		w_bytes(&w, &p->nets[i].prefix_be, 4);
+		w_le(&w, p->nets[i].family, 1);
 		w_le(&w, p->nets[i].plen, 1);
+		w_bytes(&w, p->nets[i].prefix, 16);
 		w_str(&w, p->nets[i].ifname, 1);
 		w_le(&w, p->nets[i].label, 4);
 	}
@@ -469,6 +471,22 @@ static const char *node_at(const struct dsm_policy *p, uint32_t i)
 	return p->nodes[i].name;
 }
 
+#define NET_MIN_LEN 23 /* family, length, 16 prefix bytes, "", label */
+
+/* A known family, a length it allows, no bit set beyond the length (an
+ * IPv4 prefix uses the first 4 of the 16 bytes). */
+static bool net_prefix_ok(const struct dsm_net_rule *nr)
+{
+	unsigned int max = nr->family == AF_INET ? 32 : nr->family == AF_INET6 ? 128 : 0;
+
+	if (!max || nr->plen > max)
+		return false;
+	for (unsigned int bit = nr->plen; bit < 128; bit++)
+		if (nr->prefix[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
 static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 {
 	struct rbuf s;
@@ -506,7 +524,8 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		l->id = (uint32_t)id;
 		if (!id_ok(id) || (i && p->labels[i - 1].id >= l->id) ||
 		    !(l->flags & DSM_LABEL_F_DEFINED) ||
-		    (l->flags & ~(DSM_LABEL_F_DEFINED | DSM_LABEL_F_PERMISSIVE)) ||
+		    (l->flags & ~(DSM_LABEL_F_DEFINED | DSM_LABEL_F_PERMISSIVE |
+				  DSM_LABEL_F_SYSTEM)) ||
 		    !policy_name_valid(l->name, strlen(l->name)))
 			return false;
 	}
@@ -568,8 +587,8 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 	if (s.left || !files_unique(p, oom))
 		return false;
 
-	/* NETS: sorted, unique, no host bits. */
-	if (!r_section(r, SEC_NETS, 10, &n, &s))
+	/* NETS: known families, sorted, unique, no host bits. */
+	if (!r_section(r, SEC_NETS, NET_MIN_LEN, &n, &s))
 		return false;
 	p->nets = calloc(n ? n : 1, sizeof(*p->nets));
 	if (!p->nets) {
@@ -578,24 +597,21 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct dsm_net_rule *nr = &p->nets[i];
-		const uint8_t *a = r_bytes(&s, 4);
+		const uint8_t *a, *ifn;
 		size_t iflen;
-		const uint8_t *ifn;
-		uint32_t host;
 
-		if (!a)
-			return false;
-		memcpy(&nr->prefix_be, a, 4);
+		nr->family = (uint8_t)r_le(&s, 1);
 		nr->plen = (uint8_t)r_le(&s, 1);
+		a = r_bytes(&s, 16);
 		iflen = (size_t)r_le(&s, 1);
 		ifn = r_bytes(&s, iflen);
 		nr->label = (uint32_t)r_le(&s, 4);
-		if (!ifn || s.bad || nr->plen > 32 || iflen >= DSM_IFNAME_MAX ||
+		if (!a || !ifn || s.bad || iflen >= DSM_IFNAME_MAX ||
 		    (iflen && !policy_ifname_valid((const char *)ifn, iflen)))
 			return false;
+		memcpy(nr->prefix, a, 16);
 		memcpy(nr->ifname, ifn, iflen);
-		host = nr->plen == 32 ? 0 : ntohl(nr->prefix_be) & (0xffffffffu >> nr->plen);
-		if (host || !label_defined(p, nr->label) ||
+		if (!net_prefix_ok(nr) || !label_defined(p, nr->label) ||
 		    (i && policy_net_cmp(&p->nets[i - 1], nr) >= 0))
 			return false;
 		p->nnets++;
@@ -655,6 +671,61 @@ static bool entry_ok(const struct dsm_policy *p, const struct dsm_entry *e)
 	}
 }
 
+/* DSM_LABEL_F_SYSTEM is the compiler's: set exactly on the labels that are
+ * the subject of some system rule. */
+static bool system_flags_ok(const struct dsm_policy *p, bool *oom)
+{
+	bool *has = calloc(p->nlabels ? p->nlabels : 1, sizeof(*has));
+	bool ok = true;
+
+	if (!has) {
+		*oom = true;
+		return false;
+	}
+	for (size_t i = 0; i < p->nentries; i++) {
+		const struct dsm_pkey *k = &p->entries[i].key;
+
+		if (k->kind == DSM_KEY_RULE && k->rule.class == DSM_CLASS_SYSTEM)
+			has[find_label(p, k->rule.subject) - p->labels] = true;
+	}
+	for (size_t i = 0; i < p->nlabels && ok; i++)
+		ok = !!(p->labels[i].flags & DSM_LABEL_F_SYSTEM) == has[i];
+	free(has);
+	return ok;
+}
+
+/* The NET and NET6 entries are the NETS rules without a device, one each
+ * (keys and rules are unique, so equal counts mean a one-to-one match). */
+static bool nets_match_entries(const struct dsm_policy *p)
+{
+	size_t rules = 0, entries = 0;
+
+	for (size_t i = 0; i < p->nnets; i++)
+		rules += !p->nets[i].ifname[0];
+	for (size_t i = 0; i < p->nentries; i++) {
+		const struct dsm_entry *e = &p->entries[i];
+		struct dsm_net_rule want = { 0 };
+		const struct dsm_net_rule *found;
+
+		if (e->key.kind == DSM_KEY_NET) {
+			want.family = AF_INET;
+			want.plen = e->key.net.plen;
+			want.prefix_be = e->key.net.prefix;
+		} else if (e->key.kind == DSM_KEY_NET6) {
+			want.family = AF_INET6;
+			want.plen = e->key.net6.plen;
+			memcpy(want.prefix, e->key.net6.prefix, 16);
+		} else {
+			continue;
+		}
+		found = bsearch(&want, p->nets, p->nnets, sizeof(*p->nets), policy_net_cmp);
+		if (!found || found->label != e->val.aux)
+			return false;
+		entries++;
+	}
+	return rules == entries;
+}
+
 static bool r_entries(struct rbuf *r, struct dsm_policy *p, bool *oom)
 {
 	size_t n, nlabel = 0;
@@ -682,10 +753,12 @@ static bool r_entries(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		nlabel += e->key.kind == DSM_KEY_LABEL;
 		if (e->key.kind == DSM_KEY_CONFIG && e->key.config.item == DSM_CFG_FILE_LABEL)
 			p->file_label = e->val.aux;
+		if (e->key.kind == DSM_KEY_CONFIG && e->key.config.item == DSM_CFG_SERVICE_MANAGER)
+			p->service_manager = e->val.aux;
 		p->nentries++;
 	}
 	/* Unique keys naming existing labels: equal counts mean one each. */
-	return nlabel == p->nlabels;
+	return nlabel == p->nlabels && system_flags_ok(p, oom) && nets_match_entries(p);
 }
 
 int dsm_bundle_read(const uint8_t *buf, size_t len, struct dsm_policy **out)

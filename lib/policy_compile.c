@@ -601,30 +601,56 @@ static int net_sort_cmp(const void *a, const void *b)
 	return c ? c : (x->index < y->index ? -1 : x->index > y->index);
 }
 
+/* A statement's rules: one, or for `unlabeled dev IFNAME` (no prefix)
+ * two, every IPv4 and every IPv6 address on the interface. */
+static size_t pnet_rules(const struct pnet *pn, uint32_t label, struct dsm_net_rule r[2])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t family = i ? AF_INET6 : AF_INET;
+
+		if (pn->family && pn->family != family)
+			continue;
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].family = family;
+		r[n].plen = pn->plen;
+		memcpy(r[n].prefix, pn->prefix, sizeof(pn->prefix));
+		memcpy(r[n].ifname, pn->ifname, sizeof(pn->ifname));
+		r[n].label = label;
+		n++;
+	}
+	return n;
+}
+
 static void compile_nets(struct compiler *c, struct dsm_policy *p)
 {
 	size_t n = c->t->nets.n, m = 0;
-	struct net_sort *v = calloc(n ? n : 1, sizeof(*v));
+	struct net_sort *v = calloc(n ? 2 * n : 1, sizeof(*v));
+	bool *reported = calloc(n ? n : 1, sizeof(*reported));
 
-	p->nets = calloc(n ? n : 1, sizeof(*p->nets));
-	if (!v || !p->nets) {
+	p->nets = calloc(n ? 2 * n : 1, sizeof(*p->nets));
+	if (!v || !reported || !p->nets) {
 		free(v);
+		free(reported);
 		c->err = -ENOMEM;
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct pnet *pn = &c->t->nets.v[i];
 		uint32_t label = label_id(c, &pn->label);
+		struct dsm_net_rule r[2];
+		size_t nr;
 
 		if (label == NO_ID)
 			continue;
-		v[m].r.prefix_be = pn->prefix_be;
-		v[m].r.plen = pn->plen;
-		memcpy(v[m].r.ifname, pn->ifname, sizeof(pn->ifname));
-		v[m].r.label = label;
-		v[m].src = pn;
-		v[m].index = i;
-		m++;
+		nr = pnet_rules(pn, label, r);
+		for (size_t j = 0; j < nr; j++) {
+			v[m].r = r[j];
+			v[m].src = pn;
+			v[m].index = i;
+			m++;
+		}
 	}
 	qsort(v, m, sizeof(*v), net_sort_cmp);
 	for (size_t i = 0; i < m && !stop(c); i++) {
@@ -633,6 +659,10 @@ static void compile_nets(struct compiler *c, struct dsm_policy *p)
 
 			while (first > v && policy_net_cmp(&first[-1].r, &v[i].r) == 0)
 				first--;
+			/* Once per statement, though it may be two rules. */
+			if (reported[v[i].index])
+				continue;
+			reported[v[i].index] = true;
 			if (first->r.label == v[i].r.label)
 				warning(c, v[i].src->loc, "duplicate unlabeled rule (first at %u:%u)",
 					first->src->loc.line, first->src->loc.col);
@@ -645,7 +675,7 @@ static void compile_nets(struct compiler *c, struct dsm_policy *p)
 		}
 		p->nets[p->nnets++] = v[i].r;
 		if (!v[i].r.ifname[0]) {
-			struct dsm_pkey k = dsm_key_net(v[i].r.prefix_be, v[i].r.plen, 0, 0);
+			struct dsm_pkey k = policy_net_key(&v[i].r, 0, 0);
 			bool created;
 			struct dsm_entry *e = entry_get(c, &k, v[i].src->loc, &created);
 
@@ -655,6 +685,7 @@ static void compile_nets(struct compiler *c, struct dsm_policy *p)
 		}
 	}
 	free(v);
+	free(reported);
 }
 
 /* ---- labels, nodes, config ---------------------------------------------- */
@@ -707,6 +738,119 @@ static void mark_system_labels(struct compiler *c)
 		for (size_t j = 0; j < c->t->labels.n; j++)
 			if (!c->label_dup[j] && c->t->labels.v[j].id == e->key.rule.subject)
 				c->label_flags[j] |= DSM_LABEL_F_SYSTEM;
+	}
+}
+
+/* ---- the exec rules (dsm/decide.h dsm_exec()) ---------------------------- */
+
+/* The definition a (resolved) label reference names, or NULL. */
+static const struct pdef *label_def(struct compiler *c, const struct pref *r, uint32_t *flags)
+{
+	uint32_t i = NTAB_FIND(&c->labels, c->t->labels, name, r->name, UINT32_MAX);
+
+	if (i == UINT32_MAX || c->label_dup[i] || c->t->labels.v[i].id == NO_ID)
+		return NULL;
+	*flags = c->label_flags[i];
+	return &c->t->labels.v[i];
+}
+
+/*
+ * A label change by exec, as a `transition` statement or a `process
+ * transition` rule states it: from @from into @into, reported at @into.
+ * dsm_exec() denies every exec into the service manager's label and every
+ * exec into a label holding system permissions but from the service
+ * manager's. With a `service_manager` statement both are known here: an
+ * error. Without one the service manager is PID 1's label at dsmd's start,
+ * which only the node knows: a warning for the system label. A transition
+ * from the initial label into a system label also gives dsmd its label
+ * when dsm starts (dsm_startup_label()): a warning, not an error.
+ */
+static void check_entry(struct compiler *c, const struct dsm_policy *p, bool requested,
+			const struct pref *from, const struct pref *into)
+{
+	const char *what = requested ? "requested transition" : "transition";
+	const uint32_t manager = p->service_manager;
+	const struct pdef *f, *t;
+	uint32_t fflags, tflags;
+
+	f = label_def(c, from, &fflags);
+	t = label_def(c, into, &tflags);
+	if (!f || !t)
+		return;
+	if (manager && t->id == manager) {
+		if (!(requested && f->id == t->id)) /* a request for one's own label */
+			error(c, into->loc,
+			      "%s from '%.*s' into '%.*s' is denied at exec: only PID 1 carries the service manager's label",
+			      what, (int)f->name.len, f->name.s, (int)t->name.len, t->name.s);
+		return;
+	}
+	if (f->id == t->id || f->id == manager || !(tflags & DSM_LABEL_F_SYSTEM))
+		return;
+	if (manager && !requested && f->id == p->initial)
+		/* Not useless: dsm_startup_label() gives dsmd, running when
+		 * dsm starts, the initial label's transition for its binary
+		 * when the manager has none. */
+		warning(c, into->loc,
+			"transition from '%.*s' into '%.*s' is denied at exec (a label with system permissions is entered only from the service manager '%s', whose own transition also labels dsmd when dsm starts): it only labels dsmd when dsm starts",
+			(int)f->name.len, f->name.s, (int)t->name.len, t->name.s,
+			dsm_policy_label_name(p, manager));
+	else if (manager)
+		error(c, into->loc,
+		      "%s from '%.*s' into '%.*s' is denied at exec: a label with system permissions is entered only from the service manager '%s'",
+		      what, (int)f->name.len, f->name.s, (int)t->name.len, t->name.s,
+		      dsm_policy_label_name(p, manager));
+	else
+		warning(c, into->loc,
+			"%s from '%.*s' into '%.*s' works only if '%.*s' is the service manager: a label with system permissions is entered only from the service manager, PID 1's label at start-up",
+			what, (int)f->name.len, f->name.s, (int)t->name.len, t->name.s,
+			(int)f->name.len, f->name.s);
+}
+
+static void check_exec_rules(struct compiler *c, const struct dsm_policy *p)
+{
+	const struct pref *refs = c->t->refs.v;
+
+	for (size_t i = 0; i < c->t->trans.n && !stop(c); i++)
+		check_entry(c, p, false, &c->t->trans.v[i].subj, &c->t->trans.v[i].newl);
+	for (size_t i = 0; i < c->t->rules.n && !stop(c); i++) {
+		const struct prule *r = &c->t->rules.v[i];
+
+		if (r->class != DSM_CLASS_PROCESS || !(r->perms & DSM_PERM_TRANSITION))
+			continue;
+		for (uint32_t s = 0; s < r->nsubj; s++)
+			for (uint32_t t = 0; t < r->ntarg; t++)
+				if (refs[r->targ_off + t].kind == PREF_LABEL)
+					check_entry(c, p, true,
+						    &refs[r->subj_off + s], &refs[r->targ_off + t]);
+	}
+}
+
+/* Class dsm is decided by dsmd against its own label, which holds system
+ * permissions (dsmd refuses to enforce a policy in which it would not): a
+ * rule whose target holds none cannot apply. */
+static void check_dsm_rules(struct compiler *c)
+{
+	const struct pref *refs = c->t->refs.v;
+
+	for (size_t i = 0; i < c->t->rules.n && !stop(c); i++) {
+		const struct prule *r = &c->t->rules.v[i];
+
+		if (r->class != DSM_CLASS_DSM)
+			continue;
+		for (uint32_t t = 0; t < r->ntarg; t++) {
+			const struct pref *tr = &refs[r->targ_off + t];
+
+			for (uint32_t s = 0; s < (tr->kind == PREF_SELF ? r->nsubj : 1); s++) {
+				const struct pref *named = tr->kind == PREF_SELF ? &refs[r->subj_off + s] : tr;
+				uint32_t flags;
+
+				if (!label_def(c, named, &flags) || (flags & DSM_LABEL_F_SYSTEM))
+					continue;
+				warning(c, tr->loc,
+					"class dsm's target is dsmd's label, but '%.*s' holds no system permissions, which dsmd's label needs (bpf, dsm_files, dsm_read)",
+					(int)named->name.len, named->name.s);
+			}
+		}
 	}
 }
 
@@ -764,19 +908,22 @@ static void emit_names(struct compiler *c, struct dsm_policy *p)
 
 static void emit_config(struct compiler *c, struct dsm_policy *p)
 {
-	const struct { uint8_t item; uint32_t perms, aux; } cfg[] = {
-		{ DSM_CFG_MODE, 0, p->mode },
-		{ DSM_CFG_INITIAL_LABEL, 0, p->initial },
-		{ DSM_CFG_POLICY_VERSION, (uint32_t)(p->version >> 32), (uint32_t)p->version },
-		{ DSM_CFG_FILE_LABEL, 0, p->file_label }, /* last: optional */
+	const struct { uint8_t item; bool present; uint32_t perms, aux; } cfg[] = {
+		{ DSM_CFG_MODE, true, 0, p->mode },
+		{ DSM_CFG_INITIAL_LABEL, true, 0, p->initial },
+		{ DSM_CFG_POLICY_VERSION, true, (uint32_t)(p->version >> 32), (uint32_t)p->version },
+		{ DSM_CFG_FILE_LABEL, p->file_label != NO_ID, 0, p->file_label },
+		{ DSM_CFG_SERVICE_MANAGER, p->service_manager != NO_ID, 0, p->service_manager },
 	};
-	size_t n = sizeof(cfg) / sizeof(cfg[0]) - (p->file_label == NO_ID);
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
 		struct dsm_pkey k = dsm_key_config(cfg[i].item);
 		bool created;
-		struct dsm_entry *e = entry_get(c, &k, c->t->header_loc, &created);
+		struct dsm_entry *e;
 
+		if (!cfg[i].present)
+			continue;
+		e = entry_get(c, &k, c->t->header_loc, &created);
 		if (!e)
 			return;
 		e->val.perms = cfg[i].perms;
@@ -806,6 +953,8 @@ static void compile(struct compiler *c, struct dsm_policy *p)
 		p->initial = label_id(c, &t->initial.label);
 	if (t->have_file_default)
 		p->file_label = label_id(c, &t->file_default.label);
+	if (t->have_manager)
+		p->service_manager = label_id(c, &t->manager.label);
 	for (size_t i = 0; i < t->rules.n && !stop(c); i++)
 		compile_rule(c, &t->rules.v[i]);
 	if (stop(c))
@@ -831,6 +980,10 @@ static void compile(struct compiler *c, struct dsm_policy *p)
 	emit_names(c, p);
 	if (!stop(c))
 		check_transitions(c, p);
+	if (!stop(c))
+		check_exec_rules(c, p);
+	if (!stop(c))
+		check_dsm_rules(c);
 	if (!stop(c))
 		emit_config(c, p);
 }

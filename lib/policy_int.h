@@ -48,6 +48,7 @@ enum ptok_kind {
 	PT_EOF = 0,
 	PT_WORD,    /* [A-Za-z_][A-Za-z0-9_.-]* ('-' not before '>') */
 	PT_NUMBER,  /* [0-9][A-Za-z0-9_./]*: an integer or an IPv4 prefix */
+	PT_PREFIX,  /* [A-Za-z0-9.:/]+, only where the parser asks for a prefix */
 	PT_PATH,    /* '/' up to blank, ';', ':', '{', '}', '"' or '#' */
 	PT_STRING,  /* "..." on one line, no escapes; text excludes quotes */
 	PT_LBRACE,
@@ -79,6 +80,10 @@ struct policy_lexer {
 void policy_lex_init(struct policy_lexer *lx, const char *src, size_t len,
 		     struct policy_diag_ctx *dc);
 void policy_lex_next(struct policy_lexer *lx, struct ptok *t);
+/* Lex *t again, from its first character, as a PT_PREFIX: IPv6 prefixes
+ * hold ':', which is punctuation everywhere else. t must be the last token
+ * lexed. */
+void policy_lex_prefix(struct policy_lexer *lx, struct ptok *t);
 /* Printable description of a token for messages ("';'", "'foo'", "end of
  * file"); writes into buf and returns it. */
 const char *policy_tok_describe(const struct ptok *t, char *buf, size_t len);
@@ -136,8 +141,9 @@ struct pfile { /* file PATH : LABEL; */
 
 struct pnet { /* unlabeled [PREFIX] [dev IFNAME] -> LABEL; */
 	struct policy_loc loc;
-	uint32_t prefix_be;
+	uint8_t family;     /* AF_INET, AF_INET6, or 0: both (dev only, /0) */
 	uint8_t plen;
+	uint8_t prefix[16]; /* as in struct dsm_net_rule */
 	char ifname[DSM_IFNAME_MAX];
 	struct pref label;
 };
@@ -166,6 +172,9 @@ struct ptree {
 	bool have_file_default;
 	struct plabelref file_default;
 
+	bool have_manager;
+	struct plabelref manager; /* service_manager LABEL; */
+
 	PVEC(struct pdef) labels;
 	PVEC(struct pdef) nodes;
 	PVEC(struct pref) refs;
@@ -192,6 +201,7 @@ struct dsm_policy {
 	enum dsm_mode mode;
 	uint32_t initial;
 	uint32_t file_label; /* 0: none (the BPF side uses the initial label) */
+	uint32_t service_manager; /* 0: none (dsmd writes PID 1's label) */
 	size_t nrules;
 
 	struct dsm_label *labels; /* sorted by id, names owned */
@@ -229,6 +239,8 @@ void *policy_vec_push(void **v, size_t *n, size_t *cap, size_t sz, size_t max);
 int policy_entry_cmp(const void *a, const void *b);
 int policy_key_cmp(const struct dsm_pkey *a, const struct dsm_pkey *b);
 int policy_net_cmp(const void *a, const void *b);
+/* The NET or NET6 key of an unlabeled rule on interface (ifindex, netns). */
+struct dsm_pkey policy_net_key(const struct dsm_net_rule *r, uint32_t ifindex, uint32_t netns);
 bool policy_name_valid(const char *s, size_t len);
 bool policy_ifname_valid(const char *s, size_t len);
 uint64_t policy_hash_bytes(const void *p, size_t len);

@@ -181,6 +181,31 @@ void policy_lex_next(struct policy_lexer *lx, struct ptok *t)
 	}
 }
 
+static bool prefix_char(const struct policy_lexer *lx)
+{
+	int c = peek(lx, 0);
+
+	return is_alpha(c) || is_digit(c) || c == '.' || c == ':' || c == '/';
+}
+
+void policy_lex_prefix(struct policy_lexer *lx, struct ptok *t)
+{
+	/* Back to the token's first character: nothing was lexed after it. */
+	lx->pos = (size_t)(t->text - lx->src);
+	lx->line = t->loc.line;
+	lx->col = t->loc.col;
+	t->kind = PT_PREFIX;
+	while (lx->pos < lx->len && prefix_char(lx))
+		advance(lx);
+	t->len = lx->pos - (size_t)(t->text - lx->src);
+	t->end = here(lx);
+	if (t->len > POLICY_TOKEN_MAX) {
+		policy_diag(lx->dc, DSM_SEV_ERROR, t->loc,
+			    "token too long (more than %u bytes)", POLICY_TOKEN_MAX);
+		t->kind = PT_ERROR;
+	}
+}
+
 const char *policy_tok_describe(const struct ptok *t, char *buf, size_t len)
 {
 	static const char *const punct[] = {
@@ -197,6 +222,7 @@ const char *policy_tok_describe(const struct ptok *t, char *buf, size_t len)
 		break;
 	case PT_WORD:
 	case PT_NUMBER:
+	case PT_PREFIX:
 	case PT_PATH:
 		snprintf(buf, len, "'%.*s%s'", n, t->text, more);
 		break;

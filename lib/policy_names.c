@@ -343,6 +343,15 @@ int dsm_entry_format(const struct dsm_policy *p, const struct dsm_pkey *k,
 	return done(&o);
 }
 
+int dsm_net_rule_prefix_format(const struct dsm_net_rule *r, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(r->family == AF_INET ? AF_INET : AF_INET6, r->prefix, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	return snprintf(buf, len, "%s/%u", a, r->plen);
+}
+
 int dsm_file_key(uint64_t st_dev, uint64_t st_ino, struct dsm_pkey *key)
 {
 	/* The kernel's internal dev_t is 12 bits of major, 20 of minor. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "policy_int.h"
 
@@ -53,6 +54,11 @@ uint32_t dsm_policy_initial_label(const struct dsm_policy *p)
 uint32_t dsm_policy_file_label(const struct dsm_policy *p)
 {
 	return p->file_label;
+}
+
+uint32_t dsm_policy_service_manager(const struct dsm_policy *p)
+{
+	return p->service_manager;
 }
 
 size_t dsm_policy_nrules(const struct dsm_policy *p)
@@ -448,10 +454,24 @@ int policy_net_cmp(const void *pa, const void *pb)
 	const struct dsm_net_rule *a = pa, *b = pb;
 	int c;
 
-	if ((c = cmp_u(ntohl(a->prefix_be), ntohl(b->prefix_be))) ||
+	/* Network byte order: bytewise is numeric. */
+	if ((c = cmp_u(a->family, b->family)) ||
+	    (c = memcmp(a->prefix, b->prefix, sizeof(a->prefix))) ||
 	    (c = cmp_u(a->plen, b->plen)))
 		return c;
 	return strcmp(a->ifname, b->ifname);
+}
+
+/* The map key of an unlabeled rule; ifindex and netns 0 for one that
+ * names no interface. */
+struct dsm_pkey policy_net_key(const struct dsm_net_rule *r, uint32_t ifindex, uint32_t netns)
+{
+	__be32 p6[4];
+
+	if (r->family == AF_INET)
+		return dsm_key_net(r->prefix_be, r->plen, ifindex, netns);
+	memcpy(p6, r->prefix, sizeof(p6));
+	return dsm_key_net6(p6, r->plen, ifindex, netns);
 }
 
 bool policy_name_valid(const char *s, size_t len)

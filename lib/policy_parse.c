@@ -30,7 +30,7 @@ struct parser {
 
 static const char *const stmt_keywords[] = {
 	"policy", "mode", "label", "node", "initial", "permissive", "allow",
-	"transition", "file", "unlabeled",
+	"transition", "file", "unlabeled", "service_manager",
 };
 
 static void next(struct parser *ps)
@@ -433,6 +433,24 @@ static bool stmt_def(struct parser *ps, struct policy_loc loc, bool node)
 	return true;
 }
 
+/* service_manager LABEL; */
+static bool stmt_service_manager(struct parser *ps, struct policy_loc loc)
+{
+	struct ptree *t = ps->t;
+	struct plabelref r = { .loc = loc };
+
+	if (!plain_label(ps, &r.label) || !end_statement(ps))
+		return false;
+	if (t->have_manager) {
+		error_at(ps, loc, "duplicate 'service_manager' statement (first at %u:%u)",
+			 t->manager.loc.line, t->manager.loc.col);
+		return false;
+	}
+	t->have_manager = true;
+	t->manager = r;
+	return true;
+}
+
 /* initial LABEL;   permissive LABEL; */
 static bool stmt_labelref(struct parser *ps, struct policy_loc loc, bool initial)
 {
@@ -543,7 +561,7 @@ static bool stmt_allow(struct parser *ps, struct policy_loc loc)
 	    !expect(ps, PT_COLON, "':' before the class"))
 		goto fail;
 	if (ps->cur.kind != PT_WORD) {
-		expected(ps, "a class (process, file, socket, peer, system)");
+		expected(ps, "a class (process, file, socket, peer, system, dsm)");
 		goto fail;
 	}
 	{
@@ -555,7 +573,7 @@ static bool stmt_allow(struct parser *ps, struct policy_loc loc)
 	}
 	if (class < 0) {
 		error_at(ps, ps->cur.loc,
-			 "unknown class '%.*s' (process, file, socket, peer, system)",
+			 "unknown class '%.*s' (process, file, socket, peer, system, dsm)",
 			 (int)ps->cur.len, ps->cur.text);
 		class = 0;
 	}
@@ -671,6 +689,116 @@ static bool stmt_file(struct parser *ps, struct policy_loc loc)
 	return true;
 }
 
+/* Does the current token start an IPv6 prefix ("::/0", "fd00:77::/64",
+ * "2001:db8::/32")? The lexer made it a ':', a number, or a word of hex
+ * digits followed directly by ':'. */
+static bool starts_prefix6(const struct parser *ps)
+{
+	const struct ptok *t = &ps->cur;
+	size_t after = (size_t)(t->text - ps->lx.src) + t->len;
+
+	if (t->kind == PT_COLON)
+		return true;
+	if (t->kind != PT_WORD && t->kind != PT_NUMBER)
+		return false;
+	for (size_t i = 0; i < t->len; i++) {
+		char c = t->text[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return after < ps->lx.len && ps->lx.src[after] == ':';
+}
+
+/* ADDR6[/n]: an address inet_pton() takes (hex groups, '::', a trailing
+ * dotted IPv4 part), a length 0..128 without leading zeros. */
+static bool parse_prefix6(const char *s, size_t len, uint8_t addr[16], uint8_t *plen,
+			  bool *host_bits)
+{
+	const char *slash = memchr(s, '/', len);
+	size_t alen = slash ? (size_t)(slash - s) : len;
+	char buf[INET6_ADDRSTRLEN];
+	unsigned n = 128;
+
+	if (alen == 0 || alen >= sizeof(buf))
+		return false;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET6, buf, addr) != 1)
+		return false;
+	if (slash) {
+		size_t i = alen + 1, digits = len - i;
+
+		if (digits == 0 || digits > 3 || (digits > 1 && s[i] == '0'))
+			return false;
+		n = 0;
+		for (; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return false;
+			n = n * 10 + (unsigned)(s[i] - '0');
+		}
+		if (n > 128)
+			return false;
+	}
+	*host_bits = false;
+	for (unsigned bit = n; bit < 128; bit++)
+		if (addr[bit / 8] & (0x80 >> (bit % 8)))
+			*host_bits = true;
+	*plen = (uint8_t)n;
+	return true;
+}
+
+/* ::ffff:0:0/96 and below: IPv4 addresses as IPv6 sockets show them. */
+static bool v4_mapped(const uint8_t a[16], uint8_t plen)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return plen >= 96 && memcmp(a, mapped, sizeof(mapped)) == 0;
+}
+
+/* The prefix of an unlabeled rule, IPv4 or IPv6, into n. */
+static bool unlabeled_prefix(struct parser *ps, struct pnet *n)
+{
+	struct ptok *t = &ps->cur;
+	bool host_bits;
+
+	if (starts_prefix6(ps))
+		policy_lex_prefix(&ps->lx, t);
+	if (t->kind == PT_ERROR)
+		return expected(ps, "a prefix");
+	if (t->kind == PT_PREFIX) {
+		n->family = AF_INET6;
+		if (!parse_prefix6(t->text, t->len, n->prefix, &n->plen, &host_bits)) {
+			error_at(ps, t->loc, "bad IPv6 prefix '%.*s' (expected an IPv6 address [/0..128])",
+				 (int)t->len, t->text);
+			return false;
+		}
+	} else {
+		uint32_t addr;
+
+		n->family = AF_INET;
+		if (!parse_prefix(t->text, t->len, &addr, &n->plen, &host_bits)) {
+			error_at(ps, t->loc, "bad IPv4 prefix '%.*s' (expected a.b.c.d/len)",
+				 (int)t->len, t->text);
+			return false;
+		}
+		addr = htonl(addr);
+		memcpy(n->prefix, &addr, 4);
+	}
+	if (host_bits) {
+		error_at(ps, t->loc, "'%.*s' has host bits set beyond the /%u prefix",
+			 (int)t->len, t->text, n->plen);
+		return false;
+	}
+	if (n->family == AF_INET6 && v4_mapped(n->prefix, n->plen))
+		policy_diag(ps->dc, DSM_SEV_WARNING, t->loc,
+			    "'%.*s' is an IPv4-mapped prefix: it matches only IPv6 packets from such a source; IPv4 peers of IPv6 sockets get the IPv4 rules ('unlabeled %u.%u.%u.%u/%u')",
+			    (int)t->len, t->text, n->prefix[12], n->prefix[13], n->prefix[14],
+			    n->prefix[15], n->plen - 96);
+	next(ps);
+	return true;
+}
+
 /* unlabeled [PREFIX] [dev IFNAME] -> LABEL; */
 static bool stmt_unlabeled(struct parser *ps, struct policy_loc loc)
 {
@@ -678,24 +806,10 @@ static bool stmt_unlabeled(struct parser *ps, struct policy_loc loc)
 	bool have_prefix = false, have_dev = false;
 	struct pnet *slot;
 
-	if (ps->cur.kind == PT_NUMBER) {
-		uint32_t addr;
-		bool host_bits;
-
-		if (!parse_prefix(ps->cur.text, ps->cur.len, &addr, &n.plen, &host_bits)) {
-			error_at(ps, ps->cur.loc, "bad IPv4 prefix '%.*s' (expected a.b.c.d/len)",
-				 (int)ps->cur.len, ps->cur.text);
+	if (ps->cur.kind == PT_NUMBER || starts_prefix6(ps)) {
+		if (!unlabeled_prefix(ps, &n))
 			return false;
-		}
-		if (host_bits) {
-			error_at(ps, ps->cur.loc,
-				 "'%.*s' has host bits set beyond the /%u prefix",
-				 (int)ps->cur.len, ps->cur.text, n.plen);
-			return false;
-		}
-		n.prefix_be = htonl(addr);
 		have_prefix = true;
-		next(ps);
 	}
 	if (tok_is(&ps->cur, "dev")) {
 		next(ps);
@@ -712,7 +826,7 @@ static bool stmt_unlabeled(struct parser *ps, struct policy_loc loc)
 		next(ps);
 	}
 	if (!have_prefix && !have_dev)
-		return expected(ps, "an IPv4 prefix or 'dev IFNAME'");
+		return expected(ps, "an IPv4 or IPv6 prefix or 'dev IFNAME'");
 	if (!expect(ps, PT_ARROW, "'->'") || !plain_label(ps, &n.label) ||
 	    !end_statement(ps))
 		return false;
@@ -721,7 +835,7 @@ static bool stmt_unlabeled(struct parser *ps, struct policy_loc loc)
 		ps->err = -ENOMEM;
 		return false;
 	}
-	*slot = n;
+	*slot = n; /* without a prefix: family 0, every address of both */
 	return true;
 }
 
@@ -734,6 +848,7 @@ static void statement(struct parser *ps)
 		{ "policy", stmt_policy }, { "mode", stmt_mode },
 		{ "allow", stmt_allow }, { "transition", stmt_transition },
 		{ "file", stmt_file }, { "unlabeled", stmt_unlabeled },
+		{ "service_manager", stmt_service_manager },
 	};
 	struct policy_loc loc = ps->cur.loc;
 	struct ptok kw = ps->cur;

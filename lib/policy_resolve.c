@@ -99,20 +99,22 @@ int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx
 	}
 	for (size_t i = 0; i < p->nnets; i++) {
 		const struct dsm_net_rule *r = &p->nets[i];
-		const uint8_t *a = (const uint8_t *)&r->prefix_be;
+		char prefix[INET6_ADDRSTRLEN + 4];
 		unsigned int ifindex;
 
 		if (!r->ifname[0])
 			continue; /* already a compiled entry */
 		ifindex = if_nametoindex(r->ifname);
 		if (!ifindex) {
-			warn_msg(warn, ctx, "interface %s (unlabeled %u.%u.%u.%u/%u -> %s): %s",
-				 r->ifname, a[0], a[1], a[2], a[3], r->plen,
-				 label_str(p, r->label, lb, sizeof(lb)), strerror(errno));
+			int err = errno;
+
+			dsm_net_rule_prefix_format(r, prefix, sizeof(prefix));
+			warn_msg(warn, ctx, "interface %s (unlabeled %s -> %s): %s", r->ifname, prefix,
+				 label_str(p, r->label, lb, sizeof(lb)), strerror(err));
 			problems++;
 			continue;
 		}
-		v[n].e.key = dsm_key_net(r->prefix_be, r->plen, ifindex, netns);
+		v[n].e.key = policy_net_key(r, ifindex, netns);
 		v[n].e.val.aux = r->label;
 		v[n].order = p->nfiles + i;
 		v[n].what = r->ifname;

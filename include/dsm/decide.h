@@ -199,10 +199,12 @@ DSM_DECIDE struct dsm_exec_decision dsm_exec(dsm_pm_t pm, __u32 subject, __u32 f
 
 /*
  * The label a task already running when dsm starts gets: PID 1 the service
- * manager's label when there is one; @dsmd (dsmd itself) and every other
- * task the transition from the initial label on its executable's label,
- * except that only dsmd and PID 1 are given a label holding system
- * permissions (any other task keeps the initial label).
+ * manager's label when there is one; every other task the transition from
+ * the initial label on its executable's label, except that only dsmd and
+ * PID 1 are given a label holding system permissions (any other task keeps
+ * the initial label). @dsmd (dsmd itself) was started by the service
+ * manager before dsm was there to see it: it gets the manager's transition
+ * for its executable when there is one, else the initial label's.
  */
 DSM_DECIDE __u32 dsm_startup_label(dsm_pm_t pm, __u32 file_label, bool pid1, bool dsmd)
 {
@@ -212,6 +214,11 @@ DSM_DECIDE __u32 dsm_startup_label(dsm_pm_t pm, __u32 file_label, bool pid1, boo
 
 	if (pid1 && manager)
 		return manager;
+	if (dsmd && manager && manager != initial) {
+		label = dsm_transition(pm, manager, file_label);
+		if (label != manager)
+			return label;
+	}
 	label = dsm_transition(pm, initial, file_label);
 	if (label == manager && !pid1)
 		return initial;

@@ -417,8 +417,10 @@ static void test_unlabeled(void **state)
 		       "unlabeled 192.168.1.7 -> cluster;\n"
 		       "unlabeled dev \"br-lan.5\" -> ext;\n");
 	r = dsm_policy_nets(p, &n);
-	assert_int_equal(n, 4);
-	/* Sorted by (prefix, length, device). */
+	assert_int_equal(n, 5);
+	/* Sorted by (family, prefix, length, device). */
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(r[i].family, AF_INET);
 	assert_int_equal(r[0].prefix_be, 0);
 	assert_int_equal(r[0].plen, 0);
 	assert_string_equal(r[0].ifname, "");
@@ -430,6 +432,13 @@ static void test_unlabeled(void **state)
 	assert_int_equal(r[2].label, 11);
 	assert_int_equal(r[3].prefix_be, htonl(0xc0a80107));
 	assert_int_equal(r[3].plen, 32);
+	/* An interface without a prefix: every address, IPv4 and IPv6. */
+	assert_int_equal(r[4].family, AF_INET6);
+	assert_int_equal(r[4].plen, 0);
+	assert_string_equal(r[4].ifname, "br-lan.5");
+	assert_int_equal(r[4].label, 10);
+	for (size_t i = 0; i < 16; i++)
+		assert_int_equal(r[4].prefix[i], 0);
 
 	/* Only device-less rules are compiled entries (ifindex 0). */
 	assert_int_equal(count_kind(p, DSM_KEY_NET), 2);
@@ -440,6 +449,288 @@ static void test_unlabeled(void **state)
 	assert_non_null(v);
 	assert_int_equal(v->aux, 11);
 	dsm_policy_free(p);
+}
+
+static struct dsm_pkey key6(const char *addr, uint8_t plen)
+{
+	__be32 a[4];
+
+	assert_int_equal(inet_pton(AF_INET6, addr, a), 1);
+	return dsm_key_net6(a, plen, 0, 0);
+}
+
+static void test_unlabeled6(void **state)
+{
+	struct dsm_policy *p;
+	const struct dsm_net_rule *r;
+	const struct dsm_pval *v;
+	char buf[128];
+	size_t n;
+	(void)state;
+
+	p = compile_ok(HEADER "label ext = 10; label cluster = 11; label lo6 = 12;\n"
+		       "unlabeled ::/0 -> ext;\n"
+		       "unlabeled fd00:77::/64 -> cluster;\n"
+		       "unlabeled 2001:DB8:0:0:0:0:0:0/32 -> ext;\n"
+		       "unlabeled ::1 -> lo6;\n"
+		       "unlabeled fd00:77:0:1::/64 dev eth0 -> cluster;\n"
+		       "unlabeled fe80::/10->cluster;\n"
+		       "unlabeled 0.0.0.0/0 -> ext;\n");
+	r = dsm_policy_nets(p, &n);
+	assert_int_equal(n, 7);
+	/* IPv4 first, then by prefix (bytes in network order). */
+	assert_int_equal(r[0].family, AF_INET);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(r[i].family, AF_INET6);
+	dsm_net_rule_prefix_format(&r[1], buf, sizeof(buf));
+	assert_string_equal(buf, "::/0");
+	dsm_net_rule_prefix_format(&r[2], buf, sizeof(buf));
+	assert_string_equal(buf, "::1/128");
+	dsm_net_rule_prefix_format(&r[3], buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8::/32");
+	dsm_net_rule_prefix_format(&r[4], buf, sizeof(buf));
+	assert_string_equal(buf, "fd00:77::/64");
+	dsm_net_rule_prefix_format(&r[5], buf, sizeof(buf));
+	assert_string_equal(buf, "fd00:77:0:1::/64");
+	assert_string_equal(r[5].ifname, "eth0");
+	dsm_net_rule_prefix_format(&r[6], buf, sizeof(buf));
+	assert_string_equal(buf, "fe80::/10");
+	dsm_net_rule_prefix_format(&r[0], buf, sizeof(buf));
+	assert_string_equal(buf, "0.0.0.0/0");
+
+	/* Device-less rules are NET6 entries; the dev rule waits. */
+	assert_int_equal(count_kind(p, DSM_KEY_NET6), 5);
+	assert_int_equal(count_kind(p, DSM_KEY_NET), 1);
+	v = get(p, key6("::", 0));
+	assert_non_null(v);
+	assert_int_equal(v->aux, 10);
+	v = get(p, key6("fd00:77::", 64));
+	assert_non_null(v);
+	assert_int_equal(v->aux, 11);
+	v = get(p, key6("::1", 128));
+	assert_non_null(v);
+	assert_int_equal(v->aux, 12);
+	assert_null(get(p, key6("fd00:77:0:1::", 64)));
+	{
+		struct dsm_pkey k = key6("fe80::", 10);
+
+		v = get(p, k);
+		dsm_entry_format(p, &k, v, buf, sizeof(buf));
+		assert_string_equal(buf, "unlabeled fe80::/10 -> cluster");
+	}
+	dsm_policy_free(p);
+
+	/* The same prefix in both families is two rules. */
+	p = compile_ok(HEADER "unlabeled 0.0.0.0/0 dev eth0 -> init;\nunlabeled ::/0 dev eth0 -> init;\n");
+	dsm_policy_nets(p, &n);
+	assert_int_equal(n, 2);
+	dsm_policy_free(p);
+}
+
+static void test_unlabeled6_errors(void **state)
+{
+	(void)state;
+	expect_error(HEADER "unlabeled fd00:77::1/64 -> init;\n",
+		     "t.policy:4:11: error: 'fd00:77::1/64' has host bits set beyond the /64 prefix");
+	expect_error(HEADER "unlabeled ::/129 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '::/129' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled ::/064 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '::/064' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled ::/ -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '::/' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled fd00:::1 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix 'fd00:::1' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled fd00:77:zz::/48 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix 'fd00:77:zz::/48' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled 1:2:3:4:5:6:7:8:9 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '1:2:3:4:5:6:7:8:9' (expected an IPv6 address [/0..128])");
+	expect_error(HEADER "unlabeled ::ffff:10.77.0.256/120 -> init;\n",
+		     "t.policy:4:11: error: bad IPv6 prefix '::ffff:10.77.0.256/120' (expected an IPv6 address [/0..128])");
+	/* A zone is not part of a prefix. */
+	expect_error(HEADER "unlabeled fe80::1%eth0 -> init;\n",
+		     "t.policy:4:18: error: unexpected character '%'");
+	expect_error(HEADER "unlabeled web -> init;\n",
+		     "t.policy:4:11: error: expected an IPv4 or IPv6 prefix or 'dev IFNAME', found 'web'");
+	expect_error(HEADER "label b = 2;\nunlabeled fd00::/8 dev eth0 -> init;\nunlabeled fd00::/8 dev eth0 -> b;\n",
+		     "t.policy:6:1: error: conflicting unlabeled rule: this prefix and device already map to 'init' (at 5:1)");
+	/* An interface rule covers IPv6 too: it conflicts with an IPv6 rule
+	 * for the same interface, once. */
+	expect_error(HEADER "label b = 2;\nunlabeled ::/0 dev eth0 -> b;\nunlabeled dev eth0 -> init;\n",
+		     "t.policy:6:1: error: conflicting unlabeled rule: this prefix and device already map to 'b' (at 5:1)");
+	expect_warning(HEADER "unlabeled dev eth0 -> init;\nunlabeled dev eth0 -> init;\n",
+		       "t.policy:5:1: warning: duplicate unlabeled rule (first at 4:1)");
+	expect_warning(HEADER "unlabeled fd00::/8 -> init;\nunlabeled fd00:0::/8 -> init;\n",
+		       "t.policy:5:1: warning: duplicate unlabeled rule (first at 4:1)");
+	/* IPv4-mapped addresses are how IPv6 sockets show IPv4 peers, whose
+	 * packets the IPv4 rules decide. */
+	expect_warning(HEADER "unlabeled ::ffff:10.77.0.0/120 -> init;\n",
+		       "t.policy:4:11: warning: '::ffff:10.77.0.0/120' is an IPv4-mapped prefix: it matches only IPv6 packets from such a source; IPv4 peers of IPv6 sockets get the IPv4 rules ('unlabeled 10.77.0.0/24')");
+}
+
+static void test_service_manager(void **state)
+{
+	struct dsm_policy *p;
+	const struct dsm_pval *v;
+	char buf[128];
+	(void)state;
+
+	p = compile_ok(HEADER "label pm = 5; label sys = 6; label exe = 7;\n"
+		       "service_manager pm;\n"
+		       "allow sys self : system bpf;\n"
+		       "allow pm exe : file exec;\n"
+		       "transition pm exe -> sys;\n"
+		       "allow pm sys : process transition;\n"
+		       "allow pm self : process *;\n"
+		       "allow sys init : process transition;\n");
+	assert_int_equal(dsm_policy_service_manager(p), 5);
+	v = get(p, dsm_key_config(DSM_CFG_SERVICE_MANAGER));
+	assert_non_null(v);
+	assert_int_equal(v->aux, 5);
+	assert_int_equal(v->perms, 0);
+	{
+		struct dsm_pkey k = dsm_key_config(DSM_CFG_SERVICE_MANAGER);
+
+		dsm_entry_format(p, &k, v, buf, sizeof(buf));
+		assert_string_equal(buf, "service_manager pm");
+	}
+	/* The label that holds system permissions says so. */
+	v = get(p, dsm_key_label(6));
+	assert_non_null(v);
+	assert_int_equal(v->perms, DSM_LABEL_F_DEFINED | DSM_LABEL_F_SYSTEM);
+	v = get(p, dsm_key_label(5));
+	assert_int_equal(v->perms, DSM_LABEL_F_DEFINED);
+	dsm_policy_free(p);
+
+	/* Optional: without it, no entry (dsmd writes PID 1's label). */
+	p = compile_ok(HEADER);
+	assert_int_equal(dsm_policy_service_manager(p), 0);
+	assert_null(get(p, dsm_key_config(DSM_CFG_SERVICE_MANAGER)));
+	dsm_policy_free(p);
+
+	/* The initial label may be the service manager (today's behaviour):
+	 * then every task in it may enter a label with system permissions. */
+	p = compile_ok(HEADER "label sys = 6; label exe = 7;\nservice_manager init;\n"
+		       "allow sys self : system *;\nallow init exe : file exec;\n"
+		       "transition init exe -> sys;\nallow init { self sys } : process *;\n");
+	assert_int_equal(dsm_policy_service_manager(p), 1);
+	dsm_policy_free(p);
+}
+
+static void test_service_manager_errors(void **state)
+{
+	(void)state;
+	expect_error(HEADER "label pm = 5;\nservice_manager pm;\nservice_manager pm;\n",
+		     "t.policy:6:1: error: duplicate 'service_manager' statement (first at 5:1)");
+	expect_error(HEADER "service_manager nope;\n", "t.policy:4:17: error: unknown label 'nope'");
+	expect_error(HEADER "service_manager self;\n",
+		     "t.policy:4:17: error: 'self' is only valid as the target of an allow rule");
+	expect_error(HEADER "service_manager init\nlabel a = 2;\n",
+		     "t.policy:4:21: error: expected ';' before 'label'");
+	/* No exec enters the service manager's label: not by a transition ... */
+	expect_error(HEADER "label pm = 5; label exe = 7;\nservice_manager pm;\n"
+		     "allow init exe : file exec;\ntransition init exe -> pm;\n",
+		     "t.policy:7:24: error: transition from 'init' into 'pm' is denied at exec: only PID 1 carries the service manager's label");
+	/* ... not even from itself (a task other than PID 1 leaves it) ... */
+	expect_error(HEADER "label pm = 5; label exe = 7;\nservice_manager pm;\n"
+		     "allow pm exe : file exec;\ntransition pm exe -> pm;\n",
+		     "t.policy:7:22: error: transition from 'pm' into 'pm' is denied at exec: only PID 1 carries the service manager's label");
+	/* ... nor by request. */
+	expect_error(HEADER "label pm = 5;\nservice_manager pm;\nallow init { init pm } : process transition;\n",
+		     "t.policy:6:19: error: requested transition from 'init' into 'pm' is denied at exec: only PID 1 carries the service manager's label");
+	/* The initial label as service manager: nobody else execs into it. */
+	expect_error(HEADER "label a = 2; label exe = 7;\nservice_manager init;\n"
+		     "allow a exe : file exec;\ntransition a exe -> init;\n",
+		     "t.policy:7:21: error: transition from 'a' into 'init' is denied at exec: only PID 1 carries the service manager's label");
+	/* A label with system permissions: only from the service manager. */
+	expect_error(HEADER "label pm = 5; label sys = 6; label exe = 7; label a = 2;\n"
+		     "service_manager pm;\n"
+		     "allow sys self : system module;\nallow a exe : file exec;\n"
+		     "transition a exe -> sys;\n",
+		     "t.policy:8:21: error: transition from 'a' into 'sys' is denied at exec: a label with system permissions is entered only from the service manager 'pm'");
+	/* From the initial label the transition still labels dsmd when dsm
+	 * starts (dsm_startup_label()): a warning. */
+	expect_warning(HEADER "label pm = 5; label sys = 6; label exe = 7;\nservice_manager pm;\n"
+		       "allow sys self : system module;\nallow init exe : file exec;\n"
+		       "transition init exe -> sys;\n",
+		       "t.policy:8:24: warning: transition from 'init' into 'sys' is denied at exec (a label with system permissions is entered only from the service manager 'pm', whose own transition also labels dsmd when dsm starts): it only labels dsmd when dsm starts");
+	expect_error(HEADER "label pm = 5; label sys = 6;\nservice_manager pm;\n"
+		     "allow sys self : system module;\nallow { pm init } sys : process *;\n",
+		     "t.policy:7:19: error: requested transition from 'init' into 'sys' is denied at exec: a label with system permissions is entered only from the service manager 'pm'");
+	/* From one system label into another: still only the manager. */
+	expect_error(HEADER "label pm = 5; label sys = 6; label sys2 = 8;\nservice_manager pm;\n"
+		     "allow { sys sys2 } self : system bpf;\nallow sys sys2 : process transition;\n",
+		     "t.policy:7:11: error: requested transition from 'sys' into 'sys2' is denied at exec: a label with system permissions is entered only from the service manager 'pm'");
+}
+
+static void test_service_manager_unnamed_warns(void **state)
+{
+	const char *const want[] = {
+		"t.policy:7:24: warning: transition from 'init' into 'sys' works only if 'init' is the service manager: a label with system permissions is entered only from the service manager, PID 1's label at start-up",
+		"t.policy:8:12: warning: requested transition from 'init' into 'sys' works only if 'init' is the service manager: a label with system permissions is entered only from the service manager, PID 1's label at start-up",
+		NULL,
+	};
+	const char *const none[] = { NULL };
+	(void)state;
+
+	assert_int_equal(compile_diags(HEADER "label sys = 6; label exe = 7;\n"
+				       "allow sys self : system bpf;\nallow init exe : file exec;\n"
+				       "transition init exe -> sys;\n"
+				       "allow init sys : process { transition signal };\n", want), 0);
+	/* Neither a label's own transition permission nor requests for labels
+	 * without system permissions. */
+	assert_int_equal(compile_diags(HEADER "label sys = 6; label a = 2;\n"
+				       "allow sys self : system bpf;\nallow sys self : process fork;\n"
+				       "allow sys sys : process transition;\n"
+				       "allow init a : process transition;\n", none), 0);
+}
+
+static void test_class_dsm(void **state)
+{
+	struct dsm_policy *p;
+	const struct dsm_pval *v;
+	char buf[128];
+	struct dsm_pkey k;
+	(void)state;
+
+	/* Subjects ask dsmd, whose label is the target: any label, no self
+	 * restriction, no node. */
+	p = compile_ok(HEADER "label dsmd = 2; label web = 10; label app = 11; label ops = 12;\n"
+		       "allow dsmd self : system { bpf dsm_files dsm_read };\n"
+		       "allow { web app } dsmd : dsm { query peerlabel };\n"
+		       "allow ops dsmd : dsm *;\n"
+		       "allow dsmd self : dsm query;\n");
+	assert_int_equal(rule_perms(p, DSM_CLASS_DSM, DSM_QUAL_ANY, 10, DSM_NODE_ANY, 2),
+			 DSM_PERM_QUERY | DSM_PERM_PEERLABEL);
+	assert_int_equal(rule_perms(p, DSM_CLASS_DSM, DSM_QUAL_ANY, 11, DSM_NODE_ANY, 2),
+			 DSM_PERM_QUERY | DSM_PERM_PEERLABEL);
+	assert_int_equal(rule_perms(p, DSM_CLASS_DSM, DSM_QUAL_ANY, 12, DSM_NODE_ANY, 2),
+			 DSM_PERM_QUERY | DSM_PERM_PEERLABEL | DSM_PERM_ADMIN);
+	assert_int_equal(rule_perms(p, DSM_CLASS_DSM, DSM_QUAL_ANY, 2, DSM_NODE_ANY, 2),
+			 DSM_PERM_QUERY);
+	/* Holding dsm permissions is not holding system permissions. */
+	v = get(p, dsm_key_label(12));
+	assert_int_equal(v->perms, DSM_LABEL_F_DEFINED);
+	k = dsm_key_rule(DSM_CLASS_DSM, DSM_QUAL_ANY, 12, DSM_NODE_ANY, 2);
+	v = dsm_policy_lookup(p, &k);
+	dsm_entry_format(p, &k, v, buf, sizeof(buf));
+	assert_string_equal(buf, "allow ops dsmd : dsm { query peerlabel admin }");
+	assert_string_equal(dsm_class_name(DSM_CLASS_DSM), "dsm");
+	assert_int_equal(dsm_class_by_name("dsm"), DSM_CLASS_DSM);
+	assert_int_equal(dsm_class_all_perms(DSM_CLASS_DSM),
+			 DSM_PERM_QUERY | DSM_PERM_PEERLABEL | DSM_PERM_ADMIN);
+	dsm_policy_free(p);
+
+	expect_error(HEADER "label dsmd = 2;\nallow init@any dsmd : dsm query;\n",
+		     "t.policy:5:12: error: '@node' is only valid in peer rules");
+	expect_error(HEADER "label dsmd = 2;\nallow init dsmd@any : dsm query;\n",
+		     "t.policy:5:17: error: '@node' belongs to the subject (the sender) of a peer rule");
+	expect_error(HEADER "label dsmd = 2;\nallow init dsmd : dsm unix query;\n",
+		     "t.policy:5:23: error: 'unix' qualifies sockets only; class dsm has no family or type");
+	expect_error(HEADER "label dsmd = 2;\nallow init dsmd : dsm { query reload };\n",
+		     "t.policy:5:31: error: unknown permission 'reload' for class dsm");
+	/* A target without system permissions cannot be dsmd's label. */
+	expect_warning(HEADER "label web = 10;\nallow web self : dsm query;\n",
+		       "t.policy:5:11: warning: class dsm's target is dsmd's label, but 'web' holds no system permissions, which dsmd's label needs (bpf, dsm_files, dsm_read)");
 }
 
 static void test_entries_sorted_and_deterministic(void **state)
@@ -572,7 +863,13 @@ static void test_example_policy(void **state)
 		dsm_diag_format(&d.v[i], line, sizeof(line));
 		print_message("%s\n", line);
 	}
-	assert_int_equal(d.n, 0); /* not even a warning */
+	/* One warning only: it names no service manager, so whether the
+	 * initial label may enter dsmd's depends on PID 1's label. */
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.warnings, 1);
+	assert_non_null(strstr(d.v[0].msg, "transition from 'unconfined' into 'dsmd' works only if "
+				  "'unconfined' is the service manager"));
+	assert_int_equal(dsm_policy_service_manager(p), 0);
 	assert_int_equal(dsm_policy_label_id(p, "web", &web), 0);
 	assert_int_equal(dsm_policy_label_id(p, "app", &app), 0);
 	assert_int_equal(dsm_policy_label_id(p, "db", &db), 0);
@@ -721,7 +1018,7 @@ static void test_error_classes_and_perms(void **state)
 {
 	(void)state;
 	expect_error(HEADER "allow init self : proc fork;\n",
-		     "t.policy:4:19: error: unknown class 'proc' (process, file, socket, peer, system)");
+		     "t.policy:4:19: error: unknown class 'proc' (process, file, socket, peer, system, dsm)");
 	expect_error(HEADER "allow init self : process { fork exec };\n",
 		     "t.policy:4:34: error: unknown permission 'exec' for class process");
 	/* The next statement on the same line still counts. */
@@ -830,7 +1127,7 @@ static void test_error_files_and_nets(void **state)
 	expect_error(HEADER "unlabeled dev averyveryverylongname -> init;\n",
 		     "t.policy:4:15: error: bad interface name 'averyveryverylongname' (1..15 characters, no '/' or blanks)");
 	expect_error(HEADER "unlabeled -> init;\n",
-		     "t.policy:4:11: error: expected an IPv4 prefix or 'dev IFNAME', found '->'");
+		     "t.policy:4:11: error: expected an IPv4 or IPv6 prefix or 'dev IFNAME', found '->'");
 	expect_error(HEADER "label b = 2;\nunlabeled 0.0.0.0/0 -> init;\nunlabeled 0.0.0.0/0 -> b;\n",
 		     "t.policy:6:1: error: conflicting unlabeled rule: this prefix and device already map to 'init' (at 5:1)");
 	expect_error(HEADER "label a = 2; label b = 3;\ntransition init a -> a;\ntransition init a -> b;\n",
@@ -855,7 +1152,7 @@ static void test_errors_collected_in_order(void **state)
 	const char *const want[] = {
 		"t.policy:4:11: error: bad number '1x'",
 		"t.policy:5:7: error: unknown label 'nope'",
-		"t.policy:6:19: error: unknown class 'bogus' (process, file, socket, peer, system)",
+		"t.policy:6:19: error: unknown class 'bogus' (process, file, socket, peer, system, dsm)",
 		"t.policy:7:1: warning: duplicate file rule (first at 4:15)",
 		NULL,
 	};
@@ -979,6 +1276,12 @@ int main(void)
 		cmocka_unit_test(test_transitions_and_files),
 		cmocka_unit_test(test_permissive_and_mode),
 		cmocka_unit_test(test_unlabeled),
+		cmocka_unit_test(test_unlabeled6),
+		cmocka_unit_test(test_unlabeled6_errors),
+		cmocka_unit_test(test_service_manager),
+		cmocka_unit_test(test_service_manager_errors),
+		cmocka_unit_test(test_service_manager_unnamed_warns),
+		cmocka_unit_test(test_class_dsm),
 		cmocka_unit_test(test_entries_sorted_and_deterministic),
 		cmocka_unit_test(test_foreach_and_format),
 		cmocka_unit_test(test_foreach_stops),

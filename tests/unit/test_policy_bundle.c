@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -26,6 +27,7 @@ static const char rich[] =
 	"node n1 = 1; node n2 = 7;\n"
 	"label init = 1; label web = 10; label db = 11; label exe = 12; label ext = 99;\n"
 	"initial init;\n"
+	"service_manager init;\n"
 	"permissive db;\n"
 	"allow web self : socket inet stream { create connect };\n"
 	"allow web self : socket unix create;\n"
@@ -33,12 +35,16 @@ static const char rich[] =
 	"allow web@n1 db : peer recv;\n"
 	"allow ext@any web : peer recv;\n"
 	"allow init exe : file exec;\n"
+	"allow db self : system { bpf dsm_read };\n"
+	"allow { web init } db : dsm { query peerlabel };\n"
 	"transition init exe -> web;\n"
 	"file /usr/bin/sleep : exe;\n"
 	"file \"/opt/with space\" : exe;\n"
 	"file default : init;\n"
 	"unlabeled 0.0.0.0/0 -> ext;\n"
-	"unlabeled 10.1.0.0/16 dev eth0 -> db;\n";
+	"unlabeled 10.1.0.0/16 dev eth0 -> db;\n"
+	"unlabeled ::/0 -> ext;\n"
+	"unlabeled fd00:77::/64 dev eth0 -> db;\n";
 
 #define HDR_LEN 40
 #define DIGEST  DSM_BUNDLE_DIGEST_LEN
@@ -116,6 +122,7 @@ static void assert_same(const struct dsm_policy *a, const struct dsm_policy *b)
 	assert_int_equal(dsm_policy_mode(a), dsm_policy_mode(b));
 	assert_int_equal(dsm_policy_initial_label(a), dsm_policy_initial_label(b));
 	assert_int_equal(dsm_policy_file_label(a), dsm_policy_file_label(b));
+	assert_int_equal(dsm_policy_service_manager(a), dsm_policy_service_manager(b));
 	assert_int_equal(dsm_policy_nrules(a), dsm_policy_nrules(b));
 	{
 		const struct dsm_label *x = dsm_policy_labels(a, &n), *y = dsm_policy_labels(b, &m);
@@ -176,6 +183,15 @@ static void test_round_trip(void **state)
 	assert_int_equal(id, 99);
 	assert_string_equal(dsm_policy_node_name(q, 7), "n2");
 	assert_int_equal(dsm_policy_file_label(q), 1);
+	assert_int_equal(dsm_policy_service_manager(q), 1);
+	/* The compiler's flags survive: db holds system permissions. */
+	{
+		size_t nl;
+		const struct dsm_label *l = dsm_policy_labels(q, &nl);
+
+		for (size_t i = 0; i < nl; i++)
+			assert_int_equal(!!(l[i].flags & DSM_LABEL_F_SYSTEM), l[i].id == 11);
+	}
 
 	/* Deterministic: the same policy gives the same bytes. */
 	buf2 = write_bundle(q, &len2);
@@ -212,6 +228,7 @@ static void test_round_trip_minimal(void **state)
 	assert_int_equal(dsm_bundle_read(buf, len, &q), 0);
 	assert_same(p, q);
 	assert_int_equal(dsm_policy_file_label(q), 0);
+	assert_int_equal(dsm_policy_service_manager(q), 0);
 	free(buf);
 	dsm_policy_free(p);
 	dsm_policy_free(q);
@@ -396,18 +413,67 @@ static void tamper_file_relative(uint8_t *b, size_t len)
 	b[section(b, 4) + 16 + 6] = 'x';
 }
 
+/* NETS rows: family, length, 16 prefix bytes, ifname (length byte first),
+ * label. rich's, sorted: 0.0.0.0/0, 10.1.0.0/16 dev eth0, ::/0,
+ * fd00:77::/64 dev eth0. */
+static uint8_t *net_row(uint8_t *b, unsigned int i)
+{
+	uint8_t *r = b + section(b, 5) + 16;
+
+	while (i--)
+		r += 23 + r[18];
+	return r;
+}
+
 static void tamper_net_host_bits(uint8_t *b, size_t len)
 {
-	size_t off = section(b, 5) + 16;
-
 	(void)len;
-	b[off + 3] = 1; /* 0.0.0.1/0 */
+	net_row(b, 0)[2 + 3] = 1; /* 0.0.0.1/0 */
 }
 
 static void tamper_net_plen(uint8_t *b, size_t len)
 {
 	(void)len;
-	b[section(b, 5) + 16 + 4] = 33;
+	net_row(b, 0)[1] = 33;
+}
+
+static void tamper_net_family(uint8_t *b, size_t len)
+{
+	(void)len;
+	net_row(b, 0)[0] = 3; /* neither AF_INET nor AF_INET6 */
+}
+
+static void tamper_net_v4_tail(uint8_t *b, size_t len)
+{
+	(void)len;
+	net_row(b, 1)[2 + 15] = 1; /* a byte an IPv4 prefix does not use */
+}
+
+static void tamper_net6_plen(uint8_t *b, size_t len)
+{
+	(void)len;
+	net_row(b, 2)[1] = 129;
+}
+
+static void tamper_net6_host_bits(uint8_t *b, size_t len)
+{
+	uint8_t *r = net_row(b, 3);
+
+	(void)len;
+	assert_int_equal(r[1], 64);
+	r[2 + 8] = 0x80; /* bit 64 of fd00:77::/64 */
+}
+
+static void tamper_net_order(uint8_t *b, size_t len)
+{
+	(void)len;
+	net_row(b, 0)[0] = AF_INET6; /* a second ::/0, before an IPv4 rule */
+}
+
+static void tamper_net_label(uint8_t *b, size_t len)
+{
+	(void)len;
+	put_le(net_row(b, 2) + 19, 10, 4); /* ::/0 -> web, its entry says ext */
 }
 
 /* An entry: kind, 3 zero bytes, the key's variant (28 bytes; a rule's
@@ -496,6 +562,58 @@ static void tamper_entry_duplicate(uint8_t *b, size_t len)
 	fail();
 }
 
+/* The LABELS record and the LABEL entry of label id, both. */
+static void label_flags_xor(uint8_t *b, uint32_t id, uint32_t bits)
+{
+	size_t off = section(b, 2), n = get_le(b + off + 4, 4), done = 0;
+	size_t rec = off + 16;
+
+	for (size_t i = 0; i < n; i++, rec += 9 + b[rec + 8]) {
+		if (get_le(b + rec, 4) == id) {
+			put_le(b + rec + 4, get_le(b + rec + 4, 4) ^ bits, 4);
+			done++;
+		}
+	}
+	n = get_le(b + section(b, 6) + 4, 4);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *e = entry(b, i);
+
+		if (e[0] == DSM_KEY_LABEL && get_le(e + 4, 4) == id) {
+			put_le(e + 32, get_le(e + 32, 4) ^ bits, 4);
+			done++;
+		}
+	}
+	assert_int_equal(done, 2);
+}
+
+static void tamper_service_manager(uint8_t *b, size_t len)
+{
+	size_t n = get_le(b + section(b, 6) + 4, 4);
+
+	(void)len;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *e = entry(b, i);
+
+		if (e[0] == DSM_KEY_CONFIG && e[4] == DSM_CFG_SERVICE_MANAGER) {
+			put_le(e + 36, 4242, 4); /* no such label */
+			return;
+		}
+	}
+	fail();
+}
+
+static void tamper_system_flag_missing(uint8_t *b, size_t len)
+{
+	(void)len;
+	label_flags_xor(b, 11, DSM_LABEL_F_SYSTEM); /* db holds system rules */
+}
+
+static void tamper_system_flag_extra(uint8_t *b, size_t len)
+{
+	(void)len;
+	label_flags_xor(b, 10, DSM_LABEL_F_SYSTEM); /* web holds none */
+}
+
 static void test_tampered(void **state)
 {
 	static const tamper_fn fns[] = {
@@ -507,7 +625,9 @@ static void test_tampered(void **state)
 		tamper_net_plen, tamper_entry_order, tamper_entry_kind,
 		tamper_entry_file_kind, tamper_entry_perms, tamper_entry_label,
 		tamper_entry_class, tamper_version, tamper_entry_duplicate, tamper_entry_pad,
-		tamper_entry_unused,
+		tamper_entry_unused, tamper_system_flag_missing, tamper_system_flag_extra,
+		tamper_service_manager, tamper_net_family, tamper_net_v4_tail, tamper_net6_plen,
+		tamper_net6_host_bits, tamper_net_order, tamper_net_label,
 	};
 	struct dsm_policy *p = compile(rich);
 	size_t len;

@@ -202,24 +202,48 @@ static void test_resolve_interfaces(void **state)
 	size_t n;
 	(void)state;
 
+	__be32 fd00[4] = { htonl(0xfd000000), 0, 0, 0 };
+	struct dsm_entry pl[8];
+	size_t npl;
+
 	p = compile(HEADER "unlabeled 0.0.0.0/0 -> a;\n"
 		    "unlabeled 127.0.0.0/8 dev lo -> b;\n"
+		    "unlabeled fd00::/8 dev lo -> a;\n"
 		    "unlabeled dev dsmnosuch0 -> b;\n");
 	/* The device-less rule is compiled; the others wait for the loader. */
 	k = dsm_key_net(0, 0, 0, 0);
 	assert_non_null(dsm_policy_lookup(p, &k));
-	assert_int_equal(dsm_policy_resolve(p, collect, &w), lo ? 1 : 2);
-	assert_string_equal(w.last, "interface dsmnosuch0 (unlabeled 0.0.0.0/0 -> b): No such device");
+	/* The interface without a prefix is two rules (IPv4 and IPv6), each
+	 * reported. */
+	assert_int_equal(dsm_policy_resolve(p, collect, &w), lo ? 2 : 4);
+	assert_int_equal(w.n, lo ? 2 : 4);
+	assert_string_equal(w.last, "interface dsmnosuch0 (unlabeled ::/0 -> b): No such device");
 	if (!lo) {
 		dsm_policy_free(p);
 		skip_host("no loopback device in this network namespace");
 	}
 	dsm_policy_resolved_entries(p, &n);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	k = dsm_key_net(htonl(0x7f000000), 8, lo, dsm_netns_self());
 	v = dsm_policy_lookup(p, &k);
 	assert_non_null(v);
 	assert_int_equal(v->aux, 3);
+	/* IPv6 like IPv4: the interface and this network namespace. */
+	k = dsm_key_net6(fd00, 8, lo, dsm_netns_self());
+	v = dsm_policy_lookup(p, &k);
+	assert_non_null(v);
+	assert_int_equal(v->aux, 2);
+	k = dsm_key_net6(fd00, 8, 0, 0);
+	assert_null(dsm_policy_lookup(p, &k));
+	/* The prefix lengths in use, per family and kind of rule. */
+	npl = dsm_policy_plens_entries(p, pl);
+	assert_int_equal(npl, 3);
+	assert_int_equal(pl[0].key.config.index, DSM_PLENS_V4_ANY);
+	assert_int_equal(pl[0].val.perms, 1u << 0);
+	assert_int_equal(pl[1].key.config.index, DSM_PLENS_V4_DEV);
+	assert_int_equal(pl[1].val.perms, 1u << 8);
+	assert_int_equal(pl[2].key.config.index, DSM_PLENS_V6_DEV);
+	assert_int_equal(pl[2].val.perms, 1u << 8);
 	dsm_policy_free(p);
 }
 
