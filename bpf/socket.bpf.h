@@ -4,6 +4,9 @@
  * accepted TCP sockets). Checks are (task label -> socket label) qualified
  * by the socket's family and type, so a policy can allow inet stream and
  * dgram and thereby deny raw and packet sockets.
+ *
+ * connect is connect(), and also a sendmsg with MSG_FASTOPEN: TCP Fast
+ * Open connects inside sendmsg, without security_socket_connect.
  */
 #ifndef DSM_BPF_SOCKET_BPF_H
 #define DSM_BPF_SOCKET_BPF_H
@@ -11,6 +14,8 @@
 #include "policy.bpf.h"
 
 #define SOCK_TYPE_MASK 0xf
+#define SOCK_STREAM    1
+#define MSG_FASTOPEN   0x20000000
 
 /*
  * The process the current task belongs to, as the owner fields of a socket
@@ -154,10 +159,31 @@ int BPF_PROG(hook_socket_accept, struct socket *sock, struct socket *newsock, in
 	return ret ?: sock_check(sock, DSM_PERM_ACCEPT);
 }
 
+/*
+ * Does a sendmsg with MSG_FASTOPEN connect this socket? On a TCP socket it
+ * always tries (tcp_sendmsg_fastopen -> __inet_stream_connect), whatever
+ * the socket's state; an SMC socket hands it to its TCP socket. A unix
+ * stream socket ignores the flag.
+ */
+static __always_inline bool fastopen_connects(const struct socket *sock)
+{
+	const struct sock *sk = sock->sk;
+
+	return sock->type == SOCK_STREAM && !(sk && sk->__sk_common.skc_family == AF_UNIX);
+}
+
 SEC("lsm/socket_sendmsg")
 int BPF_PROG(hook_socket_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
 {
-	return ret ?: sock_check(sock, DSM_PERM_SEND);
+	if (ret)
+		return ret;
+	if ((msg->msg_flags & MSG_FASTOPEN) && fastopen_connects(sock)) {
+		int err = sock_check(sock, DSM_PERM_CONNECT);
+
+		if (err)
+			return err;
+	}
+	return sock_check(sock, DSM_PERM_SEND);
 }
 
 SEC("lsm/socket_recvmsg")
