@@ -5,8 +5,17 @@
  * by the socket's family and type, so a policy can allow inet stream and
  * dgram and thereby deny raw and packet sockets.
  *
- * connect is connect(), and also a sendmsg with MSG_FASTOPEN: TCP Fast
- * Open connects inside sendmsg, without security_socket_connect.
+ * Every way data or a connection goes through a socket is one of these
+ * permissions, whatever the system call:
+ *   connect  connect(), and sendmsg with MSG_FASTOPEN (TCP Fast Open
+ *            connects inside sendmsg, without security_socket_connect)
+ *   send     sendmsg (send, sendto, sendmsg, write, io_uring SEND, SENDMSG,
+ *            SEND_ZC, WRITE), and every write of a socket's file: sendfile
+ *            and splice into a socket go to sendpage without sendmsg
+ *   recv     recvmsg (recv, read, io_uring RECV, READ ...), every read of
+ *            a socket's file (splice and sendfile out of a socket go to
+ *            splice_read without recvmsg), getsockopt(TCP_ZEROCOPY_RECEIVE)
+ *            and mmap of a socket (TCP zero-copy receive, packet rings)
  */
 #ifndef DSM_BPF_SOCKET_BPF_H
 #define DSM_BPF_SOCKET_BPF_H
@@ -16,6 +25,12 @@
 #define SOCK_TYPE_MASK 0xf
 #define SOCK_STREAM    1
 #define MSG_FASTOPEN   0x20000000
+#define SOL_TCP        6
+#define TCP_ZEROCOPY_RECEIVE 35
+#define S_IFMT         00170000
+#define S_IFSOCK       0140000
+#define MAY_WRITE      0x2
+#define MAY_READ       0x4
 
 /*
  * The process the current task belongs to, as the owner fields of a socket
@@ -191,6 +206,70 @@ int BPF_PROG(hook_socket_recvmsg, struct socket *sock, struct msghdr *msg, int s
 	     int ret)
 {
 	return ret ?: sock_check(sock, DSM_PERM_RECV);
+}
+
+/* The socket of a socket's file; NULL for every other file, decided by
+ * the inode's type first (two loads: this runs on every read and write of
+ * every file). */
+static __always_inline struct socket *file_socket(struct file *file)
+{
+	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	return bpf_sock_from_file(file);
+}
+
+/*
+ * Reads and writes of a socket's file (rw_verify_area: read, write, readv,
+ * writev, io_uring READ and WRITE, splice, sendfile, AIO). splice and
+ * sendfile reach the protocol's sendpage or splice_read and never pass
+ * socket_sendmsg or socket_recvmsg; this is their check. The others pass
+ * socket_recvmsg or socket_sendmsg as well and are checked twice, both
+ * times from the socket's decision cache: this hook cannot tell which
+ * path follows it, and dropping either check would open the other path.
+ */
+SEC("lsm/file_permission")
+int BPF_PROG(hook_file_permission, struct file *file, int mask, int ret)
+{
+	struct socket *sock;
+	int err = 0;
+
+	if (ret)
+		return ret;
+	sock = file_socket(file);
+	if (!sock)
+		return 0;
+	if (mask & MAY_WRITE)
+		err = sock_check(sock, DSM_PERM_SEND);
+	if (!err && (mask & MAY_READ))
+		err = sock_check(sock, DSM_PERM_RECV);
+	return err;
+}
+
+/* getsockopt(TCP_ZEROCOPY_RECEIVE) takes received data (mapped pages, or
+ * a copy through tcp_recvmsg_locked) without recvmsg. */
+SEC("lsm/socket_getsockopt")
+int BPF_PROG(hook_socket_getsockopt, struct socket *sock, int level, int optname, int ret)
+{
+	if (ret)
+		return ret;
+	if (level == SOL_TCP && optname == TCP_ZEROCOPY_RECEIVE)
+		return sock_check(sock, DSM_PERM_RECV);
+	return 0;
+}
+
+/* A mapping of a socket shows what it receives: TCP's zero-copy receive
+ * area, a packet socket's rings (a packet socket's send ring too needs
+ * recv). Other sockets refuse mmap. */
+SEC("lsm/mmap_file")
+int BPF_PROG(hook_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	struct socket *sock;
+
+	if (ret || !file)
+		return ret;
+	sock = file_socket(file);
+	return sock ? sock_check(sock, DSM_PERM_RECV) : 0;
 }
 
 #endif /* DSM_BPF_SOCKET_BPF_H */

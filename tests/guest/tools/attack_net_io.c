@@ -26,7 +26,11 @@
  *                                         getsockopt(TCP_ZEROCOPY_RECEIVE)
  *                                         (copy buffer and an mmap of the
  *                                         socket)
- *          uring-recv uring-read uring-splice
+ *          zerocopy-copy                  the same getsockopt with the copy
+ *                                         buffer alone, no mmap (small
+ *                                         data is copied before the kernel
+ *                                         looks for a mapping)
+ *          uring-recv uring-recvmsg uring-read uring-splice
  *        prints "MODE OK DATA" or "MODE ERRNAME"; "accept timeout" or
  *        "wait timeout" when nothing came
  */
@@ -373,14 +377,25 @@ static int recv_mode(const char *mode, int s, char *out, size_t cap)
 		n = sendfile(p[1], s, NULL, cap);
 		if (n > 0)
 			n = read(p[0], out, (size_t)n);
-	} else if (!strcmp(mode, "zerocopy")) {
+	} else if (!strcmp(mode, "zerocopy") || !strcmp(mode, "zerocopy-copy")) {
 		struct zc_receive zc;
 		socklen_t zl = sizeof(zc);
 		size_t maplen = 16 * 4096;
-		void *map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, s, 0);
+		void *map = NULL;
 
-		if (step("mmap-socket", map != MAP_FAILED))
-			return -1;
+		if (!strcmp(mode, "zerocopy")) {
+			map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, s, 0);
+			if (map == MAP_FAILED) {
+				int e = errno;
+
+				step("mmap-socket", 0);
+				errno = e;
+				return -1;
+			}
+			step("mmap-socket", 1);
+		} else {
+			maplen = 0;
+		}
 		memset(&zc, 0, sizeof(zc));
 		zc.address = (uintptr_t)map;
 		zc.length = (uint32_t)maplen;
@@ -394,6 +409,8 @@ static int recv_mode(const char *mode, int s, char *out, size_t cap)
 		printf("zerocopy mapped %u copied %d\n", zc.length, zc.copybuf_len);
 	} else if (!strcmp(mode, "uring-recv"))
 		n = uring_op(IORING_OP_RECV, s, out, cap, -1);
+	else if (!strcmp(mode, "uring-recvmsg"))
+		n = uring_op(IORING_OP_RECVMSG, s, out, cap, -1);
 	else if (!strcmp(mode, "uring-read"))
 		n = uring_op(IORING_OP_READ, s, out, cap, -1);
 	else if (!strcmp(mode, "uring-splice")) {
