@@ -25,6 +25,8 @@
 #define SOCK_TYPE_MASK 0xf
 #define SOCK_STREAM    1
 #define MSG_FASTOPEN   0x20000000
+#define IPPROTO_SMC    256 /* AF_INET/AF_INET6 SMC sockets (kernels from 6.11) */
+#define IPPROTO_MPTCP  262
 #define SOL_TCP        6
 #define TCP_ZEROCOPY_RECEIVE 35
 #define S_IFMT         00170000
@@ -47,9 +49,27 @@ static __always_inline void owner_get(__u32 *tgid, __u64 *start, __u64 *exec)
 	*exec = leader->self_exec_id;
 }
 
+/*
+ * IP protocols whose data the kernel moves through sockets it makes itself
+ * (sock_create_kern, no dsm label): an MPTCP socket's subflows are TCP
+ * sockets of their own, and so is the TCP socket that carries an SMC
+ * connection. Their packets would leave unlabeled and be judged at the
+ * receiver by the subflow's label, not the application's; a BPF LSM
+ * program cannot map a subflow to its MPTCP socket on 6.1
+ * (bpf_skc_to_mptcp_sock() does not verify there). So no label may create
+ * one, and applications fall back to TCP. (AF_SMC itself is a family no
+ * rule without a family covers: dsm_qual_any_covers().)
+ */
+static __always_inline bool proto_unlabeled_subflows(int family, int protocol)
+{
+	return (family == AF_INET || family == AF_INET6) &&
+	       (protocol == IPPROTO_MPTCP || protocol == IPPROTO_SMC);
+}
+
 SEC("lsm/socket_create")
 int BPF_PROG(hook_socket_create, int family, int type, int protocol, int kern, int ret)
 {
+	__u16 qual = dsm_qual(family, type & SOCK_TYPE_MASK);
 	dsm_pm_t pm;
 	__u32 label;
 
@@ -59,8 +79,15 @@ int BPF_PROG(hook_socket_create, int family, int type, int protocol, int kern, i
 	if (!pm)
 		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, DSM_DENY);
 	label = current_label(pm);
-	return check(pm, DSM_CLASS_SOCKET, dsm_qual(family, type & SOCK_TYPE_MASK), label,
-			 DSM_NODE_ANY, label, DSM_PERM_CREATE, dsm_qual(family, type & SOCK_TYPE_MASK));
+	if (proto_unlabeled_subflows(family, protocol)) {
+		/* No rule can allow it; the alarm's aux carries the protocol. */
+		struct dsm_req r = { .subject = label, .node = DSM_NODE_ANY, .target = label,
+				     .perm = DSM_PERM_CREATE, .aux = (__u32)protocol << 16 | qual,
+				     .qual = qual, .class = DSM_CLASS_SOCKET };
+
+		return deny_unless_permissive(pm, &r);
+	}
+	return check(pm, DSM_CLASS_SOCKET, qual, label, DSM_NODE_ANY, label, DSM_PERM_CREATE, qual);
 }
 
 SEC("lsm/socket_post_create")
