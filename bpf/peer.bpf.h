@@ -442,12 +442,48 @@ static __noinline int deny_subflow(dsm_pm_t pm, struct sk_buff *skb, __u8 family
 	return deny_unless_permissive(pm, &r);
 }
 
-/* dsm_unlabeled6(), out of line: its keys take no room in rcv_ipv6's
- * stack. */
-static __noinline __u32 unlabeled6(dsm_pm_t pm, const __be32 *saddr, __u32 ifindex,
-				   __u32 netns)
+/*
+ * What the unlabeled IPv6 rules gave a source, by policy generation: the
+ * longest-prefix walk over 129 lengths costs some thirty times a lookup
+ * (bench/hook-cost), and the answer depends only on the policy, the
+ * source and the interface, not on the socket. An entry of an older
+ * generation never matches; the LRU drops it in time. A miss (a flood of
+ * sources evicting each other) costs the walk, never a wrong label.
+ */
+struct dsm_un6_key {
+	__u32  gen;
+	__u32  ifindex;
+	__u32  netns;
+	__be32 saddr[4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct dsm_un6_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dsm_unlabeled6_cache SEC(".maps");
+
+/* dsm_unlabeled6() through the cache (generation 0: unknown, no cache).
+ * Out of line: its keys take no room in the receive check's stack. */
+static __noinline __u32 unlabeled6(dsm_pm_t pm, __u32 gen, const __be32 *saddr,
+				   __u32 ifindex, __u32 netns)
 {
-	return dsm_unlabeled6(pm, saddr, ifindex, netns);
+	struct dsm_un6_key k = { .gen = gen, .ifindex = ifindex, .netns = netns };
+	__u32 label, *hit;
+
+	for (int i = 0; i < 4; i++)
+		k.saddr[i] = saddr[i];
+	if (gen) {
+		hit = bpf_map_lookup_elem(&dsm_unlabeled6_cache, &k);
+		if (hit)
+			return *hit;
+	}
+	label = dsm_unlabeled6(pm, saddr, ifindex, netns);
+	if (gen)
+		bpf_map_update_elem(&dsm_unlabeled6_cache, &k, &label, BPF_ANY);
+	return label;
 }
 
 /* The IPv6 header's addresses (network byte order), as daddr_of() wants
@@ -479,7 +515,7 @@ static __always_inline int rcv_ipv6(dsm_pm_t pm, const struct dsm_net_cfg *cfg,
 	netns = sock_netns(sk);
 	if (!same_node_peer(cfg, skb, &peer)) {
 		peer.node = DSM_NODE_ANY;
-		peer.label = unlabeled6(pm, a.saddr, skb->skb_iif, netns);
+		peer.label = unlabeled6(pm, gen, a.saddr, skb->skb_iif, netns);
 	}
 	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND))
 		return bound_segment(c, &peer, target, AF_INET6, a.saddr);
