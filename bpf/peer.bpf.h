@@ -3,18 +3,32 @@
  * The receive check: may the sender's label, on its node, send to the
  * receiving socket's label (class peer, permission recv)? Decided in
  * socket_sock_rcv_skb, before the data reaches the socket, for every
- * packet of every IPv4 socket. The sender is
- *   - for a packet a labeled socket of this node sent over loopback, the
- *     label the egress program recorded in the skb, on this node, or
- *   - the label and node of a dsm option, whose MAC and epoch are verified
- *     here, on every path into a socket (so no interface, loopback
- *     included, can slip an unverified option past the check), or
- *   - for a packet without one, the label the policy's unlabeled rules give
- *     its source address (and arrival interface); with no rule, no label,
- *     which no rule allows.
+ * packet of every socket, by (socket family, packet protocol):
+ *   AF_INET + IPv4, AF_INET6 + IPv4 (a dual-stack socket's v4-mapped
+ *     peers): the IPv4 check. The sender is
+ *     - for a packet a labeled socket of this node sent over loopback, the
+ *       label the egress program recorded in the skb, on this node, or
+ *     - the label and node of a dsm option, whose MAC and epoch are
+ *       verified here, on every path into a socket (so no interface,
+ *       loopback included, can slip an unverified option past the check),
+ *       or
+ *     - for a packet without one, the label the policy's unlabeled IPv4
+ *       rules give its source address (and arrival interface); with no
+ *       rule, no label, which no rule allows.
+ *   AF_INET6 + IPv6: the same-node label of a loopback packet, else the
+ *     label the unlabeled IPv6 rules give its source (IPv6 carries no dsm
+ *     option); no rule, no label.
+ *   AF_UNIX, AF_NETLINK: local messages, checked where they are sent (unix
+ *     sockets) or not labeled at all; AF_PACKET: raw frames (SOCK_PACKET
+ *     sockets pass here, the others never do), gated by socket create.
+ *     Allowed here.
+ *   Anything else (AF_INET with a packet that is not IPv4, every other
+ *     family): denied, counted as an error and reported.
  * TCP is decided once per connection: a listener checks the SYN and keeps
  * the peer for the accepted socket, a connecting socket checks the SYN-ACK;
  * the socket then carries its peer and later segments need no option.
+ * An MPTCP subflow without a label (the kernel makes them: the MPTCP socket
+ * it serves is out of a BPF LSM program's reach on 6.1) is denied.
  */
 #ifndef DSM_BPF_PEER_BPF_H
 #define DSM_BPF_PEER_BPF_H
@@ -24,20 +38,32 @@
 #include "net_verify.h"
 
 #define ETH_P_IP_BE   0x0008 /* htons(ETH_P_IP) */
+#define ETH_P_IPV6_BE 0xdd86 /* htons(ETH_P_IPV6) */
 #define TCP_SYN_SENT  2
 #define TCP_LISTEN    10
 #define TCP_FLAG_SYN  0x02
 #define TCP_FLAG_ACK  0x10
+#ifndef AF_PACKET
+#define AF_PACKET     17
+#endif
 
-/* A peer request for the alarm: what the packet claimed, from where. */
+/* A peer request for the alarm: what the packet claimed, from where
+ * (@saddr: one word for AF_INET, four for AF_INET6). */
 static __always_inline struct dsm_req peer_req(__u32 label, __u32 node, __u32 target,
-					       __be32 saddr)
+					       __u8 family, const __be32 *saddr)
 {
 	struct dsm_req r = { .class = DSM_CLASS_PEER, .perm = DSM_PERM_PEER_RECV,
 			     .subject = label, .node = node, .target = target,
-			     .qual = DSM_QUAL_ANY, .family = AF_INET, .aux = saddr };
+			     .qual = DSM_QUAL_ANY, .family = family };
 
-	r.addr[0] = saddr;
+	r.addr[0] = saddr[0];
+	if (family == AF_INET6) {
+		r.addr[1] = saddr[1];
+		r.addr[2] = saddr[2];
+		r.addr[3] = saddr[3];
+	} else {
+		r.aux = saddr[0];
+	}
 	return r;
 }
 
@@ -119,19 +145,52 @@ static __always_inline int same_node_peer(const struct dsm_net_cfg *cfg, struct 
 	return 1;
 }
 
+/* A packet whose dsm option claims label@node (DSM_LABEL_INVALID,
+ * DSM_NODE_ANY: not read yet) fails verification: reported, denied
+ * whatever the mode. Out of line: the request takes no room in the
+ * receive check's stack. */
+static __noinline int claim_deny(__u32 label, __u32 node, __u32 target, __be32 saddr, __s32 err)
+{
+	struct dsm_req r = peer_req(label, node, target, AF_INET, &saddr);
+
+	return deny_always(&r, err);
+}
+
+/* find_option() past the usual case: walk the whole option list; a
+ * malformed one is -EBADMSG, for the caller to report (a call less deep).
+ * Out of line: its buffers take no room in the receive check's stack. */
+static __noinline int option_walk(struct sk_buff *skb, __u32 optlen, struct dsm_ipopt *opt)
+{
+	unsigned char *opts_at = skb->head + skb->network_header + sizeof(struct ip4);
+	struct dsm_ipopt_buf opts = {};
+	struct dsm_ipopt_scan scan = {};
+
+	if (optlen > DSM_IPOPT_SPACE)
+		optlen = DSM_IPOPT_SPACE;
+	if (bpf_probe_read_kernel(opts.b, optlen, opts_at))
+		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	opts.len = optlen;
+	dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
+	if (scan.status == DSM_IPOPT_ABSENT)
+		return 0;
+	if (scan.status != DSM_IPOPT_PRESENT || scan.dsm_off > DSM_IPOPT_SPACE - DSM_OPT_LEN)
+		return -EBADMSG;
+	if (bpf_probe_read_kernel(opt, sizeof(*opt), opts_at + scan.dsm_off))
+		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	return 1;
+}
+
 /*
  * The dsm option of an IPv4 header with options, into *opt: 1 found, 0
- * none, < 0 malformed or unreadable (the packet is then dropped: already
- * reported). The usual labeled packet carries the dsm option alone,
+ * none, -EBADMSG malformed (not reported yet), another errno when
+ * unreadable (reported); the packet is dropped on an error. The usual labeled packet carries the dsm option alone,
  * well-formed: what the walker would conclude of those 24 bytes, without
  * the walk.
  */
 static __always_inline int find_option(struct sk_buff *skb, const struct ip4 *h,
-				       const struct dsm_req *claim, struct dsm_ipopt *opt)
+				       struct dsm_ipopt *opt)
 {
 	unsigned char *opts_at = skb->head + skb->network_header + sizeof(*h);
-	struct dsm_ipopt_buf opts = {};
-	struct dsm_ipopt_scan scan = {};
 	__u32 optlen = ((__u32)(h->vihl & 0xf) << 2);
 
 	if (optlen <= sizeof(*h))
@@ -146,17 +205,7 @@ static __always_inline int find_option(struct sk_buff *skb, const struct ip4 *h,
 		    opt->version == DSM_OPT_VERSION)
 			return 1;
 	}
-	if (bpf_probe_read_kernel(opts.b, optlen, opts_at))
-		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
-	opts.len = optlen;
-	dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
-	if (scan.status == DSM_IPOPT_ABSENT)
-		return 0;
-	if (scan.status != DSM_IPOPT_PRESENT || scan.dsm_off > DSM_IPOPT_SPACE - DSM_OPT_LEN)
-		return deny_always(claim, -EBADMSG);
-	if (bpf_probe_read_kernel(opt, sizeof(*opt), opts_at + scan.dsm_off))
-		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
-	return 1;
+	return option_walk(skb, optlen, opt);
 }
 
 /*
@@ -169,13 +218,15 @@ static __always_inline int packet_peer(dsm_pm_t pm, const struct dsm_net_cfg *cf
 				       struct dsm_sock_ctx *c, __u32 gen, __u32 netns,
 				       struct dsm_peer *peer, bool *known)
 {
-	struct dsm_req r = peer_req(DSM_LABEL_INVALID, DSM_NODE_ANY, target, h->saddr);
 	struct dsm_ipopt opt = {};
+	__u32 label, node;
 	int found, v;
 
 	if (same_node_peer(cfg, skb, peer))
 		return 0;
-	found = find_option(skb, h, &r, &opt);
+	found = find_option(skb, h, &opt);
+	if (found == -EBADMSG)
+		return claim_deny(DSM_LABEL_INVALID, DSM_NODE_ANY, target, h->saddr, -EBADMSG);
 	if (found < 0)
 		return found;
 	if (!found) {
@@ -183,18 +234,18 @@ static __always_inline int packet_peer(dsm_pm_t pm, const struct dsm_net_cfg *cf
 		peer->label = unlabeled_peer(pm, c, gen, h->saddr, skb->skb_iif, netns, known);
 		return 0;
 	}
-	r.subject = bpf_ntohl(opt.label);
-	r.node = bpf_ntohl(opt.node);
+	label = bpf_ntohl(opt.label);
+	node = bpf_ntohl(opt.node);
 	if (!cfg)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 	v = dsm_verify(mac_memo(), &opt, h->saddr, h->daddr, h->protocol, h->id, mac_key(0),
 		       mac_key(1), dsm_epoch(bpf_ktime_get_tai_ns(), cfg), cfg->epoch_window);
 	if (v == DSM_VERIFY_STALE)
-		return deny_always(&r, -ESTALE);
-	if (v != DSM_VERIFY_OK)
-		return deny_always(&r, -EKEYREJECTED); /* an unknown key or a wrong MAC */
-	peer->label = r.subject;
-	peer->node = r.node;
+		return claim_deny(label, node, target, h->saddr, -ESTALE);
+	if (v != DSM_VERIFY_OK) /* an unknown key or a wrong MAC */
+		return claim_deny(label, node, target, h->saddr, -EKEYREJECTED);
+	peer->label = label;
+	peer->node = node;
 	return 0;
 }
 
@@ -210,16 +261,26 @@ static __always_inline bool rcv_cached(struct dsm_sock_ctx *c, __u32 gen,
 	return hit;
 }
 
+/* The peer may not send to @target: report it, and deny unless the
+ * peer's label or the node is permissive. A function of its own, so that
+ * the request it reports takes no room in the callers' stack. */
+static __noinline int peer_deny(dsm_pm_t pm, const struct dsm_peer *peer, __u32 target,
+				__u8 family, const __be32 *saddr)
+{
+	struct dsm_req r = peer_req(peer->label, peer->node, target, family, saddr);
+
+	return deny_unless_permissive(pm, &r);
+}
+
 /*
  * May this peer send to the socket? The socket remembers the last peer
  * allowed under the current policy generation; anything else takes the
  * full check (which reports a denial).
  */
 static __always_inline int peer_check(dsm_pm_t pm, struct dsm_sock_ctx *c, __u32 gen,
-				      const struct dsm_peer *peer, __u32 target, __be32 saddr)
+				      const struct dsm_peer *peer, __u32 target, __u8 family,
+				      const __be32 *saddr)
 {
-	struct dsm_req r;
-
 	if (c && gen) {
 		if (rcv_cached(c, gen, peer))
 			return 0;
@@ -236,20 +297,40 @@ static __always_inline int peer_check(dsm_pm_t pm, struct dsm_sock_ctx *c, __u32
 	if (dsm_perms(pm, DSM_CLASS_PEER, DSM_QUAL_ANY, peer->label, peer->node, target) &
 	    DSM_PERM_PEER_RECV)
 		return 0;
-	r = peer_req(peer->label, peer->node, target, saddr);
-	return deny_unless_permissive(pm, &r);
+	return peer_deny(pm, peer, target, family, saddr);
 }
 
-/* The key of a pending connection, as the SYN names it. */
-static __always_inline struct dsm_conn_key conn_key_of_syn(__u32 netns, const struct ip4 *h,
-							   const __be16 ports[2])
+/*
+ * The addresses of a packet, as the checks below take them: @addrs holds
+ * the source, then the destination, each one word for AF_INET (an IPv4
+ * header's saddr and daddr are adjacent) and four for AF_INET6.
+ */
+static __always_inline const __be32 *daddr_of(__u8 family, const __be32 *addrs)
 {
-	struct dsm_conn_key k = { .netns = netns, .family = AF_INET, .rport = ports[0],
+	return family == AF_INET6 ? addrs + 4 : addrs + 1;
+}
+
+/* A listener's SYN passed: keep its sender for the accepted socket, keyed
+ * by what the SYN names (@ports: source port, then destination port, as in
+ * the TCP header): the packet's family and addresses (an IPv4 SYN to a
+ * dual-stack listener is AF_INET, as its request socket is). Out of line:
+ * the key takes no room in the receive check's stack. */
+static __noinline void pending_store(__u32 netns, __u8 family, const __be32 *addrs,
+				     const __be16 *ports, const struct dsm_peer *peer)
+{
+	const __be32 *daddr = daddr_of(family, addrs);
+	struct dsm_conn_key k = { .netns = netns, .family = family, .rport = ports[0],
 				  .lport = ports[1] };
 
-	k.raddr[0] = h->saddr;
-	k.laddr[0] = h->daddr;
-	return k;
+	k.raddr[0] = addrs[0];
+	k.laddr[0] = daddr[0];
+	if (family == AF_INET6) {
+		for (int i = 1; i < 4; i++) {
+			k.raddr[i] = addrs[i];
+			k.laddr[i] = daddr[i];
+		}
+	}
+	bpf_map_update_elem(&dsm_conn_peers, &k, peer, BPF_ANY);
 }
 
 /*
@@ -260,11 +341,10 @@ static __always_inline struct dsm_conn_key conn_key_of_syn(__u32 netns, const st
  */
 static __always_inline int tcp_handshake(dsm_pm_t pm, struct sock *sk, struct sk_buff *skb,
 					 struct dsm_sock_ctx *c, __u32 gen, __u32 netns,
-					 const struct dsm_peer *peer, __u32 target,
-					 const struct ip4 *h)
+					 const struct dsm_peer *peer, __u32 target, __u8 family,
+					 const __be32 *addrs)
 {
 	__u8 state = sk->__sk_common.skc_state, flags;
-	struct dsm_conn_key ck;
 	__be16 ports[2];
 	int err;
 
@@ -274,15 +354,14 @@ static __always_inline int tcp_handshake(dsm_pm_t pm, struct sock *sk, struct sk
 	if (state == TCP_LISTEN) {
 		if ((flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 			return 0;
-		err = peer_check(pm, c, gen, peer, target, h->saddr);
+		err = peer_check(pm, c, gen, peer, target, family, addrs);
 		if (err)
 			return err;
-		ck = conn_key_of_syn(netns, h, ports);
-		bpf_map_update_elem(&dsm_conn_peers, &ck, peer, BPF_ANY);
+		pending_store(netns, family, addrs, ports, peer);
 		return 0;
 	}
 	/* SYN_SENT: the SYN-ACK names the server. */
-	err = peer_check(pm, c, gen, peer, target, h->saddr);
+	err = peer_check(pm, c, gen, peer, target, family, addrs);
 	if (err || !c)
 		return err;
 	c->peer_label = peer->label;
@@ -291,21 +370,177 @@ static __always_inline int tcp_handshake(dsm_pm_t pm, struct sock *sk, struct sk
 	return 0;
 }
 
+/* A segment from someone other than the connection's peer: reported and
+ * denied whatever the mode (a function of its own, as peer_deny). */
+static __noinline int segment_deny(const struct dsm_peer *peer, __u32 target, __u8 family,
+				   const __be32 *saddr)
+{
+	struct dsm_req r = peer_req(peer->label, peer->node, target, family, saddr);
+
+	return deny_always(&r, DSM_DENY);
+}
+
 /* A segment of a connection whose peer was decided at the handshake, with
  * every segment labeled (DSM_NET_F_TCP_ALL): it must come from that peer. */
 static __always_inline int bound_segment(const struct dsm_sock_ctx *c,
-					 const struct dsm_peer *peer, __u32 target, __be32 saddr)
+					 const struct dsm_peer *peer, __u32 target, __u8 family,
+					 const __be32 *saddr)
 {
-	struct dsm_req r;
-
 	if (peer->label == c->peer_label && peer->node == c->peer_node)
 		return 0;
-	r = peer_req(peer->label, peer->node, target, saddr);
-	return deny_always(&r, DSM_DENY); /* a segment from someone else */
+	return segment_deny(peer, target, family, saddr);
 }
 
-SEC("lsm/socket_sock_rcv_skb")
-int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
+/*
+ * A packet this check does not understand (the socket's family and the
+ * packet's protocol, above): denied whatever the mode, counted as an
+ * error, reported with both (aux: family << 16 | ethertype).
+ */
+static __noinline int deny_family(__u32 family, __be16 proto)
+{
+	struct dsm_req r = { .class = DSM_CLASS_PEER, .perm = DSM_PERM_PEER_RECV,
+			     .node = DSM_NODE_ANY, .qual = DSM_QUAL_ANY,
+			     .aux = family << 16 | bpf_ntohs(proto) };
+
+	count(DSM_CNT_ERRORS);
+	report_req(&r, DSM_VERDICT_DENY, DSM_DENY);
+	return DSM_DENY;
+}
+
+/*
+ * Is a TCP socket an MPTCP subflow (or the first subflow of an MPTCP
+ * socket)? Asked only of sockets without a label: the kernel makes
+ * subflows without the socket hooks, and socket_create refuses MPTCP to
+ * every label, so a subflow here serves an MPTCP socket that predates dsm
+ * or was made in permissive mode. Its data goes to that socket, whose
+ * label this program cannot see.
+ */
+static __always_inline bool mptcp_subflow(struct sock *sk)
+{
+	struct tcp_sock *tp;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return false;
+	tp = bpf_skc_to_tcp_sock(sk);
+	return tp && tp->is_mptcp;
+}
+
+/* The unlabeled subflow's packet: denied unless the mode is permissive
+ * (no subject label: only the node's mode can make it permissive),
+ * reported with the packet's source. */
+static __noinline int deny_subflow(dsm_pm_t pm, struct sk_buff *skb, __u8 family)
+{
+	unsigned char *ip = skb->head + skb->network_header;
+	__be32 saddr[4] = {};
+	struct dsm_req r;
+
+	if (family == AF_INET6)
+		bpf_probe_read_kernel(saddr, sizeof(saddr), ip + 8);
+	else
+		bpf_probe_read_kernel(saddr, 4, ip + 12);
+	r = peer_req(DSM_LABEL_INVALID, DSM_NODE_ANY, DSM_LABEL_INVALID, family, saddr);
+	return deny_unless_permissive(pm, &r);
+}
+
+/*
+ * What the unlabeled IPv6 rules gave a source, by policy generation: the
+ * longest-prefix walk over 129 lengths costs some thirty times a lookup
+ * (bench/hook-cost), and the answer depends only on the policy, the
+ * source and the interface, not on the socket. An entry of an older
+ * generation never matches; the LRU drops it in time. A miss (a flood of
+ * sources evicting each other) costs the walk, never a wrong label.
+ */
+struct dsm_un6_key {
+	__u32  gen;
+	__u32  ifindex;
+	__u32  netns;
+	__be32 saddr[4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct dsm_un6_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dsm_unlabeled6_cache SEC(".maps");
+
+/* dsm_unlabeled6() through the cache (generation 0: unknown, no cache).
+ * Out of line: its keys take no room in the receive check's stack. */
+static __noinline __u32 unlabeled6(dsm_pm_t pm, __u32 gen, const __be32 *saddr,
+				   __u32 ifindex, __u32 netns)
+{
+	struct dsm_un6_key k = { .gen = gen, .ifindex = ifindex, .netns = netns };
+	__u32 label, *hit;
+
+	for (int i = 0; i < 4; i++)
+		k.saddr[i] = saddr[i];
+	if (gen) {
+		hit = bpf_map_lookup_elem(&dsm_unlabeled6_cache, &k);
+		if (hit)
+			return *hit;
+	}
+	label = dsm_unlabeled6(pm, saddr, ifindex, netns);
+	if (gen)
+		bpf_map_update_elem(&dsm_unlabeled6_cache, &k, &label, BPF_ANY);
+	return label;
+}
+
+/* The IPv6 header's addresses (network byte order), as daddr_of() wants
+ * them: the source, then the destination. */
+struct ip6_addrs {
+	__be32 saddr[4];
+	__be32 daddr[4];
+};
+
+/*
+ * A native IPv6 packet to an AF_INET6 socket (past the same-node fast
+ * path), for @target: its sender is the same-node label of a tagged
+ * loopback packet, else the unlabeled IPv6 rules' label for its source.
+ * TCP as for IPv4: the SYN at a listener, the SYN-ACK at a connecting
+ * socket.
+ */
+static __always_inline int rcv_ipv6(dsm_pm_t pm, const struct dsm_net_cfg *cfg,
+				    struct sock *sk, struct sk_buff *skb,
+				    struct dsm_sock_ctx *c, __u32 gen, __u32 target)
+{
+	struct dsm_peer peer = {};
+	struct ip6_addrs a;
+	__u32 netns;
+	int err;
+
+	/* saddr and daddr: bytes 8..39 of the fixed header */
+	if (bpf_probe_read_kernel(&a, sizeof(a), skb->head + skb->network_header + 8))
+		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	netns = sock_netns(sk);
+	if (!same_node_peer(cfg, skb, &peer)) {
+		peer.node = DSM_NODE_ANY;
+		peer.label = unlabeled6(pm, gen, a.saddr, skb->skb_iif, netns);
+	}
+	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND))
+		return bound_segment(c, &peer, target, AF_INET6, a.saddr);
+	if (sk->sk_protocol == IPPROTO_TCP) {
+		__u8 state = sk->__sk_common.skc_state;
+
+		if (state == TCP_LISTEN || state == TCP_SYN_SENT)
+			return tcp_handshake(pm, sk, skb, c, gen, netns, &peer, target, AF_INET6,
+					     a.saddr);
+		return peer_check(pm, c, gen, &peer, target, AF_INET6, a.saddr);
+	}
+	err = peer_check(pm, c, gen, &peer, target, AF_INET6, a.saddr);
+	if (!err && c) {
+		c->peer_label = peer.label;
+		c->peer_node = peer.node;
+	}
+	return err;
+}
+
+/*
+ * The check of an IP packet (@v6: native IPv6, else IPv4) to an AF_INET or
+ * AF_INET6 socket. Inlined once for each value of @v6, so that the IPv4
+ * path carries nothing of the IPv6 one.
+ */
+static __always_inline int rcv_ip(struct sock *sk, struct sk_buff *skb, bool v6)
 {
 	struct dsm_peer peer = {};
 	struct dsm_net_cfg *cfg;
@@ -316,10 +551,6 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	dsm_pm_t pm;
 	int err;
 
-	if (ret)
-		return ret;
-	if (sk->__sk_common.skc_family != AF_INET || skb->protocol != ETH_P_IP_BE)
-		return 0;
 	gen = policy_gen();
 	pm = policy_map();
 	if (!pm)
@@ -327,7 +558,9 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	c = bpf_sk_storage_get(&dsm_sockets, sk, 0, 0);
 	cfg = bpf_map_lookup_elem(&dsm_net_config, &zero);
 	if (c && (c->flags & DSM_SOCK_F_PEER_UNKNOWN)) {
-		struct dsm_req r = peer_req(DSM_LABEL_INVALID, DSM_NODE_ANY, c->label, 0);
+		__be32 none[4] = {};
+		struct dsm_req r = peer_req(DSM_LABEL_INVALID, DSM_NODE_ANY, c->label, AF_INET,
+					    none);
 
 		return deny_always(&r, DSM_DENY);
 	}
@@ -345,7 +578,19 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 		c->peer_node = peer.node;
 		return 0;
 	}
-	target = c && c->label ? c->label : dsm_initial_label(pm);
+	if (c && c->label) {
+		target = c->label;
+	} else {
+		/* permissive: reported, and decided on as any other socket */
+		if (mptcp_subflow(sk)) {
+			err = deny_subflow(pm, skb, v6 ? AF_INET6 : AF_INET);
+			if (err)
+				return err;
+		}
+		target = dsm_initial_label(pm);
+	}
+	if (v6)
+		return rcv_ipv6(pm, cfg, sk, skb, c, gen, target);
 	netns = sock_netns(sk);
 	if (bpf_probe_read_kernel(&h, sizeof(h), skb->head + skb->network_header))
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
@@ -353,15 +598,16 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	if (err)
 		return err;
 	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND))
-		return bound_segment(c, &peer, target, h.saddr);
+		return bound_segment(c, &peer, target, AF_INET, &h.saddr);
 	if (sk->sk_protocol == IPPROTO_TCP) {
 		__u8 state = sk->__sk_common.skc_state;
 
 		if (state == TCP_LISTEN || state == TCP_SYN_SENT)
-			return tcp_handshake(pm, sk, skb, c, gen, netns, &peer, target, &h);
-		return peer_check(pm, c, gen, &peer, target, h.saddr);
+			return tcp_handshake(pm, sk, skb, c, gen, netns, &peer, target, AF_INET,
+					     &h.saddr);
+		return peer_check(pm, c, gen, &peer, target, AF_INET, &h.saddr);
 	}
-	err = known ? 0 : peer_check(pm, c, gen, &peer, target, h.saddr);
+	err = known ? 0 : peer_check(pm, c, gen, &peer, target, AF_INET, &h.saddr);
 	if (!err && c) {
 		c->peer_label = peer.label;
 		c->peer_node = peer.node;
@@ -369,28 +615,68 @@ int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
 	return err;
 }
 
-/* The accepted socket: its listener's context (cloned), and the peer the
- * listener checked at the SYN. No pending entry (lost to the LRU, or a
- * connection the SYN of which this hook never saw): the socket is marked,
- * and every segment it receives is denied. */
+SEC("lsm/socket_sock_rcv_skb")
+int BPF_PROG(hook_sock_rcv_skb, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	__u16 family;
+	__be16 proto;
+
+	if (ret)
+		return ret;
+	family = sk->__sk_common.skc_family;
+	proto = skb->protocol;
+	if (__builtin_expect(family == AF_INET, 1)) {
+		if (__builtin_expect(proto == ETH_P_IP_BE, 1))
+			goto ipv4;
+	} else if (family == AF_INET6) {
+		if (proto == ETH_P_IP_BE)
+			goto ipv4;
+		if (proto == ETH_P_IPV6_BE)
+			return rcv_ip(sk, skb, true);
+	} else if (family == AF_UNIX || family == AF_NETLINK || family == AF_PACKET) {
+		return 0;
+	}
+	return deny_family(family, proto);
+ipv4:
+	return rcv_ip(sk, skb, false);
+}
+
+/*
+ * The accepted socket: its listener's context (cloned), and the peer the
+ * listener checked at the SYN. The pending entry is found by the request's
+ * family (its ops': an IPv4 connection to a dual-stack listener is an
+ * AF_INET request on an AF_INET6 socket) and addresses, as the SYN check
+ * stored it. No entry (lost to the LRU, or a connection the SYN of which
+ * this hook never saw): the socket is marked, and every segment it
+ * receives is denied.
+ */
 SEC("lsm/inet_csk_clone")
 int BPF_PROG(hook_inet_csk_clone, struct sock *newsk, const struct request_sock *req)
 {
 	struct dsm_conn_key ck = {
 		.netns = sock_netns(newsk),
-		.family = AF_INET,
 		.rport = req->__req_common.skc_dport,
 		.lport = bpf_htons(req->__req_common.skc_num),
 	};
+	__u16 family = newsk->__sk_common.skc_family;
 	struct dsm_sock_ctx *c;
 	struct dsm_peer *peer;
 
-	if (newsk->__sk_common.skc_family != AF_INET)
+	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	ck.raddr[0] = req->__req_common.skc_daddr;
-	ck.laddr[0] = req->__req_common.skc_rcv_saddr;
+	ck.family = req->rsk_ops->family;
+	if (ck.family == AF_INET) {
+		ck.raddr[0] = req->__req_common.skc_daddr;
+		ck.laddr[0] = req->__req_common.skc_rcv_saddr;
+	} else if (ck.family == AF_INET6) {
+		for (int i = 0; i < 4; i++) {
+			ck.raddr[i] = req->__req_common.skc_v6_daddr.in6_u.u6_addr32[i];
+			ck.laddr[i] = req->__req_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+		}
+	}
 	c = bpf_sk_storage_get(&dsm_sockets, newsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	peer = bpf_map_lookup_elem(&dsm_conn_peers, &ck);
+	peer = ck.family == AF_INET || ck.family == AF_INET6 ?
+		       bpf_map_lookup_elem(&dsm_conn_peers, &ck) : NULL;
 	if (!c) {
 		count(DSM_CNT_ERRORS);
 		return 0;

@@ -5,10 +5,13 @@
  * went, so a guest test can compare with what the policy says. Every step
  * prints "STEP OK" or "STEP ERRNAME"; a failed step ends the run, exit 1.
  *
- *   attack_net_io tfo ADDR PORT
- *        TCP Fast Open: sendto(MSG_FASTOPEN) of "x\n" on a fresh socket,
- *        no connect() call; waits for the handshake: "tfo OK" when the
- *        connection stands
+ *   attack_net_io tfo ADDR PORT [uring]
+ *        TCP Fast Open: sendto(MSG_FASTOPEN) of "x\n" on a fresh socket
+ *        (uring: an io_uring SENDMSG with MSG_FASTOPEN and the address,
+ *        IOSQE_ASYNC: in an io_uring worker, which sends on sockets without
+ *        blocking, so the SYN goes out without data), no connect() call;
+ *        waits for the handshake: "tfo OK" when the connection stands;
+ *        data the SYN did not carry goes after it with send()
  *   attack_net_io send MODE tcp|udp ADDR PORT
  *        connect() (a UDP socket too), then deliver "x\n" with MODE:
  *          send write                     the ordinary calls (checked)
@@ -23,7 +26,11 @@
  *                                         getsockopt(TCP_ZEROCOPY_RECEIVE)
  *                                         (copy buffer and an mmap of the
  *                                         socket)
- *          uring-recv uring-read uring-splice
+ *          zerocopy-copy                  the same getsockopt with the copy
+ *                                         buffer alone, no mmap (small
+ *                                         data is copied before the kernel
+ *                                         looks for a mapping)
+ *          uring-recv uring-recvmsg uring-read uring-splice
  *        prints "MODE OK DATA" or "MODE ERRNAME"; "accept timeout" or
  *        "wait timeout" when nothing came
  */
@@ -185,7 +192,11 @@ static int ring_run(struct ring *r, const struct io_uring_sqe *sqe)
 	}
 }
 
-static int uring_op(int op, int fd, void *buf, size_t len, int splice_in)
+/* One io_uring request; SENDMSG and RECVMSG carry a msghdr of one iovec
+ * (with the destination @to for SENDMSG, if given: then the request goes
+ * to a worker, IOSQE_ASYNC, and may block there) and @msg_flags. */
+static int uring_op_to(int op, int fd, void *buf, size_t len, int splice_in,
+		       const struct sockaddr_in *to, unsigned msg_flags)
 {
 	struct io_uring_sqe sqe;
 	struct ring r;
@@ -199,10 +210,16 @@ static int uring_op(int op, int fd, void *buf, size_t len, int splice_in)
 	sqe.fd = fd;
 	sqe.addr = (uintptr_t)buf;
 	sqe.len = (unsigned)len;
-	if (op == IORING_OP_SENDMSG) {
+	sqe.msg_flags = msg_flags;
+	if (op == IORING_OP_SENDMSG || op == IORING_OP_RECVMSG) {
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
+		if (to) {
+			msg.msg_name = (void *)to;
+			msg.msg_namelen = sizeof(*to);
+			sqe.flags |= IOSQE_ASYNC;
+		}
 		sqe.addr = (uintptr_t)&msg;
 		sqe.len = 1;
 	}
@@ -217,6 +234,11 @@ static int uring_op(int op, int fd, void *buf, size_t len, int splice_in)
 	return ring_run(&r, &sqe);
 }
 
+static int uring_op(int op, int fd, void *buf, size_t len, int splice_in)
+{
+	return uring_op_to(op, fd, buf, len, splice_in, NULL, 0);
+}
+
 /* ---- sending ------------------------------------------------------------ */
 
 static int parse_addr(const char *addr, int port, struct sockaddr_in *sa)
@@ -227,21 +249,27 @@ static int parse_addr(const char *addr, int port, struct sockaddr_in *sa)
 	return inet_pton(AF_INET, addr, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
-static int do_tfo(const char *addr, int port)
+static int do_tfo(const char *addr, int port, int uring)
 {
+	static char data[] = "x\n";
 	struct sockaddr_in sa;
 	struct pollfd pfd;
 	socklen_t len = sizeof(int);
-	int s, err = 0;
+	int s, err = 0, sent = 2;
 
 	if (parse_addr(addr, port, &sa))
 		return usage();
 	s = socket(AF_INET, SOCK_STREAM, 0);
 	if (step("create", s >= 0))
 		return 1;
-	if (step("sendto-fastopen", sendto(s, "x\n", 2, MSG_FASTOPEN, (struct sockaddr *)&sa,
-					   sizeof(sa)) >= 0 || errno == EINPROGRESS))
+	if (uring) {
+		sent = uring_op_to(IORING_OP_SENDMSG, s, data, 2, -1, &sa, MSG_FASTOPEN);
+		if (step("uring-sendmsg-fastopen", sent >= 0 || errno == EINPROGRESS))
+			return 1;
+	} else if (step("sendto-fastopen", sendto(s, data, 2, MSG_FASTOPEN, (struct sockaddr *)&sa,
+						  sizeof(sa)) >= 0 || errno == EINPROGRESS)) {
 		return 1;
+	}
 	pfd.fd = s;
 	pfd.events = POLLOUT;
 	if (poll(&pfd, 1, 5000) != 1) {
@@ -251,6 +279,8 @@ static int do_tfo(const char *addr, int port)
 	getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len);
 	errno = err;
 	if (step("tfo", err == 0))
+		return 1;
+	if (sent < 2 && step("send", send(s, data, 2, 0) == 2))
 		return 1;
 	sleep(1);
 	close(s);
@@ -347,14 +377,25 @@ static int recv_mode(const char *mode, int s, char *out, size_t cap)
 		n = sendfile(p[1], s, NULL, cap);
 		if (n > 0)
 			n = read(p[0], out, (size_t)n);
-	} else if (!strcmp(mode, "zerocopy")) {
+	} else if (!strcmp(mode, "zerocopy") || !strcmp(mode, "zerocopy-copy")) {
 		struct zc_receive zc;
 		socklen_t zl = sizeof(zc);
 		size_t maplen = 16 * 4096;
-		void *map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, s, 0);
+		void *map = NULL;
 
-		if (step("mmap-socket", map != MAP_FAILED))
-			return -1;
+		if (!strcmp(mode, "zerocopy")) {
+			map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, s, 0);
+			if (map == MAP_FAILED) {
+				int e = errno;
+
+				step("mmap-socket", 0);
+				errno = e;
+				return -1;
+			}
+			step("mmap-socket", 1);
+		} else {
+			maplen = 0;
+		}
 		memset(&zc, 0, sizeof(zc));
 		zc.address = (uintptr_t)map;
 		zc.length = (uint32_t)maplen;
@@ -368,6 +409,8 @@ static int recv_mode(const char *mode, int s, char *out, size_t cap)
 		printf("zerocopy mapped %u copied %d\n", zc.length, zc.copybuf_len);
 	} else if (!strcmp(mode, "uring-recv"))
 		n = uring_op(IORING_OP_RECV, s, out, cap, -1);
+	else if (!strcmp(mode, "uring-recvmsg"))
+		n = uring_op(IORING_OP_RECVMSG, s, out, cap, -1);
 	else if (!strcmp(mode, "uring-read"))
 		n = uring_op(IORING_OP_READ, s, out, cap, -1);
 	else if (!strcmp(mode, "uring-splice")) {
@@ -433,8 +476,8 @@ int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
 
-	if (!strcmp(op, "tfo") && argc == 4)
-		return do_tfo(argv[2], atoi(argv[3]));
+	if (!strcmp(op, "tfo") && (argc == 4 || (argc == 5 && !strcmp(argv[4], "uring"))))
+		return do_tfo(argv[2], atoi(argv[3]), argc == 5);
 	if (!strcmp(op, "send") && argc == 6)
 		return do_send(argv[2], argv[3], argv[4], atoi(argv[5]));
 	if (!strcmp(op, "recv") && argc == 6)

@@ -9,9 +9,10 @@
  *        address (inet6 families: IPV6_V6ONLY = V6ONLY, default 0), accept
  *        one connection, read a line: "accepted DATA from ADDR" or
  *        "accept timeout"
- *   attack_net_sock connect FAMILY ADDR PORT
- *        connect, send "x\n": "send OK"; for MPTCP also "mptcp active" or
- *        "mptcp fallback" (the connection fell back to plain TCP)
+ *   attack_net_sock connect FAMILY ADDR PORT [SRC]
+ *        connect (from source address SRC if given), send "x\n": "send OK";
+ *        for MPTCP also "mptcp active" or "mptcp fallback" (the connection
+ *        fell back to plain TCP)
  *   attack_net_sock udp-serve inet|inet6 PORT SECONDS [V6ONLY]
  *        count datagrams: "from ADDR" for each, then "received N"
  *   attack_net_sock udp-send inet|inet6 ADDR PORT N [PRIORITY]
@@ -180,19 +181,21 @@ static int do_serve(const struct fam *f, int port, int seconds, int v6only)
 	return 0;
 }
 
-static int do_connect(const struct fam *f, const char *addr, int port)
+static int do_connect(const struct fam *f, const char *addr, int port, const char *src)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = make_addr(f, addr, port, &ss);
+	struct sockaddr_storage ss, from;
+	socklen_t len = make_addr(f, addr, port, &ss), flen = src ? make_addr(f, src, 0, &from) : 0;
 	struct timeval tv = { .tv_sec = 6 };
 	char info[256];
 	socklen_t ilen = sizeof(info);
 	int s;
 
-	if (!len)
+	if (!len || (src && !flen))
 		return usage();
 	s = socket(f->domain, SOCK_STREAM, f->protocol);
 	if (step("create", s >= 0))
+		return 1;
+	if (src && step("bind", bind(s, (struct sockaddr *)&from, flen) == 0))
 		return 1;
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (step("connect", connect(s, (struct sockaddr *)&ss, len) == 0))
@@ -270,8 +273,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (!strcmp(op, "serve") && (argc == 5 || argc == 6))
 		return do_serve(f, atoi(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 0);
-	if (!strcmp(op, "connect") && argc == 5)
-		return do_connect(f, argv[3], atoi(argv[4]));
+	if (!strcmp(op, "connect") && (argc == 5 || argc == 6))
+		return do_connect(f, argv[3], atoi(argv[4]), argc == 6 ? argv[5] : NULL);
 	if (!strcmp(op, "udp-serve") && (argc == 5 || argc == 6) && f->protocol == 0)
 		return do_udp_serve(f, atoi(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 0);
 	if (!strcmp(op, "udp-send") && (argc == 6 || argc == 7) && f->protocol == 0)
