@@ -10,11 +10,13 @@
  *   socket.bpf.h    create, bind, listen, connect, accept, send, recv
  *   system.bpf.h    the node as a whole: bpf(), kernel code, dsm's files
  *   peer.bpf.h      the receive check: peer label@node -> socket label
+ *   netlink.bpf.h   network administration: tc, packet filters, interfaces
  */
 #include "task.bpf.h"
 #include "signal.bpf.h"
 #include "socket.bpf.h"
 #include "system.bpf.h"
 #include "peer.bpf.h"
+#include "netlink.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -193,10 +193,12 @@ static __always_inline int out_drop(struct __sk_buff *skb, __u8 reason, __u8 det
 
 /* DSM_NET_F_TCP_ALL: lower the MSS a SYN or SYN-ACK announces by the
  * option's size, so the peer's full-sized segments fit the MTU once
- * labeled. 0 when done or nothing to do, < 0 on failure. */
-static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const struct tcp20 *t)
+ * labeled (topts: room for the TCP options, the IPv4 options' buffer
+ * once they are no longer needed: the stack is small). 0 when done or
+ * nothing to do, < 0 on failure. */
+static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const struct tcp20 *t,
+				     struct dsm_ipopt_buf *topts)
 {
-	struct dsm_ipopt_buf topts = {};
 	__u64 tlen = (__u64)(t->doff_res >> 4) << 2;
 	__be16 old_be, new_be;
 	__u16 mss;
@@ -208,10 +210,10 @@ static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const
 	tlen -= sizeof(*t);
 	if (tlen > DSM_IPOPT_SPACE)
 		return -1;
-	if (bpf_skb_load_bytes(skb, tcp_off + sizeof(*t), topts.b, tlen) < 0)
+	if (bpf_skb_load_bytes(skb, tcp_off + sizeof(*t), topts->b, tlen) < 0)
 		return -1;
-	topts.len = tlen;
-	off = dsm_net_find_mss(&topts);
+	topts->len = tlen;
+	off = dsm_net_find_mss(topts);
 	if (off < 0)
 		return 0;
 	if (bpf_skb_load_bytes(skb, tcp_off + sizeof(*t) + off, &old_be, sizeof(old_be)) < 0)
@@ -223,6 +225,14 @@ static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const
 	if (bpf_l4_csum_replace(skb, tcp_off + TCP_CSUM_OFF, old_be, new_be, sizeof(new_be)) < 0)
 		return -1;
 	return bpf_skb_store_bytes(skb, tcp_off + sizeof(*t) + off, &new_be, sizeof(new_be), 0);
+}
+
+/* Two copies of one IPv4 header? */
+static __always_inline bool same_ip4(const struct ip4 *a, const struct ip4 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
 /*
@@ -241,14 +251,14 @@ static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const
 static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
 					struct ip4 *h, __u32 label, __u32 tcp_off,
 					const struct tcp20 *t, int syn,
-					const struct dsm_ipopt_buf *opts,
-					const struct dsm_ipopt_scan *scan, const __u32 l2)
+					struct dsm_ipopt_buf *opts,
+					const struct dsm_ipopt_scan *scan, struct ip4 *at_net,
+					const __u32 l2)
 {
-	__u8 own[DSM_IPOPT_BUF] = {};
+	__u8 own[DSM_IPOPT_SPACE - DSM_OPT_LEN] = {}; /* all the own options there is room for */
 	struct ip4_word0 w_old, w_new;
 	struct dsm_ipopt opt = {};
 	struct dsm_mac_key *key;
-	struct ip4 at_net;
 	/* 64-bit lengths: no zero extension between a bounds test and the
 	 * helper call that relies on it */
 	__u64 ihl, oldlen, end, past, i, sum = 0;
@@ -289,15 +299,9 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	 * the header found in the frame, or the option would land inside it
 	 * (a packet socket may name one protocol and send another). */
 	if (skb->protocol != bpf_htons(ETH_P_IPV4) ||
-	    bpf_skb_load_bytes_relative(skb, 0, &at_net, sizeof(at_net), BPF_HDR_START_NET) < 0 ||
-	    __builtin_memcmp(&at_net, h, sizeof(at_net)))
+	    bpf_skb_load_bytes_relative(skb, 0, at_net, sizeof(*at_net), BPF_HDR_START_NET) < 0 ||
+	    !same_ip4(at_net, h))
 		return out_drop(skb, DSM_NR_NOROOM_L2, 0, h, &opt, epoch);
-
-	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id,
-				  &opt));
-
-	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 
 	__builtin_memcpy(&w_old, h, sizeof(w_old));
 	w_new = w_old;
@@ -308,7 +312,7 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	 * end-of-options on made a NOP (the scan has checked that it is all
 	 * zero), and what that does to the header checksum. Without
 	 * branches: one per byte would multiply the paths the verifier
-	 * walks. */
+	 * walks. After this, opts is the TCP options' scratch (clamp_mss). */
 	if (oldlen >= 4) {
 		end = scan->end;
 		for (i = 0; i < DSM_IPOPT_SPACE - DSM_OPT_LEN; i++) {
@@ -322,10 +326,24 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 		sum = (__u32)diff;
 	}
 
+	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id,
+				  &opt));
+
+	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t, opts) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+
 	if (bpf_skb_adjust_room(skb, DSM_OPT_LEN, BPF_ADJ_ROOM_NET, 0) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-	if (oldlen >= 4 && bpf_skb_store_bytes(skb, l2 + IP_HLEN, own, oldlen, 0) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+	if (oldlen >= 4) {
+		/* the length afresh, bounded where the call is (a verifier that
+		 * lost the test above must not see a zero-sized store) */
+		__u64 n = oldlen;
+
+		dsm_opaque(n);
+		if (n < 4 || n > sizeof(own) ||
+		    bpf_skb_store_bytes(skb, l2 + IP_HLEN, own, n, 0) < 0)
+			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+	}
 
 	/* The rest by direct writes into the (linear) header the kernel just
 	 * opened: the first word, the option, the checksum. */
@@ -533,7 +551,10 @@ static __always_inline int local6(struct __sk_buff *skb, const struct dsm_net_cf
  */
 static __always_inline int egress(struct __sk_buff *skb, const bool l3)
 {
-	struct bpf_sock_tuple tuple = {};
+	union { /* one after the other: the stack is small */
+		struct bpf_sock_tuple tuple;
+		struct ip4 at_net;
+	} sc = {};
 	struct dsm_ipopt_scan scan = { .status = DSM_IPOPT_ABSENT, .dsm_off = DSM_IPOPT_NONE };
 	struct dsm_ipopt_buf opts = {};
 	struct dsm_net_cfg *cfg;
@@ -598,13 +619,13 @@ static __always_inline int egress(struct __sk_buff *skb, const bool l3)
 		return TC_ACT_OK;
 	}
 	if (syn && (t.flags & TCP_F_ACK)) {
-		tuple.ipv4.saddr = h.daddr;
-		tuple.ipv4.daddr = h.saddr;
-		tuple.ipv4.sport = t.dest;
-		tuple.ipv4.dport = t.source;
-		tuple_len = sizeof(tuple.ipv4);
+		sc.tuple.ipv4.saddr = h.daddr;
+		sc.tuple.ipv4.daddr = h.saddr;
+		sc.tuple.ipv4.sport = t.dest;
+		sc.tuple.ipv4.dport = t.source;
+		tuple_len = sizeof(sc.tuple.ipv4);
 	}
-	label = sock_label(skb, &tuple, tuple_len);
+	label = sock_label(skb, &sc.tuple, tuple_len);
 	if (label == DSM_LABEL_INVALID) {
 		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
@@ -632,7 +653,7 @@ static __always_inline int egress(struct __sk_buff *skb, const bool l3)
 		return out_drop(skb, DSM_NR_NOROOM_L2, 0, &h, NULL,
 				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
 	ret = label_packet(skb, cfg, &h, label, tcp_off, tcp ? &t : NULL, syn, &opts, &scan,
-			   l3 ? 0 : ETH_HLEN_);
+			   &sc.at_net, l3 ? 0 : ETH_HLEN_);
 	/* The mark of this node's egress: the packet may cross into another
 	 * namespace of this node, or a device stacked under this one, and
 	 * pass their egress as this node's own (option_seen). */
@@ -698,7 +719,11 @@ int dsm_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	optlen = hlen - IP_HLEN;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN_ + IP_HLEN, opts.b, optlen) < 0)
+	/* bounded where the call is: a verifier that cannot tell "not 20"
+	 * from a range would see a zero-sized load */
+	dsm_opaque(optlen);
+	if (optlen < 4 || optlen > DSM_IPOPT_SPACE ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN_ + IP_HLEN, opts.b, optlen) < 0)
 		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
 			       &h, NULL, epoch);
 	opts.len = optlen;

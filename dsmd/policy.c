@@ -150,12 +150,13 @@ static int add_local_entries(struct dsmd *d, struct dsm_policy *p, uint32_t *sel
 /*
  * The label dsmd runs in must be able to manage dsm: without bpf() it
  * could not finish attaching, reload or take over, without dsm_files and
- * dsm_read not keep or read its own files. Refuse such a policy in
+ * dsm_read not keep or read its own files, without net not attach its
+ * tc programs. Refuse such a policy in
  * enforcing mode rather than lock dsm out of its own objects.
  */
 static int check_self(const struct dsm_policy *p, uint32_t self)
 {
-	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ;
+	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ | DSM_PERM_NET;
 	uint32_t has = dsm_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, self, DSM_NODE_ANY, self);
 	char want[128];
 
