@@ -112,8 +112,9 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h li
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(SAN) $< $(O)/libdsm-san.a $(LDLIBS) -lcmocka -o $@
 
-# Unit tests that compile CLI sources in directly.
+# Unit tests that compile CLI and daemon sources in directly.
 $(O)/tests/unit/test_dsmctl_%: $(wildcard dsmctl/*.c dsmctl/*.h)
+$(O)/tests/unit/test_dsmd_link: dsmd/link.c dsmd/dsmd.h
 
 unit: $(UNIT_BIN)
 	@tests/run unit

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,10 @@
 
 #define TC_HANDLE 0xd5
 #define TC_PRIO   1
+
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE 823 /* linux/if_arp.h, which net/if_arp.h lacks */
+#endif
 
 static int tc_attach(int ifindex, int prog_fd)
 {
@@ -88,33 +93,118 @@ static int for_each_netns(const struct dsmd_opts *o, int (*fn)(const struct dsmd
 	return ret;
 }
 
-/* Label egress on every interface of the current network namespace, and
- * give its routes room for the option. */
+/*
+ * Which egress program labels a link correctly: dsm_egress where an
+ * Ethernet header comes first (Ethernet devices, loopback), dsm_egress_l3
+ * where the IPv4 header does (tun, WireGuard, ipip, sit, ip6tnl, GRE with
+ * a fixed remote, PPP, raw IP), none elsewhere. A bridge and a VLAN device
+ * get none on purpose: what they send passes the egress of the device
+ * under them (a bridge port, the VLAN's parent) with its socket, and is
+ * labeled there; labeling it above as well would only cost a second pass.
+ * Their routes still get room for the option (labels_below). Any other
+ * link type has a header no dsm program reads: not attached, and what
+ * labeled sockets send through it leaves unlabeled (receivers decide it
+ * by their unlabeled rules).
+ */
+enum egress_prog { PROG_NONE, PROG_ETH, PROG_L3 };
+
+static enum egress_prog link_prog(const struct dsmd_link *l, bool *labels_below,
+				  char *why, size_t len)
+{
+	*labels_below = false;
+	switch (l->type) {
+	case ARPHRD_LOOPBACK:
+		return PROG_ETH;
+	case ARPHRD_ETHER:
+		if (!strcmp(l->kind, "bridge") || !strcmp(l->kind, "vlan")) {
+			*labels_below = true;
+			snprintf(why, len, "a %s device: %s labels what it sends", l->kind,
+				 !strcmp(l->kind, "bridge") ? "each port" : "its parent");
+			return PROG_NONE;
+		}
+		return PROG_ETH;
+	case ARPHRD_IPGRE:
+	case ARPHRD_IP6GRE:
+		if (l->builds_header) {
+			snprintf(why, len, "a GRE device without a fixed remote builds a link "
+				 "header dsm cannot read; its traffic leaves unlabeled");
+			return PROG_NONE;
+		}
+		return PROG_L3;
+	case ARPHRD_NONE:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_TUNNEL6:
+	case ARPHRD_SIT:
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+		return PROG_L3;
+	}
+	snprintf(why, len, "link type %u has a header no dsm program reads; its traffic "
+		 "leaves unlabeled", l->type);
+	return PROG_NONE;
+}
+
+struct attach_ctx {
+	int prog_eth, prog_l3;
+};
+
+/* Give the routes through a labeled link room for the option and, with
+ * --tcp-all, take GSO off it. Loopback needs neither. */
+static int prepare_link(const struct dsmd_opts *o, const struct dsmd_link *l, int *changed)
+{
+	int n, err = 0;
+
+	*changed = 0;
+	if (l->type == ARPHRD_LOOPBACK)
+		return 0;
+	n = dsmd_link_routes(l->ifindex, false);
+	if (n < 0)
+		return n;
+	*changed = n;
+	if (o->tcp_all)
+		err = dsmd_link_gso_segs(l->ifindex, 1);
+	return err;
+}
+
+/* Label egress on every interface of the current network namespace that
+ * a program labels correctly, and give its routes room for the option. */
 static int attach_here(const struct dsmd_opts *o, void *ctx)
 {
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	int prog = *(const int *)ctx, err = 0;
+	const struct attach_ctx *a = ctx;
+	struct dsmd_link *links;
+	size_t n;
+	int err = dsmd_link_list(&links, &n);
 
-	if (!ifs)
-		return -errno;
-	for (i = ifs; i->if_index; i++) {
-		int idx = (int)i->if_index, n = 0;
+	if (err)
+		return log_errno(LOG_ERR, err, "net: list links");
+	for (size_t i = 0; !err && i < n; i++) {
+		const struct dsmd_link *l = &links[i];
+		char why[160] = "";
+		bool below;
+		enum egress_prog p = link_prog(l, &below, why, sizeof(why));
+		int changed = 0;
 
-		err = tc_attach(idx, prog);
-		if (!err && !dsmd_link_is_loopback(i->if_name)) {
-			n = dsmd_link_routes(idx, false);
-			err = n < 0 ? n : 0;
-			if (!err && o->tcp_all)
-				err = dsmd_link_gso_segs(idx, 1);
+		if (p == PROG_NONE && !below) {
+			log_info("net: not labeling egress on %s: %s", l->name, why);
+			continue;
 		}
+		if (p != PROG_NONE)
+			err = tc_attach(l->ifindex, p == PROG_ETH ? a->prog_eth : a->prog_l3);
+		if (!err)
+			err = prepare_link(o, l, &changed);
 		if (err) {
-			log_error("net: label egress on %s: %s", i->if_name, strerror(-err));
+			log_error("net: label egress on %s: %s", l->name, strerror(-err));
 			break;
 		}
-		log_info("net: labeling egress on %s%s", i->if_name,
-			 n ? " (route MTU lowered for the option)" : "");
+		if (p == PROG_NONE)
+			log_info("net: not labeling egress on %s: %s%s", l->name, why,
+				 changed ? " (route MTU lowered for the option)" : "");
+		else
+			log_info("net: labeling egress on %s%s%s", l->name,
+				 p == PROG_L3 ? " (no link header)" : "",
+				 changed ? " (route MTU lowered for the option)" : "");
 	}
-	if_freenameindex(ifs);
+	free(links);
 	return err;
 }
 
@@ -156,18 +246,187 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
  * --netns ones; nothing to attach when no packet is to be labeled. */
 int dsmd_net_attach(struct dsmd *d)
 {
-	int prog = bpf_program__fd(d->net->progs.dsm_egress);
+	struct attach_ctx a = { .prog_eth = bpf_program__fd(d->net->progs.dsm_egress),
+				.prog_l3 = bpf_program__fd(d->net->progs.dsm_egress_l3) };
 
 	if (!labeling(&d->o)) {
 		log_info("net: not labeling: no egress program attached");
 		return 0;
 	}
-	return for_each_netns(&d->o, attach_here, &prog);
+	return for_each_netns(&d->o, attach_here, &a);
 }
 
 int dsmd_net_detach_all(const struct dsmd_opts *o)
 {
 	return for_each_netns(o, detach_here, NULL);
+}
+
+/* ---- interface rules in every namespace dsmd labels --------------------- */
+
+struct ns_entries {
+	struct dsm_entry *v;
+	size_t n, cap;
+};
+
+static int push_entry(struct ns_entries *e, const struct dsm_entry *x)
+{
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 32;
+		struct dsm_entry *more = realloc(e->v, cap * sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		e->v = more;
+		e->cap = cap;
+	}
+	e->v[e->n++] = *x;
+	return 0;
+}
+
+static bool is_iface_entry(const struct dsm_pkey *k)
+{
+	return (k->kind == DSM_KEY_NET && k->net.ifindex) ||
+	       (k->kind == DSM_KEY_NET6 && k->net6.ifindex);
+}
+
+/* Only what the library says of interfaces: its file messages are the
+ * same in every network namespace and were given already. */
+static void warn_netns(void *ctx, const char *msg)
+{
+	if (!strncmp(msg, "interface ", 10))
+		log_info("policy: network namespace %s: %s", (const char *)ctx, msg);
+}
+
+/* The DSM_CFG_NET_PLENS word (index) of an interface entry, and its bit. */
+static uint16_t plens_slot(const struct dsm_pkey *k, uint64_t *bit)
+{
+	if (k->kind == DSM_KEY_NET) {
+		*bit = 1ull << k->net.plen;
+		return DSM_PLENS_V4_DEV;
+	}
+	*bit = 1ull << (k->net6.plen % 64);
+	return (uint16_t)(DSM_PLENS_V6_DEV + k->net6.plen / 64);
+}
+
+/* Add the prefix lengths of the namespaces' entries to the node's
+ * DSM_CFG_NET_PLENS entries, making the words that are missing. */
+static int add_plens(struct ns_entries *all, size_t from)
+{
+	for (size_t i = from, end = all->n; i < end; i++) {
+		struct dsm_pkey want;
+		uint64_t bit, m;
+		uint16_t slot = plens_slot(&all->v[i].key, &bit);
+		size_t j;
+
+		want = dsm_key_config_at(DSM_CFG_NET_PLENS, slot);
+		for (j = 0; j < all->n; j++)
+			if (!memcmp(&all->v[j].key, &want, sizeof(want)))
+				break;
+		if (j == all->n) {
+			struct dsm_entry e = { .key = want };
+			int err = push_entry(all, &e);
+
+			if (err)
+				return err;
+		}
+		m = ((uint64_t)all->v[j].val.aux << 32 | all->v[j].val.perms) | bit;
+		all->v[j].val.perms = (uint32_t)m;
+		all->v[j].val.aux = (uint32_t)(m >> 32);
+	}
+	return 0;
+}
+
+/*
+ * Interface rules name an interface of one network namespace: the
+ * library resolves them in dsmd's own (dsm_policy_resolve). Every --netns
+ * namespace dsmd labels gets entries of its own, for the interfaces of
+ * those names there (each keyed by its ifindex and that namespace), so
+ * that a rule for the host's eth0 does not match the container's
+ * interface that happens to have eth0's index, and a rule for eth0
+ * matches the container's eth0. Resolved at every policy load (start,
+ * reload): an interface created, deleted or renamed later keeps the
+ * entries of the last load until the next one.
+ *
+ * v: the node's other local entries (n of them, the DSM_CFG_NET_PLENS
+ * words among them). *out: a new array (free it) with v, the namespaces'
+ * entries, and the prefix lengths they add.
+ */
+int dsmd_net_local_entries(struct dsmd *d, struct dsm_policy *p, const struct dsm_entry *v,
+			   size_t n, struct dsm_entry **out, size_t *nout)
+{
+	struct ns_entries all = { 0 };
+	uint32_t seen[DSMD_MAX_NETNS + 1];
+	unsigned nseen = 0;
+	int self = -1, err = 0;
+	bool moved = false;
+	size_t first;
+
+	for (size_t i = 0; !err && i < n; i++)
+		err = push_entry(&all, &v[i]);
+	first = all.n;
+	seen[nseen++] = dsm_netns_self();
+	if (!err && d->o.n_netns) {
+		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (self < 0)
+			err = log_errno(LOG_ERR, -errno, "policy: own network namespace");
+	}
+	for (unsigned i = 0; !err && i < d->o.n_netns; i++) {
+		const char *path = d->o.netns[i];
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		const struct dsm_entry *r;
+		size_t nr = 0;
+		uint32_t inum;
+		bool dup = false;
+
+		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+			err = log_errno(LOG_ERR, -errno, "policy: enter network namespace %s", path);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		close(fd);
+		moved = true;
+		inum = dsm_netns_self();
+		for (unsigned j = 0; j < nseen; j++)
+			dup |= seen[j] == inum;
+		if (!dup && inum) {
+			seen[nseen++] = inum;
+			err = dsm_policy_resolve(p, warn_netns, (void *)path);
+			if (err > 0)
+				err = 0; /* reported */
+			r = dsm_policy_resolved_entries(p, &nr);
+			for (size_t j = 0; !err && j < nr; j++)
+				if (is_iface_entry(&r[j].key))
+					err = push_entry(&all, &r[j]);
+		}
+		if (setns(self, CLONE_NEWNET)) {
+			err = log_errno(LOG_ERR, -errno, "policy: return to own network namespace");
+			close(self);
+			free(all.v);
+			return err; /* nothing may go on in the wrong namespace */
+		}
+	}
+	if (self >= 0)
+		close(self);
+	/* The library's resolved entries are its own namespace's again. */
+	if (moved) {
+		int r = dsm_policy_resolve(p, NULL, NULL);
+
+		if (!err && r < 0)
+			err = r;
+	}
+	if (!err)
+		err = add_plens(&all, first);
+	if (err) {
+		free(all.v);
+		return err;
+	}
+	if (all.n > first)
+		log_info("policy: %zu interface rule entr%s for the other network namespaces",
+			 all.n - first, all.n - first == 1 ? "y" : "ies");
+	*out = all.v;
+	*nout = all.n;
+	return 0;
 }
 
 static int hexval(int c)

@@ -144,7 +144,18 @@ static int add_local_entries(struct dsmd *d, struct dsm_policy *p, uint32_t *sel
 	v[n].key = dsm_key_config(DSM_CFG_DSMD_LABEL);
 	v[n++].val.aux = *self;
 	n += dsm_policy_plens_entries(p, &v[n]);
-	return dsm_policy_set_local(p, v, n);
+	{
+		/* and the interface rules of the other namespaces (net.c) */
+		struct dsm_entry *all;
+		size_t nall;
+
+		err = dsmd_net_local_entries(d, p, v, n, &all, &nall);
+		if (err)
+			return err;
+		err = dsm_policy_set_local(p, all, nall);
+		free(all);
+	}
+	return err;
 }
 
 /*
