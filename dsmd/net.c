@@ -16,6 +16,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sched.h>
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +40,7 @@
 
 #define TC_HANDLE 0xd5
 #define TC_PRIO   1
+#define NL_WATCH_BUF 32768
 
 #ifndef ARPHRD_IP6GRE
 #define ARPHRD_IP6GRE 823 /* linux/if_arp.h, which net/if_arp.h lacks */
@@ -146,7 +150,17 @@ static enum egress_prog link_prog(const struct dsmd_link *l, bool *labels_below,
 
 struct attach_ctx {
 	int prog_eth, prog_l3;
+	const struct dsmd_link *known; /* links logged before (a re-attach) */
+	size_t nknown;
 };
+
+static bool link_known(const struct attach_ctx *a, const struct dsmd_link *l)
+{
+	for (size_t i = 0; i < a->nknown; i++)
+		if (a->known[i].ifindex == l->ifindex && !strcmp(a->known[i].name, l->name))
+			return true;
+	return false;
+}
 
 /* Give the routes through a labeled link room for the option and, with
  * --tcp-all, take GSO off it. Loopback needs neither. */
@@ -185,7 +199,8 @@ static int attach_here(const struct dsmd_opts *o, void *ctx)
 		int changed = 0;
 
 		if (p == PROG_NONE && !below) {
-			log_info("net: not labeling egress on %s: %s", l->name, why);
+			if (!link_known(a, l))
+				log_info("net: not labeling egress on %s: %s", l->name, why);
 			continue;
 		}
 		if (p != PROG_NONE)
@@ -196,6 +211,8 @@ static int attach_here(const struct dsmd_opts *o, void *ctx)
 			log_error("net: label egress on %s: %s", l->name, strerror(-err));
 			break;
 		}
+		if (link_known(a, l) && !changed)
+			continue;
 		if (p == PROG_NONE)
 			log_info("net: not labeling egress on %s: %s%s", l->name, why,
 				 changed ? " (route MTU lowered for the option)" : "");
@@ -244,16 +261,20 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 
 /* Label egress on every interface of dsmd's network namespace and the
  * --netns ones; nothing to attach when no packet is to be labeled. */
+static int watch_open(struct dsmd *d);
+
 int dsmd_net_attach(struct dsmd *d)
 {
 	struct attach_ctx a = { .prog_eth = bpf_program__fd(d->net->progs.dsm_egress),
 				.prog_l3 = bpf_program__fd(d->net->progs.dsm_egress_l3) };
+	int err;
 
 	if (!labeling(&d->o)) {
 		log_info("net: not labeling: no egress program attached");
-		return 0;
+		return watch_open(d);
 	}
-	return for_each_netns(&d->o, attach_here, &a);
+	err = for_each_netns(&d->o, attach_here, &a);
+	return err ? err : watch_open(d);
 }
 
 int dsmd_net_detach_all(const struct dsmd_opts *o)
@@ -735,15 +756,230 @@ int dsmd_net_configure(struct dsmd *d)
 
 /* Keep the clock offset current (it moves when the TAI offset is set or a
  * leap second passes); the epoch itself needs no one. About once a second. */
+static void watch_tick(struct dsmd *d);
+
 void dsmd_net_tick(struct dsmd *d)
 {
 	struct dsm_net_cfg cfg;
 	int64_t off = clock_offset_ns();
 
+	watch_tick(d);
 	if (read_cfg(d, &cfg))
 		return;
 	if (cfg.clock_offset_ns - off < 1000000 && off - cfg.clock_offset_ns < 1000000)
 		return;
 	cfg.clock_offset_ns = off;
 	write_cfg(d, &cfg);
+}
+
+/* ---- links and routes that change after the start ----------------------- */
+
+/*
+ * One rtnetlink socket per namespace dsmd labels, subscribed to link and
+ * IPv4 route changes, read at every tick (about once a second):
+ *   - a link that appears gets its egress program (and room on its
+ *     routes), as at the start;
+ *   - a link that appears, disappears or is renamed reloads the policy,
+ *     so that interface rules are resolved again by name;
+ *   - a route that appears through a labeled link gets its MTU.
+ * Between the change and the tick, a new link has no program (what
+ * labeled sockets send through it leaves unlabeled, receivers decide it by
+ * their unlabeled rules) and an interface rule keeps the index it had;
+ * making, removing and renaming links is system net, which confined
+ * labels do not hold.
+ */
+struct watch {
+	int fd;                  /* in its namespace */
+	int ns;                  /* -1: dsmd's own, else an index into o.netns */
+	struct dsmd_link *links; /* as last seen */
+	size_t nlinks;
+};
+
+static struct watch watches[DSMD_MAX_NETNS + 1];
+static unsigned nwatches;
+
+/* Run fn in namespace ns (-1: dsmd's own) and come back. */
+static int in_netns(const struct dsmd_opts *o, int ns,
+		    int (*fn)(const struct dsmd_opts *, void *), void *ctx)
+{
+	int self, fd, ret, err;
+
+	if (ns < 0)
+		return fn(o, ctx);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	fd = open(o->netns[ns], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		close(self);
+		return ret;
+	}
+	close(fd);
+	ret = fn(o, ctx);
+	if (setns(self, CLONE_NEWNET)) {
+		err = -errno;
+		log_error("net: return to own network namespace: %s", strerror(errno));
+		close(self);
+		return err;
+	}
+	close(self);
+	return ret;
+}
+
+static int watch_here(const struct dsmd_opts *o, void *ctx)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE };
+	struct watch *w = ctx;
+	int err;
+
+	(void)o;
+	w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (w->fd < 0)
+		return -errno;
+	if (bind(w->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(w->fd);
+		w->fd = -1;
+		return err;
+	}
+	err = dsmd_link_list(&w->links, &w->nlinks);
+	if (err) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	return err;
+}
+
+static int watch_open(struct dsmd *d)
+{
+	for (int ns = -1; ns < (int)d->o.n_netns; ns++) {
+		struct watch *w = &watches[nwatches];
+		int err;
+
+		if (nwatches == sizeof(watches) / sizeof(watches[0]))
+			break;
+		*w = (struct watch){ .fd = -1, .ns = ns };
+		err = in_netns(&d->o, ns, watch_here, w);
+		if (err)
+			return log_errno(LOG_ERR, err, "net: watch links in %s",
+					 ns < 0 ? "own network namespace" : d->o.netns[ns]);
+		nwatches++;
+	}
+	return 0;
+}
+
+/* What a watch socket has seen since the last tick. */
+#define SAW_LINK  1
+#define SAW_ROUTE 2
+
+static int watch_drain(struct watch *w)
+{
+	static char buf[NL_WATCH_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	int saw = 0;
+
+	for (;;) {
+		ssize_t len = recv(w->fd, buf, sizeof(buf), 0);
+
+		if (len < 0) {
+			if (errno == ENOBUFS) /* lost some: look at everything */
+				saw |= SAW_LINK | SAW_ROUTE;
+			else if (errno != EINTR)
+				break;
+			continue;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK)
+				saw |= SAW_LINK;
+			else if (h->nlmsg_type == RTM_NEWROUTE)
+				saw |= SAW_ROUTE;
+		}
+	}
+	return saw;
+}
+
+/* Did a link appear, go or change its name? */
+static bool links_differ(const struct dsmd_link *a, size_t na, const struct dsmd_link *b,
+			 size_t nb)
+{
+	if (na != nb)
+		return true;
+	for (size_t i = 0; i < na; i++) {
+		bool found = false;
+
+		for (size_t j = 0; !found && j < nb; j++)
+			found = a[i].ifindex == b[j].ifindex && !strcmp(a[i].name, b[j].name);
+		if (!found)
+			return true;
+	}
+	return false;
+}
+
+struct watch_ctx {
+	struct dsmd *d;
+	struct watch *w;
+	int saw;
+	bool reload;
+};
+
+static int watch_update_here(const struct dsmd_opts *o, void *ctx)
+{
+	struct watch_ctx *c = ctx;
+	struct watch *w = c->w;
+	struct attach_ctx a = { .prog_eth = bpf_program__fd(c->d->net->progs.dsm_egress),
+				.prog_l3 = bpf_program__fd(c->d->net->progs.dsm_egress_l3),
+				.known = w->links, .nknown = w->nlinks };
+	struct dsmd_link *now;
+	size_t n;
+	bool differ;
+	int err = dsmd_link_list(&now, &n);
+
+	if (err)
+		return err;
+	differ = links_differ(now, n, w->links, w->nlinks);
+	/* New links need their program, new routes their MTU: attach_here
+	 * does both, and leaves alone what is in place already. */
+	if (labeling(o) && (differ || (c->saw & SAW_ROUTE)))
+		err = attach_here(o, &a);
+	if (differ) {
+		c->reload = true;
+		free(w->links);
+		w->links = now;
+		w->nlinks = n;
+	} else {
+		free(now);
+	}
+	return err;
+}
+
+static void watch_tick(struct dsmd *d)
+{
+	bool reload = false;
+
+	for (unsigned i = 0; i < nwatches; i++) {
+		struct watch_ctx c = { .d = d, .w = &watches[i] };
+		int err;
+
+		if (watches[i].fd < 0)
+			continue;
+		c.saw = watch_drain(&watches[i]);
+		if (!c.saw)
+			continue;
+		err = in_netns(&d->o, watches[i].ns, watch_update_here, &c);
+		if (err)
+			log_errno(LOG_ERR, err, "net: links changed in %s",
+				  watches[i].ns < 0 ? "own network namespace"
+						    : d->o.netns[watches[i].ns]);
+		reload |= c.reload;
+	}
+	if (!reload)
+		return;
+	log_info("net: links changed: reloading the policy, so that interface rules follow "
+		 "the names");
+	if (dsmd_policy_load(d))
+		log_error("net: reload after a link change failed: the previous policy stays");
 }
