@@ -43,7 +43,7 @@ ip link add link eth0 name eth0.5 type vlan id 5 && ip addr add 10.95.5.1/24 dev
 	ip link set eth0.5 up
 ip neigh replace 10.95.5.9 lladdr 02:00:00:00:00:29 dev eth0.5
 ip -br link
-ip route show dev tun2 | grep -q linkdown || fail "tun2's route is not linkdown"
+[[ $(ip route show dev tun2) == *linkdown* ]] || fail "tun2's route is not linkdown"
 
 dsm_keyfile /tmp/cluster.key 1
 dsm_policy /tmp/p.policy <<'EOF2'
@@ -135,9 +135,9 @@ grep -q "labeling egress on wg0 (no link header)" "$DSM_LOG" || fail "wg0 not la
 # a tick of dsmd's link watch.
 ip link add late0 type dummy && ip link set late0 up && ip addr add 10.94.0.1/24 dev late0
 for _ in $(seq 50); do
-	ip route show dev late0 | grep -q "mtu 1476" && break
+	[[ $(ip route show dev late0) == *"mtu 1476"* ]] && break
 	sleep 0.1
 done
 grep "labeling egress on late0" "$DSM_LOG" || fail "late0 got no egress program"
 control "late0's route has room for the option" "$(ip route show dev late0 | grep -c 'mtu 1476')" 1
-tc filter show dev late0 egress | grep -q bpf || fail "no filter on late0"
+[[ $(tc filter show dev late0 egress) == *bpf* ]] || fail "no filter on late0"

@@ -77,12 +77,12 @@ rules | dsm_policy /tmp/p.policy
 dsm_start /tmp/p.policy --key-file /tmp/cluster.key --netns /run/netns/ctr
 grep "interface rule entr" "$DSM_LOG" || fail "no interface entries for the container"
 
-udp_s() { # udp_s PORT [NETNS [LABEL]]: a server, counting for 40 s
+udp_s() { # udp_s PORT [NETNS [LABEL]]: a server, counting for 8 s from now
 	if [[ -n ${2:-} ]]; then
-		ip netns exec "$2" "$DSMCTL" exec --label "${3:-s}" -- "$PROBE" udp-recv "$1" 40 \
+		ip netns exec "$2" "$DSMCTL" exec --label "${3:-s}" -- "$PROBE" udp-recv "$1" 8 \
 			>"/tmp/srv.$1" &
 	else
-		as s "$PROBE" udp-recv "$1" 40 >"/tmp/srv.$1" &
+		as s "$PROBE" udp-recv "$1" 8 >"/tmp/srv.$1" &
 	fi
 	wait_ready "/tmp/srv.$1" || fail "server $1"
 }
@@ -91,13 +91,9 @@ in_ns() { nsenter -t "$ns" -n "$@"; }  # the test runner, in c's namespace
 send_c() { as c nsenter -t "$ns" -n "$SOCKT" udp-send inet "$@" >/dev/null 2>&1; }
 
 udp_s 9860
-udp_s 9861
-udp_s 9862
-udp_s 9863
-udp_s 9864 ctr
-udp_s 9865 ctr s2
-udp_s 9866
 as c "$SOCKT" udp-send inet 127.0.0.1 9860 3 >/dev/null 2>&1
+control "c -> s over lo" "$(got 9860)" "received 0"
+alarm_expect subject=c subject_node=node1 target=s class=peer verdict=deny
 
 # c's namespace. c may not link it to anything (A).
 ns=$(netns_spawn c 150) || fail "no namespace for c"
@@ -114,6 +110,7 @@ in_ns ip link set lo up
 in_ns ip addr add 10.55.0.7/24 dev v0
 in_ns ip link set v0 up
 in_ns ip route add default via 10.55.0.1
+udp_s 9861
 send_c 10.55.0.1 9861 3
 echo "LIMIT a link a label with system net makes from an unlabeled namespace:" \
 	"c comes in from 10.55.0.7 as cluster: $(got 9861)"
@@ -154,6 +151,7 @@ for _ in $(seq 50); do
 done
 grep "links changed" "$DSM_LOG" || fail "dsmd did not see the links change"
 sleep 1
+udp_s 9862
 send_c 10.66.0.1 9862 3
 attack "7c(B) c (permissive) gives vpn0's ifindex to his veth: its traffic is vpn" blocked \
 	"$(got 9862)" "received 3"
@@ -161,6 +159,7 @@ alarm_expect subject=world target=s class=peer verdict=deny saddr=10.66.0.7
 # The next load by hand agrees.
 sed -i 's/^policy test version 2;/policy test version 3;/' /tmp/p.policy
 reload_to 3
+udp_s 9866
 send_c 10.66.0.1 9866 3
 control "after a reload, 10.66.0.7 on that index is still the world's" "$(got 9866)" "received 0"
 # Control: 10.66.0.7 over an interface that is not vpn0 is the world's.
@@ -170,7 +169,9 @@ ip link set vh3 up
 in_ns ip addr add 10.66.0.8/24 dev v3
 in_ns ip link set v3 up
 in_ns ip route add 10.66.1.0/24 dev v3
+udp_s 9863
 send_c 10.66.1.1 9863 3
+control "10.66.0.8 over an interface that is not vpn0" "$(got 9863)" "received 0"
 
 # (C) 10.77.0.200 (c's choice) from c's namespace, forwarded into the
 # container: not cluster (that rule is the host's eth0), ctrnet by the
@@ -179,12 +180,10 @@ sysctl -qw net.ipv4.ip_forward=1
 in_ns ip addr add 10.77.0.200/32 dev v0
 in_ns ip route replace default via 10.55.0.1 src 10.77.0.200
 ip route add 10.77.0.200/32 dev vh
+udp_s 9864 ctr
+udp_s 9865 ctr s2
 send_c 10.44.0.2 9864 3 || echo "send from 10.77.0.200 failed"
 send_c 10.44.0.2 9865 3 || echo "send from 10.77.0.200 failed"
-
-control "c -> s over lo" "$(got 9860)" "received 0"
-alarm_expect subject=c subject_node=node1 target=s class=peer verdict=deny
-control "10.66.0.8 over an interface that is not vpn0" "$(got 9863)" "received 0"
 attack "7c(C) 'dev eth0' matches the container's ifindex $ctr_index: c's packets are cluster there" \
 	blocked "$(got 9864)" "received 3"
 control "the container's own 'dev ceth0' rule, resolved in the container" "$(got 9865)" \
