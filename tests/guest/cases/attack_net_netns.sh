@@ -40,14 +40,21 @@ trap 'DSM_TEST_FAILED=$?; dsm_cleanup; netns_cleanup' EXIT
 # device), and a container namespace whose interface is ifindex 2.
 ip link add vpn0 type dummy && ip link set vpn0 up
 vpn_index=$(cat /sys/class/net/vpn0/ifindex)
+# Tunnel modules loaded earlier would give every new namespace its
+# fallback devices first (tunl0, gre0, ...): keep them out of ctr, so that
+# its ceth0 is ifindex 2, as in a container.
+fb=$(sysctl -n net.core.fb_tunnels_only_for_init_net)
+sysctl -qw net.core.fb_tunnels_only_for_init_net=1
 ip netns add ctr
-ip link add vc type veth peer name ceth0 netns ctr
+ip link add vc type veth peer name ceth0 index "$(cat /sys/class/net/eth0/ifindex)" netns ctr
 ip -n ctr link set lo up
 ip -n ctr addr add 10.44.0.2/24 dev ceth0 && ip -n ctr link set ceth0 up
 ip -n ctr route add default via 10.44.0.1
 ip addr add 10.44.0.1/24 dev vc && ip link set vc up
 ctr_index=$(ip netns exec ctr cat /sys/class/net/ceth0/ifindex)
+sysctl -qw net.core.fb_tunnels_only_for_init_net="$fb"
 echo "vpn0 is ifindex $vpn_index; the container's ceth0 is ifindex $ctr_index, eth0 $(cat /sys/class/net/eth0/ifindex)"
+[[ $ctr_index == "$(cat /sys/class/net/eth0/ifindex)" ]] || fail "ceth0 does not have eth0's index"
 
 dsm_keyfile /tmp/cluster.key 1
 rules() {
