@@ -150,8 +150,10 @@ static enum egress_prog link_prog(const struct dsmd_link *l, bool *labels_below,
 
 struct attach_ctx {
 	int prog_eth, prog_l3;
-	const struct dsmd_link *known; /* links logged before (a re-attach) */
+	const struct dsmd_link *known; /* links seen before (the link watch) */
 	size_t nknown;
+	bool only_new;    /* leave the known links alone */
+	bool routes_only; /* attach nothing: routes of labeled links only */
 };
 
 static bool link_known(const struct attach_ctx *a, const struct dsmd_link *l)
@@ -198,12 +200,14 @@ static int attach_here(const struct dsmd_opts *o, void *ctx)
 		enum egress_prog p = link_prog(l, &below, why, sizeof(why));
 		int changed = 0;
 
+		if (a->only_new && link_known(a, l))
+			continue;
 		if (p == PROG_NONE && !below) {
 			if (!link_known(a, l))
 				log_info("net: not labeling egress on %s: %s", l->name, why);
 			continue;
 		}
-		if (p != PROG_NONE)
+		if (p != PROG_NONE && !a->routes_only)
 			err = tc_attach(l->ifindex, p == PROG_ETH ? a->prog_eth : a->prog_l3);
 		if (!err)
 			err = prepare_link(o, l, &changed);
@@ -926,6 +930,19 @@ struct watch_ctx {
 	bool reload;
 };
 
+/* Is dsm's egress filter still on this namespace's loopback? It is
+ * attached wherever dsmd labels; gone, dsm is being unloaded
+ * (`dsmd --unload` detaches, then restores the routes), and the watch must
+ * not put back what the unload takes away. */
+static bool attached_here(void)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = DSM_LOOPBACK_IFINDEX,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
+
+	return bpf_tc_query(&hook, &opts) == 0;
+}
+
 static int watch_update_here(const struct dsmd_opts *o, void *ctx)
 {
 	struct watch_ctx *c = ctx;
@@ -941,10 +958,19 @@ static int watch_update_here(const struct dsmd_opts *o, void *ctx)
 	if (err)
 		return err;
 	differ = links_differ(now, n, w->links, w->nlinks);
-	/* New links need their program, new routes their MTU: attach_here
-	 * does both, and leaves alone what is in place already. */
-	if (labeling(o) && (differ || (c->saw & SAW_ROUTE)))
-		err = attach_here(o, &a);
+	/* New links need their program, new routes their MTU; links seen
+	 * before keep what they have (only an unload takes it away). */
+	if (labeling(o) && attached_here()) {
+		if (differ) {
+			a.only_new = true;
+			err = attach_here(o, &a);
+		}
+		if (!err && (c->saw & SAW_ROUTE)) {
+			a.only_new = false;
+			a.routes_only = true;
+			err = attach_here(o, &a);
+		}
+	}
 	if (differ) {
 		c->reload = true;
 		free(w->links);
@@ -956,10 +982,25 @@ static int watch_update_here(const struct dsmd_opts *o, void *ctx)
 	return err;
 }
 
+static void watch_close(void)
+{
+	for (unsigned i = 0; i < nwatches; i++) {
+		if (watches[i].fd >= 0)
+			close(watches[i].fd);
+		free(watches[i].links);
+	}
+	nwatches = 0;
+}
+
 static void watch_tick(struct dsmd *d)
 {
 	bool reload = false;
 
+	if (nwatches && !dsmd_bpf_pinned(d)) {
+		log_info("net: dsm's pins are gone (unloaded): no longer watching links");
+		watch_close();
+		return;
+	}
 	for (unsigned i = 0; i < nwatches; i++) {
 		struct watch_ctx c = { .d = d, .w = &watches[i] };
 		int err;
