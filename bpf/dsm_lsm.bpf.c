@@ -13,6 +13,7 @@
  *   unix.bpf.h      unix connects and datagrams: peer checks, the peer of
  *                   an accepted unix connection
  *   label_iter.bpf.h  start-up labeling: iterators over tasks and files
+ *   netlink.bpf.h   network administration: tc, packet filters, interfaces
  */
 #include "task.bpf.h"
 #include "signal.bpf.h"
@@ -21,5 +22,6 @@
 #include "peer.bpf.h"
 #include "unix.bpf.h"
 #include "label_iter.bpf.h"
+#include "netlink.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -55,7 +55,7 @@ struct {
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK    0
 #define TC_ACT_SHOT  2
-#define L2_LEN       14     /* Ethernet header */
+#define ETH_HLEN_    14     /* Ethernet header (and loopback's) */
 #define ETH_P_IPV4   0x0800
 #define IP_HLEN      20     /* IPv4 header without options */
 #define IP_OFFMASK   0x1fff
@@ -145,12 +145,13 @@ static __always_inline void report_drop(struct __sk_buff *skb, __u8 dir, __u8 re
 /*
  * The label of the socket that sent the packet, 0 if none. A SYN-ACK is
  * sent by a request socket, or with no socket at all when answering with a
- * SYN cookie: it carries the listener's label.
+ * SYN cookie: it carries the listener's label, found as the SYN it answers
+ * found it (tuple: the SYN's addresses and ports, filled in by the caller
+ * for a SYN-ACK; tuple_len 0 otherwise).
  */
-static __always_inline __u32 sock_label(struct __sk_buff *skb, const struct ip4 *h,
-					const struct tcp20 *t, int synack)
+static __always_inline __u32 sock_label(struct __sk_buff *skb, struct bpf_sock_tuple *tuple,
+					__u32 tuple_len)
 {
-	struct bpf_sock_tuple tuple = {};
 	struct bpf_sock *sk = skb->sk, *fsk;
 	struct dsm_sock_ctx *c;
 	__u32 label = 0;
@@ -164,14 +165,9 @@ static __always_inline __u32 sock_label(struct __sk_buff *skb, const struct ip4 
 		c = bpf_sk_storage_get(&dsm_sockets, fsk, 0, 0);
 		return c ? c->label : 0;
 	}
-	if (!synack)
+	if (!tuple_len)
 		return 0;
-	/* The listener, found as the SYN it answers found it. */
-	tuple.ipv4.saddr = h->daddr;
-	tuple.ipv4.daddr = h->saddr;
-	tuple.ipv4.sport = t->dest;
-	tuple.ipv4.dport = t->source;
-	sk = bpf_sk_lookup_tcp(skb, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
+	sk = bpf_sk_lookup_tcp(skb, tuple, tuple_len, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;
 	c = bpf_sk_storage_get(&dsm_sockets, sk, 0, 0);
@@ -179,6 +175,11 @@ static __always_inline __u32 sock_label(struct __sk_buff *skb, const struct ip4 
 		label = c->label;
 	bpf_sk_release(sk);
 	return label;
+}
+
+static __always_inline __u32 *label_tag(__u32 label)
+{
+	return bpf_map_lookup_elem(&dsm_local_tags, &label);
 }
 
 static __always_inline int out_drop(struct __sk_buff *skb, __u8 reason, __u8 detail,
@@ -192,10 +193,12 @@ static __always_inline int out_drop(struct __sk_buff *skb, __u8 reason, __u8 det
 
 /* DSM_NET_F_TCP_ALL: lower the MSS a SYN or SYN-ACK announces by the
  * option's size, so the peer's full-sized segments fit the MTU once
- * labeled. 0 when done or nothing to do, < 0 on failure. */
-static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const struct tcp20 *t)
+ * labeled (topts: room for the TCP options, the IPv4 options' buffer
+ * once they are no longer needed: the stack is small). 0 when done or
+ * nothing to do, < 0 on failure. */
+static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const struct tcp20 *t,
+				     struct dsm_ipopt_buf *topts)
 {
-	struct dsm_ipopt_buf topts = {};
 	__u64 tlen = (__u64)(t->doff_res >> 4) << 2;
 	__be16 old_be, new_be;
 	__u16 mss;
@@ -207,10 +210,10 @@ static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const
 	tlen -= sizeof(*t);
 	if (tlen > DSM_IPOPT_SPACE)
 		return -1;
-	if (bpf_skb_load_bytes(skb, tcp_off + sizeof(*t), topts.b, tlen) < 0)
+	if (bpf_skb_load_bytes(skb, tcp_off + sizeof(*t), topts->b, tlen) < 0)
 		return -1;
-	topts.len = tlen;
-	off = dsm_net_find_mss(&topts);
+	topts->len = tlen;
+	off = dsm_net_find_mss(topts);
 	if (off < 0)
 		return 0;
 	if (bpf_skb_load_bytes(skb, tcp_off + sizeof(*t) + off, &old_be, sizeof(old_be)) < 0)
@@ -224,23 +227,36 @@ static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const
 	return bpf_skb_store_bytes(skb, tcp_off + sizeof(*t) + off, &new_be, sizeof(new_be), 0);
 }
 
+/* Two copies of one IPv4 header? */
+static __always_inline bool same_ip4(const struct ip4 *a, const struct ip4 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
 /*
- * Insert the dsm option after the packet's own options. The kernel opens a
- * 24-byte gap right after the fixed header, and the option area is written
- * whole: the packet's own options, with an end-of-options and the zero
- * padding after it turned into NOPs so that the list runs on, then the dsm
- * option. The header grows by exactly DSM_OPT_LEN, so there is room when
- * the packet's own options take at most 16 bytes. Every check that can
- * fail runs before the packet is touched; a failure after that drops it.
+ * Insert the dsm option after the packet's own options (opts, as loaded
+ * and scanned by the caller: sound, no dsm option). The IPv4 header starts
+ * l2 bytes in (a constant of each program: 14 on Ethernet, 0 on L3
+ * devices), where the kernel's network header is too (checked: the option
+ * goes where the kernel opens the gap). The kernel opens a 24-byte gap
+ * right after the fixed header, and the option area is written whole: the
+ * packet's own options, with an end-of-options and the zero padding after
+ * it turned into NOPs so that the list runs on, then the dsm option. The
+ * header grows by exactly DSM_OPT_LEN, so there is room when the packet's
+ * own options take at most 16 bytes. Every check that can fail runs before
+ * the packet is touched; a failure after that drops it.
  */
 static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
 					struct ip4 *h, __u32 label, __u32 tcp_off,
-					const struct tcp20 *t, int syn)
+					const struct tcp20 *t, int syn,
+					struct dsm_ipopt_buf *opts,
+					const struct dsm_ipopt_scan *scan, struct ip4 *at_net,
+					const __u32 l2)
 {
-	struct dsm_ipopt_buf opts = {};
-	__u8 own[DSM_IPOPT_BUF] = {};
+	__u8 own[DSM_IPOPT_SPACE - DSM_OPT_LEN] = {}; /* all the own options there is room for */
 	struct ip4_word0 w_old, w_new;
-	struct dsm_ipopt_scan scan = {};
 	struct dsm_ipopt opt = {};
 	struct dsm_mac_key *key;
 	/* 64-bit lengths: no zero extension between a bounds test and the
@@ -271,31 +287,21 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	dsm_opaque(oldlen);
 	if (oldlen > DSM_IPOPT_SPACE - DSM_OPT_LEN)
 		return out_drop(skb, DSM_NR_NOROOM_OPTSPACE, 0, h, &opt, epoch);
-	dsm_opaque(oldlen);
-	if (oldlen >= 4) {
-		if (bpf_skb_load_bytes(skb, L2_LEN + IP_HLEN, opts.b, oldlen) < 0)
-			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, &opt,
-					epoch);
-		opts.len = oldlen;
-		dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
-		if (scan.status == DSM_IPOPT_MALFORMED)
-			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, scan.error, h, &opt, epoch);
-		if (scan.status == DSM_IPOPT_PRESENT)
-			return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_DUP, h, &opt,
-					epoch);
-	}
+	if (oldlen && opts->len != oldlen)
+		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, &opt, epoch);
 	if (skb->gso_size)
 		return out_drop(skb, DSM_NR_NOROOM_GSO, 0, h, &opt, epoch);
 	if (!key || !key->valid)
 		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, &opt, epoch);
 	if (bpf_check_mtu(skb, 0, &mtu_len, DSM_OPT_LEN, 0))
 		return out_drop(skb, DSM_NR_NOROOM_MTU, 0, h, &opt, epoch);
-
-	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id,
-				  &opt));
-
-	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+	/* The kernel opens the gap after its own network header: it must be
+	 * the header found in the frame, or the option would land inside it
+	 * (a packet socket may name one protocol and send another). */
+	if (skb->protocol != bpf_htons(ETH_P_IPV4) ||
+	    bpf_skb_load_bytes_relative(skb, 0, at_net, sizeof(*at_net), BPF_HDR_START_NET) < 0 ||
+	    !same_ip4(at_net, h))
+		return out_drop(skb, DSM_NR_NOROOM_L2, 0, h, &opt, epoch);
 
 	__builtin_memcpy(&w_old, h, sizeof(w_old));
 	w_new = w_old;
@@ -306,30 +312,44 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	 * end-of-options on made a NOP (the scan has checked that it is all
 	 * zero), and what that does to the header checksum. Without
 	 * branches: one per byte would multiply the paths the verifier
-	 * walks. */
+	 * walks. After this, opts is the TCP options' scratch (clamp_mss). */
 	if (oldlen >= 4) {
-		end = scan.end;
+		end = scan->end;
 		for (i = 0; i < DSM_IPOPT_SPACE - DSM_OPT_LEN; i++) {
 			past = end - i - 1; /* wraps, top bit set, when i >= end */
 			dsm_opaque(past);
-			own[i] = opts.b[i] | (__u8)(past >> 63);
+			own[i] = opts->b[i] | (__u8)(past >> 63);
 		}
-		diff = bpf_csum_diff((__be32 *)opts.b, oldlen, (__be32 *)own, oldlen, 0);
+		diff = bpf_csum_diff((__be32 *)opts->b, oldlen, (__be32 *)own, oldlen, 0);
 		if (diff < 0)
 			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 		sum = (__u32)diff;
 	}
 
+	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id,
+				  &opt));
+
+	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t, opts) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+
 	if (bpf_skb_adjust_room(skb, DSM_OPT_LEN, BPF_ADJ_ROOM_NET, 0) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-	if (oldlen >= 4 && bpf_skb_store_bytes(skb, L2_LEN + IP_HLEN, own, oldlen, 0) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+	if (oldlen >= 4) {
+		/* the length afresh, bounded where the call is (a verifier that
+		 * lost the test above must not see a zero-sized store) */
+		__u64 n = oldlen;
+
+		dsm_opaque(n);
+		if (n < 4 || n > sizeof(own) ||
+		    bpf_skb_store_bytes(skb, l2 + IP_HLEN, own, n, 0) < 0)
+			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+	}
 
 	/* The rest by direct writes into the (linear) header the kernel just
 	 * opened: the first word, the option, the checksum. */
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	ip = data + L2_LEN;
+	ip = data + l2;
 	if ((void *)(ip + 1) > data_end)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 	dst = (void *)(ip + 1) + (oldlen & 0x1f); /* the mask: a bound the verifier sees */
@@ -354,39 +374,243 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	return TC_ACT_OK;
 }
 
-SEC("tc")
-int dsm_egress(struct __sk_buff *skb)
+/*
+ * Where the network header of a frame starts, and what it is, read from
+ * the frame itself and never from skb->protocol (a packet socket chooses
+ * that freely; receivers go by the frame). On Ethernet (and loopback) the
+ * ethertype after up to DSM_VLAN_MAX in-band 802.1Q/802.1ad tags; on a
+ * device without a link header (tun, ipip, WireGuard) the IP version of
+ * the first byte, as those drivers and their readers do.
+ */
+#define DSM_VLAN_MAX 4
+#define ETH_P_8021Q  0x8100
+#define ETH_P_8021AD 0x88A8
+#define ETH_P_IPV6_  0x86DD
+
+enum frame_kind { FRAME_OTHER = 0, FRAME_IPV4, FRAME_IPV6, FRAME_DEEP };
+
+struct frame {
+	__u32 l2;   /* bytes before the network header */
+	__u32 tags; /* in-band VLAN tags among them */
+	__u32 kind; /* enum frame_kind; FRAME_DEEP: more tags than walked */
+};
+
+static __always_inline int is_vlan(__be16 p)
 {
+	return p == bpf_htons(ETH_P_8021Q) || p == bpf_htons(ETH_P_8021AD);
+}
+
+static __always_inline struct frame frame_of(struct __sk_buff *skb, const bool l3)
+{
+	struct frame f = { .kind = FRAME_OTHER };
+	__be16 p;
+	__u8 v;
+
+	if (l3) {
+		if (bpf_skb_load_bytes(skb, 0, &v, 1) < 0)
+			return f;
+		f.kind = v >> 4 == 4 ? FRAME_IPV4 : v >> 4 == 6 ? FRAME_IPV6 : FRAME_OTHER;
+		return f;
+	}
+	if (bpf_skb_load_bytes(skb, 12, &p, sizeof(p)) < 0)
+		return f;
+	f.l2 = ETH_HLEN_;
+#pragma unroll
+	for (int i = 0; i < DSM_VLAN_MAX; i++) {
+		if (!is_vlan(p))
+			break;
+		if (bpf_skb_load_bytes(skb, f.l2 + 2, &p, sizeof(p)) < 0)
+			return (struct frame){ .kind = FRAME_OTHER };
+		f.l2 += 4;
+		f.tags++;
+	}
+	if (is_vlan(p))
+		f.kind = FRAME_DEEP;
+	else if (p == bpf_htons(ETH_P_IPV4))
+		f.kind = FRAME_IPV4;
+	else if (p == bpf_htons(ETH_P_IPV6_))
+		f.kind = FRAME_IPV6;
+	return f;
+}
+
+/* A packet that carries a dsm option this node did not write. */
+static __always_inline int out_foreign(struct __sk_buff *skb, __u8 detail, const struct ip4 *h,
+				       const struct dsm_ipopt *claim, const struct dsm_net_cfg *cfg)
+{
+	count(DSM_CNT_PKT_DROP_FOREIGN);
+	report_drop(skb, DSM_NEV_DIR_EGRESS, DSM_NR_FOREIGN, detail, h, claim,
+		    dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
+	return TC_ACT_SHOT;
+}
+
+/*
+ * A packet whose options hold a dsm option (scan->dsm_off set) before this
+ * program labeled anything. It passes as it is (TC_ACT_OK, counted as
+ * relayed) when
+ *   - the option claims this node and the packet carries that label's
+ *     tag in skb->hash: this node's egress wrote it, in another network
+ *     namespace it labels (the hash survives the veth and forwarding) or
+ *     on a device stacked on this one; nothing but a BPF program, which
+ *     is the bpf permission, or a generic netlink request, which is the
+ *     net permission, sets skb->hash to a chosen value;
+ *   - or the option claims another node and no socket of this node sent
+ *     the packet: it is forwarded (a node that routes labeled traffic to
+ *     containers or between networks), and what another node labeled is
+ *     that node's to answer for: a copy of it is what anyone who can send
+ *     to the cluster network can make (the replay window, docs/wire.md).
+ * Anything else was not written here and is dropped: a copy sent by a
+ * local socket (packet, raw, IP_OPTIONS), one that claims this node
+ * without the mark, a malformed or duplicated one.
+ */
+static __always_inline int option_seen(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
+				       const struct ip4 *h, const struct dsm_ipopt_scan *scan,
+				       __u32 l2, __u32 optlen)
+{
+	struct dsm_ipopt opt = {};
+	__u32 *tag;
+
+	if ((__u32)scan->dsm_off + DSM_OPT_LEN > optlen ||
+	    bpf_skb_load_bytes(skb, l2 + IP_HLEN + scan->dsm_off, &opt, sizeof(opt)) < 0)
+		return out_foreign(skb, scan->status == DSM_IPOPT_MALFORMED ? scan->error
+									    : DSM_IPOPT_E_OVERRUN,
+				   h, NULL, cfg);
+	if (scan->status != DSM_IPOPT_PRESENT)
+		return out_foreign(skb, scan->error, h, &opt, cfg);
+	if (bpf_ntohl(opt.node) == cfg->node_id) {
+		tag = label_tag(bpf_ntohl(opt.label));
+		if (tag && skb->hash == *tag) {
+			count(DSM_CNT_PKT_RELAYED);
+			return TC_ACT_OK;
+		}
+		return out_foreign(skb, 0, h, &opt, cfg);
+	}
+	if (!skb->sk) {
+		count(DSM_CNT_PKT_RELAYED);
+		return TC_ACT_OK;
+	}
+	return out_foreign(skb, 0, h, &opt, cfg);
+}
+
+/* The fixed IPv6 header. */
+struct ip6 {
+	__be32 vtc_flow;
+	__be16 payload_len;
+	__u8   nexthdr;
+	__u8   hop_limit;
+	__be32 saddr[4];
+	__be32 daddr[4];
+};
+
+/*
+ * IPv6 on loopback: the same-node label as for IPv4 (priority and the
+ * label's tag in the hash; the receive check reads them for AF_INET6
+ * sockets), for the same packets: UDP and the rest always, TCP at the
+ * handshake (every segment under DSM_NET_F_TCP_ALL). IPv6 elsewhere, and
+ * a label without a tag, pass untouched: no option carries an IPv6 label.
+ */
+static __always_inline int local6(struct __sk_buff *skb, const struct dsm_net_cfg *cfg, __u32 l2)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct tcp20 t = {};
+	struct ip6 h = {};
+	__u32 label, tuple_len = 0, *tag;
+
+	if (!(cfg->flags & DSM_NET_F_LABEL_EGRESS) ||
+	    bpf_skb_load_bytes(skb, l2, &h, sizeof(h)) < 0 || (h.vtc_flow & 0xf0) != 0x60)
+		return TC_ACT_OK;
+	if (h.nexthdr == IPPROTO_TCP && bpf_skb_load_bytes(skb, l2 + sizeof(h), &t, sizeof(t)) == 0) {
+		if (!(t.flags & TCP_F_SYN) && !(cfg->flags & DSM_NET_F_TCP_ALL))
+			return TC_ACT_OK;
+		if ((t.flags & (TCP_F_SYN | TCP_F_ACK)) == (TCP_F_SYN | TCP_F_ACK)) {
+			__builtin_memcpy(tuple.ipv6.saddr, h.daddr, sizeof(h.daddr));
+			__builtin_memcpy(tuple.ipv6.daddr, h.saddr, sizeof(h.saddr));
+			tuple.ipv6.sport = t.dest;
+			tuple.ipv6.dport = t.source;
+			tuple_len = sizeof(tuple.ipv6);
+		}
+	}
+	label = sock_label(skb, &tuple, tuple_len);
+	if (label == DSM_LABEL_INVALID)
+		return TC_ACT_OK;
+	tag = label_tag(label);
+	if (!tag)
+		return TC_ACT_OK;
+	skb->priority = label;
+	bpf_set_hash(skb, *tag);
+	count(DSM_CNT_PKT_LOCAL);
+	return TC_ACT_OK;
+}
+
+/*
+ * Every egress packet, on a device with an Ethernet header (l3 false:
+ * Ethernet, loopback) or without one (l3 true: tun, ipip, WireGuard).
+ * What it costs beyond the old protocol test, per packet: one 2-byte load
+ * of the ethertype (and one more per VLAN tag); for IPv4 with IHL 5 the
+ * header load the program always made; the option walk only for a header
+ * with options (IHL > 5).
+ */
+static __always_inline int egress(struct __sk_buff *skb, const bool l3)
+{
+	union { /* one after the other: the stack is small */
+		struct bpf_sock_tuple tuple;
+		struct ip4 at_net;
+	} sc = {};
+	struct dsm_ipopt_scan scan = { .status = DSM_IPOPT_ABSENT, .dsm_off = DSM_IPOPT_NONE };
+	struct dsm_ipopt_buf opts = {};
 	struct dsm_net_cfg *cfg;
 	struct tcp20 t = {};
 	struct ip4 h = {};
-	int hdr_ok, tcp = 0, syn = 0, synack = 0, on_lo;
-	__u32 tcp_off = 0, label;
+	struct frame f;
+	int hdr_ok, tcp = 0, syn = 0, on_lo, ret;
+	__u32 tcp_off = 0, label, tuple_len = 0, *tag;
+	__u64 optlen = 0;
 
-	if (skb->protocol != bpf_htons(ETH_P_IPV4))
-		return TC_ACT_OK;
 	cfg = net_cfg();
-	if (!cfg || !(cfg->flags & DSM_NET_F_LABEL_EGRESS)) {
-		count(DSM_CNT_PKT_NOT_LABELED);
+	if (!cfg)
 		return TC_ACT_OK;
-	}
 	/* A hash that happens to be the tag of the priority's label says
 	 * nothing: clear it (a labeled packet gets its tag below). */
-	on_lo = skb->ifindex == DSM_LOOPBACK_IFINDEX;
+	on_lo = !l3 && skb->ifindex == DSM_LOOPBACK_IFINDEX;
 	if (on_lo) {
-		__u32 prio = skb->priority, *tag = bpf_map_lookup_elem(&dsm_local_tags, &prio);
-
+		tag = label_tag(skb->priority);
 		if (tag && skb->hash == *tag)
 			bpf_set_hash_invalid(skb);
 	}
-	hdr_ok = bpf_skb_load_bytes(skb, L2_LEN, &h, sizeof(h)) == 0 && (h.vihl >> 4) == 4 &&
+	f = frame_of(skb, l3);
+	if (f.kind == FRAME_DEEP)
+		return out_foreign(skb, DSM_IPOPT_E_HEADER, &h, NULL, cfg);
+	if (f.kind == FRAME_IPV6)
+		return on_lo ? local6(skb, cfg, f.l2) : TC_ACT_OK;
+	if (f.kind != FRAME_IPV4)
+		return TC_ACT_OK;
+
+	hdr_ok = bpf_skb_load_bytes(skb, f.l2, &h, sizeof(h)) == 0 && (h.vihl >> 4) == 4 &&
 		 (h.vihl & 0xf) >= 5;
+	/* Options: whatever sent them, a dsm option among them must be this
+	 * node's (option_seen). A header shorter than its IHL is dropped by
+	 * every receiver; it only matters here if it is to be labeled. */
+	if (hdr_ok && (h.vihl & 0xf) > 5) {
+		optlen = ((__u64)(h.vihl & 0xf) - 5) * 4;
+		dsm_opaque(optlen);
+		if (optlen <= DSM_IPOPT_SPACE &&
+		    bpf_skb_load_bytes(skb, f.l2 + IP_HLEN, opts.b, optlen) == 0) {
+			opts.len = optlen;
+			dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
+			if (scan.dsm_off != DSM_IPOPT_NONE)
+				return option_seen(skb, cfg, &h, &scan, f.l2, optlen);
+		} else {
+			hdr_ok = 0;
+		}
+	}
+	if (!(cfg->flags & DSM_NET_F_LABEL_EGRESS)) {
+		count(DSM_CNT_PKT_NOT_LABELED);
+		return TC_ACT_OK;
+	}
 	if (hdr_ok && h.protocol == IPPROTO_TCP && !(bpf_ntohs(h.frag_off) & IP_OFFMASK)) {
-		tcp_off = L2_LEN + ((__u32)(h.vihl & 0xf) << 2);
+		tcp_off = f.l2 + ((__u32)(h.vihl & 0xf) << 2);
 		if (bpf_skb_load_bytes(skb, tcp_off, &t, sizeof(t)) == 0) {
 			tcp = 1;
 			syn = !!(t.flags & TCP_F_SYN);
-			synack = syn && (t.flags & TCP_F_ACK);
 		}
 	}
 	/* Established TCP in the default mode: no option, no socket lookup. */
@@ -394,27 +618,63 @@ int dsm_egress(struct __sk_buff *skb)
 		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
 	}
-	label = sock_label(skb, &h, &t, synack);
+	if (syn && (t.flags & TCP_F_ACK)) {
+		sc.tuple.ipv4.saddr = h.daddr;
+		sc.tuple.ipv4.daddr = h.saddr;
+		sc.tuple.ipv4.sport = t.dest;
+		sc.tuple.ipv4.dport = t.source;
+		tuple_len = sizeof(sc.tuple.ipv4);
+	}
+	label = sock_label(skb, &sc.tuple, tuple_len);
 	if (label == DSM_LABEL_INVALID) {
 		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
 	}
+	tag = label_tag(label);
 	/* Same node: the label rides in the skb, the packet is untouched. A
 	 * label without a tag (not in the policy) gets the option below. */
-	if (on_lo) {
-		__u32 *tag = bpf_map_lookup_elem(&dsm_local_tags, &label);
-
-		if (tag) {
-			skb->priority = label;
-			bpf_set_hash(skb, *tag);
-			count(DSM_CNT_PKT_LOCAL);
-			return TC_ACT_OK;
-		}
+	if (on_lo && tag) {
+		skb->priority = label;
+		bpf_set_hash(skb, *tag);
+		count(DSM_CNT_PKT_LOCAL);
+		return TC_ACT_OK;
 	}
 	if (!hdr_ok)
 		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, &h, NULL,
 				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
-	return label_packet(skb, cfg, &h, label, tcp_off, tcp ? &t : NULL, syn);
+	if (scan.status == DSM_IPOPT_MALFORMED)
+		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, scan.error, &h, NULL,
+				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
+	/* The IPv4 header behind in-band VLAN tags: the kernel's network
+	 * header and protocol do not say where it is (labeling it would need
+	 * the tags popped and pushed again). A VLAN device with reorder_hdr
+	 * on, the default, hands its lower device an untagged frame. */
+	if (f.tags)
+		return out_drop(skb, DSM_NR_NOROOM_L2, 0, &h, NULL,
+				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
+	ret = label_packet(skb, cfg, &h, label, tcp_off, tcp ? &t : NULL, syn, &opts, &scan,
+			   &sc.at_net, l3 ? 0 : ETH_HLEN_);
+	/* The mark of this node's egress: the packet may cross into another
+	 * namespace of this node, or a device stacked under this one, and
+	 * pass their egress as this node's own (option_seen). */
+	if (ret == TC_ACT_OK && tag)
+		bpf_set_hash(skb, *tag);
+	return ret;
+}
+
+/* Devices with an Ethernet header, and loopback. */
+SEC("tc")
+int dsm_egress(struct __sk_buff *skb)
+{
+	return egress(skb, false);
+}
+
+/* Devices without a link header (ARPHRD_NONE, tunnels, PPP, raw IP): the
+ * IPv4 header is the first byte. */
+SEC("tc")
+int dsm_egress_l3(struct __sk_buff *skb)
+{
+	return egress(skb, true);
 }
 
 /* ---- ingress ------------------------------------------------------------ */
@@ -447,7 +707,7 @@ int dsm_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	epoch = dsm_epoch(bpf_ktime_get_tai_ns(), cfg);
 
-	if (bpf_skb_load_bytes(skb, L2_LEN, &h, sizeof(h)) < 0)
+	if (bpf_skb_load_bytes(skb, ETH_HLEN_, &h, sizeof(h)) < 0)
 		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
 			       &h, NULL, epoch);
 	hlen = (__u64)(h.vihl & 0xf) << 2;
@@ -459,7 +719,11 @@ int dsm_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	optlen = hlen - IP_HLEN;
-	if (bpf_skb_load_bytes(skb, L2_LEN + IP_HLEN, opts.b, optlen) < 0)
+	/* bounded where the call is: a verifier that cannot tell "not 20"
+	 * from a range would see a zero-sized load */
+	dsm_opaque(optlen);
+	if (optlen < 4 || optlen > DSM_IPOPT_SPACE ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN_ + IP_HLEN, opts.b, optlen) < 0)
 		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, DSM_IPOPT_E_HEADER,
 			       &h, NULL, epoch);
 	opts.len = optlen;
@@ -471,7 +735,7 @@ int dsm_ingress(struct __sk_buff *skb)
 	/* What the option claims, when its 24 bytes are in the header. */
 	if (scan.dsm_off == DSM_IPOPT_NONE ||
 	    (__u32)scan.dsm_off + DSM_OPT_LEN > optlen ||
-	    bpf_skb_load_bytes(skb, L2_LEN + IP_HLEN + scan.dsm_off, &opt, sizeof(opt)) < 0) {
+	    bpf_skb_load_bytes(skb, ETH_HLEN_ + IP_HLEN + scan.dsm_off, &opt, sizeof(opt)) < 0) {
 		if (scan.status == DSM_IPOPT_PRESENT) /* cannot happen: present means 24 bytes fit */
 			scan.error = DSM_IPOPT_E_OVERRUN;
 		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, scan.error, &h, NULL,

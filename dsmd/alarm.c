@@ -458,6 +458,7 @@ static const char *net_reason(unsigned r)
 		[DSM_NR_BADMAC] = "wrong MAC",
 		[DSM_NR_STALE] = "stale epoch",
 		[DSM_NR_FOREIGN] = "carried a dsm option this node did not write",
+		[DSM_NR_NOROOM_L2] = "link header hides the IPv4 header",
 	};
 
 	return r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "?";

@@ -170,13 +170,24 @@ int dsmd_net_configure(struct dsmd *d);
 /* Same-node tags for every label of the installed policy (dsm/wire.h). */
 int dsmd_net_tags(struct dsmd *d);
 void dsmd_net_tick(struct dsmd *d);
+/* The node's local entries v (n) plus the interface rules resolved in
+ * every --netns namespace: a new array (free it). */
+int dsmd_net_local_entries(const struct dsmd *d, struct dsm_policy *p, const struct dsm_entry *v,
+			   size_t n, struct dsm_entry **out, size_t *nout);
 
 /* link.c: routes and links labeling needs (rtnetlink). */
-/* Give the routes through ifindex room for the option (an MTU the link's
- * minus DSM_OPT_LEN, where they have none), or take exactly that back:
- * the number of routes changed, or -errno. */
-int dsmd_link_routes_make_room(int ifindex);
-int dsmd_link_routes_restore(int ifindex);
+struct dsmd_link {
+	int ifindex;
+	unsigned type;       /* ARPHRD_* */
+	unsigned flags;      /* IFF_* */
+	int master;          /* IFLA_MASTER, 0 for none */
+	char name[16];       /* IFNAMSIZ */
+	char kind[16];       /* IFLA_INFO_KIND: "veth", "bridge", "vlan", ...; "" for none */
+	bool builds_header;  /* a GRE device that builds its own link header */
+};
+/* Every link of the current network namespace: a new array (free it). */
+int dsmd_link_list(struct dsmd_link **out, size_t *n);
+int dsmd_link_routes(int ifindex, bool undo); /* routes changed, or -errno */
 int dsmd_link_gso_segs(int ifindex, unsigned segs);
 bool dsmd_link_is_loopback(const char *name); /* false also when it cannot tell */
 

@@ -9,8 +9,7 @@
  *    dropped and counted by the egress program, never sent unlabeled.
  *    A route that already has an MTU of its own is the operator's and is
  *    left alone. --unload takes back exactly the MTU dsmd set (link MTU
- *    minus DSM_OPT_LEN). A rewrite keeps every other attribute and metric
- *    of the route, and is not sent when one would not fit.
+ *    minus DSM_OPT_LEN).
  *  - with --tcp-all, no GSO: every TCP segment then passes the egress
  *    program on its own and can be labeled (gso_max_segs 1).
  *
@@ -33,6 +32,10 @@
 
 #define NL_BUF 32768
 
+/* linux/if_tunnel.h, which cannot be included next to net/if.h */
+#define IFLA_GRE_REMOTE_           7
+#define IFLA_GRE_COLLECT_METADATA_ 18
+
 struct nl {
 	int fd;
 	unsigned seq;
@@ -53,17 +56,14 @@ static int nl_open(struct nl *nl)
 	return 0;
 }
 
-/* Append an attribute to n (a buffer of cap bytes): 0, or -EMSGSIZE, and
- * nothing appended, when it does not fit. A request that lost an
- * attribute must not be sent: NLM_F_REPLACE would install a different
- * route. */
+/* Append an attribute; -E2BIG (and n unchanged) when it does not fit. */
 static int addattr(struct nlmsghdr *n, size_t cap, unsigned short type, const void *data,
 		   size_t len)
 {
 	struct rtattr *rta = (struct rtattr *)((char *)n + NLMSG_ALIGN(n->nlmsg_len));
 
 	if (NLMSG_ALIGN(n->nlmsg_len) + RTA_SPACE(len) > cap || RTA_LENGTH(len) > 0xffff)
-		return -EMSGSIZE;
+		return -E2BIG;
 	rta->rta_type = type;
 	rta->rta_len = (unsigned short)RTA_LENGTH(len);
 	if (len)
@@ -142,13 +142,18 @@ static unsigned metrics_mtu(const struct rtattr *metrics)
 	return 0;
 }
 
+/* The route flags a request may carry: the kernel sets the others in what
+ * it dumps (linkdown, dead, offload, trap) and refuses some of them back
+ * (fib_create_info: "can not contain DEAD or LINKDOWN"). */
+#define ROUTE_REQUEST_FLAGS (RTNH_F_ONLINK | RTNH_F_PERVASIVE)
+
 /*
- * The route's metrics with RTAX_MTU set to mtu (0: removed), every other
- * metric kept (initcwnd, advmss ...), into buf: its length, 0 when no
- * metric is left, or -EMSGSIZE.
+ * The route's metrics with RTAX_MTU set to mtu (0: removed) and every
+ * other metric kept, into buf; their length, or -E2BIG.
  */
 static int metrics_with_mtu(const struct rtattr *metrics, unsigned mtu, char *buf, size_t cap)
 {
+	struct rtattr *out;
 	size_t len = 0;
 
 	if (metrics) {
@@ -159,19 +164,18 @@ static int metrics_with_mtu(const struct rtattr *metrics, unsigned mtu, char *bu
 			if (a->rta_type == RTAX_MTU)
 				continue;
 			if (len + RTA_ALIGN(a->rta_len) > cap)
-				return -EMSGSIZE;
+				return -E2BIG;
 			memcpy(buf + len, a, a->rta_len);
 			len += RTA_ALIGN(a->rta_len);
 		}
 	}
 	if (mtu) {
-		struct rtattr *ma = (struct rtattr *)(buf + len);
-
 		if (len + RTA_SPACE(sizeof(mtu)) > cap)
-			return -EMSGSIZE;
-		ma->rta_type = RTAX_MTU;
-		ma->rta_len = (unsigned short)RTA_LENGTH(sizeof(mtu));
-		memcpy(RTA_DATA(ma), &mtu, sizeof(mtu));
+			return -E2BIG;
+		out = (struct rtattr *)(buf + len);
+		out->rta_type = RTAX_MTU;
+		out->rta_len = (unsigned short)RTA_LENGTH(sizeof(mtu));
+		memcpy(RTA_DATA(out), &mtu, sizeof(mtu));
 		len += RTA_SPACE(sizeof(mtu));
 	}
 	return (int)len;
@@ -179,86 +183,54 @@ static int metrics_with_mtu(const struct rtattr *metrics, unsigned mtu, char *bu
 
 /*
  * Rewrite one dumped route with a new MTU metric (0: none): the same
- * header and attributes, the same metrics but the MTU. The request is
- * sized from the route itself, and one that cannot hold every attribute
- * is not sent.
+ * header and attributes, the other metrics kept, the flags only a request
+ * may carry. The request is sized from the route; an attribute that would
+ * not fit fails the rewrite (-E2BIG), never a shorter route.
  */
 static int route_set_mtu(struct nl *nl, const struct nlmsghdr *route, unsigned mtu)
 {
 	const struct rtmsg *rtm = NLMSG_DATA(route);
 	const struct rtattr *a, *metrics = NULL;
+	size_t cap = NLMSG_ALIGN(route->nlmsg_len) + RTA_SPACE(RTAX_MAX * RTA_SPACE(8)) + 64;
+	char m[RTAX_MAX * RTA_SPACE(8) + 64];
 	int len = (int)RTM_PAYLOAD(route), mlen, err = 0;
-	size_t cap = NLMSG_ALIGN(route->nlmsg_len) + 2 * RTA_SPACE(sizeof(unsigned)) + 64;
-	struct nlmsghdr *n = calloc(1, cap);
-	char *m = malloc(cap);
+	struct nlmsghdr *n;
+	struct rtmsg *req;
 
-	if (!n || !m) {
-		err = -ENOMEM;
-		goto out;
-	}
+	n = calloc(1, cap);
+	if (!n)
+		return -ENOMEM;
 	n->nlmsg_len = NLMSG_LENGTH(sizeof(*rtm));
 	n->nlmsg_type = RTM_NEWROUTE;
 	n->nlmsg_flags = NLM_F_REPLACE;
-	memcpy(NLMSG_DATA(n), rtm, sizeof(*rtm));
+	req = NLMSG_DATA(n);
+	*req = *rtm;
+	req->rtm_flags &= ROUTE_REQUEST_FLAGS;
 	for (a = RTM_RTA(rtm); !err && RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == RTA_METRICS)
 			metrics = a;
-		else if (a->rta_type != RTA_CACHEINFO) /* the kernel's, read-only */
-			err = addattr(n, cap, a->rta_type, RTA_DATA(a), RTA_PAYLOAD(a));
+		if (a->rta_type == RTA_METRICS || a->rta_type == RTA_CACHEINFO)
+			continue;
+		err = addattr(n, cap, a->rta_type, RTA_DATA(a), RTA_PAYLOAD(a));
 	}
-	mlen = err ? err : metrics_with_mtu(metrics, mtu, m, cap);
+	mlen = err ? err : metrics_with_mtu(metrics, mtu, m, sizeof(m));
 	if (mlen > 0)
 		err = addattr(n, cap, RTA_METRICS, m, (size_t)mlen);
 	else if (mlen < 0)
 		err = mlen;
 	if (!err)
 		err = nl_talk(nl, n);
-out:
 	free(n);
-	free(m);
 	return err;
 }
 
-/* Which routes a rewrite is for, and what it writes. */
-enum route_change {
-	ROUTES_MAKE_ROOM, /* no MTU of their own: the link's minus the option */
-	ROUTES_RESTORE,   /* exactly that MTU (dsmd's): none again */
-};
-
-struct route_list {
-	char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	size_t len;
-};
-
-/* Does this dumped route get changed? Main-table IPv4 routes through
- * ifindex whose MTU is the one the change expects. */
-static bool route_wanted(const struct nlmsghdr *h, int ifindex, enum route_change what,
-			 unsigned want)
-{
-	const struct rtmsg *rtm = NLMSG_DATA(h);
-	int alen = (int)RTM_PAYLOAD(h), oif = 0, table = rtm->rtm_table;
-	const struct rtattr *a;
-	unsigned mtu = 0;
-
-	if (h->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET)
-		return false;
-	for (a = RTM_RTA(rtm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-		if (a->rta_type == RTA_OIF)
-			oif = *(const int *)RTA_DATA(a);
-		else if (a->rta_type == RTA_TABLE)
-			table = (int)*(const unsigned *)RTA_DATA(a);
-		else if (a->rta_type == RTA_METRICS)
-			mtu = metrics_mtu(a);
-	}
-	if (oif != ifindex || table != RT_TABLE_MAIN)
-		return false;
-	return what == ROUTES_RESTORE ? mtu == want : mtu == 0;
-}
-
-/* Dump the main table and copy out the routes to change (the dump must
- * end before we talk). 0 or -errno. */
-static int routes_to_change(struct nl *nl, int ifindex, enum route_change what, unsigned want,
-			    struct route_list *todo)
+/*
+ * For every main-table IPv4 route through ifindex: set (undo false) the
+ * MTU to the link's minus the option where the route has none, or take it
+ * back (undo true) where it is exactly that. Returns the number of routes
+ * changed, or -errno.
+ */
+int dsmd_link_routes(int ifindex, bool undo)
 {
 	struct {
 		struct nlmsghdr n;
@@ -269,38 +241,14 @@ static int routes_to_change(struct nl *nl, int ifindex, enum route_change what, 
 		.r = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN },
 	};
 	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-
-	todo->len = 0;
-	if (send(nl->fd, &req, req.n.nlmsg_len, 0) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = recv(nl->fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
-
-		if (len < 0)
-			return -errno;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-			if (!route_wanted(h, ifindex, what, want))
-				continue;
-			if (todo->len + NLMSG_ALIGN(h->nlmsg_len) > sizeof(todo->buf))
-				return -E2BIG;
-			memcpy(todo->buf + todo->len, h, h->nlmsg_len);
-			todo->len += NLMSG_ALIGN(h->nlmsg_len);
-		}
-	}
-}
-
-/* The routes changed, or -errno. */
-static int change_routes(int ifindex, enum route_change what)
-{
-	static struct route_list todo;
+	/* Routes to change, copied out: the dump must end before we talk.
+	 * As many as there are (it grows). */
+	char *todo = NULL;
+	size_t todo_len = 0, todo_cap = 0;
 	unsigned lmtu = 0, want;
 	struct nl nl;
 	int err, changed = 0;
+	bool done = false;
 
 	err = link_mtu(ifindex, &lmtu);
 	if (err)
@@ -311,26 +259,79 @@ static int change_routes(int ifindex, enum route_change what)
 	err = nl_open(&nl);
 	if (err)
 		return err;
-	err = routes_to_change(&nl, ifindex, what, want, &todo);
-	for (size_t off = 0; !err && off < todo.len;) {
-		const struct nlmsghdr *h = (const struct nlmsghdr *)(todo.buf + off);
+	if (send(nl.fd, &req, req.n.nlmsg_len, 0) < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (!done) {
+		ssize_t len = recv(nl.fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
 
-		err = route_set_mtu(&nl, h, what == ROUTES_RESTORE ? 0 : want);
-		changed += !err;
+		if (len < 0) {
+			err = -errno;
+			goto out;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+			const struct rtmsg *rtm = NLMSG_DATA(h);
+			int alen = (int)RTM_PAYLOAD(h);
+			const struct rtattr *a;
+			unsigned mtu = 0;
+			int oif = 0, table = rtm->rtm_table;
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+				goto out;
+			}
+			if (h->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET)
+				continue;
+			for (a = RTM_RTA(rtm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+				if (a->rta_type == RTA_OIF)
+					oif = *(const int *)RTA_DATA(a);
+				else if (a->rta_type == RTA_TABLE)
+					table = (int)*(const unsigned *)RTA_DATA(a);
+				else if (a->rta_type == RTA_METRICS)
+					mtu = metrics_mtu(a);
+			}
+			if (oif != ifindex || table != RT_TABLE_MAIN)
+				continue;
+			if (undo ? mtu != want : mtu != 0)
+				continue;
+			if (todo_len + NLMSG_ALIGN(h->nlmsg_len) > todo_cap) {
+				size_t cap = todo_cap ? 2 * todo_cap : NL_BUF;
+				char *more;
+
+				while (cap < todo_len + NLMSG_ALIGN(h->nlmsg_len))
+					cap *= 2;
+				more = realloc(todo, cap);
+				if (!more) {
+					err = -ENOMEM;
+					goto out;
+				}
+				todo = more;
+				todo_cap = cap;
+			}
+			memcpy(todo + todo_len, h, h->nlmsg_len);
+			todo_len += NLMSG_ALIGN(h->nlmsg_len);
+		}
+	}
+	for (size_t off = 0; off < todo_len;) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)(todo + off);
+
+		err = route_set_mtu(&nl, h, undo ? 0 : want);
+		if (err)
+			goto out;
+		changed++;
 		off += NLMSG_ALIGN(h->nlmsg_len);
 	}
+	err = changed;
+out:
+	free(todo);
 	close(nl.fd);
-	return err ? err : changed;
-}
-
-int dsmd_link_routes_make_room(int ifindex)
-{
-	return change_routes(ifindex, ROUTES_MAKE_ROOM);
-}
-
-int dsmd_link_routes_restore(int ifindex)
-{
-	return change_routes(ifindex, ROUTES_RESTORE);
+	return err;
 }
 
 /* Set the link's gso_max_segs (1: the stack hands over single segments). */
@@ -353,6 +354,134 @@ int dsmd_link_gso_segs(int ifindex, unsigned segs)
 	err = addattr(&req.n, sizeof(req), IFLA_GSO_MAX_SEGS, &segs, sizeof(segs));
 	if (!err)
 		err = nl_talk(&nl, &req.n);
+	close(nl.fd);
+	return err;
+}
+
+/* A GRE device whose driver builds the link header itself (no fixed
+ * unicast remote, no metadata mode: ipgre_header_ops): what tc egress sees
+ * starts with the outer header. */
+static bool gre_builds_header(const struct rtattr *data, bool v6)
+{
+	int left = RTA_PAYLOAD(data);
+	bool remote_set = false, collect_md = false;
+
+	for (const struct rtattr *a = RTA_DATA(data); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+		const uint8_t *p = RTA_DATA(a);
+		size_t plen = RTA_PAYLOAD(a);
+
+		if (a->rta_type == IFLA_GRE_COLLECT_METADATA_) {
+			collect_md = true;
+		} else if (a->rta_type == IFLA_GRE_REMOTE_) {
+			for (size_t i = 0; i < plen; i++)
+				remote_set |= p[i] != 0;
+			/* an IPv4 multicast remote gets the header too */
+			if (!v6 && plen == 4 && (p[0] & 0xf0) == 0xe0)
+				remote_set = false;
+		}
+	}
+	return !collect_md && !remote_set;
+}
+
+static void link_info(const struct rtattr *info, struct dsmd_link *l)
+{
+	int left = RTA_PAYLOAD(info);
+	const struct rtattr *data = NULL;
+
+	for (const struct rtattr *a = RTA_DATA(info); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+		if (a->rta_type == IFLA_INFO_KIND)
+			snprintf(l->kind, sizeof(l->kind), "%.*s", (int)RTA_PAYLOAD(a),
+				 (const char *)RTA_DATA(a));
+		else if (a->rta_type == IFLA_INFO_DATA)
+			data = a;
+	}
+	if (data && (!strcmp(l->kind, "gre") || !strcmp(l->kind, "ip6gre")))
+		l->builds_header = gre_builds_header(data, !strcmp(l->kind, "ip6gre"));
+	else if (!data && (!strcmp(l->kind, "gre") || !strcmp(l->kind, "ip6gre")))
+		l->builds_header = true;
+}
+
+/* Every link of the current network namespace, from an rtnetlink dump. */
+int dsmd_link_list(struct dsmd_link **out, size_t *n)
+{
+	struct {
+		struct nlmsghdr n;
+		struct ifinfomsg i;
+	} req = {
+		.n = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)), .nlmsg_type = RTM_GETLINK,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.i = { .ifi_family = AF_UNSPEC },
+	};
+	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct dsmd_link *v = NULL;
+	size_t cnt = 0, cap = 0;
+	bool done = false;
+	struct nl nl;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = nl_open(&nl);
+	if (err)
+		return err;
+	if (send(nl.fd, &req, req.n.nlmsg_len, 0) < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (!done) {
+		ssize_t len = recv(nl.fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (len < 0) {
+			err = -errno;
+			goto out;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(h);
+			int alen = (int)IFLA_PAYLOAD(h);
+			struct dsmd_link *l;
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+				goto out;
+			}
+			if (h->nlmsg_type != RTM_NEWLINK)
+				continue;
+			if (cnt == cap) {
+				struct dsmd_link *more = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
+
+				if (!more) {
+					err = -ENOMEM;
+					goto out;
+				}
+				v = more;
+				cap = cap ? 2 * cap : 16;
+			}
+			l = &v[cnt++];
+			*l = (struct dsmd_link){ .ifindex = ifi->ifi_index, .type = ifi->ifi_type,
+						 .flags = ifi->ifi_flags };
+			for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen);
+			     a = RTA_NEXT(a, alen)) {
+				if (a->rta_type == IFLA_IFNAME)
+					snprintf(l->name, sizeof(l->name), "%.*s", (int)RTA_PAYLOAD(a),
+						 (const char *)RTA_DATA(a));
+				else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= 4)
+					l->master = *(const int *)RTA_DATA(a);
+				else if (a->rta_type == IFLA_LINKINFO)
+					link_info(a, l);
+			}
+		}
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	err = 0;
+out:
+	free(v);
 	close(nl.fd);
 	return err;
 }

@@ -16,12 +16,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +40,11 @@
 
 #define TC_HANDLE 0xd5
 #define TC_PRIO   1
+#define NL_WATCH_BUF 32768
+
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE 823 /* linux/if_arp.h, which net/if_arp.h lacks */
+#endif
 
 static int tc_attach(int ifindex, int prog_fd)
 {
@@ -88,33 +97,135 @@ static int for_each_netns(const struct dsmd_opts *o, int (*fn)(const struct dsmd
 	return ret;
 }
 
-/* Label egress on every interface of the current network namespace, and
- * give its routes room for the option. */
+/*
+ * Which egress program labels a link correctly: dsm_egress where an
+ * Ethernet header comes first (Ethernet devices, loopback), dsm_egress_l3
+ * where the IPv4 header does (tun, WireGuard, ipip, sit, ip6tnl, GRE with
+ * a fixed remote, PPP, raw IP), none elsewhere. A bridge and a VLAN device
+ * get none on purpose: what they send passes the egress of the device
+ * under them (a bridge port, the VLAN's parent) with its socket, and is
+ * labeled there; labeling it above as well would only cost a second pass.
+ * Their routes still get room for the option (labels_below). Any other
+ * link type has a header no dsm program reads: not attached, and what
+ * labeled sockets send through it leaves unlabeled (receivers decide it
+ * by their unlabeled rules).
+ */
+enum egress_prog { PROG_NONE, PROG_ETH, PROG_L3 };
+
+static enum egress_prog link_prog(const struct dsmd_link *l, bool *labels_below,
+				  char *why, size_t len)
+{
+	*labels_below = false;
+	switch (l->type) {
+	case ARPHRD_LOOPBACK:
+		return PROG_ETH;
+	case ARPHRD_ETHER:
+		if (!strcmp(l->kind, "bridge") || !strcmp(l->kind, "vlan")) {
+			*labels_below = true;
+			snprintf(why, len, "a %s device: %s labels what it sends", l->kind,
+				 !strcmp(l->kind, "bridge") ? "each port" : "its parent");
+			return PROG_NONE;
+		}
+		return PROG_ETH;
+	case ARPHRD_IPGRE:
+	case ARPHRD_IP6GRE:
+		if (l->builds_header) {
+			snprintf(why, len, "a GRE device without a fixed remote builds a link "
+				 "header dsm cannot read; its traffic leaves unlabeled");
+			return PROG_NONE;
+		}
+		return PROG_L3;
+	case ARPHRD_NONE:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_TUNNEL6:
+	case ARPHRD_SIT:
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+		return PROG_L3;
+	}
+	snprintf(why, len, "link type %u has a header no dsm program reads; its traffic "
+		 "leaves unlabeled", l->type);
+	return PROG_NONE;
+}
+
+struct attach_ctx {
+	int prog_eth, prog_l3;
+	const struct dsmd_link *known; /* links seen before (the link watch) */
+	size_t nknown;
+	bool only_new;    /* leave the known links alone */
+	bool routes_only; /* attach nothing: routes of labeled links only */
+};
+
+static bool link_known(const struct attach_ctx *a, const struct dsmd_link *l)
+{
+	for (size_t i = 0; i < a->nknown; i++)
+		if (a->known[i].ifindex == l->ifindex && !strcmp(a->known[i].name, l->name))
+			return true;
+	return false;
+}
+
+/* Give the routes through a labeled link room for the option and, with
+ * --tcp-all, take GSO off it. Loopback needs neither. */
+static int prepare_link(const struct dsmd_opts *o, const struct dsmd_link *l, int *changed)
+{
+	int n, err = 0;
+
+	*changed = 0;
+	if (l->type == ARPHRD_LOOPBACK)
+		return 0;
+	n = dsmd_link_routes(l->ifindex, false);
+	if (n < 0)
+		return n;
+	*changed = n;
+	if (o->tcp_all)
+		err = dsmd_link_gso_segs(l->ifindex, 1);
+	return err;
+}
+
+/* Label egress on every interface of the current network namespace that
+ * a program labels correctly, and give its routes room for the option. */
 static int attach_here(const struct dsmd_opts *o, void *ctx)
 {
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	int prog = *(const int *)ctx, err = 0;
+	const struct attach_ctx *a = ctx;
+	struct dsmd_link *links;
+	size_t n;
+	int err = dsmd_link_list(&links, &n);
 
-	if (!ifs)
-		return -errno;
-	for (i = ifs; i->if_index; i++) {
-		int idx = (int)i->if_index, n = 0;
+	if (err)
+		return log_errno(LOG_ERR, err, "net: list links");
+	for (size_t i = 0; !err && i < n; i++) {
+		const struct dsmd_link *l = &links[i];
+		char why[160] = "";
+		bool below;
+		enum egress_prog p = link_prog(l, &below, why, sizeof(why));
+		int changed = 0;
 
-		err = tc_attach(idx, prog);
-		if (!err && !dsmd_link_is_loopback(i->if_name)) {
-			n = dsmd_link_routes_make_room(idx);
-			err = n < 0 ? n : 0;
-			if (!err && o->tcp_all)
-				err = dsmd_link_gso_segs(idx, 1);
+		if (a->only_new && link_known(a, l))
+			continue;
+		if (p == PROG_NONE && !below) {
+			if (!link_known(a, l))
+				log_info("net: not labeling egress on %s: %s", l->name, why);
+			continue;
 		}
+		if (p != PROG_NONE && !a->routes_only)
+			err = tc_attach(l->ifindex, p == PROG_ETH ? a->prog_eth : a->prog_l3);
+		if (!err)
+			err = prepare_link(o, l, &changed);
 		if (err) {
-			log_error("net: label egress on %s: %s", i->if_name, strerror(-err));
+			log_error("net: label egress on %s: %s", l->name, strerror(-err));
 			break;
 		}
-		log_info("net: labeling egress on %s%s", i->if_name,
-			 n ? " (route MTU lowered for the option)" : "");
+		if (link_known(a, l) && !changed)
+			continue;
+		if (p == PROG_NONE)
+			log_info("net: not labeling egress on %s: %s%s", l->name, why,
+				 changed ? " (route MTU lowered for the option)" : "");
+		else
+			log_info("net: labeling egress on %s%s%s", l->name,
+				 p == PROG_L3 ? " (no link header)" : "",
+				 changed ? " (route MTU lowered for the option)" : "");
 	}
-	if_freenameindex(ifs);
+	free(links);
 	return err;
 }
 
@@ -140,7 +251,7 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 		}
 		if (dsmd_link_is_loopback(i->if_name))
 			continue;
-		err = dsmd_link_routes_restore((int)i->if_index);
+		err = dsmd_link_routes((int)i->if_index, true);
 		if (!err && o->tcp_all)
 			err = dsmd_link_gso_segs((int)i->if_index, 65535);
 		if (err < 0) {
@@ -154,20 +265,193 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 
 /* Label egress on every interface of dsmd's network namespace and the
  * --netns ones; nothing to attach when no packet is to be labeled. */
+static int watch_open(struct dsmd *d);
+
 int dsmd_net_attach(struct dsmd *d)
 {
-	int prog = bpf_program__fd(d->net->progs.dsm_egress);
+	struct attach_ctx a = { .prog_eth = bpf_program__fd(d->net->progs.dsm_egress),
+				.prog_l3 = bpf_program__fd(d->net->progs.dsm_egress_l3) };
+	int err;
 
 	if (!labeling(&d->o)) {
 		log_info("net: not labeling: no egress program attached");
-		return 0;
+		return watch_open(d);
 	}
-	return for_each_netns(&d->o, attach_here, &prog);
+	err = for_each_netns(&d->o, attach_here, &a);
+	return err ? err : watch_open(d);
 }
 
 int dsmd_net_detach_all(const struct dsmd_opts *o)
 {
 	return for_each_netns(o, detach_here, NULL);
+}
+
+/* ---- interface rules in every namespace dsmd labels --------------------- */
+
+struct ns_entries {
+	struct dsm_entry *v;
+	size_t n, cap;
+};
+
+static int push_entry(struct ns_entries *e, const struct dsm_entry *x)
+{
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 32;
+		struct dsm_entry *more = realloc(e->v, cap * sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		e->v = more;
+		e->cap = cap;
+	}
+	e->v[e->n++] = *x;
+	return 0;
+}
+
+static bool is_iface_entry(const struct dsm_pkey *k)
+{
+	return (k->kind == DSM_KEY_NET && k->net.ifindex) ||
+	       (k->kind == DSM_KEY_NET6 && k->net6.ifindex);
+}
+
+/* Only what the library says of interfaces: its file messages are the
+ * same in every network namespace and were given already. */
+static void warn_netns(void *ctx, const char *msg)
+{
+	if (!strncmp(msg, "interface ", 10))
+		log_info("policy: network namespace %s: %s", (const char *)ctx, msg);
+}
+
+/* The DSM_CFG_NET_PLENS word (index) of an interface entry, and its bit. */
+static uint16_t plens_slot(const struct dsm_pkey *k, uint64_t *bit)
+{
+	if (k->kind == DSM_KEY_NET) {
+		*bit = 1ull << k->net.plen;
+		return DSM_PLENS_V4_DEV;
+	}
+	*bit = 1ull << (k->net6.plen % 64);
+	return (uint16_t)(DSM_PLENS_V6_DEV + k->net6.plen / 64);
+}
+
+/* Add the prefix lengths of the namespaces' entries to the node's
+ * DSM_CFG_NET_PLENS entries, making the words that are missing. */
+static int add_plens(struct ns_entries *all, size_t from)
+{
+	for (size_t i = from, end = all->n; i < end; i++) {
+		struct dsm_pkey want;
+		uint64_t bit, m;
+		uint16_t slot = plens_slot(&all->v[i].key, &bit);
+		size_t j;
+
+		want = dsm_key_config_at(DSM_CFG_NET_PLENS, slot);
+		for (j = 0; j < all->n; j++)
+			if (!memcmp(&all->v[j].key, &want, sizeof(want)))
+				break;
+		if (j == all->n) {
+			struct dsm_entry e = { .key = want };
+			int err = push_entry(all, &e);
+
+			if (err)
+				return err;
+		}
+		m = ((uint64_t)all->v[j].val.aux << 32 | all->v[j].val.perms) | bit;
+		all->v[j].val.perms = (uint32_t)m;
+		all->v[j].val.aux = (uint32_t)(m >> 32);
+	}
+	return 0;
+}
+
+/*
+ * Interface rules name an interface of one network namespace: the
+ * library resolves them in dsmd's own (dsm_policy_resolve). Every --netns
+ * namespace dsmd labels gets entries of its own, for the interfaces of
+ * those names there (each keyed by its ifindex and that namespace), so
+ * that a rule for the host's eth0 does not match the container's
+ * interface that happens to have eth0's index, and a rule for eth0
+ * matches the container's eth0. Resolved at every policy load (start,
+ * reload): an interface created, deleted or renamed later keeps the
+ * entries of the last load until the next one.
+ *
+ * v: the node's other local entries (n of them, the DSM_CFG_NET_PLENS
+ * words among them). *out: a new array (free it) with v, the namespaces'
+ * entries, and the prefix lengths they add.
+ */
+int dsmd_net_local_entries(const struct dsmd *d, struct dsm_policy *p, const struct dsm_entry *v,
+			   size_t n, struct dsm_entry **out, size_t *nout)
+{
+	struct ns_entries all = { 0 };
+	uint32_t seen[DSMD_MAX_NETNS + 1];
+	unsigned nseen = 0;
+	int self = -1, err = 0;
+	bool moved = false;
+	size_t first;
+
+	for (size_t i = 0; !err && i < n; i++)
+		err = push_entry(&all, &v[i]);
+	first = all.n;
+	seen[nseen++] = dsm_netns_self();
+	if (!err && d->o.n_netns) {
+		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (self < 0)
+			err = log_errno(LOG_ERR, -errno, "policy: own network namespace");
+	}
+	for (unsigned i = 0; !err && i < d->o.n_netns; i++) {
+		const char *path = d->o.netns[i];
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		const struct dsm_entry *r;
+		size_t nr = 0;
+		uint32_t inum;
+		bool dup = false;
+
+		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+			err = log_errno(LOG_ERR, -errno, "policy: enter network namespace %s", path);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		close(fd);
+		moved = true;
+		inum = dsm_netns_self();
+		for (unsigned j = 0; j < nseen; j++)
+			dup |= seen[j] == inum;
+		if (!dup && inum) {
+			seen[nseen++] = inum;
+			err = dsm_policy_resolve(p, warn_netns, (void *)path);
+			if (err > 0)
+				err = 0; /* reported */
+			r = dsm_policy_resolved_entries(p, &nr);
+			for (size_t j = 0; !err && j < nr; j++)
+				if (is_iface_entry(&r[j].key))
+					err = push_entry(&all, &r[j]);
+		}
+		if (setns(self, CLONE_NEWNET)) {
+			err = log_errno(LOG_ERR, -errno, "policy: return to own network namespace");
+			close(self);
+			free(all.v);
+			return err; /* nothing may go on in the wrong namespace */
+		}
+	}
+	if (self >= 0)
+		close(self);
+	/* The library's resolved entries are its own namespace's again. */
+	if (moved) {
+		int r = dsm_policy_resolve(p, NULL, NULL);
+
+		if (!err && r < 0)
+			err = r;
+	}
+	if (!err)
+		err = add_plens(&all, first);
+	if (err) {
+		free(all.v);
+		return err;
+	}
+	if (all.n > first)
+		log_info("policy: %zu interface rule entr%s for the other network namespaces",
+			 all.n - first, all.n - first == 1 ? "y" : "ies");
+	*out = all.v;
+	*nout = all.n;
+	return 0;
 }
 
 static int hexval(int c)
@@ -481,15 +765,267 @@ int dsmd_net_configure(struct dsmd *d)
 
 /* Keep the clock offset current (it moves when the TAI offset is set or a
  * leap second passes); the epoch itself needs no one. About once a second. */
+static void watch_tick(struct dsmd *d);
+
 void dsmd_net_tick(struct dsmd *d)
 {
 	struct dsm_net_cfg cfg;
 	int64_t off = clock_offset_ns();
 
+	watch_tick(d);
 	if (read_cfg(d, &cfg))
 		return;
 	if (cfg.clock_offset_ns - off < 1000000 && off - cfg.clock_offset_ns < 1000000)
 		return;
 	cfg.clock_offset_ns = off;
 	write_cfg(d, &cfg);
+}
+
+/* ---- links and routes that change after the start ----------------------- */
+
+/*
+ * One rtnetlink socket per namespace dsmd labels, subscribed to link and
+ * IPv4 route changes, read at every tick (about once a second):
+ *   - a link that appears gets its egress program (and room on its
+ *     routes), as at the start;
+ *   - a link that appears, disappears or is renamed reloads the policy,
+ *     so that interface rules are resolved again by name;
+ *   - a route that appears through a labeled link gets its MTU.
+ * Between the change and the tick, a new link has no program (what
+ * labeled sockets send through it leaves unlabeled, receivers decide it by
+ * their unlabeled rules) and an interface rule keeps the index it had;
+ * making, removing and renaming links is system net, which confined
+ * labels do not hold.
+ */
+struct watch {
+	int fd;                  /* in its namespace */
+	int ns;                  /* -1: dsmd's own, else an index into o.netns */
+	struct dsmd_link *links; /* as last seen */
+	size_t nlinks;
+};
+
+static struct watch watches[DSMD_MAX_NETNS + 1];
+static unsigned nwatches;
+
+/* Run fn in namespace ns (-1: dsmd's own) and come back. */
+static int in_netns(const struct dsmd_opts *o, int ns,
+		    int (*fn)(const struct dsmd_opts *, void *), void *ctx)
+{
+	int self, fd, ret, err;
+
+	if (ns < 0)
+		return fn(o, ctx);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	fd = open(o->netns[ns], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		close(self);
+		return ret;
+	}
+	close(fd);
+	ret = fn(o, ctx);
+	if (setns(self, CLONE_NEWNET)) {
+		err = -errno;
+		log_error("net: return to own network namespace: %s", strerror(errno));
+		close(self);
+		return err;
+	}
+	close(self);
+	return ret;
+}
+
+static int watch_here(const struct dsmd_opts *o, void *ctx)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE };
+	struct watch *w = ctx;
+	int err;
+
+	(void)o;
+	w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (w->fd < 0)
+		return -errno;
+	if (bind(w->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(w->fd);
+		w->fd = -1;
+		return err;
+	}
+	err = dsmd_link_list(&w->links, &w->nlinks);
+	if (err) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	return err;
+}
+
+static int watch_open(struct dsmd *d)
+{
+	for (int ns = -1; ns < (int)d->o.n_netns; ns++) {
+		struct watch *w = &watches[nwatches];
+		int err;
+
+		if (nwatches == sizeof(watches) / sizeof(watches[0]))
+			break;
+		*w = (struct watch){ .fd = -1, .ns = ns };
+		err = in_netns(&d->o, ns, watch_here, w);
+		if (err)
+			return log_errno(LOG_ERR, err, "net: watch links in %s",
+					 ns < 0 ? "own network namespace" : d->o.netns[ns]);
+		nwatches++;
+	}
+	return 0;
+}
+
+/* What a watch socket has seen since the last tick. */
+#define SAW_LINK  1
+#define SAW_ROUTE 2
+
+static int watch_drain(struct watch *w)
+{
+	static char buf[NL_WATCH_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	int saw = 0;
+
+	for (;;) {
+		ssize_t len = recv(w->fd, buf, sizeof(buf), 0);
+
+		if (len < 0) {
+			if (errno == ENOBUFS) /* lost some: look at everything */
+				saw |= SAW_LINK | SAW_ROUTE;
+			else if (errno != EINTR)
+				break;
+			continue;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK)
+				saw |= SAW_LINK;
+			else if (h->nlmsg_type == RTM_NEWROUTE)
+				saw |= SAW_ROUTE;
+		}
+	}
+	return saw;
+}
+
+/* Did a link appear, go or change its name? */
+static bool links_differ(const struct dsmd_link *a, size_t na, const struct dsmd_link *b,
+			 size_t nb)
+{
+	if (na != nb)
+		return true;
+	for (size_t i = 0; i < na; i++) {
+		bool found = false;
+
+		for (size_t j = 0; !found && j < nb; j++)
+			found = a[i].ifindex == b[j].ifindex && !strcmp(a[i].name, b[j].name);
+		if (!found)
+			return true;
+	}
+	return false;
+}
+
+struct watch_ctx {
+	struct dsmd *d;
+	struct watch *w;
+	int saw;
+	bool reload;
+};
+
+/* Is dsm's egress filter still on this namespace's loopback? It is
+ * attached wherever dsmd labels; gone, dsm is being unloaded
+ * (`dsmd --unload` detaches, then restores the routes), and the watch must
+ * not put back what the unload takes away. */
+static bool attached_here(void)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = DSM_LOOPBACK_IFINDEX,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIO);
+
+	return bpf_tc_query(&hook, &opts) == 0;
+}
+
+static int watch_update_here(const struct dsmd_opts *o, void *ctx)
+{
+	struct watch_ctx *c = ctx;
+	struct watch *w = c->w;
+	struct attach_ctx a = { .prog_eth = bpf_program__fd(c->d->net->progs.dsm_egress),
+				.prog_l3 = bpf_program__fd(c->d->net->progs.dsm_egress_l3),
+				.known = w->links, .nknown = w->nlinks };
+	struct dsmd_link *now;
+	size_t n;
+	bool differ;
+	int err = dsmd_link_list(&now, &n);
+
+	if (err)
+		return err;
+	differ = links_differ(now, n, w->links, w->nlinks);
+	/* New links need their program, new routes their MTU; links seen
+	 * before keep what they have (only an unload takes it away). */
+	if (labeling(o) && attached_here()) {
+		if (differ) {
+			a.only_new = true;
+			err = attach_here(o, &a);
+		}
+		if (!err && (c->saw & SAW_ROUTE)) {
+			a.only_new = false;
+			a.routes_only = true;
+			err = attach_here(o, &a);
+		}
+	}
+	if (differ) {
+		c->reload = true;
+		free(w->links);
+		w->links = now;
+		w->nlinks = n;
+	} else {
+		free(now);
+	}
+	return err;
+}
+
+static void watch_close(void)
+{
+	for (unsigned i = 0; i < nwatches; i++) {
+		if (watches[i].fd >= 0)
+			close(watches[i].fd);
+		free(watches[i].links);
+	}
+	nwatches = 0;
+}
+
+static void watch_tick(struct dsmd *d)
+{
+	struct dsmd_reload_result r;
+	bool reload = false;
+
+	if (nwatches && !dsmd_bpf_pinned(d)) {
+		log_info("net: dsm's pins are gone (unloaded): no longer watching links");
+		watch_close();
+		return;
+	}
+	for (unsigned i = 0; i < nwatches; i++) {
+		struct watch_ctx c = { .d = d, .w = &watches[i] };
+		int err;
+
+		if (watches[i].fd < 0)
+			continue;
+		c.saw = watch_drain(&watches[i]);
+		if (!c.saw)
+			continue;
+		err = in_netns(&d->o, watches[i].ns, watch_update_here, &c);
+		if (err)
+			log_errno(LOG_ERR, err, "net: links changed in %s",
+				  watches[i].ns < 0 ? "own network namespace"
+						    : d->o.netns[watches[i].ns]);
+		reload |= c.reload;
+	}
+	if (!reload)
+		return;
+	log_info("net: links changed: reloading the policy, so that interface rules follow "
+		 "the names");
+	dsmd_reload(d, "links changed", &r);
 }

@@ -156,20 +156,32 @@ static int add_local_entries(const struct dsmd *d, struct dsm_policy *p, uint32_
 	v[n].key = dsm_key_config(DSM_CFG_DSMD_LABEL);
 	v[n++].val.aux = *self;
 	n += dsm_policy_plens_entries(p, &v[n]);
-	return dsm_policy_set_local(p, v, n);
+	{
+		/* and the interface rules of the other namespaces (net.c) */
+		struct dsm_entry *all;
+		size_t nall;
+
+		err = dsmd_net_local_entries(d, p, v, n, &all, &nall);
+		if (err)
+			return err;
+		err = dsm_policy_set_local(p, all, nall);
+		free(all);
+	}
+	return err;
 }
 
 /*
  * The label dsmd runs in must be able to manage dsm: without bpf() it
  * could not finish attaching, reload or take over, without dsm_files and
  * dsm_read not keep or read its own files, without mount not pin again on
- * a fresh bpffs after an unmount (bpf.c). Refuse such a policy in
+ * a fresh bpffs after an unmount (bpf.c), without net not attach its tc
+ * programs. Refuse such a policy in
  * enforcing mode rather than lock dsm out of its own objects.
  */
 static int check_self(const struct dsm_policy *p, uint32_t self)
 {
 	const uint32_t need = DSM_PERM_BPF | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ |
-			      DSM_PERM_MOUNT;
+			      DSM_PERM_MOUNT | DSM_PERM_NET;
 	uint32_t has = dsm_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, self, DSM_NODE_ANY, self);
 	char want[128];
 

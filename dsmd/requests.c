@@ -99,6 +99,7 @@ static const struct {
 	[DSM_CNT_PKT_DROP_MALFORMED] = { "packets", "dropped_malformed" },
 	[DSM_CNT_PKT_DROP_BADMAC]    = { "packets", "dropped_badmac" },
 	[DSM_CNT_PKT_DROP_STALE]     = { "packets", "dropped_stale" },
+	[DSM_CNT_PKT_RELAYED]        = { "packets", "relayed" },
 };
 
 /* o.counters and o.packets: every counter by name; empty if unreadable. */

@@ -28,7 +28,7 @@ static const char *const perm_names[DSM_CLASS_MAX][NPERMS] = {
 				"send", "recv" },
 	[DSM_CLASS_PEER]    = { "recv" },
 	[DSM_CLASS_SYSTEM]  = { "bpf", "module", "dsm_files", "dsm_read", "mount", "kernel",
-				"cgroup" },
+				"cgroup", "net" },
 	[DSM_CLASS_DSM]     = { "query", "peerlabel", "admin" },
 };
 
@@ -44,7 +44,8 @@ _Static_assert(DSM_PERM_PEER_RECV == 1u << 0, "peer permission names");
 _Static_assert(DSM_PERM_BPF == 1u << 0 && DSM_PERM_MODULE == 1u << 1 &&
 	       DSM_PERM_DSM_FILES == 1u << 2 && DSM_PERM_DSM_READ == 1u << 3 &&
 	       DSM_PERM_MOUNT == 1u << 4 && DSM_PERM_KERNEL == 1u << 5 &&
-	       DSM_PERM_CGROUP == 1u << 6, "system permission names");
+	       DSM_PERM_CGROUP == 1u << 6 && DSM_PERM_NET == 1u << 7,
+	       "system permission names");
 _Static_assert(DSM_PERM_QUERY == 1u << 0 && DSM_PERM_PEERLABEL == 1u << 1 &&
 	       DSM_PERM_ADMIN == 1u << 2, "dsm permission names");
 

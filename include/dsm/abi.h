@@ -72,6 +72,8 @@ enum dsm_class {
 #define DSM_PERM_KERNEL     (1u << 5) /* kernel tunables and memory: procfs and
 				       * sysfs writes, lockdown reasons */
 #define DSM_PERM_CGROUP     (1u << 6) /* writes to cgroup file systems */
+#define DSM_PERM_NET        (1u << 7) /* traffic control, packet filtering, network
+				       * interfaces, and sending past tc egress */
 /* DSM_CLASS_DSM: requests on dsmd's control socket */
 #define DSM_PERM_QUERY      (1u << 0) /* status, ps, alarms */
 #define DSM_PERM_PEERLABEL  (1u << 1) /* the peer of one's own socket */
@@ -398,6 +400,10 @@ enum dsm_counter {
 	DSM_CNT_PKT_DROP_BADMAC,  /* ingress (tc): unknown key or wrong MAC */
 	DSM_CNT_PKT_DROP_STALE,   /* ingress (tc): epoch outside the window */
 	DSM_CNT_CONN_LOST,      /* TCP: accepted with no pending peer (denied) */
+	DSM_CNT_PKT_RELAYED,    /* egress: carried a dsm option that may pass as it is:
+				 * this node's own, marked, labeled in another of its
+				 * network namespaces or on a stacked device; or another
+				 * node's, on a forwarded packet */
 	DSM_CNT_MAX,
 };
 

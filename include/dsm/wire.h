@@ -144,8 +144,15 @@ enum dsm_net_reason {
 	DSM_NR_BADMAC,              /* ingress: MAC mismatch [BADMAC] */
 	DSM_NR_STALE,               /* ingress: epoch outside the window [STALE] */
 	DSM_NR_FOREIGN,             /* egress: the packet already carried a dsm option this
-				     * node did not write (a replay, a forwarded packet)
-				     * [FOREIGN] */
+				     * node did not write: sent by a local socket, or
+				     * claiming this node without the mark of its egress
+				     * (a replay); detail: the walker's verdict, or
+				     * DSM_IPOPT_E_HEADER for a frame whose link header
+				     * could not be walked [FOREIGN] */
+	DSM_NR_NOROOM_L2,           /* egress: the packet of a labeled socket sits behind a
+				     * link header the kernel does not take for IPv4
+				     * (in-band VLAN tags, a misleading protocol): the
+				     * option cannot be inserted [NOROOM] */
 };
 
 /* enum dsm_net_reason DSM_NR_MALFORMED details (also the option walker's verdicts). */

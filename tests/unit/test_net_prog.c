@@ -4,8 +4,11 @@
  * BPF_PROG_TEST_RUN. Ingress fully: good options pass and are counted,
  * every kind of bad one is dropped, counted and reported with what it
  * claimed. Egress as far as it goes without a socket (a test run has none
- * that carries a label): unlabeled traffic passes untouched. Labeled
- * egress is tested for real, over a veth pair, in test_net_veth.c.
+ * that carries a label): unlabeled traffic passes untouched, and every
+ * dsm option is a copy that is dropped, behind VLAN tags too and on
+ * devices without a link header. Labeled egress, forwarding and the mark
+ * of this node's egress are tested for real, over veth pairs, in
+ * test_net_veth.c.
  * Needs root (BPF): skipped without it, and only then (host_cap.h); an
  * object that does not load as root fails every test.
  */
@@ -1157,6 +1160,192 @@ static void test_out_not_ipv4(void **state)
 	expect_counters(DSM_CNT_MAX, 0, DSM_CNT_MAX, 0);
 }
 
+/* ---- egress: dsm options this node did not write ------------------------ */
+
+/* A test run's packet has a socket (the run's own, unlabeled) and no
+ * chosen skb->hash, so every dsm option in it is a copy: this node's would
+ * carry the mark of its egress, another node's would come forwarded, with
+ * no socket (both: test_net_veth.c). */
+static struct claim this_node_claim(void)
+{
+	struct claim c = good_claim();
+
+	c.node = NODE;
+	return c;
+}
+
+/* The frame with n in-band VLAN tags (tpids[i]) after the addresses. */
+static struct pkt tagged(struct pkt p, const uint16_t *tpids, unsigned n)
+{
+	struct pkt t = p;
+
+	assert_true(p.len + 4 * n <= sizeof(t.b));
+	memcpy(t.b + 12 + 4 * n, p.b + 12, p.len - 12);
+	for (unsigned i = 0; i < n; i++) {
+		t.b[12 + 4 * i] = (uint8_t)(tpids[i] >> 8);
+		t.b[13 + 4 * i] = (uint8_t)tpids[i];
+		t.b[14 + 4 * i] = 0;
+		t.b[15 + 4 * i] = (uint8_t)(i + 5); /* VLAN 5, 6, ... */
+	}
+	t.len = p.len + 4 * n;
+	return t;
+}
+
+/* The one event of an egress drop of a copied option. */
+static void expect_foreign_event(uint8_t detail, const struct claim *c)
+{
+	drain_events();
+	assert_int_equal(nevents, 1);
+	assert_int_equal(events[0].kind, DSM_EV_PACKET);
+	assert_int_equal(events[0].p.direction, DSM_NEV_DIR_EGRESS);
+	assert_int_equal(events[0].p.reason, DSM_NR_FOREIGN);
+	assert_int_equal(events[0].p.detail, detail);
+	assert_int_equal(events[0].p.protocol, IPPROTO_UDP);
+	if (c) {
+		assert_int_equal(events[0].p.flags, DSM_NEV_F_CLAIM);
+		assert_int_equal(events[0].p.label, c->label);
+		assert_int_equal(events[0].p.node, c->node);
+	} else {
+		assert_int_equal(events[0].p.flags, 0);
+	}
+}
+
+static void expect_foreign(struct bpf_program *prog, const struct pkt *p, uint8_t detail,
+			   const struct claim *c)
+{
+	reset_counters();
+	drain_events();
+	assert_int_equal(run_same(prog, p), TC_ACT_SHOT);
+	expect_counters(DSM_CNT_PKT_DROP_FOREIGN, 1, DSM_CNT_MAX, 0);
+	expect_foreign_event(detail, c);
+}
+
+/* A copy of this node's option is dropped, with labeling on or off. */
+static void test_out_copy_of_own_option(void **state)
+{
+	struct claim c = this_node_claim();
+	struct pkt p;
+
+	NEED_BPF();
+	p = labeled(c);
+	expect_foreign(skel->progs.dsm_egress, &p, 0, &c);
+	set_cfg(EPOCH, WINDOW, DSM_NET_F_VERIFY);
+	expect_foreign(skel->progs.dsm_egress, &p, 0, &c);
+}
+
+/* So is another node's, sent by a local socket. */
+static void test_out_copy_from_socket(void **state)
+{
+	struct claim c = good_claim();
+	struct pkt p;
+
+	NEED_BPF();
+	p = labeled(c);
+	expect_foreign(skel->progs.dsm_egress, &p, 0, &c);
+}
+
+/* Behind VLAN tags, whatever skb->protocol says (the tag's type here): the
+ * frame is walked to its IPv4 header. */
+static void test_out_copy_behind_vlan_tags(void **state)
+{
+	static const uint16_t q[] = { 0x8100 }, qinq[] = { 0x88a8, 0x8100 },
+			      four[] = { 0x88a8, 0x8100, 0x8100, 0x8100 },
+			      five[] = { 0x8100, 0x8100, 0x8100, 0x8100, 0x8100 };
+	struct claim c = this_node_claim();
+	struct pkt p;
+
+	NEED_BPF();
+	p = tagged(labeled(c), q, 1);
+	expect_foreign(skel->progs.dsm_egress, &p, 0, &c);
+	p = tagged(labeled(c), qinq, 2);
+	expect_foreign(skel->progs.dsm_egress, &p, 0, &c);
+	p = tagged(labeled(c), four, 4);
+	expect_foreign(skel->progs.dsm_egress, &p, 0, &c);
+	p = tagged(labeled(good_claim()), qinq, 2);
+	c = good_claim();
+	expect_foreign(skel->progs.dsm_egress, &p, 0, &c);
+	/* more tags than the program walks: dropped, whatever is inside */
+	p = tagged(build(NULL, 0, IPPROTO_UDP), five, 5);
+	reset_counters();
+	drain_events();
+	assert_int_equal(egress(&p), TC_ACT_SHOT);
+	expect_counters(DSM_CNT_PKT_DROP_FOREIGN, 1, DSM_CNT_MAX, 0);
+	drain_events();
+	assert_int_equal(nevents, 1);
+	assert_int_equal(events[0].p.reason, DSM_NR_FOREIGN);
+	assert_int_equal(events[0].p.detail, DSM_IPOPT_E_HEADER);
+	/* a tagged frame without options passes as before */
+	p = tagged(build(NULL, 0, IPPROTO_UDP), qinq, 2);
+	fix_csum(&p);
+	reset_counters();
+	assert_int_equal(egress(&p), TC_ACT_OK);
+	expect_counters(DSM_CNT_PKT_NOT_LABELED, 1, DSM_CNT_MAX, 0);
+}
+
+/* A dsm option the walker finds malformed is never this node's. */
+static void test_out_malformed_copy(void **state)
+{
+	uint8_t opts[20] = { DSM_OPT_TYPE, 20, DSM_OPT_VERSION };
+	uint8_t after_eol[24 + 4];
+	struct claim c = this_node_claim();
+	struct pkt p;
+
+	NEED_BPF();
+	p = build(opts, sizeof(opts), IPPROTO_UDP);
+	fix_csum(&p);
+	expect_foreign(skel->progs.dsm_egress, &p, DSM_IPOPT_E_DSM_LEN, NULL);
+	/* a version this node does not know, and another node's at that */
+	c.node = 3;
+	put_option(after_eol, 0, c, IPPROTO_UDP);
+	after_eol[2] = 9;
+	memset(after_eol + 24, 0, 4);
+	p = build(after_eol, sizeof(after_eol), IPPROTO_UDP);
+	fix_csum(&p);
+	expect_foreign(skel->progs.dsm_egress, &p, DSM_IPOPT_E_DSM_VER, &c);
+}
+
+/* Devices without a link header: the IPv4 header is byte 0. */
+static struct pkt l3_of(const struct pkt *eth)
+{
+	struct pkt p = { .len = eth->len - ETH_HLEN };
+
+	memcpy(p.b, eth->b + ETH_HLEN, p.len);
+	return p;
+}
+
+static void test_out_l3(void **state)
+{
+	struct claim c = this_node_claim();
+	struct pkt p, v6;
+
+	NEED_BPF();
+	p = build(NULL, 0, IPPROTO_UDP);
+	fix_csum(&p);
+	p = l3_of(&p);
+	reset_counters();
+	assert_int_equal(run_same(skel->progs.dsm_egress_l3, &p), TC_ACT_OK);
+	expect_counters(DSM_CNT_PKT_NOT_LABELED, 1, DSM_CNT_MAX, 0);
+	p = labeled(c);
+	p = l3_of(&p);
+	expect_foreign(skel->progs.dsm_egress_l3, &p, 0, &c);
+	c = good_claim();
+	p = labeled(c);
+	p = l3_of(&p);
+	expect_foreign(skel->progs.dsm_egress_l3, &p, 0, &c);
+	/* IPv6 passes, uncounted */
+	v6 = p;
+	v6.b[0] = 0x60;
+	reset_counters();
+	assert_int_equal(run_same(skel->progs.dsm_egress_l3, &v6), TC_ACT_OK);
+	expect_counters(DSM_CNT_MAX, 0, DSM_CNT_MAX, 0);
+	/* and the Ethernet program does not read an L3 packet as IPv4 */
+	p = build(NULL, 0, IPPROTO_UDP);
+	p = l3_of(&p);
+	reset_counters();
+	assert_int_equal(egress(&p), TC_ACT_OK);
+	expect_counters(DSM_CNT_MAX, 0, DSM_CNT_MAX, 0);
+}
+
 /* ---- the object's maps -------------------------------------------------- */
 
 /* Both objects pin their shared maps by name and the one loaded second
@@ -1254,6 +1443,11 @@ int main(void)
 		T(test_out_unlabeled_untouched),
 		T(test_out_disabled),
 		T(test_out_not_ipv4),
+		T(test_out_copy_of_own_option),
+		T(test_out_copy_from_socket),
+		T(test_out_copy_behind_vlan_tags),
+		T(test_out_malformed_copy),
+		T(test_out_l3),
 		T(test_shared_maps_match_lsm),
 		T(test_map_layouts),
 	};

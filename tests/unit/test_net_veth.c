@@ -7,6 +7,9 @@
  * them, in dsm_sockets (keyed by the socket's fd from userspace), and frames
  * are captured on the receiving end with a packet socket, which sees them
  * before the ingress program does, to check the option byte for byte.
+ * A third namespace C sits behind A (a container of node A, its interface
+ * labeled by A's programs and maps) for what crosses namespaces and is
+ * forwarded, and a tun device in A for a device without a link header.
  *
  * Needs root (netns, veth, BPF) and the ip tool. Skipped, with a reason,
  * only for a missing host capability (host_cap.h): not root, or a kernel
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +47,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <linux/pkt_cls.h>
 #include <linux/udp.h>
 #include <netinet/in.h>
@@ -77,6 +82,12 @@ struct node {
 
 static struct node A = { .addr = ADDR_A, .id = NODE_A, .nsfd = -1 };
 static struct node B = { .addr = ADDR_B, .id = NODE_B, .nsfd = -1 };
+/* C: a third namespace behind A (a container of node A), its interface
+ * labeled by A's programs and maps, as dsmd --netns does. */
+#define ADDR_A2 "10.198.0.1"
+#define ADDR_C  "10.198.0.2"
+static struct node C = { .addr = ADDR_C, .id = NODE_A, .nsfd = -1 };
+static char a2_dev[IF_NAMESIZE];
 /* Why the two nodes are not there: an error and what failed (host_cap.h). */
 static int need_err;
 static char need_what[160];
@@ -200,6 +211,7 @@ static void cleanup_at_exit(void)
 	if (made_ns) {
 		remove_ns(A.ns);
 		remove_ns(B.ns);
+		remove_ns(C.ns);
 		made_ns = 0;
 	}
 }
@@ -495,6 +507,8 @@ static int need(int err, const char *fmt, ...)
 	return err;
 }
 
+static int make_c(void); /* with its tests, below */
+
 static int group_setup(void **state)
 {
 	char path[64];
@@ -545,6 +559,8 @@ static int group_setup(void **state)
 	if (need(in_ns(&A, attach, &A), "attaching the tc programs (node A)") ||
 	    need(in_ns(&B, attach, &B), "attaching the tc programs (node B)"))
 		return 0;
+	snprintf(C.ns, sizeof(C.ns), NS_PREFIX "%d-c", pid);
+	need(make_c(), "setting up the namespace behind node A");
 	return 0;
 }
 
@@ -559,6 +575,8 @@ static int group_teardown(void **state)
 		close(A.nsfd);
 	if (B.nsfd >= 0)
 		close(B.nsfd);
+	if (C.nsfd >= 0)
+		close(C.nsfd);
 	cleanup_at_exit();
 	return 0;
 }
@@ -1331,6 +1349,455 @@ static void test_udp_loopback(void **state)
 	close(srv);
 }
 
+/* IPv6 over loopback: a labeled socket's datagrams and its handshake get
+ * the same-node label as IPv4 does (counted as local), an unlabeled
+ * socket's nothing, established TCP nothing. */
+static void test_udp6_loopback(void **state)
+{
+	struct sockaddr_in6 at = { .sin6_family = AF_INET6, .sin6_port = htons(5104),
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int srv, cli, plain, lst, tc, ts;
+	struct counts a;
+	char buf[16];
+
+	NEED_NET();
+	assert_int_equal(in_ns(&A, lo_egress, &A), 0);
+	set_cfg(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY, LOCAL_TAG);
+	srv = ns_socket(&A, AF_INET6, SOCK_DGRAM, 0);
+	assert_int_equal(bind(srv, (struct sockaddr *)&at, sizeof(at)), 0);
+	cli = ns_socket(&A, AF_INET6, SOCK_DGRAM, 0);
+	plain = ns_socket(&A, AF_INET6, SOCK_DGRAM, 0);
+	label(&A, cli, LABEL_A);
+	a = snap(&A);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(sendto(cli, "v6", 2, 0, (struct sockaddr *)&at, sizeof(at)), 2);
+		assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 2);
+	}
+	assert_int_equal(sendto(plain, "v6", 2, 0, (struct sockaddr *)&at, sizeof(at)), 2);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 2);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LOCAL), 3);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
+
+	/* TCP: the SYN and the SYN-ACK, then nothing */
+	at.sin6_port = htons(5105);
+	lst = ns_socket(&A, AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(bind(lst, (struct sockaddr *)&at, sizeof(at)), 0);
+	label(&A, lst, LABEL_A);
+	assert_int_equal(listen(lst, 4), 0);
+	tc = ns_socket(&A, AF_INET6, SOCK_STREAM, 0);
+	label(&A, tc, LABEL_A);
+	a = snap(&A);
+	assert_int_equal(connect(tc, (struct sockaddr *)&at, sizeof(at)), 0);
+	ts = accept(lst, NULL, NULL);
+	assert_true(ts >= 0);
+	assert_int_equal(send(tc, "data", 4, 0), 4);
+	assert_int_equal(recv(ts, buf, 4, MSG_WAITALL), 4);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LOCAL), 2);
+
+	assert_int_equal(in_ns(&A, lo_detach, NULL), 0);
+	close(ts);
+	close(tc);
+	close(lst);
+	close(plain);
+	close(cli);
+	close(srv);
+}
+
+/* ---- dsm options this node did not write -------------------------------- */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+/* A copy of A's option for a datagram to B:port: what someone on A who
+ * captured one of A's labeled datagrams puts in front of data of his own,
+ * as a whole Ethernet frame to B (the MAC verifies: it covers neither the
+ * payload nor the ports). */
+static size_t copied_frame(uint8_t *f, uint16_t port, const uint8_t dst_mac[6],
+			   const uint8_t src_mac[6])
+{
+	uint8_t *ip = f + ETH_HLEN, *o = ip + 20, *u = ip + 20 + DSM_OPT_LEN;
+	uint8_t msg[DSM_MAC_MSG_LEN], mac[8];
+	size_t total = 20 + DSM_OPT_LEN + 8 + 6;
+	struct in_addr s, d;
+	uint32_t sum = 0;
+
+	memset(f, 0, ETH_HLEN + total);
+	memcpy(f, dst_mac, 6);
+	memcpy(f + 6, src_mac, 6);
+	f[12] = 0x08;
+	inet_pton(AF_INET, ADDR_A, &s);
+	inet_pton(AF_INET, ADDR_B, &d);
+	ip[0] = 0x40 | (20 + DSM_OPT_LEN) / 4;
+	ip[2] = (uint8_t)(total >> 8);
+	ip[3] = (uint8_t)total;
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	memcpy(ip + 12, &s, 4);
+	memcpy(ip + 16, &d, 4);
+	o[0] = DSM_OPT_TYPE;
+	o[1] = DSM_OPT_LEN;
+	o[2] = DSM_OPT_VERSION;
+	o[3] = KID;
+	put_be32(o + 4, LABEL_A);
+	put_be32(o + 8, NODE_A);
+	put_be32(o + 12, EPOCH);
+	ref_mac_msg(ip, o, msg);
+	ref_siphash(cluster_key, msg, sizeof(msg), mac);
+	memcpy(o + DSM_OPT_MAC_OFF, mac, 8);
+	for (size_t i = 0; i < 20 + DSM_OPT_LEN; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip[10] = (uint8_t)(~sum >> 8);
+	ip[11] = (uint8_t)~sum;
+	u[0] = 0x30;
+	u[1] = 0x39;
+	u[2] = (uint8_t)(port >> 8);
+	u[3] = (uint8_t)port;
+	u[5] = 8 + 6;
+	memcpy(u + 8, "copied", 6);
+	return ETH_HLEN + total;
+}
+
+struct hwaddr_req {
+	const char *dev;
+	uint8_t mac[6];
+};
+
+static int get_hwaddr(void *p)
+{
+	struct hwaddr_req *r = p;
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->dev);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	memcpy(r->mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+/* Send a frame from A's packet socket: 0 sent, -ENOBUFS when the egress
+ * program dropped it (dev_queue_xmit's NET_XMIT_DROP, as packet_snd
+ * reports it). */
+static int send_frame(int fd, const uint8_t *f, size_t len, uint16_t proto)
+{
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_protocol = htons(proto),
+				  .sll_ifindex = A.ifindex, .sll_halen = 6 };
+	ssize_t n;
+
+	memcpy(to.sll_addr, f, 6);
+	n = sendto(fd, f, len, 0, (struct sockaddr *)&to, sizeof(to));
+	if (n < 0 && errno == ENOBUFS)
+		return -ENOBUFS;
+	if (n != (ssize_t)len)
+		fail_msg("packet socket send (protocol %#x, %zu bytes): %s", proto, len,
+			 strerror(errno));
+	return 0;
+}
+
+/*
+ * A packet socket on A sends the copy: with the protocol IPv4, with one
+ * that is not (packet_snd keeps it as skb->protocol), in a VLAN 0 frame,
+ * unlabeled and labeled. A's egress drops every one. The same frame sent
+ * past the egress (PACKET_QDISC_BYPASS) reaches B's socket: the copy is
+ * good, and only the egress stands in its way.
+ */
+static void test_packet_socket_copies(void **state)
+{
+	struct hwaddr_req ma = { .dev = A.dev }, mb = { .dev = B.dev };
+	uint8_t f[256], t[256];
+	int srv, pkt, one = 1;
+	struct counts a;
+	size_t len;
+	char buf[64];
+
+	NEED_NET();
+	assert_int_equal(in_ns(&A, get_hwaddr, &ma), 0);
+	assert_int_equal(in_ns(&B, get_hwaddr, &mb), 0);
+	len = copied_frame(f, 5200, mb.mac, ma.mac);
+	/* the same with an 802.1Q priority tag (VLAN 0) */
+	memcpy(t, f, 12);
+	t[12] = 0x81;
+	t[13] = 0x00;
+	t[14] = t[15] = 0;
+	memcpy(t + 16, f + 12, len - 12);
+	srv = udp_server(5200);
+	pkt = ns_socket(&A, AF_PACKET, SOCK_RAW, 0);
+	a = snap(&A);
+	assert_int_equal(send_frame(pkt, f, len, ETH_P_IP), -ENOBUFS);
+	assert_int_equal(send_frame(pkt, f, len, 0x88b5), -ENOBUFS);
+	assert_int_equal(send_frame(pkt, t, len + 4, 0x88b5), -ENOBUFS);
+	assert_int_equal(send_frame(pkt, t, len + 4, 0x8100), -ENOBUFS);
+	label(&A, pkt, LABEL_A);
+	assert_int_equal(send_frame(pkt, f, len, 0x88b5), -ENOBUFS);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_FOREIGN), 5);
+	read_events(&A);
+	assert_int_equal(nevents, 5);
+	for (unsigned i = 0; i < nevents; i++) {
+		assert_int_equal(events[i].p.reason, DSM_NR_FOREIGN);
+		assert_int_equal(events[i].p.direction, DSM_NEV_DIR_EGRESS);
+		assert_int_equal(events[i].p.label, LABEL_A);
+		assert_int_equal(events[i].p.node, NODE_A);
+	}
+	/* past the egress: the copy is as good as the original */
+	assert_int_equal(setsockopt(pkt, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)), 0);
+	assert_int_equal(send_frame(pkt, f, len, 0x88b5), 0);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 6);
+	assert_memory_equal(buf, "copied", 6);
+	close(pkt);
+	close(srv);
+}
+
+
+static int attach_egress(void *p)
+{
+	struct node *n = p;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, out, .prog_fd = bpf_program__fd(A.skel->progs.dsm_egress));
+	int err;
+
+	n->ifindex = (int)if_nametoindex(n->dev);
+	if (!n->ifindex)
+		return -ENODEV;
+	hook.ifindex = n->ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &out);
+}
+
+static int forward_on(void *p)
+{
+	(void)p;
+	return write_file("/proc/sys/net/ipv4/ip_forward", "1");
+}
+
+static int make_c(void)
+{
+	struct node a2 = { 0 };
+	char path[64];
+	int err;
+
+	snprintf(C.ns, sizeof(C.ns), NS_PREFIX "%d-c", (int)getpid());
+	snprintf(C.dev, sizeof(C.dev), "dsc%d", (int)getpid());
+	snprintf(a2_dev, sizeof(a2_dev), "dsd%d", (int)getpid());
+	if (sh("ip netns add %s", C.ns) ||
+	    sh("ip -n %s link add %s type veth peer name %s netns %s", A.ns, a2_dev, C.dev, C.ns) ||
+	    sh("ip -n %s addr add %s/24 dev %s", A.ns, ADDR_A2, a2_dev) ||
+	    sh("ip -n %s addr add %s/24 dev %s", C.ns, ADDR_C, C.dev) ||
+	    sh("ip -n %s link set %s up", A.ns, a2_dev) || sh("ip -n %s link set %s up", C.ns, C.dev) ||
+	    sh("ip -n %s link set lo up", C.ns) ||
+	    sh("ip -n %s route add default via %s", C.ns, ADDR_A2) ||
+	    sh("ip -n %s route add 10.198.0.0/24 via %s", B.ns, ADDR_A))
+		return -EIO;
+	snprintf(path, sizeof(path), "/run/netns/%s", C.ns);
+	C.nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (C.nsfd < 0)
+		return -errno;
+	C.skel = A.skel;
+	C.rb = A.rb;
+	err = in_ns(&A, forward_on, NULL);
+	if (!err)
+		err = in_ns(&C, attach_egress, &C);
+	snprintf(a2.dev, sizeof(a2.dev), "%s", a2_dev);
+	if (!err)
+		err = in_ns(&A, attach_egress, &a2);
+	return err;
+}
+
+static int udp_server_at(struct node *n, const char *addr, uint16_t port)
+{
+	struct sockaddr_in s = sin_of(addr, port);
+	int fd = ns_socket(n, AF_INET, SOCK_DGRAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&s, sizeof(s)), 0);
+	return fd;
+}
+
+/*
+ * A socket in C sends to B through A. C's egress labels the datagram as
+ * node A's and marks it with the label's tag; A forwards it, and A's
+ * egress lets its own option pass (relayed) instead of dropping it as a
+ * copy. Without the mark (a label with no tag) A drops it: a copy
+ * forwarded from C would look the same. An unlabeled socket's datagram is
+ * forwarded as it is.
+ */
+static void test_forward_own_namespace(void **state)
+{
+	int srv, cli, plain, cap;
+	struct counts a, b;
+	const uint8_t *ip;
+	char buf[16];
+	size_t iplen;
+
+	NEED_NET();
+	srv = udp_server(5201);
+	cli = ns_socket(&C, AF_INET, SOCK_DGRAM, 0);
+	plain = ns_socket(&C, AF_INET, SOCK_DGRAM, 0);
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	set_cfg(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY, LOCAL_TAG);
+	a = snap(&A);
+	b = snap(&B);
+	send_to_b(cli, 5201, "from C", 6);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 6);
+	ip = next_ip(cap, IPPROTO_UDP, 5201, &iplen, 2000);
+	assert_non_null(ip);
+	assert_int_equal(be32_at(ip + 12), ntohl(sin_of(ADDR_C, 0).sin_addr.s_addr));
+	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 1);  /* at C's interface */
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_RELAYED), 1);  /* at A's */
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_FOREIGN), 0);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 1);
+
+	/* no tag, no mark: A's egress cannot tell it from a copy */
+	set_cfg(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY, 0);
+	a = snap(&A);
+	send_to_b(cli, 5201, "from C", 6);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_FOREIGN), 1);
+
+	a = snap(&A);
+	send_to_b(plain, 5201, "plain", 5);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_FOREIGN), 0);
+	close(cap);
+	close(plain);
+	close(cli);
+	close(srv);
+}
+
+/* B's labeled datagram to C passes A, which forwards it: another node's
+ * option, and no socket of A's sent it. */
+static void test_forward_other_node(void **state)
+{
+	struct sockaddr_in to = sin_of(ADDR_C, 5202);
+	int srv, cli, cap;
+	struct counts a;
+	const uint8_t *ip;
+	char buf[16];
+	size_t iplen;
+
+	NEED_NET();
+	srv = udp_server_at(&C, ADDR_C, 5202);
+	cli = ns_socket(&B, AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(sh("ip -n %s route replace 10.198.0.0/24 via %s", B.ns, ADDR_A), 0);
+	label(&B, cli, LABEL_B);
+	cap = capture(&C);
+	a = snap(&A);
+	assert_int_equal(sendto(cli, "to C", 4, 0, (struct sockaddr *)&to, sizeof(to)), 4);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 4);
+	ip = next_ip(cap, IPPROTO_UDP, 5202, &iplen, 2000);
+	assert_non_null(ip);
+	expect_option(ip, iplen, 0, LABEL_B, NODE_B);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_RELAYED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_FOREIGN), 0);
+	close(cap);
+	close(cli);
+	close(srv);
+}
+
+/* ---- devices without a link header -------------------------------------- */
+
+struct tun_req {
+	char name[IF_NAMESIZE];
+	int fd;
+};
+
+static int open_tun(void *p)
+{
+	struct tun_req *r = p;
+	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->name);
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		close(fd);
+		return -errno;
+	}
+	r->fd = fd;
+	return 0;
+}
+
+static int attach_l3(void *p)
+{
+	const char *dev = p;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, out, .prog_fd = bpf_program__fd(A.skel->progs.dsm_egress_l3));
+	int err;
+
+	hook.ifindex = (int)if_nametoindex(dev);
+	if (!hook.ifindex)
+		return -ENODEV;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &out);
+}
+
+/*
+ * A tun device: what tc egress sees starts with the IPv4 header. Its
+ * address puts 0x45 at byte 14 (10.197.69.1), where an Ethernet program
+ * would have taken the header to be. dsm_egress_l3 labels the datagram
+ * right: the option after the fixed header, addresses, lengths, header
+ * checksum and MAC as they should be, the UDP header and data intact.
+ */
+static void test_l3_tun(void **state)
+{
+	struct tun_req t = { .fd = -1 };
+	struct sockaddr_in to = sin_of("10.197.69.2", 5203);
+	struct pollfd pfd;
+	uint8_t pkt[256];
+	const uint8_t *u;
+	struct counts a;
+	ssize_t n;
+	int cli;
+
+	NEED_NET();
+	snprintf(t.name, sizeof(t.name), "dst%d", (int)getpid() % 100000);
+	assert_int_equal(in_ns(&A, open_tun, &t), 0);
+	assert_int_equal(sh("ip -n %s addr add 10.197.69.1/24 dev %s", A.ns, t.name), 0);
+	assert_int_equal(sh("ip -n %s link set %s up", A.ns, t.name), 0);
+	assert_int_equal(in_ns(&A, attach_l3, t.name), 0);
+	cli = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
+	label(&A, cli, LABEL_A);
+	a = snap(&A);
+	assert_int_equal(sendto(cli, "over tun", 8, 0, (struct sockaddr *)&to, sizeof(to)), 8);
+	pfd = (struct pollfd){ .fd = t.fd, .events = POLLIN };
+	for (;;) {
+		assert_int_equal(poll(&pfd, 1, 2000), 1);
+		n = read(t.fd, pkt, sizeof(pkt));
+		assert_true(n > 0);
+		if ((pkt[0] >> 4) == 4 && pkt[9] == IPPROTO_UDP)
+			break; /* not IPv6 router solicitations and the like */
+	}
+	assert_int_equal(n, 20 + DSM_OPT_LEN + 8 + 8);
+	assert_int_equal(pkt[0], 0x40 | (20 + DSM_OPT_LEN) / 4);
+	assert_int_equal(ntohs(*(const uint16_t *)(pkt + 2)), n);
+	assert_int_equal(be32_at(pkt + 12), ntohl(sin_of("10.197.69.1", 0).sin_addr.s_addr));
+	assert_int_equal(be32_at(pkt + 16), ntohl(to.sin_addr.s_addr));
+	expect_option(pkt, (size_t)n, 0, LABEL_A, NODE_A);
+	u = pkt + 20 + DSM_OPT_LEN;
+	assert_int_equal(ntohs(*(const uint16_t *)(u + 2)), 5203);
+	assert_int_equal(ntohs(*(const uint16_t *)(u + 4)), 8 + 8);
+	assert_memory_equal(u + 8, "over tun", 8);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM), 0);
+	close(cli);
+	close(t.fd);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -1351,6 +1818,11 @@ int main(void)
 		T(test_tcp_all),
 		T(test_tcp_all_synack_mss),
 		T(test_udp_loopback),
+		T(test_udp6_loopback),
+		T(test_packet_socket_copies),
+		T(test_forward_own_namespace),
+		T(test_forward_other_node),
+		T(test_l3_tun),
 	};
 
 	return cmocka_run_group_tests_name("net_veth", tests, group_setup, group_teardown);

@@ -251,7 +251,7 @@ static void test_star_is_every_permission(void **state)
 			 DSM_PERM_PEER_RECV);
 	assert_int_equal(rule_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, 10, DSM_NODE_ANY, 10),
 			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ |
-			 DSM_PERM_MOUNT | DSM_PERM_KERNEL | DSM_PERM_CGROUP);
+			 DSM_PERM_MOUNT | DSM_PERM_KERNEL | DSM_PERM_CGROUP | DSM_PERM_NET);
 	dsm_policy_free(p);
 }
 
@@ -886,7 +886,7 @@ static void test_example_policy(void **state)
 	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, web, DSM_NODE_ANY, db), 0);
 	assert_int_equal(rule_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, dsmd, DSM_NODE_ANY, dsmd),
 			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ |
-			 DSM_PERM_MOUNT);
+			 DSM_PERM_MOUNT | DSM_PERM_NET);
 	/* No confined label may create raw or packet sockets. */
 	{
 		size_t n;

@@ -1,28 +1,25 @@
 # nodes: 1
 # Attack 7c (second half), the pending-connection map dsm_conn_peers.
-# EXPECTS THE ATTACKS MARKED "hole" TO SUCCEED (documents holes).
 #
 # A listener's SYN check stores the peer in an LRU hash keyed by the
-# 4-tuple alone (raddr, laddr, rport, lport: no network namespace, no
-# listener); inet_csk_clone looks it up for the accepted socket and
-# deletes it. So:
+# network namespace and the connection's addresses and ports;
+# inet_csk_clone looks it up for the accepted socket and deletes it. An
+# accepted socket whose entry is missing is marked PEER_UNKNOWN: every
+# segment it receives is denied (fail closed) and the loss is counted
+# (connections_lost), so a lost entry can cost the connection, never bind
+# it to another label or let the unlabeled rules judge it.
 #   (1) a connection with the same 4-tuple in another network namespace
-#       (confined root makes one: unshare, CLONE_NEWNET) overwrites the
-#       entry at its SYN and takes it at its clone: the victim's accepted
-#       socket is left without a bound peer;
+#       (confined root makes one: unshare, CLONE_NEWNET) has an entry of
+#       its own: a's connection keeps a's peer.
 #   (2) a SYN flood that passes the check at any open listener fills the
-#       map (65536 entries, every SYN that passes leaves one until a clone
-#       takes it) and evicts another listener's pending peer.
-# An accepted socket without a bound peer (the cloned listener context,
-# no DSM_SOCK_F_PEER_BOUND) takes the full receive path for every segment;
-# in the default mode established segments carry no label, so each is
-# judged as unlabeled, by the unlabeled rules for its source address.
-# Here s hears only a@node1, so a's data is dropped (world -> s) and the
-# connection dies; a label that hears the unlabeled rule would take the
-# data with no peer bound (getpeerlabel: not bound). Neither fails open to
-# a label the sender does not have; both lose the label bound at the SYN.
-# The final ACK of a victim is delayed with netem on lo so that the race
-# is deterministic (a slow path does the same).
+#       map (65536 entries) and evicts another listener's pending peer:
+#       that connection is denied and counted. s hears the world too, so a
+#       connection judged by the unlabeled rules would go through: it
+#       does not.
+# The final ACK of a victim is delayed with netem on lo so that the race is
+# deterministic (a slow path does the same). The qdiscs, lo in c's
+# namespace and netdev_max_backlog are the test runner's: c may change
+# none of them (system net, kernel tunables).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 . "$(dirname "$0")/../attack_net.sh"
@@ -35,6 +32,7 @@ node node1 = 1;
 label s = 72;
 allow unconfined s : process transition;
 allow a@node1 s : peer recv;
+allow world@any s : peer recv;
 allow s@node1 a : peer recv;
 allow c@node1 b : peer recv;
 allow b@node1 c : peer recv;
@@ -58,6 +56,7 @@ for p in 9870:3 9871:4 9873:4; do
 		match u8 0x10 0x10 at 33 flowid "1:${p#*:}" || fail "u32 filter"
 done
 peer_of() { grep -m1 '^peer' "$1" 2>/dev/null || echo "peer (none printed)"; }
+lost() { "$DSMCTL" status --json | jq .counters.connections_lost; }
 
 # Control: a's connection with the final ACK 45 s late, alone, is bound.
 # (Runs while (1) does; (2) waits for it.)
@@ -69,7 +68,7 @@ as a "$PROBE" connect-late 127.0.0.1 9871 45001 0 >/dev/null 2>&1 &
 
 ns=$(netns_spawn c 120) || fail "no namespace for c"
 [[ $(readlink /proc/$ns/ns/net) != $(readlink /proc/self/ns/net) ]] || fail "not a new namespace"
-as c nsenter -t "$ns" -n ip link set lo up || fail "attacker's namespace"
+nsenter -t "$ns" -n ip link set lo up || fail "attacker's namespace"
 as c nsenter -t "$ns" -n "$PROBE" tcp-accept 9870 20 >/tmp/srv.ns &
 wait_ready /tmp/srv.ns || fail "attacker's server"
 as s "$PROBE" tcp-accept 9870 20 >/tmp/srv.9870 &
@@ -79,9 +78,9 @@ sleep 1
 as c nsenter -t "$ns" -n "$PROBE" connect-late 127.0.0.1 9870 45000 0 >/dev/null 2>&1
 echo "attacker's own server (in its namespace): $(tail -1 /tmp/srv.ns), $(peer_of /tmp/srv.ns)"
 got=$(wait_done /tmp/srv.9870 '^(accepted|accept timeout)' 300)
-attack "7c same 4-tuple in c's namespace takes a's pending peer: s gets no data" hole "$got" "accepted "
-echo "s's accepted socket: $(peer_of /tmp/srv.9870)"
-alarm_expect subject=world target=s class=peer verdict=deny saddr=127.0.0.1
+attack "7c same 4-tuple in c's namespace takes a's pending peer: s gets no data" blocked \
+	"$got" "accepted "
+control "s's accepted socket" "$(peer_of /tmp/srv.9870)" "peer a@node1 bound"
 
 control "a -> s with a 45 s final ACK, alone" \
 	"$(wait_done /tmp/srv.9871 '^(accepted|accept timeout)' 900)" "accepted x"
@@ -95,14 +94,21 @@ wait_ready /tmp/srv.9873 || fail "server 9873"
 as a "$PROBE" connect-late 127.0.0.1 9873 45002 0 >/dev/null 2>&1 &
 sleep 1
 # lo's receive backlog would drop most of a fast flood before any socket
-# (netdev_max_backlog 1000): c raises it, a sysctl dsm does not guard.
+# (netdev_max_backlog 1000).
 backlog=$(sysctl -n net.core.netdev_max_backlog)
-as c sysctl -qw net.core.netdev_max_backlog=200000
+sysctl -qw net.core.netdev_max_backlog=200000
+lost0=$(lost)
 start=$(date +%s)
 as c "$PKT" synflood 127.0.0.2 127.0.0.1 9872 90000 | tail -1
 echo "flood took $(($(date +%s) - start)) s (the victim's ACK waits 45 s)"
 got=$(wait_done /tmp/srv.9873 '^(accepted|accept timeout)' 1300)
-attack "7c SYN flood on b's open listener evicts a's pending peer: s gets no data" hole "$got" "accepted "
-echo "s's accepted socket: $(peer_of /tmp/srv.9873)"
+echo "s's accepted socket: $(peer_of /tmp/srv.9873), $got"
+control "the flood evicts a's pending peer: the connection is lost (counted)" \
+	"$(( $(lost) > lost0 ))" 1
+alarm_expect subject_id=0 target=s class=peer verdict=deny
+attack "7c SYN flood on b's open listener: a's connection judged by the unlabeled rules" \
+	blocked "$got" "accepted x"
+attack "7c SYN flood on b's open listener: a's connection bound to another label" \
+	blocked "$(peer_of /tmp/srv.9873)" "peer c@node1 bound"
 sysctl -qw net.core.netdev_max_backlog="$backlog"
 tc qdisc del dev lo root
