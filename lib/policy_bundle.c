@@ -487,24 +487,29 @@ static bool net_prefix_ok(const struct dsm_net_rule *nr)
 	return true;
 }
 
-static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
+/* META: one record, a known mode, a valid name. */
+static bool r_meta(struct rbuf *r, struct dsm_policy *p, bool *oom)
 {
 	struct rbuf s;
 	size_t n;
 
-	/* META */
 	if (!r_section(r, SEC_META, 0, &n, &s) || n != 1)
 		return false;
 	p->mode = (enum dsm_mode)r_le(&s, 4);
 	p->initial = (uint32_t)r_le(&s, 4);
 	p->nrules = (size_t)r_le(&s, 8);
 	p->name = r_str(&s, 2, oom);
-	if (!p->name || s.left || s.bad ||
-	    (p->mode != DSM_MODE_ENFORCING && p->mode != DSM_MODE_PERMISSIVE) ||
-	    !policy_name_valid(p->name, strlen(p->name)))
-		return false;
+	return p->name && !s.left && !s.bad &&
+	       (p->mode == DSM_MODE_ENFORCING || p->mode == DSM_MODE_PERMISSIVE) &&
+	       policy_name_valid(p->name, strlen(p->name));
+}
 
-	/* LABELS: sorted by id, unique ids and names. */
+/* LABELS: sorted by id, unique ids, known flags, valid names. */
+static bool r_labels(struct rbuf *r, struct dsm_policy *p, bool *oom)
+{
+	struct rbuf s;
+	size_t n;
+
 	if (!r_section(r, SEC_LABELS, 9, &n, &s) || n > POLICY_MAX_LABELS)
 		return false;
 	p->labels = calloc(n ? n : 1, sizeof(*p->labels));
@@ -529,10 +534,15 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		    !policy_name_valid(l->name, strlen(l->name)))
 			return false;
 	}
-	if (s.left)
-		return false;
+	return !s.left;
+}
 
-	/* NODES */
+/* NODES: sorted by id, unique ids, valid names. */
+static bool r_nodes(struct rbuf *r, struct dsm_policy *p, bool *oom)
+{
+	struct rbuf s;
+	size_t n;
+
 	if (!r_section(r, SEC_NODES, 6, &n, &s) || n > POLICY_MAX_NODES)
 		return false;
 	p->nodes = calloc(n ? n : 1, sizeof(*p->nodes));
@@ -553,18 +563,27 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		    !policy_name_valid(d->name, strlen(d->name)))
 			return false;
 	}
-	if (s.left)
-		return false;
+	return !s.left;
+}
+
+/* Index labels and nodes by name; names unique, the initial label defined. */
+static bool index_names(struct dsm_policy *p, bool *oom)
+{
 	if (policy_object_index(p)) {
 		*oom = true;
 		return false;
 	}
-	if (!names_unique(p->label_by_name, p->nlabels, label_at, p) ||
-	    !names_unique(p->node_by_name, p->nnodes, node_at, p) ||
-	    !label_defined(p, p->initial))
-		return false;
+	return names_unique(p->label_by_name, p->nlabels, label_at, p) &&
+	       names_unique(p->node_by_name, p->nnodes, node_at, p) &&
+	       label_defined(p, p->initial);
+}
 
-	/* FILES */
+/* FILES: absolute paths, unique, of defined labels. */
+static bool r_files(struct rbuf *r, struct dsm_policy *p, bool *oom)
+{
+	struct rbuf s;
+	size_t n;
+
 	if (!r_section(r, SEC_FILES, 7, &n, &s))
 		return false;
 	p->files = calloc(n ? n : 1, sizeof(*p->files));
@@ -584,10 +603,15 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		    !label_defined(p, f->label))
 			return false;
 	}
-	if (s.left || !files_unique(p, oom))
-		return false;
+	return !s.left && files_unique(p, oom);
+}
 
-	/* NETS: known families, sorted, unique, no host bits. */
+/* NETS: known families, sorted, unique, no host bits. */
+static bool r_nets(struct rbuf *r, struct dsm_policy *p, bool *oom)
+{
+	struct rbuf s;
+	size_t n;
+
 	if (!r_section(r, SEC_NETS, NET_MIN_LEN, &n, &s))
 		return false;
 	p->nets = calloc(n ? n : 1, sizeof(*p->nets));
@@ -617,6 +641,14 @@ static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
 		p->nnets++;
 	}
 	return s.left == 0;
+}
+
+/* The tables before the entries, in bundle order: each may check names
+ * against the ones before it. */
+static bool r_tables(struct rbuf *r, struct dsm_policy *p, bool *oom)
+{
+	return r_meta(r, p, oom) && r_labels(r, p, oom) && r_nodes(r, p, oom) &&
+	       index_names(p, oom) && r_files(r, p, oom) && r_nets(r, p, oom);
 }
 
 /* Every entry: known kind, sorted and unique, names that exist. */
