@@ -310,6 +310,87 @@ static size_t rule_quals(const struct prule *r, uint16_t *q)
 	return n;
 }
 
+/* Resolve one subject of rule r into c->subj/subj_node: false after
+ * reporting a problem, or with c->err set when out of memory. */
+static bool rule_subject(struct compiler *c, const struct prule *r, const struct pref *s)
+{
+	uint32_t id, node = DSM_NODE_ANY;
+	uint32_t *ps, *pn;
+
+	if (s->kind == PREF_SELF) {
+		error(c, s->loc, "'self' is only valid as the target of an allow rule");
+		return false;
+	}
+	id = label_id(c, s);
+	if (r->class == DSM_CLASS_PEER) {
+		if (!s->has_node) {
+			error(c, s->loc,
+			      "peer rules name the sender's node: write '%.*s@NODE' or '%.*s@any'",
+			      (int)s->name.len, s->name.s, (int)s->name.len, s->name.s);
+			return false;
+		}
+		node = node_id(c, s);
+	} else if (s->has_node) {
+		error(c, s->node_loc, "'@node' is only valid in peer rules");
+		return false;
+	}
+	if (id == NO_ID || node == NO_ID)
+		return false;
+	ps = PVEC_PUSH(c->subj, SIZE_MAX);
+	pn = PVEC_PUSH(c->subj_node, SIZE_MAX);
+	if (!ps || !pn) {
+		c->err = -ENOMEM;
+		return false;
+	}
+	*ps = id;
+	*pn = node;
+	return true;
+}
+
+/* Resolve one target into c->targ (NO_ID = self); as rule_subject(). */
+static bool rule_target(struct compiler *c, const struct pref *t)
+{
+	uint32_t id = NO_ID, *pt;
+
+	if (t->has_node) {
+		error(c, t->node_loc,
+		      "'@node' belongs to the subject (the sender) of a peer rule");
+		return false;
+	}
+	if (t->kind != PREF_SELF) {
+		id = label_id(c, t);
+		if (id == NO_ID)
+			return false;
+	}
+	pt = PVEC_PUSH(c->targ, SIZE_MAX);
+	if (!pt) {
+		c->err = -ENOMEM;
+		return false;
+	}
+	*pt = id;
+	return true;
+}
+
+/* Class system applies to the subject itself: a target other than 'self'
+ * must be the label of every subject. */
+static bool system_targets_self(struct compiler *c, const struct prule *r)
+{
+	const struct pref *refs = c->t->refs.v;
+	bool ok = true;
+
+	for (size_t i = 0; i < c->targ.n; i++) {
+		for (size_t j = 0; j < c->subj.n; j++) {
+			if (c->targ.v[i] != NO_ID && c->targ.v[i] != c->subj.v[j]) {
+				error(c, refs[r->targ_off + i].loc,
+				      "class system applies to the subject itself: the target must be 'self'");
+				ok = false;
+				break;
+			}
+		}
+	}
+	return ok;
+}
+
 /* Resolve a rule's subjects and targets into c->subj/subj_node/targ
  * (target NO_ID = self). Reports every problem; false if any. */
 static bool rule_operands(struct compiler *c, const struct prule *r)
@@ -318,80 +399,14 @@ static bool rule_operands(struct compiler *c, const struct prule *r)
 	bool ok = true;
 
 	c->subj.n = c->subj_node.n = c->targ.n = 0;
-	for (uint32_t i = 0; i < r->nsubj; i++) {
-		const struct pref *s = &refs[r->subj_off + i];
-		uint32_t id = NO_ID, node = DSM_NODE_ANY;
-		uint32_t *ps, *pn;
-
-		if (s->kind == PREF_SELF) {
-			error(c, s->loc, "'self' is only valid as the target of an allow rule");
-			ok = false;
-			continue;
-		}
-		id = label_id(c, s);
-		if (r->class == DSM_CLASS_PEER) {
-			if (!s->has_node) {
-				error(c, s->loc,
-				      "peer rules name the sender's node: write '%.*s@NODE' or '%.*s@any'",
-				      (int)s->name.len, s->name.s, (int)s->name.len, s->name.s);
-				ok = false;
-				continue;
-			}
-			node = node_id(c, s);
-		} else if (s->has_node) {
-			error(c, s->node_loc, "'@node' is only valid in peer rules");
-			ok = false;
-			continue;
-		}
-		if (id == NO_ID || node == NO_ID) {
-			ok = false;
-			continue;
-		}
-		ps = PVEC_PUSH(c->subj, SIZE_MAX);
-		pn = PVEC_PUSH(c->subj_node, SIZE_MAX);
-		if (!ps || !pn) {
-			c->err = -ENOMEM;
-			return false;
-		}
-		*ps = id;
-		*pn = node;
-	}
-	for (uint32_t i = 0; i < r->ntarg; i++) {
-		const struct pref *t = &refs[r->targ_off + i];
-		uint32_t id = NO_ID, *pt;
-
-		if (t->has_node) {
-			error(c, t->node_loc,
-			      "'@node' belongs to the subject (the sender) of a peer rule");
-			ok = false;
-			continue;
-		}
-		if (t->kind != PREF_SELF) {
-			id = label_id(c, t);
-			if (id == NO_ID) {
-				ok = false;
-				continue;
-			}
-		}
-		pt = PVEC_PUSH(c->targ, SIZE_MAX);
-		if (!pt) {
-			c->err = -ENOMEM;
-			return false;
-		}
-		*pt = id;
-	}
-	if (ok && r->class == DSM_CLASS_SYSTEM) {
-		for (size_t i = 0; i < c->targ.n; i++) {
-			for (size_t j = 0; j < c->subj.n; j++) {
-				if (c->targ.v[i] != NO_ID && c->targ.v[i] != c->subj.v[j]) {
-					error(c, refs[r->targ_off + i].loc,
-					      "class system applies to the subject itself: the target must be 'self'");
-					ok = false;
-					break;
-				}
-			}
-		}
-	}
+	for (uint32_t i = 0; i < r->nsubj && !c->err; i++)
+		ok = rule_subject(c, r, &refs[r->subj_off + i]) && ok;
+	for (uint32_t i = 0; i < r->ntarg && !c->err; i++)
+		ok = rule_target(c, &refs[r->targ_off + i]) && ok;
+	if (c->err)
+		return false;
+	if (ok && r->class == DSM_CLASS_SYSTEM)
+		ok = system_targets_self(c, r);
 	return ok;
 }
 
