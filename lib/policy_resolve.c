@@ -64,17 +64,14 @@ uint32_t dsm_netns_self(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
 }
 
-int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx)
+/* File rules to FILE entries in v; returns how many. A path that does not
+ * stat, or whose device does not fit, is warned about and counted. */
+static size_t resolve_files(const struct dsm_policy *p, struct resolved *v,
+			    dsm_resolve_warn_fn warn, void *ctx, int *problems)
 {
-	const uint32_t netns = dsm_netns_self();
-	size_t total = p->nfiles + p->nnets, n = 0, out = 0;
-	struct resolved *v = calloc(total ? total : 1, sizeof(*v));
-	struct dsm_entry *entries;
-	char lb[16], lb2[16];
-	int problems = 0;
+	size_t n = 0;
+	char lb[16];
 
-	if (!v)
-		return -ENOMEM;
 	for (size_t i = 0; i < p->nfiles; i++) {
 		const struct dsm_file_rule *f = &p->files[i];
 		struct stat st;
@@ -82,14 +79,14 @@ int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx
 		if (stat(f->path, &st) < 0) {
 			warn_msg(warn, ctx, "file %s (label %s): %s", f->path,
 				 label_str(p, f->label, lb, sizeof(lb)), strerror(errno));
-			problems++;
+			(*problems)++;
 			continue;
 		}
 		if (dsm_file_key(st.st_dev, st.st_ino, &v[n].e.key) < 0) {
 			warn_msg(warn, ctx, "file %s (label %s): device %u:%u does not fit the kernel's encoding",
 				 f->path, label_str(p, f->label, lb, sizeof(lb)),
 				 major(st.st_dev), minor(st.st_dev));
-			problems++;
+			(*problems)++;
 			continue;
 		}
 		v[n].e.val.aux = f->label;
@@ -97,6 +94,18 @@ int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx
 		v[n].what = f->path;
 		n++;
 	}
+	return n;
+}
+
+/* Unlabeled rules on an interface to NET/NET6 entries of namespace netns
+ * in v; returns how many. An interface not found is warned about and
+ * counted. */
+static size_t resolve_ifaces(const struct dsm_policy *p, uint32_t netns, struct resolved *v,
+			     dsm_resolve_warn_fn warn, void *ctx, int *problems)
+{
+	size_t n = 0;
+	char lb[16];
+
 	for (size_t i = 0; i < p->nnets; i++) {
 		const struct dsm_net_rule *r = &p->nets[i];
 		char prefix[INET6_ADDRSTRLEN + 4];
@@ -111,7 +120,7 @@ int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx
 			dsm_net_rule_prefix_format(r, prefix, sizeof(prefix));
 			warn_msg(warn, ctx, "interface %s (unlabeled %s -> %s): %s", r->ifname, prefix,
 				 label_str(p, r->label, lb, sizeof(lb)), strerror(err));
-			problems++;
+			(*problems)++;
 			continue;
 		}
 		v[n].e.key = policy_net_key(r, ifindex, netns);
@@ -120,13 +129,19 @@ int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx
 		v[n].what = r->ifname;
 		n++;
 	}
+	return n;
+}
 
-	qsort(v, n, sizeof(*v), resolved_cmp);
-	entries = calloc(n ? n : 1, sizeof(*entries));
-	if (!entries) {
-		free(v);
-		return -ENOMEM;
-	}
+/* The sorted v[0..n) into entries, one per key: the first in source order
+ * wins, a second label for the same object is warned about and counted.
+ * Returns how many entries. */
+static size_t unique_entries(const struct dsm_policy *p, const struct resolved *v, size_t n,
+			     struct dsm_entry *entries, dsm_resolve_warn_fn warn, void *ctx,
+			     int *problems)
+{
+	char lb[16], lb2[16];
+	size_t out = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		if (out && policy_key_cmp(&entries[out - 1].key, &v[i].e.key) == 0) {
 			/* Two paths naming one inode (hard or symbolic link),
@@ -140,12 +155,35 @@ int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx
 					 v[i].what, v[first].what,
 					 label_str(p, entries[out - 1].val.aux, lb, sizeof(lb)),
 					 label_str(p, v[i].e.val.aux, lb2, sizeof(lb2)));
-				problems++;
+				(*problems)++;
 			}
 			continue;
 		}
 		entries[out++] = v[i].e;
 	}
+	return out;
+}
+
+int dsm_policy_resolve(struct dsm_policy *p, dsm_resolve_warn_fn warn, void *ctx)
+{
+	const uint32_t netns = dsm_netns_self();
+	size_t total = p->nfiles + p->nnets, n, out;
+	struct resolved *v = calloc(total ? total : 1, sizeof(*v));
+	struct dsm_entry *entries;
+	int problems = 0;
+
+	if (!v)
+		return -ENOMEM;
+	n = resolve_files(p, v, warn, ctx, &problems);
+	n += resolve_ifaces(p, netns, v + n, warn, ctx, &problems);
+
+	qsort(v, n, sizeof(*v), resolved_cmp);
+	entries = calloc(n ? n : 1, sizeof(*entries));
+	if (!entries) {
+		free(v);
+		return -ENOMEM;
+	}
+	out = unique_entries(p, v, n, entries, warn, ctx, &problems);
 	free(v);
 	free(p->resolved);
 	p->resolved = entries;
