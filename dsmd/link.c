@@ -224,14 +224,20 @@ static int route_set_mtu(struct nl *nl, const struct nlmsghdr *route, unsigned m
 	return err;
 }
 
+/* What a start does to the routes of a labeled link, and what --unload
+ * does to them. */
+enum route_change {
+	ROUTES_MAKE_ROOM, /* an MTU of the link's minus the option where none */
+	ROUTES_RESTORE,   /* none again where it is exactly that */
+};
+
 /*
- * For every main-table IPv4 route through ifindex: set (undo false) the
- * MTU to the link's minus the option where the route has none, or take it
- * back (undo true) where it is exactly that. Returns the number of routes
- * changed, or -errno.
+ * Make the change to every main-table IPv4 route through ifindex. Returns
+ * the number of routes changed, or -errno.
  */
-int dsmd_link_routes(int ifindex, bool undo)
+static int routes_change(int ifindex, enum route_change change)
 {
+	bool undo = change == ROUTES_RESTORE;
 	struct {
 		struct nlmsghdr n;
 		struct rtmsg r;
@@ -332,6 +338,19 @@ out:
 	free(todo);
 	close(nl.fd);
 	return err;
+}
+
+/* Routes through ifindex without an MTU of their own get the link's minus
+ * the option: the number changed, or -errno. */
+int dsmd_link_routes_make_room(int ifindex)
+{
+	return routes_change(ifindex, ROUTES_MAKE_ROOM);
+}
+
+/* Take back exactly the MTU dsmd_link_routes_make_room() set. */
+int dsmd_link_routes_restore(int ifindex)
+{
+	return routes_change(ifindex, ROUTES_RESTORE);
 }
 
 /* Set the link's gso_max_segs (1: the stack hands over single segments). */
