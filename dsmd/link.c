@@ -95,6 +95,36 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *n)
 	}
 }
 
+/*
+ * Send a dump request and hand every message of the answer to one(), up
+ * to the end of the dump: 0, or the first error of one() or of the dump.
+ */
+static int nl_dump(struct nl *nl, const struct nlmsghdr *req,
+		   int (*one)(const struct nlmsghdr *h, void *ctx), void *ctx)
+{
+	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+
+	if (send(nl->fd, req, req->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(nl->fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+		int err;
+
+		if (len < 0)
+			return -errno;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+			err = one(h, ctx);
+			if (err)
+				return err;
+		}
+	}
+}
+
 /* One interface ioctl on ifr (its name filled in). Through a netlink
  * socket: dsmd needs one anyway, and a policy need not give it inet
  * sockets it has no other use for. */
@@ -232,12 +262,66 @@ enum route_change {
 };
 
 /*
- * Make the change to every main-table IPv4 route through ifindex. Returns
- * the number of routes changed, or -errno.
+ * Is the dumped message h a main-table IPv4 route through ifindex whose
+ * MTU metric is mtu (0: it has none)?
  */
-static int routes_change(int ifindex, enum route_change change)
+static bool route_wanted(const struct nlmsghdr *h, int ifindex, unsigned mtu)
 {
-	bool undo = change == ROUTES_RESTORE;
+	const struct rtmsg *rtm = NLMSG_DATA(h);
+	int alen = (int)RTM_PAYLOAD(h);
+	const struct rtattr *a;
+	unsigned has = 0;
+	int oif = 0, table = rtm->rtm_table;
+
+	if (h->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET)
+		return false;
+	for (a = RTM_RTA(rtm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+		if (a->rta_type == RTA_OIF)
+			oif = *(const int *)RTA_DATA(a);
+		else if (a->rta_type == RTA_TABLE)
+			table = (int)*(const unsigned *)RTA_DATA(a);
+		else if (a->rta_type == RTA_METRICS)
+			has = metrics_mtu(a);
+	}
+	return oif == ifindex && table == RT_TABLE_MAIN && has == mtu;
+}
+
+/* The routes to change, copied out of the dump (it must end before a
+ * route is rewritten): as many as there are, the list grows. */
+struct route_list {
+	int ifindex;  /* through this link */
+	unsigned mtu; /* with this MTU metric now (0: none) */
+	char *buf;    /* the routes' messages, each NLMSG_ALIGNed */
+	size_t len, cap;
+};
+
+static int route_list_add(const struct nlmsghdr *h, void *ctx)
+{
+	struct route_list *l = ctx;
+	size_t need = l->len + NLMSG_ALIGN(h->nlmsg_len);
+
+	if (!route_wanted(h, l->ifindex, l->mtu))
+		return 0;
+	if (need > l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : NL_BUF;
+		char *more;
+
+		while (cap < need)
+			cap *= 2;
+		more = realloc(l->buf, cap);
+		if (!more)
+			return -ENOMEM;
+		l->buf = more;
+		l->cap = cap;
+	}
+	memcpy(l->buf + l->len, h, h->nlmsg_len);
+	l->len = need;
+	return 0;
+}
+
+/* Dump the main table's IPv4 routes into l, those route_wanted() only. */
+static int routes_to_change(struct nl *nl, struct route_list *l)
+{
 	struct {
 		struct nlmsghdr n;
 		struct rtmsg r;
@@ -246,98 +330,46 @@ static int routes_change(int ifindex, enum route_change change)
 		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		.r = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN },
 	};
-	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	/* Routes to change, copied out: the dump must end before we talk.
-	 * As many as there are (it grows). */
-	char *todo = NULL;
-	size_t todo_len = 0, todo_cap = 0;
-	unsigned lmtu = 0, want;
+
+	return nl_dump(nl, &req.n, route_list_add, l);
+}
+
+/*
+ * Make the change to every main-table IPv4 route through ifindex: routes
+ * without an MTU get the link's minus the option (ROUTES_MAKE_ROOM), or
+ * routes with exactly that lose it (ROUTES_RESTORE). Returns the number
+ * of routes changed, or -errno.
+ */
+static int routes_change(int ifindex, enum route_change change)
+{
+	struct route_list todo = { .ifindex = ifindex };
+	unsigned lmtu = 0, room;
+	size_t off = 0;
 	struct nl nl;
 	int err, changed = 0;
-	bool done = false;
 
 	err = link_mtu(ifindex, &lmtu);
 	if (err)
 		return err;
 	if (lmtu <= 576 + DSM_OPT_LEN)
 		return -ERANGE;
-	want = lmtu - DSM_OPT_LEN;
+	room = lmtu - DSM_OPT_LEN;
+	todo.mtu = change == ROUTES_RESTORE ? room : 0;
 	err = nl_open(&nl);
 	if (err)
 		return err;
-	if (send(nl.fd, &req, req.n.nlmsg_len, 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (!done) {
-		ssize_t len = recv(nl.fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
+	err = routes_to_change(&nl, &todo);
+	while (!err && off < todo.len) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)(todo.buf + off);
 
-		if (len < 0) {
-			err = -errno;
-			goto out;
-		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
-			const struct rtmsg *rtm = NLMSG_DATA(h);
-			int alen = (int)RTM_PAYLOAD(h);
-			const struct rtattr *a;
-			unsigned mtu = 0;
-			int oif = 0, table = rtm->rtm_table;
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto out;
-			}
-			if (h->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET)
-				continue;
-			for (a = RTM_RTA(rtm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-				if (a->rta_type == RTA_OIF)
-					oif = *(const int *)RTA_DATA(a);
-				else if (a->rta_type == RTA_TABLE)
-					table = (int)*(const unsigned *)RTA_DATA(a);
-				else if (a->rta_type == RTA_METRICS)
-					mtu = metrics_mtu(a);
-			}
-			if (oif != ifindex || table != RT_TABLE_MAIN)
-				continue;
-			if (undo ? mtu != want : mtu != 0)
-				continue;
-			if (todo_len + NLMSG_ALIGN(h->nlmsg_len) > todo_cap) {
-				size_t cap = todo_cap ? 2 * todo_cap : NL_BUF;
-				char *more;
-
-				while (cap < todo_len + NLMSG_ALIGN(h->nlmsg_len))
-					cap *= 2;
-				more = realloc(todo, cap);
-				if (!more) {
-					err = -ENOMEM;
-					goto out;
-				}
-				todo = more;
-				todo_cap = cap;
-			}
-			memcpy(todo + todo_len, h, h->nlmsg_len);
-			todo_len += NLMSG_ALIGN(h->nlmsg_len);
-		}
-	}
-	for (size_t off = 0; off < todo_len;) {
-		const struct nlmsghdr *h = (const struct nlmsghdr *)(todo + off);
-
-		err = route_set_mtu(&nl, h, undo ? 0 : want);
-		if (err)
-			goto out;
-		changed++;
+		err = route_set_mtu(&nl, h, change == ROUTES_MAKE_ROOM ? room : 0);
+		if (!err)
+			changed++;
 		off += NLMSG_ALIGN(h->nlmsg_len);
 	}
-	err = changed;
-out:
-	free(todo);
+	free(todo.buf);
 	close(nl.fd);
-	return err;
+	return err ? err : changed;
 }
 
 /* Routes through ifindex without an MTU of their own get the link's minus
