@@ -452,6 +452,50 @@ static void link_info(const struct rtattr *info, struct dsmd_link *l)
 		l->builds_header = true;
 }
 
+/* One RTM_NEWLINK message of the dump, what dsmd needs of it into l. */
+static void link_of_msg(const struct nlmsghdr *h, struct dsmd_link *l)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(h);
+	int alen = (int)IFLA_PAYLOAD(h);
+
+	*l = (struct dsmd_link){ .ifindex = ifi->ifi_index, .type = ifi->ifi_type,
+				 .flags = ifi->ifi_flags };
+	for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+		if (a->rta_type == IFLA_IFNAME)
+			snprintf(l->name, sizeof(l->name), "%.*s", (int)RTA_PAYLOAD(a),
+				 (const char *)RTA_DATA(a));
+		else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= 4)
+			l->master = *(const int *)RTA_DATA(a);
+		else if (a->rta_type == IFLA_LINKINFO)
+			link_info(a, l);
+	}
+}
+
+/* The links found so far (it grows). */
+struct link_list {
+	struct dsmd_link *v;
+	size_t cnt, cap;
+};
+
+static int link_list_add(const struct nlmsghdr *h, void *ctx)
+{
+	struct link_list *l = ctx;
+
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	if (l->cnt == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		struct dsmd_link *more = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!more)
+			return -ENOMEM;
+		l->v = more;
+		l->cap = cap;
+	}
+	link_of_msg(h, &l->v[l->cnt++]);
+	return 0;
+}
+
 /* Every link of the current network namespace, from an rtnetlink dump. */
 int dsmd_link_list(struct dsmd_link **out, size_t *n)
 {
@@ -463,10 +507,7 @@ int dsmd_link_list(struct dsmd_link **out, size_t *n)
 		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		.i = { .ifi_family = AF_UNSPEC },
 	};
-	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct dsmd_link *v = NULL;
-	size_t cnt = 0, cap = 0;
-	bool done = false;
+	struct link_list l = { 0 };
 	struct nl nl;
 	int err;
 
@@ -475,64 +516,13 @@ int dsmd_link_list(struct dsmd_link **out, size_t *n)
 	err = nl_open(&nl);
 	if (err)
 		return err;
-	if (send(nl.fd, &req, req.n.nlmsg_len, 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (!done) {
-		ssize_t len = recv(nl.fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
-
-		if (len < 0) {
-			err = -errno;
-			goto out;
-		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
-			const struct ifinfomsg *ifi = NLMSG_DATA(h);
-			int alen = (int)IFLA_PAYLOAD(h);
-			struct dsmd_link *l;
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto out;
-			}
-			if (h->nlmsg_type != RTM_NEWLINK)
-				continue;
-			if (cnt == cap) {
-				struct dsmd_link *more = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
-
-				if (!more) {
-					err = -ENOMEM;
-					goto out;
-				}
-				v = more;
-				cap = cap ? 2 * cap : 16;
-			}
-			l = &v[cnt++];
-			*l = (struct dsmd_link){ .ifindex = ifi->ifi_index, .type = ifi->ifi_type,
-						 .flags = ifi->ifi_flags };
-			for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen)) {
-				if (a->rta_type == IFLA_IFNAME)
-					snprintf(l->name, sizeof(l->name), "%.*s", (int)RTA_PAYLOAD(a),
-						 (const char *)RTA_DATA(a));
-				else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= 4)
-					l->master = *(const int *)RTA_DATA(a);
-				else if (a->rta_type == IFLA_LINKINFO)
-					link_info(a, l);
-			}
-		}
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	err = 0;
-out:
-	free(v);
+	err = nl_dump(&nl, &req.n, link_list_add, &l);
 	close(nl.fd);
-	return err;
+	if (err) {
+		free(l.v);
+		return err;
+	}
+	*out = l.v;
+	*n = l.cnt;
+	return 0;
 }
