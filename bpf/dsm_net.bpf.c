@@ -541,6 +541,119 @@ static __always_inline int local6(struct __sk_buff *skb, const struct dsm_net_cf
 	return TC_ACT_OK;
 }
 
+/* What the egress reads of an IPv4 packet, all of it on the stack once:
+ * the stack is small. */
+struct egress_pkt {
+	union { /* one after the other */
+		struct bpf_sock_tuple tuple; /* the SYN a SYN-ACK answers (sock_label) */
+		struct ip4 at_net;           /* the kernel's network header (label_packet) */
+	} sc;
+	struct dsm_ipopt_scan scan;
+	struct dsm_ipopt_buf opts;
+	struct tcp20 t;
+	struct ip4 h;
+};
+
+/*
+ * The IPv4 header l2 bytes into the frame (frame_of), into p->h, and its
+ * options, if any (IHL > 5), into p->opts, walked into p->scan. 1 when the
+ * header is sound: version 4, an IHL of 5 or more, the options loaded. A
+ * header shorter than its IHL is dropped by every receiver; it only
+ * matters if the packet is to be labeled.
+ */
+static __always_inline int ip4_of(struct __sk_buff *skb, __u32 l2, struct egress_pkt *p)
+{
+	int hdr_ok = bpf_skb_load_bytes(skb, l2, &p->h, sizeof(p->h)) == 0 &&
+		     (p->h.vihl >> 4) == 4 && (p->h.vihl & 0xf) >= 5;
+	__u64 optlen;
+
+	if (!hdr_ok || (p->h.vihl & 0xf) <= 5)
+		return hdr_ok;
+	optlen = ((__u64)(p->h.vihl & 0xf) - 5) * 4;
+	dsm_opaque(optlen);
+	if (optlen > DSM_IPOPT_SPACE ||
+	    bpf_skb_load_bytes(skb, l2 + IP_HLEN, p->opts.b, optlen) != 0)
+		return 0;
+	p->opts.len = optlen;
+	dsm_ipopt_unpack(dsm_ipopt_scan_global(&p->opts), &p->scan);
+	return 1;
+}
+
+/*
+ * The label an IPv4 packet is to carry, DSM_LABEL_INVALID for none: its
+ * socket's (sock_label), except for TCP past the handshake in the default
+ * mode, for which no socket is looked up. A TCP segment's header (not a
+ * fragment's) goes into p->t, with where it starts (*tcp_off) and whether
+ * it has SYN (*syn).
+ */
+static __always_inline __u32 packet_label(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
+					  struct egress_pkt *p, int hdr_ok, __u32 l2,
+					  __u32 *tcp_off, int *syn)
+{
+	const struct ip4 *h = &p->h;
+	__u32 tuple_len = 0;
+
+	if (hdr_ok && h->protocol == IPPROTO_TCP && !(bpf_ntohs(h->frag_off) & IP_OFFMASK)) {
+		*tcp_off = l2 + ((__u32)(h->vihl & 0xf) << 2);
+		if (bpf_skb_load_bytes(skb, *tcp_off, &p->t, sizeof(p->t)) == 0)
+			*syn = !!(p->t.flags & TCP_F_SYN);
+	}
+	if (hdr_ok && h->protocol == IPPROTO_TCP && !*syn && !(cfg->flags & DSM_NET_F_TCP_ALL))
+		return DSM_LABEL_INVALID;
+	if (*syn && (p->t.flags & TCP_F_ACK)) {
+		p->sc.tuple.ipv4.saddr = h->daddr;
+		p->sc.tuple.ipv4.daddr = h->saddr;
+		p->sc.tuple.ipv4.sport = p->t.dest;
+		p->sc.tuple.ipv4.dport = p->t.source;
+		tuple_len = sizeof(p->sc.tuple.ipv4);
+	}
+	return sock_label(skb, &p->sc.tuple, tuple_len);
+}
+
+/*
+ * Give an IPv4 packet its label. On loopback, a label with a tag rides in
+ * the skb and the packet is untouched; everywhere else, and for a label
+ * without a tag (not in the policy), the packet gets the option
+ * (label_packet) or, when it cannot, is dropped. tags: in-band VLAN tags
+ * before the header (frame_of); l2: where the header is when there are
+ * none, a constant of each program.
+ */
+static __always_inline int label_ip4(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
+				     struct egress_pkt *p, __u32 label, int on_lo, int hdr_ok,
+				     __u32 tags, __u32 tcp_off, int syn, const __u32 l2)
+{
+	__u32 *tag = label_tag(label);
+	int ret;
+
+	if (on_lo && tag) {
+		skb->priority = label;
+		bpf_set_hash(skb, *tag);
+		count(DSM_CNT_PKT_LOCAL);
+		return TC_ACT_OK;
+	}
+	if (!hdr_ok)
+		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, &p->h, NULL,
+				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
+	if (p->scan.status == DSM_IPOPT_MALFORMED)
+		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, p->scan.error, &p->h, NULL,
+				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
+	/* The IPv4 header behind in-band VLAN tags: the kernel's network
+	 * header and protocol do not say where it is (labeling it would need
+	 * the tags popped and pushed again). A VLAN device with reorder_hdr
+	 * on, the default, hands its lower device an untagged frame. */
+	if (tags)
+		return out_drop(skb, DSM_NR_NOROOM_L2, 0, &p->h, NULL,
+				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
+	ret = label_packet(skb, cfg, &p->h, label, tcp_off, &p->t, syn, &p->opts, &p->scan,
+			   &p->sc.at_net, l2);
+	/* The mark of this node's egress: the packet may cross into another
+	 * namespace of this node, or a device stacked under this one, and
+	 * pass their egress as this node's own (option_seen). */
+	if (ret == TC_ACT_OK && tag)
+		bpf_set_hash(skb, *tag);
+	return ret;
+}
+
 /*
  * Every egress packet, on a device with an Ethernet header (l3 false:
  * Ethernet, loopback) or without one (l3 true: tun, ipip, WireGuard).
@@ -551,25 +664,17 @@ static __always_inline int local6(struct __sk_buff *skb, const struct dsm_net_cf
  */
 static __always_inline int egress(struct __sk_buff *skb, const bool l3)
 {
-	union { /* one after the other: the stack is small */
-		struct bpf_sock_tuple tuple;
-		struct ip4 at_net;
-	} sc = {};
-	struct dsm_ipopt_scan scan = { .status = DSM_IPOPT_ABSENT, .dsm_off = DSM_IPOPT_NONE };
-	struct dsm_ipopt_buf opts = {};
+	struct egress_pkt p = { .scan = { .status = DSM_IPOPT_ABSENT, .dsm_off = DSM_IPOPT_NONE } };
 	struct dsm_net_cfg *cfg;
-	struct tcp20 t = {};
-	struct ip4 h = {};
 	struct frame f;
-	int hdr_ok, tcp = 0, syn = 0, on_lo, ret;
-	__u32 tcp_off = 0, label, tuple_len = 0, *tag;
-	__u64 optlen = 0;
+	int hdr_ok, syn = 0, on_lo;
+	__u32 tcp_off = 0, label, *tag;
 
 	cfg = net_cfg();
 	if (!cfg)
 		return TC_ACT_OK;
 	/* A hash that happens to be the tag of the priority's label says
-	 * nothing: clear it (a labeled packet gets its tag below). */
+	 * nothing: clear it (a labeled packet gets its tag in label_ip4). */
 	on_lo = !l3 && skb->ifindex == DSM_LOOPBACK_IFINDEX;
 	if (on_lo) {
 		tag = label_tag(skb->priority);
@@ -578,88 +683,27 @@ static __always_inline int egress(struct __sk_buff *skb, const bool l3)
 	}
 	f = frame_of(skb, l3);
 	if (f.kind == FRAME_DEEP)
-		return out_foreign(skb, DSM_IPOPT_E_HEADER, &h, NULL, cfg);
+		return out_foreign(skb, DSM_IPOPT_E_HEADER, &p.h, NULL, cfg);
 	if (f.kind == FRAME_IPV6)
 		return on_lo ? local6(skb, cfg, f.l2) : TC_ACT_OK;
 	if (f.kind != FRAME_IPV4)
 		return TC_ACT_OK;
-
-	hdr_ok = bpf_skb_load_bytes(skb, f.l2, &h, sizeof(h)) == 0 && (h.vihl >> 4) == 4 &&
-		 (h.vihl & 0xf) >= 5;
+	hdr_ok = ip4_of(skb, f.l2, &p);
 	/* Options: whatever sent them, a dsm option among them must be this
-	 * node's (option_seen). A header shorter than its IHL is dropped by
-	 * every receiver; it only matters here if it is to be labeled. */
-	if (hdr_ok && (h.vihl & 0xf) > 5) {
-		optlen = ((__u64)(h.vihl & 0xf) - 5) * 4;
-		dsm_opaque(optlen);
-		if (optlen <= DSM_IPOPT_SPACE &&
-		    bpf_skb_load_bytes(skb, f.l2 + IP_HLEN, opts.b, optlen) == 0) {
-			opts.len = optlen;
-			dsm_ipopt_unpack(dsm_ipopt_scan_global(&opts), &scan);
-			if (scan.dsm_off != DSM_IPOPT_NONE)
-				return option_seen(skb, cfg, &h, &scan, f.l2, optlen);
-		} else {
-			hdr_ok = 0;
-		}
-	}
+	 * node's (option_seen). */
+	if (p.scan.dsm_off != DSM_IPOPT_NONE)
+		return option_seen(skb, cfg, &p.h, &p.scan, f.l2, p.opts.len);
 	if (!(cfg->flags & DSM_NET_F_LABEL_EGRESS)) {
 		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
 	}
-	if (hdr_ok && h.protocol == IPPROTO_TCP && !(bpf_ntohs(h.frag_off) & IP_OFFMASK)) {
-		tcp_off = f.l2 + ((__u32)(h.vihl & 0xf) << 2);
-		if (bpf_skb_load_bytes(skb, tcp_off, &t, sizeof(t)) == 0) {
-			tcp = 1;
-			syn = !!(t.flags & TCP_F_SYN);
-		}
-	}
-	/* Established TCP in the default mode: no option, no socket lookup. */
-	if (hdr_ok && h.protocol == IPPROTO_TCP && !syn && !(cfg->flags & DSM_NET_F_TCP_ALL)) {
-		count(DSM_CNT_PKT_NOT_LABELED);
-		return TC_ACT_OK;
-	}
-	if (syn && (t.flags & TCP_F_ACK)) {
-		sc.tuple.ipv4.saddr = h.daddr;
-		sc.tuple.ipv4.daddr = h.saddr;
-		sc.tuple.ipv4.sport = t.dest;
-		sc.tuple.ipv4.dport = t.source;
-		tuple_len = sizeof(sc.tuple.ipv4);
-	}
-	label = sock_label(skb, &sc.tuple, tuple_len);
+	label = packet_label(skb, cfg, &p, hdr_ok, f.l2, &tcp_off, &syn);
 	if (label == DSM_LABEL_INVALID) {
 		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
 	}
-	tag = label_tag(label);
-	/* Same node: the label rides in the skb, the packet is untouched. A
-	 * label without a tag (not in the policy) gets the option below. */
-	if (on_lo && tag) {
-		skb->priority = label;
-		bpf_set_hash(skb, *tag);
-		count(DSM_CNT_PKT_LOCAL);
-		return TC_ACT_OK;
-	}
-	if (!hdr_ok)
-		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, &h, NULL,
-				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
-	if (scan.status == DSM_IPOPT_MALFORMED)
-		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, scan.error, &h, NULL,
-				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
-	/* The IPv4 header behind in-band VLAN tags: the kernel's network
-	 * header and protocol do not say where it is (labeling it would need
-	 * the tags popped and pushed again). A VLAN device with reorder_hdr
-	 * on, the default, hands its lower device an untagged frame. */
-	if (f.tags)
-		return out_drop(skb, DSM_NR_NOROOM_L2, 0, &h, NULL,
-				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
-	ret = label_packet(skb, cfg, &h, label, tcp_off, tcp ? &t : NULL, syn, &opts, &scan,
-			   &sc.at_net, l3 ? 0 : ETH_HLEN_);
-	/* The mark of this node's egress: the packet may cross into another
-	 * namespace of this node, or a device stacked under this one, and
-	 * pass their egress as this node's own (option_seen). */
-	if (ret == TC_ACT_OK && tag)
-		bpf_set_hash(skb, *tag);
-	return ret;
+	return label_ip4(skb, cfg, &p, label, on_lo, hdr_ok, f.tags, tcp_off, syn,
+			 l3 ? 0 : ETH_HLEN_);
 }
 
 /* Devices with an Ethernet header, and loopback. */

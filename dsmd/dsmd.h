@@ -187,7 +187,11 @@ struct dsmd_link {
 };
 /* Every link of the current network namespace: a new array (free it). */
 int dsmd_link_list(struct dsmd_link **out, size_t *n);
-int dsmd_link_routes(int ifindex, bool undo); /* routes changed, or -errno */
+/* Give the routes through ifindex that have no MTU of their own the link's
+ * MTU minus DSM_OPT_LEN; restore takes back exactly that MTU. Each returns
+ * the number of routes changed, or -errno. */
+int dsmd_link_routes_make_room(int ifindex);
+int dsmd_link_routes_restore(int ifindex);
 int dsmd_link_gso_segs(int ifindex, unsigned segs);
 bool dsmd_link_is_loopback(const char *name); /* false also when it cannot tell */
 

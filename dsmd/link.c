@@ -95,6 +95,36 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *n)
 	}
 }
 
+/*
+ * Send a dump request and hand every message of the answer to one(), up
+ * to the end of the dump: 0, or the first error of one() or of the dump.
+ */
+static int nl_dump(struct nl *nl, const struct nlmsghdr *req,
+		   int (*one)(const struct nlmsghdr *h, void *ctx), void *ctx)
+{
+	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+
+	if (send(nl->fd, req, req->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(nl->fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+		int err;
+
+		if (len < 0)
+			return -errno;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+			err = one(h, ctx);
+			if (err)
+				return err;
+		}
+	}
+}
+
 /* One interface ioctl on ifr (its name filled in). Through a netlink
  * socket: dsmd needs one anyway, and a policy need not give it inet
  * sockets it has no other use for. */
@@ -224,13 +254,73 @@ static int route_set_mtu(struct nl *nl, const struct nlmsghdr *route, unsigned m
 	return err;
 }
 
+/* What a start does to the routes of a labeled link, and what --unload
+ * does to them. */
+enum route_change {
+	ROUTES_MAKE_ROOM, /* an MTU of the link's minus the option where none */
+	ROUTES_RESTORE,   /* none again where it is exactly that */
+};
+
 /*
- * For every main-table IPv4 route through ifindex: set (undo false) the
- * MTU to the link's minus the option where the route has none, or take it
- * back (undo true) where it is exactly that. Returns the number of routes
- * changed, or -errno.
+ * Is the dumped message h a main-table IPv4 route through ifindex whose
+ * MTU metric is mtu (0: it has none)?
  */
-int dsmd_link_routes(int ifindex, bool undo)
+static bool route_wanted(const struct nlmsghdr *h, int ifindex, unsigned mtu)
+{
+	const struct rtmsg *rtm = NLMSG_DATA(h);
+	int alen = (int)RTM_PAYLOAD(h);
+	const struct rtattr *a;
+	unsigned has = 0;
+	int oif = 0, table = rtm->rtm_table;
+
+	if (h->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET)
+		return false;
+	for (a = RTM_RTA(rtm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+		if (a->rta_type == RTA_OIF)
+			oif = *(const int *)RTA_DATA(a);
+		else if (a->rta_type == RTA_TABLE)
+			table = (int)*(const unsigned *)RTA_DATA(a);
+		else if (a->rta_type == RTA_METRICS)
+			has = metrics_mtu(a);
+	}
+	return oif == ifindex && table == RT_TABLE_MAIN && has == mtu;
+}
+
+/* The routes to change, copied out of the dump (it must end before a
+ * route is rewritten): as many as there are, the list grows. */
+struct route_list {
+	int ifindex;  /* through this link */
+	unsigned mtu; /* with this MTU metric now (0: none) */
+	char *buf;    /* the routes' messages, each NLMSG_ALIGNed */
+	size_t len, cap;
+};
+
+static int route_list_add(const struct nlmsghdr *h, void *ctx)
+{
+	struct route_list *l = ctx;
+	size_t need = l->len + NLMSG_ALIGN(h->nlmsg_len);
+
+	if (!route_wanted(h, l->ifindex, l->mtu))
+		return 0;
+	if (need > l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : NL_BUF;
+		char *more;
+
+		while (cap < need)
+			cap *= 2;
+		more = realloc(l->buf, cap);
+		if (!more)
+			return -ENOMEM;
+		l->buf = more;
+		l->cap = cap;
+	}
+	memcpy(l->buf + l->len, h, h->nlmsg_len);
+	l->len = need;
+	return 0;
+}
+
+/* Dump the main table's IPv4 routes into l, those route_wanted() only. */
+static int routes_to_change(struct nl *nl, struct route_list *l)
 {
 	struct {
 		struct nlmsghdr n;
@@ -240,98 +330,59 @@ int dsmd_link_routes(int ifindex, bool undo)
 		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		.r = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN },
 	};
-	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	/* Routes to change, copied out: the dump must end before we talk.
-	 * As many as there are (it grows). */
-	char *todo = NULL;
-	size_t todo_len = 0, todo_cap = 0;
-	unsigned lmtu = 0, want;
+
+	return nl_dump(nl, &req.n, route_list_add, l);
+}
+
+/*
+ * Make the change to every main-table IPv4 route through ifindex: routes
+ * without an MTU get the link's minus the option (ROUTES_MAKE_ROOM), or
+ * routes with exactly that lose it (ROUTES_RESTORE). Returns the number
+ * of routes changed, or -errno.
+ */
+static int routes_change(int ifindex, enum route_change change)
+{
+	struct route_list todo = { .ifindex = ifindex };
+	unsigned lmtu = 0, room;
+	size_t off = 0;
 	struct nl nl;
 	int err, changed = 0;
-	bool done = false;
 
 	err = link_mtu(ifindex, &lmtu);
 	if (err)
 		return err;
 	if (lmtu <= 576 + DSM_OPT_LEN)
 		return -ERANGE;
-	want = lmtu - DSM_OPT_LEN;
+	room = lmtu - DSM_OPT_LEN;
+	todo.mtu = change == ROUTES_RESTORE ? room : 0;
 	err = nl_open(&nl);
 	if (err)
 		return err;
-	if (send(nl.fd, &req, req.n.nlmsg_len, 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (!done) {
-		ssize_t len = recv(nl.fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
+	err = routes_to_change(&nl, &todo);
+	while (!err && off < todo.len) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)(todo.buf + off);
 
-		if (len < 0) {
-			err = -errno;
-			goto out;
-		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
-			const struct rtmsg *rtm = NLMSG_DATA(h);
-			int alen = (int)RTM_PAYLOAD(h);
-			const struct rtattr *a;
-			unsigned mtu = 0;
-			int oif = 0, table = rtm->rtm_table;
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto out;
-			}
-			if (h->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET)
-				continue;
-			for (a = RTM_RTA(rtm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-				if (a->rta_type == RTA_OIF)
-					oif = *(const int *)RTA_DATA(a);
-				else if (a->rta_type == RTA_TABLE)
-					table = (int)*(const unsigned *)RTA_DATA(a);
-				else if (a->rta_type == RTA_METRICS)
-					mtu = metrics_mtu(a);
-			}
-			if (oif != ifindex || table != RT_TABLE_MAIN)
-				continue;
-			if (undo ? mtu != want : mtu != 0)
-				continue;
-			if (todo_len + NLMSG_ALIGN(h->nlmsg_len) > todo_cap) {
-				size_t cap = todo_cap ? 2 * todo_cap : NL_BUF;
-				char *more;
-
-				while (cap < todo_len + NLMSG_ALIGN(h->nlmsg_len))
-					cap *= 2;
-				more = realloc(todo, cap);
-				if (!more) {
-					err = -ENOMEM;
-					goto out;
-				}
-				todo = more;
-				todo_cap = cap;
-			}
-			memcpy(todo + todo_len, h, h->nlmsg_len);
-			todo_len += NLMSG_ALIGN(h->nlmsg_len);
-		}
-	}
-	for (size_t off = 0; off < todo_len;) {
-		const struct nlmsghdr *h = (const struct nlmsghdr *)(todo + off);
-
-		err = route_set_mtu(&nl, h, undo ? 0 : want);
-		if (err)
-			goto out;
-		changed++;
+		err = route_set_mtu(&nl, h, change == ROUTES_MAKE_ROOM ? room : 0);
+		if (!err)
+			changed++;
 		off += NLMSG_ALIGN(h->nlmsg_len);
 	}
-	err = changed;
-out:
-	free(todo);
+	free(todo.buf);
 	close(nl.fd);
-	return err;
+	return err ? err : changed;
+}
+
+/* Routes through ifindex without an MTU of their own get the link's minus
+ * the option: the number changed, or -errno. */
+int dsmd_link_routes_make_room(int ifindex)
+{
+	return routes_change(ifindex, ROUTES_MAKE_ROOM);
+}
+
+/* Take back exactly the MTU dsmd_link_routes_make_room() set. */
+int dsmd_link_routes_restore(int ifindex)
+{
+	return routes_change(ifindex, ROUTES_RESTORE);
 }
 
 /* Set the link's gso_max_segs (1: the stack hands over single segments). */
@@ -401,6 +452,50 @@ static void link_info(const struct rtattr *info, struct dsmd_link *l)
 		l->builds_header = true;
 }
 
+/* One RTM_NEWLINK message of the dump, what dsmd needs of it into l. */
+static void link_of_msg(const struct nlmsghdr *h, struct dsmd_link *l)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(h);
+	int alen = (int)IFLA_PAYLOAD(h);
+
+	*l = (struct dsmd_link){ .ifindex = ifi->ifi_index, .type = ifi->ifi_type,
+				 .flags = ifi->ifi_flags };
+	for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+		if (a->rta_type == IFLA_IFNAME)
+			snprintf(l->name, sizeof(l->name), "%.*s", (int)RTA_PAYLOAD(a),
+				 (const char *)RTA_DATA(a));
+		else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= 4)
+			l->master = *(const int *)RTA_DATA(a);
+		else if (a->rta_type == IFLA_LINKINFO)
+			link_info(a, l);
+	}
+}
+
+/* The links found so far (it grows). */
+struct link_list {
+	struct dsmd_link *v;
+	size_t cnt, cap;
+};
+
+static int link_list_add(const struct nlmsghdr *h, void *ctx)
+{
+	struct link_list *l = ctx;
+
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	if (l->cnt == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		struct dsmd_link *more = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!more)
+			return -ENOMEM;
+		l->v = more;
+		l->cap = cap;
+	}
+	link_of_msg(h, &l->v[l->cnt++]);
+	return 0;
+}
+
 /* Every link of the current network namespace, from an rtnetlink dump. */
 int dsmd_link_list(struct dsmd_link **out, size_t *n)
 {
@@ -412,10 +507,7 @@ int dsmd_link_list(struct dsmd_link **out, size_t *n)
 		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		.i = { .ifi_family = AF_UNSPEC },
 	};
-	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct dsmd_link *v = NULL;
-	size_t cnt = 0, cap = 0;
-	bool done = false;
+	struct link_list l = { 0 };
 	struct nl nl;
 	int err;
 
@@ -424,64 +516,13 @@ int dsmd_link_list(struct dsmd_link **out, size_t *n)
 	err = nl_open(&nl);
 	if (err)
 		return err;
-	if (send(nl.fd, &req, req.n.nlmsg_len, 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (!done) {
-		ssize_t len = recv(nl.fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
-
-		if (len < 0) {
-			err = -errno;
-			goto out;
-		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
-			const struct ifinfomsg *ifi = NLMSG_DATA(h);
-			int alen = (int)IFLA_PAYLOAD(h);
-			struct dsmd_link *l;
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto out;
-			}
-			if (h->nlmsg_type != RTM_NEWLINK)
-				continue;
-			if (cnt == cap) {
-				struct dsmd_link *more = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
-
-				if (!more) {
-					err = -ENOMEM;
-					goto out;
-				}
-				v = more;
-				cap = cap ? 2 * cap : 16;
-			}
-			l = &v[cnt++];
-			*l = (struct dsmd_link){ .ifindex = ifi->ifi_index, .type = ifi->ifi_type,
-						 .flags = ifi->ifi_flags };
-			for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen)) {
-				if (a->rta_type == IFLA_IFNAME)
-					snprintf(l->name, sizeof(l->name), "%.*s", (int)RTA_PAYLOAD(a),
-						 (const char *)RTA_DATA(a));
-				else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= 4)
-					l->master = *(const int *)RTA_DATA(a);
-				else if (a->rta_type == IFLA_LINKINFO)
-					link_info(a, l);
-			}
-		}
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	err = 0;
-out:
-	free(v);
+	err = nl_dump(&nl, &req.n, link_list_add, &l);
 	close(nl.fd);
-	return err;
+	if (err) {
+		free(l.v);
+		return err;
+	}
+	*out = l.v;
+	*n = l.cnt;
+	return 0;
 }

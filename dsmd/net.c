@@ -173,7 +173,7 @@ static int prepare_link(const struct dsmd_opts *o, const struct dsmd_link *l, in
 	*changed = 0;
 	if (l->type == ARPHRD_LOOPBACK)
 		return 0;
-	n = dsmd_link_routes(l->ifindex, false);
+	n = dsmd_link_routes_make_room(l->ifindex);
 	if (n < 0)
 		return n;
 	*changed = n;
@@ -251,7 +251,7 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 		}
 		if (dsmd_link_is_loopback(i->if_name))
 			continue;
-		err = dsmd_link_routes((int)i->if_index, true);
+		err = dsmd_link_routes_restore((int)i->if_index);
 		if (!err && o->tcp_all)
 			err = dsmd_link_gso_segs((int)i->if_index, 65535);
 		if (err < 0) {

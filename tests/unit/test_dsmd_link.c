@@ -105,7 +105,7 @@ static void test_routes_lowered_and_restored(void **state)
 	(void)state;
 	NEED_KERNEL();
 	/* the connected route and 10.6/16; 10.7/16 is the operator's */
-	assert_int_equal(dsmd_link_routes(dl0(), false), 2);
+	assert_int_equal(dsmd_link_routes_make_room(dl0()), 2);
 	route_mtu("10.5.0.0/24", m, sizeof(m));
 	assert_string_equal(m, "mtu 1476");
 	route_mtu("10.6.0.0/16", m, sizeof(m));
@@ -113,12 +113,12 @@ static void test_routes_lowered_and_restored(void **state)
 	route_mtu("10.7.0.0/16", m, sizeof(m));
 	assert_string_equal(m, "mtu 1400");
 	/* idempotent: a second start changes nothing */
-	assert_int_equal(dsmd_link_routes(dl0(), false), 0);
+	assert_int_equal(dsmd_link_routes_make_room(dl0()), 0);
 	/* the packets really get the smaller MTU */
 	out("ip route get 10.6.1.1 | grep -o 'mtu [0-9]*' || echo none", m, sizeof(m));
 	assert_string_equal(m, "mtu 1476");
 
-	assert_int_equal(dsmd_link_routes(dl0(), true), 2);
+	assert_int_equal(dsmd_link_routes_restore(dl0()), 2);
 	route_mtu("10.5.0.0/24", m, sizeof(m));
 	assert_string_equal(m, "none");
 	route_mtu("10.6.0.0/16", m, sizeof(m));
@@ -140,7 +140,7 @@ static void test_linkdown_and_metrics(void **state)
 	NEED_KERNEL();
 	out("ip route show 10.9.0.0/16", m, sizeof(m));
 	assert_non_null(strstr(m, "linkdown"));
-	assert_int_equal(dsmd_link_routes(dl2, false), 2);
+	assert_int_equal(dsmd_link_routes_make_room(dl2), 2);
 	route_mtu("10.9.0.0/16", m, sizeof(m));
 	assert_string_equal(m, "mtu 1476");
 	out("ip route show 10.9.0.0/16", m, sizeof(m));
@@ -148,7 +148,7 @@ static void test_linkdown_and_metrics(void **state)
 	assert_non_null(strstr(m, "initcwnd 7"));
 	assert_non_null(strstr(m, "window 65000"));
 	assert_non_null(strstr(m, "rtt 30ms"));
-	assert_int_equal(dsmd_link_routes(dl2, true), 2);
+	assert_int_equal(dsmd_link_routes_restore(dl2), 2);
 	route_mtu("10.9.0.0/16", m, sizeof(m));
 	assert_string_equal(m, "none");
 	out("ip route show 10.9.0.0/16", m, sizeof(m));
@@ -234,9 +234,9 @@ static void test_errors(void **state)
 {
 	(void)state;
 	NEED_KERNEL();
-	assert_true(dsmd_link_routes(999999, false) < 0); /* no such link */
+	assert_true(dsmd_link_routes_make_room(999999) < 0); /* no such link */
 	assert_int_equal(sh("ip link set dl0 mtu 590"), 0);
-	assert_int_equal(dsmd_link_routes(dl0(), false), -ERANGE); /* no room left */
+	assert_int_equal(dsmd_link_routes_make_room(dl0()), -ERANGE); /* no room left */
 	assert_int_equal(sh("ip link set dl0 mtu 1500"), 0);
 }
 
