@@ -235,18 +235,186 @@ static __always_inline bool same_ip4(const struct ip4 *a, const struct ip4 *b)
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
+/* The most bytes of its own options a packet may have and still take the
+ * dsm option (the header grows by exactly DSM_OPT_LEN). */
+#define OWN_MAX (DSM_IPOPT_SPACE - DSM_OPT_LEN)
+
+/* The option for label, all but its MAC (dsm_mac_put), under the key of
+ * the slot this node sends with; that key, NULL if there is none. */
+static __always_inline struct dsm_mac_key *option_of(const struct dsm_net_cfg *cfg, __u32 label,
+						      __u32 epoch, struct dsm_ipopt *opt)
+{
+	struct dsm_mac_key *key;
+
+	opt->type = DSM_OPT_TYPE;
+	opt->len = DSM_OPT_LEN;
+	opt->version = cfg->flags & DSM_NET_F_SEND_V1 ? DSM_OPT_VERSION_1 : DSM_OPT_VERSION;
+	opt->label = bpf_htonl(label);
+	opt->node = bpf_htonl(cfg->node_id);
+	opt->epoch = bpf_htonl(epoch);
+	key = net_key(cfg->flags & DSM_NET_F_SEND_SLOT1 ? 1 : 0);
+	if (key)
+		opt->key_id = key->key_id;
+	return key;
+}
+
+/*
+ * Every check that can fail before the packet is touched: the header's
+ * own options (opts, as loaded: their length into *oldlen) leave room for
+ * the option, no GSO, a valid key, the MTU with the option, and the
+ * kernel's network header is the header found in the frame (at_net: its
+ * copy). 0 when the option fits, else the drop's verdict (out_drop; opt
+ * and epoch go into its report).
+ */
+static __always_inline int room_for_option(struct __sk_buff *skb, const struct ip4 *h,
+					   const struct dsm_ipopt_buf *opts,
+					   const struct dsm_mac_key *key,
+					   const struct dsm_ipopt *opt, __u32 epoch,
+					   struct ip4 *at_net, __u64 *oldlen_out)
+{
+	/* 64-bit lengths: no zero extension between a bounds test and the
+	 * helper call that relies on it */
+	__u64 ihl, oldlen;
+	__u32 mtu_len = 0;
+
+	ihl = h->vihl & 0xf;
+	if (ihl < IP_HLEN / 4)
+		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, opt, epoch);
+	oldlen = (ihl - IP_HLEN / 4) * 4;
+	/* the tests below are for the verifier: keep them as written */
+	dsm_opaque(oldlen);
+	if (oldlen > OWN_MAX)
+		return out_drop(skb, DSM_NR_NOROOM_OPTSPACE, 0, h, opt, epoch);
+	if (oldlen && opts->len != oldlen)
+		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, opt, epoch);
+	if (skb->gso_size)
+		return out_drop(skb, DSM_NR_NOROOM_GSO, 0, h, opt, epoch);
+	if (!key || !key->valid)
+		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, opt, epoch);
+	if (bpf_check_mtu(skb, 0, &mtu_len, DSM_OPT_LEN, 0))
+		return out_drop(skb, DSM_NR_NOROOM_MTU, 0, h, opt, epoch);
+	/* The kernel opens the gap after its own network header: it must be
+	 * the header found in the frame, or the option would land inside it
+	 * (a packet socket may name one protocol and send another). */
+	if (skb->protocol != bpf_htons(ETH_P_IPV4) ||
+	    bpf_skb_load_bytes_relative(skb, 0, at_net, sizeof(*at_net), BPF_HDR_START_NET) < 0 ||
+	    !same_ip4(at_net, h))
+		return out_drop(skb, DSM_NR_NOROOM_L2, 0, h, opt, epoch);
+	*oldlen_out = oldlen;
+	return 0;
+}
+
+/*
+ * The packet's own options (opts, oldlen bytes, 4 or more) into own, with
+ * everything from end-of-options (scan->end) on made a NOP (the scan has
+ * checked that it is all zero) so that the list runs on to the dsm
+ * option, and into *sum what that does to the header checksum. Without
+ * branches: one per byte would multiply the paths the verifier walks.
+ * < 0 on failure.
+ */
+static __always_inline int own_options(const struct dsm_ipopt_buf *opts,
+				       const struct dsm_ipopt_scan *scan, __u64 oldlen,
+				       __u8 own[OWN_MAX], __u64 *sum)
+{
+	__u64 end = scan->end, past, i;
+	__s64 diff;
+
+	for (i = 0; i < OWN_MAX; i++) {
+		past = end - i - 1; /* wraps, top bit set, when i >= end */
+		dsm_opaque(past);
+		own[i] = opts->b[i] | (__u8)(past >> 63);
+	}
+	diff = bpf_csum_diff((__be32 *)opts->b, oldlen, (__be32 *)own, oldlen, 0);
+	if (diff < 0)
+		return -1;
+	*sum = (__u32)diff;
+	return 0;
+}
+
+/* The kernel opens a DSM_OPT_LEN gap right after the fixed header, and
+ * the packet's own options (own, oldlen bytes) go back at its start: the
+ * option comes after them. < 0 on failure (the packet may be changed). */
+static __always_inline int open_gap(struct __sk_buff *skb, const __u8 own[OWN_MAX],
+				    __u64 oldlen, const __u32 l2)
+{
+	if (bpf_skb_adjust_room(skb, DSM_OPT_LEN, BPF_ADJ_ROOM_NET, 0) < 0)
+		return -1;
+	if (oldlen >= 4) {
+		/* the length afresh, bounded where the call is (a verifier that
+		 * lost the test in room_for_option must not see a zero-sized
+		 * store) */
+		__u64 n = oldlen;
+
+		dsm_opaque(n);
+		if (n < 4 || n > OWN_MAX || bpf_skb_store_bytes(skb, l2 + IP_HLEN, own, n, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The header checksum after the first word went from w_old to w_new and
+ * the option came in (sum: what changed in the packet's own options).
+ * RFC 1624: HC' = ~(~HC + ~m + m') over the changed 16-bit words; the new
+ * option's words are all new. Native-order loads and stores of the same
+ * words keep the one's complement sum byte-order free. */
+static __always_inline __u16 ip4_check(__u16 check, const struct ip4_word0 *w_old,
+				       const struct ip4_word0 *w_new,
+				       const struct dsm_ipopt *opt, __u64 sum)
+{
+	__u64 i;
+
+	sum += (__u16)~check;
+	sum += (__u16)~((const __u16 *)w_old)[0] + (__u16)~((const __u16 *)w_old)[1];
+	sum += ((const __u16 *)w_new)[0] + ((const __u16 *)w_new)[1];
+	for (i = 0; i < DSM_OPT_LEN / 2; i++)
+		sum += ((const __u16 *)opt)[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/*
+ * The rest by direct writes into the (linear) header the kernel just
+ * opened (open_gap), l2 bytes in: the option after the packet's own
+ * options (oldlen bytes), the first word of h grown by the option, the
+ * checksum (ip4_check). < 0 if the header is not there.
+ */
+static __always_inline int write_option(struct __sk_buff *skb, const struct ip4 *h,
+					const struct dsm_ipopt *opt, __u64 oldlen, __u64 sum,
+					const __u32 l2)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct ip4_word0 w_old, w_new;
+	struct ip4 *ip = data + l2;
+	struct dsm_ipopt *dst;
+
+	__builtin_memcpy(&w_old, h, sizeof(w_old));
+	w_new = w_old;
+	w_new.vihl = h->vihl + DSM_OPT_LEN / 4;
+	w_new.tot_len = bpf_htons(bpf_ntohs(w_old.tot_len) + DSM_OPT_LEN);
+	if ((void *)(ip + 1) > data_end)
+		return -1;
+	dst = (void *)(ip + 1) + (oldlen & 0x1f); /* the mask: a bound the verifier sees */
+	if ((void *)(dst + 1) > data_end)
+		return -1;
+	*dst = *opt;
+	*(struct ip4_word0 *)ip = w_new;
+	ip->check = ip4_check(ip->check, &w_old, &w_new, opt, sum);
+	return 0;
+}
+
 /*
  * Insert the dsm option after the packet's own options (opts, as loaded
  * and scanned by the caller: sound, no dsm option). The IPv4 header starts
  * l2 bytes in (a constant of each program: 14 on Ethernet, 0 on L3
  * devices), where the kernel's network header is too (checked: the option
- * goes where the kernel opens the gap). The kernel opens a 24-byte gap
- * right after the fixed header, and the option area is written whole: the
- * packet's own options, with an end-of-options and the zero padding after
- * it turned into NOPs so that the list runs on, then the dsm option. The
- * header grows by exactly DSM_OPT_LEN, so there is room when the packet's
- * own options take at most 16 bytes. Every check that can fail runs before
- * the packet is touched; a failure after that drops it.
+ * goes where the kernel opens the gap). The option area is written whole:
+ * the packet's own options, with an end-of-options and the zero padding
+ * after it turned into NOPs so that the list runs on, then the dsm option.
+ * There is room when the packet's own options take at most OWN_MAX bytes.
+ * Every check that can fail runs before the packet is touched
+ * (room_for_option); a failure after that drops it.
  */
 static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
 					struct ip4 *h, __u32 label, __u32 tcp_off,
@@ -255,121 +423,28 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 					const struct dsm_ipopt_scan *scan, struct ip4 *at_net,
 					const __u32 l2)
 {
-	__u8 own[DSM_IPOPT_SPACE - DSM_OPT_LEN] = {}; /* all the own options there is room for */
-	struct ip4_word0 w_old, w_new;
+	__u8 own[OWN_MAX] = {}; /* all the own options there is room for */
 	struct dsm_ipopt opt = {};
 	struct dsm_mac_key *key;
-	/* 64-bit lengths: no zero extension between a bounds test and the
-	 * helper call that relies on it */
-	__u64 ihl, oldlen, end, past, i, sum = 0;
-	void *data, *data_end;
-	struct dsm_ipopt *dst;
-	struct ip4 *ip;
-	__u32 mtu_len = 0;
-	__s64 diff;
+	__u64 oldlen = 0, sum = 0;
 	__u32 epoch = dsm_epoch(bpf_ktime_get_tai_ns(), cfg);
+	int ret;
 
-	opt.type = DSM_OPT_TYPE;
-	opt.len = DSM_OPT_LEN;
-	opt.version = cfg->flags & DSM_NET_F_SEND_V1 ? DSM_OPT_VERSION_1 : DSM_OPT_VERSION;
-	opt.label = bpf_htonl(label);
-	opt.node = bpf_htonl(cfg->node_id);
-	opt.epoch = bpf_htonl(epoch);
-	key = net_key(cfg->flags & DSM_NET_F_SEND_SLOT1 ? 1 : 0);
-	if (key)
-		opt.key_id = key->key_id;
-
-	ihl = h->vihl & 0xf;
-	if (ihl < IP_HLEN / 4)
-		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, &opt, epoch);
-	oldlen = (ihl - IP_HLEN / 4) * 4;
-	/* the tests below are for the verifier: keep them as written */
-	dsm_opaque(oldlen);
-	if (oldlen > DSM_IPOPT_SPACE - DSM_OPT_LEN)
-		return out_drop(skb, DSM_NR_NOROOM_OPTSPACE, 0, h, &opt, epoch);
-	if (oldlen && opts->len != oldlen)
-		return out_drop(skb, DSM_NR_EGRESS_OPTIONS, DSM_IPOPT_E_HEADER, h, &opt, epoch);
-	if (skb->gso_size)
-		return out_drop(skb, DSM_NR_NOROOM_GSO, 0, h, &opt, epoch);
-	if (!key || !key->valid)
-		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, &opt, epoch);
-	if (bpf_check_mtu(skb, 0, &mtu_len, DSM_OPT_LEN, 0))
-		return out_drop(skb, DSM_NR_NOROOM_MTU, 0, h, &opt, epoch);
-	/* The kernel opens the gap after its own network header: it must be
-	 * the header found in the frame, or the option would land inside it
-	 * (a packet socket may name one protocol and send another). */
-	if (skb->protocol != bpf_htons(ETH_P_IPV4) ||
-	    bpf_skb_load_bytes_relative(skb, 0, at_net, sizeof(*at_net), BPF_HDR_START_NET) < 0 ||
-	    !same_ip4(at_net, h))
-		return out_drop(skb, DSM_NR_NOROOM_L2, 0, h, &opt, epoch);
-
-	__builtin_memcpy(&w_old, h, sizeof(w_old));
-	w_new = w_old;
-	w_new.vihl = h->vihl + DSM_OPT_LEN / 4;
-	w_new.tot_len = bpf_htons(bpf_ntohs(w_old.tot_len) + DSM_OPT_LEN);
-
-	/* The packet's own options, if any, with everything from
-	 * end-of-options on made a NOP (the scan has checked that it is all
-	 * zero), and what that does to the header checksum. Without
-	 * branches: one per byte would multiply the paths the verifier
-	 * walks. After this, opts is the TCP options' scratch (clamp_mss). */
-	if (oldlen >= 4) {
-		end = scan->end;
-		for (i = 0; i < DSM_IPOPT_SPACE - DSM_OPT_LEN; i++) {
-			past = end - i - 1; /* wraps, top bit set, when i >= end */
-			dsm_opaque(past);
-			own[i] = opts->b[i] | (__u8)(past >> 63);
-		}
-		diff = bpf_csum_diff((__be32 *)opts->b, oldlen, (__be32 *)own, oldlen, 0);
-		if (diff < 0)
-			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-		sum = (__u32)diff;
-	}
+	key = option_of(cfg, label, epoch, &opt);
+	ret = room_for_option(skb, h, opts, key, &opt, epoch, at_net, &oldlen);
+	if (ret)
+		return ret;
+	/* After this, opts is the TCP options' scratch (clamp_mss). */
+	if (oldlen >= 4 && own_options(opts, scan, oldlen, own, &sum) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 
 	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id,
 				  &opt));
 
 	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t, opts) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-
-	if (bpf_skb_adjust_room(skb, DSM_OPT_LEN, BPF_ADJ_ROOM_NET, 0) < 0)
+	if (open_gap(skb, own, oldlen, l2) < 0 || write_option(skb, h, &opt, oldlen, sum, l2) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-	if (oldlen >= 4) {
-		/* the length afresh, bounded where the call is (a verifier that
-		 * lost the test above must not see a zero-sized store) */
-		__u64 n = oldlen;
-
-		dsm_opaque(n);
-		if (n < 4 || n > sizeof(own) ||
-		    bpf_skb_store_bytes(skb, l2 + IP_HLEN, own, n, 0) < 0)
-			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-	}
-
-	/* The rest by direct writes into the (linear) header the kernel just
-	 * opened: the first word, the option, the checksum. */
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	ip = data + l2;
-	if ((void *)(ip + 1) > data_end)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-	dst = (void *)(ip + 1) + (oldlen & 0x1f); /* the mask: a bound the verifier sees */
-	if ((void *)(dst + 1) > data_end)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-	*dst = opt;
-	*(struct ip4_word0 *)ip = w_new;
-	/* RFC 1624: HC' = ~(~HC + ~m + m') over the changed 16-bit words; the
-	 * new option's words are all new. Native-order loads and stores of
-	 * the same words keep the one's complement sum byte-order free. */
-	sum += (__u16)~ip->check;
-	sum += (__u16)~((__u16 *)&w_old)[0] + (__u16)~((__u16 *)&w_old)[1];
-	sum += ((__u16 *)&w_new)[0] + ((__u16 *)&w_new)[1];
-	for (i = 0; i < DSM_OPT_LEN / 2; i++)
-		sum += ((__u16 *)&opt)[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	ip->check = (__u16)~sum;
-
 	count(DSM_CNT_PKT_LABELED);
 	return TC_ACT_OK;
 }
@@ -546,7 +621,7 @@ static __always_inline int local6(struct __sk_buff *skb, const struct dsm_net_cf
 struct egress_pkt {
 	union { /* one after the other */
 		struct bpf_sock_tuple tuple; /* the SYN a SYN-ACK answers (sock_label) */
-		struct ip4 at_net;           /* the kernel's network header (label_packet) */
+		struct ip4 at_net;           /* the kernel's network header (room_for_option) */
 	} sc;
 	struct dsm_ipopt_scan scan;
 	struct dsm_ipopt_buf opts;
