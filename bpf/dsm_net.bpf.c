@@ -21,7 +21,9 @@
  *   net_tcp.h     the TCP MSS option for DSM_NET_F_TCP_ALL
  *   maps.bpf.h    the maps shared with the LSM object (pinned by name)
  *
- * Ethernet devices only: the IPv4 header starts ETH_HLEN bytes in.
+ * Where the IPv4 header starts: dsm_egress (Ethernet, loopback) reads the
+ * ethertype behind up to DSM_VLAN_MAX VLAN tags (frame_of), dsm_egress_l3
+ * (devices without a link header) takes byte 0; dsm_ingress ETH_HLEN in.
  */
 #include "report.bpf.h"
 #include "siphash.h"
