@@ -6,11 +6,15 @@
 #include "policy.bpf.h"
 
 #define PTRACE_MODE_ATTACH 0x02
+#define DSM_CLONE_INTO_CGROUP 0x200000000ULL /* uapi/linux/sched.h, clone3 only */
 
 /*
  * fork/clone is a permission of the subject on itself. The child inherits
  * the parent's context; a parent without one (the initial label) has
- * children without one, which costs no storage at all.
+ * children without one, which costs no storage at all. clone3() with
+ * CLONE_INTO_CGROUP places the child in a cgroup of the caller's choice
+ * without a write to cgroup.procs: that is `system cgroup`, as the write
+ * would be (one bit test for every other fork).
  */
 SEC("lsm/task_alloc")
 int BPF_PROG(hook_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
@@ -29,6 +33,9 @@ int BPF_PROG(hook_task_alloc, struct task_struct *task, unsigned long clone_flag
 	label = parent ? parent->label : dsm_initial_label(pm);
 	err = check(pm, DSM_CLASS_PROCESS, DSM_QUAL_ANY, label, DSM_NODE_ANY, label,
 		    DSM_PERM_FORK, 0);
+	if (!err && (clone_flags & DSM_CLONE_INTO_CGROUP))
+		err = check(pm, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, label, DSM_NODE_ANY, label,
+			    DSM_PERM_CGROUP, 0);
 	if (err || !parent)
 		return err;
 	child = bpf_task_storage_get(&dsm_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -9,7 +9,8 @@
 #     task_to_inode); one's own process's files are free;
 #   - cgroup v2: a new cgroup, b's process moved into it (cgroup.procs),
 #     frozen (cgroup.freeze), killed (cgroup.kill), a limit
-#     (cgroup.max.descendants), the cgroup removed: `system cgroup`;
+#     (cgroup.max.descendants), the cgroup removed, and a child placed in
+#     it by clone3(CLONE_INTO_CGROUP) (task_alloc): `system cgroup`;
 #   - cgroup v1: release_agent, a program the kernel runs as root in the
 #     initial label: `system kernel` on top of `system cgroup`.
 #   part 1: without dsm, root does every one;
@@ -64,6 +65,7 @@ steps() {
 	echo "thread's file:   $("${run[@]}" "$AFS" open-write "/proc/$v/task/$v/oom_score_adj" | tail -1)"
 	echo "mkdir cgroup:    $("${run[@]}" "$AFS" mkdir $g-a | tail -1)"
 	mkdir -p $g
+	echo "clone3 into it:  $("${run[@]}" "$ASIG" clone-into $g | tail -1)"
 	echo "cgroup.procs:    $("${run[@]}" "$ASIG" write $g/cgroup.procs "$v" | tail -1)"
 	echo $v >$g/cgroup.procs
 	echo "cgroup.freeze:   $("${run[@]}" "$ASIG" write $g/cgroup.freeze 1 | tail -1)"
@@ -106,6 +108,7 @@ clear_refs:      open EACCES
 timerslack_ns:   open EACCES
 thread's file:   open EACCES
 mkdir cgroup:    mkdir EACCES
+clone3 into it:  clone EACCES
 cgroup.procs:    write EACCES
 cgroup.freeze:   write EACCES
 limit:           open EACCES
@@ -115,12 +118,12 @@ rmdir cgroup:    rmdir EACCES"
 [[ $out == "$want" ]] || fail "a step was not denied"
 for _ in $(seq 100); do
 	(($(alarm_count subject=a target=b class=process perm=ptrace verdict=deny) >= b0 + 5 &&
-	  $(alarm_count subject=a class=system perm=cgroup verdict=deny) >= c0 + 7)) && break
+	  $(alarm_count subject=a class=system perm=cgroup verdict=deny) >= c0 + 8)) && break
 	sleep 0.1
 done
 expect_eq "ptrace alarms (a -> b)" $(($(alarm_count subject=a target=b class=process perm=ptrace verdict=deny) - b0)) 5
-(($(alarm_count subject=a class=system perm=cgroup verdict=deny) - c0 >= 7)) || fail "cgroup alarms missing"
-echo "CONFIRMED: 5 /proc/PID writes denied as process ptrace a -> b, 7 cgroup writes as system cgroup"
+(($(alarm_count subject=a class=system perm=cgroup verdict=deny) - c0 >= 8)) || fail "cgroup alarms missing"
+echo "CONFIRMED: 5 /proc/PID writes denied as process ptrace a -> b, 7 cgroup writes and a clone3 into a cgroup as system cgroup"
 
 echo "--- what the policy allows, and what is one's own"
 victim c

@@ -26,6 +26,8 @@
  *   attack_sig sched PID            setpriority(PID, 19) and
  *                                   sched_setscheduler(PID, SCHED_IDLE)
  *   attack_sig write PATH TEXT      open(PATH, O_WRONLY) + write TEXT
+ *   attack_sig clone-into DIR       clone3(CLONE_INTO_CGROUP) into the cgroup
+ *                                   DIR; the child exits at once
  *   attack_sig spin                 print our pid, burn CPU forever (victim)
  *   attack_sig pty PIDFILE VICTIM... :: ATTACKER...
  *                                   open a pty; a child becomes a session
@@ -54,6 +56,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +95,31 @@ static int do_sigio(pid_t pid)
 	if (step("async", fcntl(p[0], F_SETFL, O_ASYNC | O_NONBLOCK) == 0))
 		return 1;
 	return step("sigio", write(p[1], "x", 1) == 1);
+}
+
+/* struct clone_args up to its cgroup field (uapi/linux/sched.h, size
+ * version 2): defined here, as that header clashes with <sched.h>. */
+struct clone_args_v2 {
+	unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal;
+	unsigned long long stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE_INTO_CGROUP_ 0x200000000ULL
+
+static int do_clone_into(const char *dir)
+{
+	struct clone_args_v2 a = { .flags = CLONE_INTO_CGROUP_, .exit_signal = SIGCHLD };
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), st;
+	long pid;
+
+	if (step("open", fd >= 0))
+		return 1;
+	a.cgroup = (unsigned long long)fd;
+	pid = syscall(SYS_clone3, &a, sizeof(a));
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid((pid_t)pid, &st, 0);
+	return step("clone", pid > 0);
 }
 
 static volatile sig_atomic_t got_usr1;
@@ -310,6 +338,8 @@ int main(int argc, char **argv)
 		return do_sched(atoi(argv[2]));
 	if (!strcmp(op, "write") && argc == 4)
 		return do_write(argv[2], argv[3]);
+	if (!strcmp(op, "clone-into") && argc == 3)
+		return do_clone_into(argv[2]);
 	if (!strcmp(op, "spin") && argc == 2)
 		return do_spin();
 	if (!strcmp(op, "pty") && argc >= 6)
