@@ -12,9 +12,9 @@
  *
  *   role        what                                  flags
  *   pins        pin dir, maps/, links/                READ WRITE (covers every pin)
- *   state       the state directory                   READ WRITE (covers its files)
- *   alarm log   the alarm log                         WRITE: readable (dsmctl alarms
- *                                                     reads it until it asks dsmd)
+ *   state       the state directory                   READ WRITE (covers its files:
+ *                                                     the alarm log, its rotated
+ *                                                     copy, the heartbeat)
  *   policy      the policy file                       READ WRITE
  *   key file    the key file                          READ WRITE
  *   config dirs their directories: dsm's own (named   READ WRITE
@@ -27,7 +27,7 @@
  *   loader      /etc/ld.so.preload, /etc/ld.so.cache  WRITE_SELF; /etc reserves both
  *                                                     names (NAMES)
  *
- * The cheap roles (pins, state, alarm log, policy, key file, loader) are
+ * The cheap roles (pins, state, policy, key file, loader) are
  * recomputed on every tick, so a file replaced legitimately (a label with
  * dsm_files renames a new version over it) is protected again within a
  * second; the others at start and on every reload.
@@ -50,7 +50,6 @@
 enum prot_role {
 	ROLE_PINS,
 	ROLE_STATE,
-	ROLE_ALARM_LOG,
 	ROLE_POLICY,
 	ROLE_KEY,
 	ROLE_CONFIG_DIRS,
@@ -61,7 +60,7 @@ enum prot_role {
 };
 
 static const char *const role_name[ROLE_MAX] = {
-	"pins", "state directory", "alarm log", "policy", "key file", "configuration directories",
+	"pins", "state directory", "policy", "key file", "configuration directories",
 	"dsmd's binary", "labeled executables", "dynamic loader files",
 };
 
@@ -247,17 +246,6 @@ static int build_state(const struct dsmd *d, struct pset *s)
 	return err ? log_errno(LOG_ERR, err, "protect: %s", d->o.state_dir) : 0;
 }
 
-static int build_alarm_log(const struct dsmd *d, struct pset *s)
-{
-	const char *path = dsmd_alarm_path(d);
-	int err;
-
-	if (!path[0])
-		return 0;
-	err = add_lpath(s, path, DSM_PROT_WRITE);
-	return err && err != -ENOENT ? log_errno(LOG_ERR, err, "protect: %s", path) : 0;
-}
-
 static int build_file(const struct dsmd *d, enum dsmd_file f, struct pset *s)
 {
 	struct stat st;
@@ -401,7 +389,6 @@ static int build(struct dsmd *d, enum prot_role r, struct pset *s, struct pset *
 	switch (r) {
 	case ROLE_PINS:        return build_pins(d, s);
 	case ROLE_STATE:       return build_state(d, s);
-	case ROLE_ALARM_LOG:   return build_alarm_log(d, s);
 	case ROLE_POLICY:      return build_file(d, DSMD_FILE_POLICY, s);
 	case ROLE_KEY:         return build_file(d, DSMD_FILE_KEY, s);
 	case ROLE_CONFIG_DIRS: return build_config_dirs(d, s);
@@ -599,7 +586,7 @@ int dsmd_protect_all(struct dsmd *d)
 int dsmd_protect_tick(struct dsmd *d)
 {
 	bool cheap[ROLE_MAX] = {
-		[ROLE_PINS] = true, [ROLE_STATE] = true, [ROLE_ALARM_LOG] = true,
+		[ROLE_PINS] = true, [ROLE_STATE] = true,
 		[ROLE_POLICY] = true, [ROLE_KEY] = true, [ROLE_LOADER] = true,
 	};
 
@@ -643,6 +630,9 @@ int dsmd_self_tick(struct dsmd *d)
 	err = dsmd_bpf_check_pins(d);
 	if (err == -ESHUTDOWN)
 		return err;
-	dsmd_protect_tick(d);
+	if (err == 1) /* pinned again: new inodes, protect them all */
+		dsmd_protect_all(d);
+	else
+		dsmd_protect_tick(d);
 	return 0;
 }
