@@ -38,7 +38,7 @@ DSMD_SRC   := $(wildcard dsmd/*.c)
 DSMCTL_SRC := $(wildcard dsmctl/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl)
 
-.PHONY: all deps test unit headers guest-test vm-selftest demo bench clean
+.PHONY: all deps test unit headers calls guest-test vm-selftest demo bench clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 
@@ -132,6 +132,10 @@ headers: $(O)/vmlinux.h
 		$(CC) $(CPPFLAGS) -Idsmd -Idsmctl $(WARN) -Wno-unused-function -fsyntax-only -x c $$h; \
 	done; echo "headers: $(words $(BPF_HDRS)) as BPF, $(words $(HOST_HDRS)) as C: each compiles alone"
 
+# No dsmd source file is part of a call cycle with another.
+calls:
+	@scripts/check-calls dsmd
+
 vm-selftest: all
 	@tests/run vm-selftest
 
@@ -141,6 +145,7 @@ guest-test: all
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory headers
+	@$(MAKE) --no-print-directory calls
 	@tests/run all
 
 demo: deps

@@ -134,9 +134,6 @@ static void rotate(struct dsmd *d, struct dsmd_alarms *a)
 		log_errno(LOG_ERR, err, "alarm: open %s after rotating it", a->path);
 		return;
 	}
-	err = dsmd_protect_all(d);
-	if (err)
-		log_errno(LOG_WARNING, err, "alarm: protect the new %s", a->path);
 }
 
 /* One JSON line into the log and to every follower; releases o. */

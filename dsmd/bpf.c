@@ -267,6 +267,12 @@ static int hold_pinned_links(struct dsmd *d)
 	return err ? err : pins_locate(d);
 }
 
+/* Is prog one of the start-up labeling iterators (bpf/label_iter.bpf.h)? */
+static bool label_iter_prog(const struct bpf_program *prog)
+{
+	return !strncmp(bpf_program__section_name(prog), "iter/", 5);
+}
+
 /*
  * Open and load the LSM object; on a takeover without its LSM programs
  * (the pinned links keep the running ones attached), and with the start-up
@@ -282,7 +288,7 @@ static int load_lsm(struct dsmd *d, const struct bpf_object_open_opts *opts, boo
 	if (!d->lsm)
 		return log_errno(LOG_ERR, -errno, "open LSM object");
 	bpf_object__for_each_program(prog, d->lsm->obj) {
-		if (dsmd_label_iter_prog(prog))
+		if (label_iter_prog(prog))
 			bpf_program__set_autoload(prog, iters);
 		else if (d->takeover)
 			bpf_program__set_autoload(prog, false);
@@ -586,8 +592,7 @@ static int repin(struct dsmd *d, size_t missing)
 	log_warning("pins: re-pinned %zu maps and %zu links in %s%s%s", nmaps, nlinks,
 		    d->o.pin_dir, mounted ? " on a fresh bpffs mounted at " : "",
 		    mounted ? where : "");
-	err = dsmd_protect_all(d);
-	return ret ? ret : err;
+	return ret ? ret : 1; /* the caller protects the new pins */
 }
 
 int dsmd_bpf_check_pins(struct dsmd *d)

@@ -99,9 +99,10 @@ int dsmd_bpf_policy_btf(const struct dsmd *d, int *btf_fd, uint32_t *key_id, uin
 void dsmd_bpf_close(struct dsmd *d);
 int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m);
 int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
-/* Are the pins still there, the same objects? 0 yes (or put back on a
- * fresh bpffs: see bpf.c), -ESHUTDOWN removed from where they were
- * (dsmd --unload): dsmd lets go of the links and stops; other -errno. */
+/* Are the pins still there, the same objects? 0 yes, 1 they were put
+ * back (on a fresh bpffs: see bpf.c; the caller protects them),
+ * -ESHUTDOWN removed from where they were (dsmd --unload): dsmd lets go
+ * of the links and stops; other -errno. */
 int dsmd_bpf_check_pins(struct dsmd *d);
 
 /* policy.c: compile, resolve, install. */
@@ -156,9 +157,6 @@ int dsmd_self_tick(struct dsmd *d);
 /* The file label of the executable pid runs (as the kernel would find it). */
 uint32_t dsmd_exe_label(const struct dsm_policy *p, int pid);
 int dsmd_label_tasks(struct dsmd *d, bool only_unlabeled);
-struct bpf_program;
-/* Is prog one of the start-up labeling iterators (bpf/label_iter.bpf.h)? */
-bool dsmd_label_iter_prog(const struct bpf_program *prog);
 /* pid's label as the kernel sees it (no storage: p's initial label). */
 int dsmd_task_label(const struct dsmd *d, const struct dsm_policy *p, int pid, uint32_t *label);
 int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label);
@@ -169,7 +167,9 @@ int dsmd_net_detach_all(const struct dsmd_opts *o);
 int dsmd_net_configure(struct dsmd *d);
 /* Same-node tags for every label of the installed policy (dsm/wire.h). */
 int dsmd_net_tags(struct dsmd *d);
-void dsmd_net_tick(struct dsmd *d);
+/* Once a second: the clock offset, the link watch. True when links
+ * appeared, went or were renamed: interface rules want a reload. */
+bool dsmd_net_tick(struct dsmd *d);
 /* The node's local entries v (n) plus the interface rules resolved in
  * every --netns namespace: a new array (free it). */
 int dsmd_net_local_entries(const struct dsmd *d, struct dsm_policy *p, const struct dsm_entry *v,

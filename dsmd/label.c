@@ -49,11 +49,6 @@ uint32_t dsmd_exe_label(const struct dsm_policy *p, int pid)
 	return dsm_file_label(p, k.file.dev, dsm_key_file_ino(&k));
 }
 
-bool dsmd_label_iter_prog(const struct bpf_program *prog)
-{
-	return !strncmp(bpf_program__section_name(prog), "iter/", 5);
-}
-
 struct iter_counts {
 	unsigned labeled[4]; /* by enum dsm_label_rec_kind */
 	unsigned failed;

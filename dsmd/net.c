@@ -765,20 +765,21 @@ int dsmd_net_configure(struct dsmd *d)
 
 /* Keep the clock offset current (it moves when the TAI offset is set or a
  * leap second passes); the epoch itself needs no one. About once a second. */
-static void watch_tick(struct dsmd *d);
+static bool watch_tick(struct dsmd *d);
 
-void dsmd_net_tick(struct dsmd *d)
+bool dsmd_net_tick(struct dsmd *d)
 {
 	struct dsm_net_cfg cfg;
 	int64_t off = clock_offset_ns();
+	bool links_changed = watch_tick(d);
 
-	watch_tick(d);
 	if (read_cfg(d, &cfg))
-		return;
+		return links_changed;
 	if (cfg.clock_offset_ns - off < 1000000 && off - cfg.clock_offset_ns < 1000000)
-		return;
+		return links_changed;
 	cfg.clock_offset_ns = off;
 	write_cfg(d, &cfg);
+	return links_changed;
 }
 
 /* ---- links and routes that change after the start ----------------------- */
@@ -997,15 +998,15 @@ static void watch_close(void)
 	nwatches = 0;
 }
 
-static void watch_tick(struct dsmd *d)
+/* Did links change so that interface rules want a reload? */
+static bool watch_tick(struct dsmd *d)
 {
-	struct dsmd_reload_result r;
 	bool reload = false;
 
 	if (nwatches && !dsmd_bpf_pinned(d)) {
 		log_info("net: dsm's pins are gone (unloaded): no longer watching links");
 		watch_close();
-		return;
+		return false;
 	}
 	for (unsigned i = 0; i < nwatches; i++) {
 		struct watch_ctx c = { .d = d, .w = &watches[i] };
@@ -1023,9 +1024,8 @@ static void watch_tick(struct dsmd *d)
 						    : d->o.netns[watches[i].ns]);
 		reload |= c.reload;
 	}
-	if (!reload)
-		return;
-	log_info("net: links changed: reloading the policy, so that interface rules follow "
-		 "the names");
-	dsmd_reload(d, "links changed", &r);
+	if (reload)
+		log_info("net: links changed: reloading the policy, so that interface rules "
+			 "follow the names");
+	return reload;
 }

@@ -293,7 +293,8 @@ int dsmd_policy_prepare(struct dsmd *d, struct dsm_policy **out, char *why, size
 	}
 	err = check_self(p, self);
 	if (err) {
-		snprintf(why, len, "dsmd's own label would lack system bpf, dsm_files or dsm_read");
+		snprintf(why, len, "dsmd's own label would lack one of system bpf, dsm_files, "
+			 "dsm_read, mount, net");
 		goto fail;
 	}
 	*out = p;

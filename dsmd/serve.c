@@ -75,12 +75,14 @@ static void heartbeat(struct dsmd *d)
 static void tick_ready(void *ctx, struct dsmd_source *src, uint32_t events)
 {
 	struct dsmd *d = ctx;
+	struct dsmd_reload_result r;
 	uint64_t n;
 
 	(void)events;
 	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	dsmd_net_tick(d);
+	if (dsmd_net_tick(d))
+		dsmd_reload(d, "links changed", &r);
 	if (dsmd_self_tick(d) == -ESHUTDOWN) {
 		log_info("main: dsm's pins were removed under dsmd: exiting");
 		s.stop = true;

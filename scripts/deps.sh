@@ -25,6 +25,7 @@ packages=(
 	iproute2 tcpdump iputils-ping # private switch, captures
 	jq                           # alarm checks in guest tests
 	procps psmisc                # pgrep/pkill in the harness checks
+	python3                      # scripts/check-calls (make test)
 )
 
 # Only for `make bench` (scripts/deps.sh --bench): the outside tools and
