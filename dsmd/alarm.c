@@ -116,7 +116,7 @@ static int open_log(struct dsmd_alarms *a)
 
 /* alarms.jsonl becomes alarms.jsonl.1 (the one before goes), a new one
  * starts. Readers that have the old file open read it to its end. */
-static void rotate(struct dsmd *d, struct dsmd_alarms *a)
+static void rotate(struct dsmd_alarms *a)
 {
 	int err;
 
@@ -152,7 +152,7 @@ static void write_line(struct dsmd *d, json_object *o)
 	memcpy(line, s, len);
 	line[len++] = '\n';
 	if (a->log_fd >= 0 && a->log_size && a->log_size + len > d->o.alarm_log_max)
-		rotate(d, a);
+		rotate(a);
 	if (a->log_fd >= 0 && write(a->log_fd, line, len) == (ssize_t)len) {
 		a->log_size += len;
 		a->st.written++;
