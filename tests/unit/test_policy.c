@@ -852,7 +852,7 @@ static void test_example_policy(void **state)
 {
 	struct dsm_diags d = { 0 };
 	struct dsm_policy *p = NULL;
-	uint32_t web, db, ext, app, dsmd;
+	uint32_t web, db, ext, app, dsmd, init, stray, unconf;
 	(void)state;
 
 	/* Unit tests run from the top of the tree. */
@@ -863,13 +863,11 @@ static void test_example_policy(void **state)
 		dsm_diag_format(&d.v[i], line, sizeof(line));
 		print_message("%s\n", line);
 	}
-	/* One warning only: it names no service manager, so whether the
-	 * initial label may enter dsmd's depends on PID 1's label. */
-	assert_int_equal(d.n, 1);
-	assert_int_equal(d.warnings, 1);
-	assert_non_null(strstr(d.v[0].msg, "transition from 'unconfined' into 'dsmd' works only if "
-				  "'unconfined' is the service manager"));
-	assert_int_equal(dsm_policy_service_manager(p), 0);
+	/* No warning: PID 1 has a label of its own (init), the only one
+	 * that starts dsmd in dsmd's label. */
+	assert_int_equal(d.n, 0);
+	assert_int_equal(dsm_policy_label_id(p, "init", &init), 0);
+	assert_int_equal(dsm_policy_service_manager(p), init);
 	assert_int_equal(dsm_policy_label_id(p, "web", &web), 0);
 	assert_int_equal(dsm_policy_label_id(p, "app", &app), 0);
 	assert_int_equal(dsm_policy_label_id(p, "db", &db), 0);
@@ -878,6 +876,17 @@ static void test_example_policy(void **state)
 	/* What the example promises. */
 	assert_true(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, ext, DSM_NODE_ANY, web) &
 		    DSM_PERM_PEER_RECV);
+	/* A cluster address that sends without a label is not outside: it
+	 * reaches no service. */
+	assert_int_equal(dsm_policy_label_id(p, "stray", &stray), 0);
+	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, stray, DSM_NODE_ANY, web), 0);
+	/* Only PID 1's label stops dsmd: a label that may mount (and so
+	 * unmount dsm's pins) and end dsmd could switch dsm off. */
+	assert_int_equal(dsm_policy_label_id(p, "unconfined", &unconf), 0);
+	assert_int_equal(rule_perms(p, DSM_CLASS_PROCESS, DSM_QUAL_ANY, unconf, DSM_NODE_ANY, dsmd) &
+			 DSM_PERM_SIGNAL, 0);
+	assert_true(rule_perms(p, DSM_CLASS_PROCESS, DSM_QUAL_ANY, init, DSM_NODE_ANY, dsmd) &
+		    DSM_PERM_SIGNAL);
 	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, ext, DSM_NODE_ANY, db), 0);
 	for (uint32_t node = 1; node <= 3; node++) {
 		assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, web, node, db), 0);
@@ -887,7 +896,8 @@ static void test_example_policy(void **state)
 	assert_int_equal(rule_perms(p, DSM_CLASS_SYSTEM, DSM_QUAL_ANY, dsmd, DSM_NODE_ANY, dsmd),
 			 DSM_PERM_BPF | DSM_PERM_MODULE | DSM_PERM_DSM_FILES | DSM_PERM_DSM_READ |
 			 DSM_PERM_MOUNT | DSM_PERM_NET);
-	/* No confined label may create raw or packet sockets. */
+	/* No confined label may create raw or packet sockets (PID 1 and the
+	 * unconfined rest of the system are not confined). */
 	{
 		size_t n;
 		const struct dsm_entry *e = dsm_policy_entries(p, &n);
@@ -898,20 +908,20 @@ static void test_example_policy(void **state)
 			const struct dsm_pkey *k = &e[i].key;
 
 			if (k->kind != DSM_KEY_RULE || k->rule.class != DSM_CLASS_SOCKET ||
-			    k->rule.subject == unconfined)
+			    k->rule.subject == unconfined || k->rule.subject == init)
 				continue;
 			assert_true(k->rule.qual != DSM_QUAL_ANY);
 			assert_true((k->rule.qual >> 8) != AF_PACKET);
 			assert_true((k->rule.qual & 0xff) != SOCK_RAW ||
 				    (k->rule.qual >> 8) == AF_NETLINK);
 		}
-		/* dsm's own system permissions are dsmd's alone; the rest of
-		 * the system (the initial label) mounts, writes sysctls and
-		 * sysfs, and manages cgroups. */
+		/* dsm's own system permissions are dsmd's alone; PID 1 and
+		 * the rest of the system (the initial label) mount, write
+		 * sysctls and sysfs, and manage cgroups. */
 		for (size_t i = 0; i < n; i++) {
 			if (e[i].key.kind != DSM_KEY_RULE || e[i].key.rule.class != DSM_CLASS_SYSTEM)
 				continue;
-			if (e[i].key.rule.subject == unconfined)
+			if (e[i].key.rule.subject == unconfined || e[i].key.rule.subject == init)
 				assert_int_equal(e[i].val.perms,
 						 DSM_PERM_MOUNT | DSM_PERM_KERNEL | DSM_PERM_CGROUP);
 			else

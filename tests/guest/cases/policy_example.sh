@@ -4,7 +4,9 @@
 # did not: the policy gives dsmd no inet datagram socket, dsmd used one,
 # and only the demo noticed, because the other tests' policies give dsmd
 # every socket), and this node enforces what the file says: web has no
-# UDP socket, and a local unconfined task may not reach web's listener.
+# UDP socket, a local unconfined task may not reach web's listener, PID 1
+# carries the service manager's label, and the unconfined rest of the
+# system (root here) may neither enter dsmd's label nor signal dsmd.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
@@ -25,4 +27,14 @@ expect_probe "connect EINPROGRESS" "$PROBE" connect 127.0.0.1 9700
 for _ in $(seq 150); do grep -q '^accept' /tmp/web && break; sleep 0.1; done
 expect_eq "unconfined -> web over lo" "$(tail -1 /tmp/web)" "accept timeout"
 alarm_expect subject=unconfined subject_node=node1 target=web class=peer verdict=deny
+
+expect_eq "PID 1's label" "$(label_of 1)" init
+expect_eq "dsmd's label" "$(label_of "$DSMD_PID")" dsmd
+out=$("$DSMCTL" exec --label dsmd -- "$PROBE" bpf 2>&1) && fail "unconfined entered dsmd's label: $out"
+echo "dsmctl exec --label dsmd: $(tail -1 <<<"$out")"
+alarm_expect subject=unconfined target=dsmd class=process perm=transition verdict=deny
+expect_probe "kill EACCES" "$PROBE" kill "$DSMD_PID" 0
+alarm_expect subject=unconfined target=dsmd class=process perm=signal verdict=deny
+# dsmd's binary run here stays unconfined: it may not use bpf().
+expect_probe "bpf EACCES" "$PROBE" bpf
 dsm_stop
