@@ -641,6 +641,19 @@ static void pins_free(struct dsmd *d)
 
 /* Closing the objects detaches nothing that is pinned: links stay, and the
  * tc filters hold their program. */
+void dsmd_bpf_release_links(struct dsmd *d)
+{
+	struct dsmd_pins *p = d->pins;
+
+	for (size_t i = 0; p && i < p->n; i++) {
+		if (!p->v[i].link)
+			continue;
+		bpf_link__destroy(p->v[i].link);
+		p->v[i].link = NULL;
+		p->v[i].fd = -1;
+	}
+}
+
 void dsmd_bpf_close(struct dsmd *d)
 {
 	pins_free(d);

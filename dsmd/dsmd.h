@@ -104,6 +104,9 @@ int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
  * -ESHUTDOWN removed from where they were (dsmd --unload): dsmd lets go
  * of the links and stops; other -errno. */
 int dsmd_bpf_check_pins(struct dsmd *d);
+/* Let go of the links dsmd holds, once they are unpinned (an unload):
+ * the programs detach now, not as dsmd exits. */
+void dsmd_bpf_release_links(struct dsmd *d);
 
 /* policy.c: compile, resolve, install. */
 /* Compile and resolve the policy file for this node, with its node-local

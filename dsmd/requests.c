@@ -287,6 +287,9 @@ static void do_unload(struct dsmd *d, struct dsmd_call *call)
 		log_error("control: unload incomplete: %s; dsmd keeps running", strerror(-err));
 		refuse(call->client, "unload incomplete: %s", strerror(-err));
 	}
+	/* The pins are gone; dsmd's own references are the last: detach
+	 * now, so that the answer means the programs are off. */
+	dsmd_bpf_release_links(d);
 	log_info("control: unloaded: dsm no longer enforces on this node; exiting");
 	d->unloaded = true;
 	o = ok_obj();

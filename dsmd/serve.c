@@ -83,7 +83,7 @@ static void tick_ready(void *ctx, struct dsmd_source *src, uint32_t events)
 		return;
 	if (dsmd_net_tick(d))
 		dsmd_reload(d, "links changed", &r);
-	if (dsmd_self_tick(d) == -ESHUTDOWN) {
+	if (!d->unloaded && dsmd_self_tick(d) == -ESHUTDOWN) {
 		log_info("main: dsm's pins were removed under dsmd: exiting");
 		s.stop = true;
 		return;
