@@ -150,8 +150,21 @@ alarm_expect() {
 	}
 }
 
-# alarm_count KEY=VALUE...: how many alarms match now.
+# alarm_count KEY=VALUE...: how many alarms match now. A record of what
+# the rate limit held back ("suppressed": N, written at the next tick)
+# counts N.
 alarm_count() {
+	local filter='.' kv
+	for kv in "$@"; do
+		filter+=" | select((.${kv%%=*} | tostring) == \"${kv#*=}\")"
+	done
+	[[ -s $DSM_ALARMS ]] || { echo 0; return; }
+	jq -n "[inputs | $filter | (.suppressed // 1)] | add // 0" "$DSM_ALARMS"
+}
+
+# alarm_lines KEY=VALUE...: how many lines of the alarm log match (a
+# record of what was held back is one line).
+alarm_lines() {
 	local filter='.' kv
 	for kv in "$@"; do
 		filter+=" | select((.${kv%%=*} | tostring) == \"${kv#*=}\")"

@@ -144,7 +144,7 @@ echo "--- a flood of denied requests: rate limited in the log, counted in status
 out=$(as a "$ACTL" repeat 200 reload)
 echo "$out"
 [[ $out == "repeat 200 200" ]] || fail "flood of reloads: $out"
-logged=$(alarm_count subject=a class=dsm perm=admin verdict=deny)
+logged=$(alarm_lines subject=a class=dsm perm=admin verdict=deny)
 counted=$("$DSMCTL" status --json | jq '[.alarms[] | select(.subject == "a" and .perm == "admin" and .verdict == "deny") | .count] | add')
 echo "denied reloads: $counted counted, $logged lines in the log, $(st .alarm_log.suppressed) not logged"
 ((counted >= 201)) || fail "dsmd counted $counted denied reloads"

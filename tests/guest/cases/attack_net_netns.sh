@@ -183,10 +183,8 @@ control "10.66.0.8 over an interface that is not vpn0" "$(got 9863)" "received 0
 # (C) 10.77.0.200 (c's choice) from c's namespace, forwarded into the
 # container: not cluster (that rule is the host's eth0), ctrnet by the
 # container's own ceth0 rule.
-# Forwarding is a sysctl (system kernel: c may not set it, attack_kernel);
-# it is on here so that the rest of the attack is c's.
-expect_alarmed 'sysctl: permission denied on key "net.ipv4.ip_forward"' \
-	subject=c class=system perm=kernel verdict=deny -- as c sysctl -qw net.ipv4.ip_forward=1
+# Forwarding is a sysctl (system kernel: c enforcing may not set it,
+# attack_kernel); the runner turns it on.
 sysctl -qw net.ipv4.ip_forward=1
 in_ns ip addr add 10.77.0.200/32 dev v0
 in_ns ip route replace default via 10.55.0.1 src 10.77.0.200

@@ -35,6 +35,6 @@ expect_eq "denied counter" "$denied" "$n"
 ((dropped > 0)) || fail "nothing dropped: the test did not fill the ring buffer"
 ((delivered > 0)) || fail "nothing delivered"
 expect_eq "delivered + dropped" "$((delivered + dropped))" "$n"
-logged=$(alarm_count subject=b perm=fork)
+logged=$(alarm_lines subject=b perm=fork)
 echo "log lines for them: $logged (rate limited), not logged: $(status | jq .alarm_log.suppressed)"
 ((logged > 0 && logged < delivered)) || fail "log lines: $logged of $delivered delivered"
