@@ -38,6 +38,8 @@ allow c@node1 b : peer recv;
 allow b@node1 c : peer recv;
 allow { a b c s } self : socket inet stream { create bind listen connect accept send recv };
 allow { b c s } self : socket unix stream { create connect send recv };  # getpeerlabel
+allow s@any dsmd : peer recv;   # s's getpeerlabel: a unix connect to dsmd,
+allow s dsmd : dsm peerlabel;   # then a class dsm request
 allow c self : socket inet raw { create send };
 allow c self : socket netlink { create bind connect send recv };
 allow c self : process fork;
