@@ -159,7 +159,10 @@ int dsmd_self_tick(struct dsmd *d);
 /* label.c: labels of tasks. */
 /* The file label of the executable pid runs (as the kernel would find it). */
 uint32_t dsmd_exe_label(const struct dsm_policy *p, int pid);
-int dsmd_label_tasks(struct dsmd *d, bool only_unlabeled);
+/* The two start-up passes: before the hooks attach (every task), and
+ * after (only what has no label yet: tasks forked in between). */
+enum dsmd_label_pass { DSMD_LABEL_BEFORE_HOOKS, DSMD_LABEL_AFTER_HOOKS };
+int dsmd_label_tasks(struct dsmd *d, enum dsmd_label_pass pass);
 /* pid's label as the kernel sees it (no storage: p's initial label). */
 int dsmd_task_label(const struct dsmd *d, const struct dsm_policy *p, int pid, uint32_t *label);
 int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label);

@@ -189,12 +189,13 @@ static int label_by_proc(struct dsmd *d, bool only_unlabeled)
 
 /*
  * Label every task. Run once before the hooks are attached and once
- * after (only_unlabeled), which catches tasks forked in between; after
- * that, fork and exec label everything in the kernel. The iterators never
- * overwrite a label; the /proc fallback's first pass does.
+ * after (only what has no label), which catches tasks forked in between;
+ * after that, fork and exec label everything in the kernel. The iterators
+ * never overwrite a label; the /proc fallback's first pass does.
  */
-int dsmd_label_tasks(struct dsmd *d, bool only_unlabeled)
+int dsmd_label_tasks(struct dsmd *d, enum dsmd_label_pass pass)
 {
+	const bool only_unlabeled = pass == DSMD_LABEL_AFTER_HOOKS;
 	static bool warned;
 
 	if (bpf_program__fd(d->lsm->progs.dsm_label_tasks) >= 0 &&

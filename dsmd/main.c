@@ -195,7 +195,7 @@ static int start_fresh(struct dsmd *d)
 	if (err)
 		return err;
 	/* Label first: dsmd needs its own label before the bpf hook attaches. */
-	err = dsmd_label_tasks(d, false);
+	err = dsmd_label_tasks(d, DSMD_LABEL_BEFORE_HOOKS);
 	if (err)
 		return err;
 	err = dsmd_bpf_attach_and_pin(d);
@@ -205,7 +205,7 @@ static int start_fresh(struct dsmd *d)
 		dsmd_unload_now(&d->o);
 		return err;
 	}
-	return dsmd_label_tasks(d, true);
+	return dsmd_label_tasks(d, DSMD_LABEL_AFTER_HOOKS);
 }
 
 static int take_over(struct dsmd *d)
@@ -219,7 +219,7 @@ static int take_over(struct dsmd *d)
 	if (!err)
 		err = dsmd_net_attach(d);
 	if (!err)
-		err = dsmd_label_tasks(d, true);
+		err = dsmd_label_tasks(d, DSMD_LABEL_AFTER_HOOKS);
 	return err;
 }
 /* The heartbeat file (serve.c touches it every second), readable by
