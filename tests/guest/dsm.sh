@@ -124,6 +124,13 @@ as() {
 	"$DSMCTL" exec --label "$label" -- "$@"
 }
 
+# alarm_stream: the alarm log's lines. Read directly where the runner's
+# label may read dsm's files (system dsm_read), else through dsmd, which
+# serves them to class dsm query (a runner in a confined initial label).
+alarm_stream() {
+	cat "$DSM_ALARMS" 2>/dev/null || "$DSMCTL" alarms --json 2>/dev/null
+}
+
 # alarm_find KEY=VALUE...: the first alarm (JSON line) matching every pair,
 # waiting up to 10 s for it to arrive.
 alarm_find() {
@@ -132,10 +139,8 @@ alarm_find() {
 		filter+=" | select((.${kv%%=*} | tostring) == \"${kv#*=}\")"
 	done
 	for ((i = 0; i < 100; i++)); do
-		if [[ -s $DSM_ALARMS ]]; then
-			line=$(jq -c "$filter" "$DSM_ALARMS" 2>/dev/null | head -1)
-			[[ -n $line ]] && { echo "$line"; return 0; }
-		fi
+		line=$(alarm_stream | jq -c "$filter" 2>/dev/null | head -1)
+		[[ -n $line ]] && { echo "$line"; return 0; }
 		sleep 0.1
 	done
 	return 1
@@ -145,7 +150,7 @@ alarm_find() {
 alarm_expect() {
 	alarm_find "$@" >/dev/null || {
 		echo "alarms so far:" >&2
-		cat "$DSM_ALARMS" >&2 2>/dev/null
+		alarm_stream >&2
 		fail "no alarm with $*"
 	}
 }
@@ -158,8 +163,7 @@ alarm_count() {
 	for kv in "$@"; do
 		filter+=" | select((.${kv%%=*} | tostring) == \"${kv#*=}\")"
 	done
-	[[ -s $DSM_ALARMS ]] || { echo 0; return; }
-	jq -n "[inputs | $filter | (.suppressed // 1)] | add // 0" "$DSM_ALARMS"
+	alarm_stream | jq -n "[inputs | $filter | (.suppressed // 1)] | add // 0"
 }
 
 # alarm_lines KEY=VALUE...: how many lines of the alarm log match (a
@@ -169,8 +173,7 @@ alarm_lines() {
 	for kv in "$@"; do
 		filter+=" | select((.${kv%%=*} | tostring) == \"${kv#*=}\")"
 	done
-	[[ -s $DSM_ALARMS ]] || { echo 0; return; }
-	jq -c "$filter" "$DSM_ALARMS" | wc -l
+	alarm_stream | jq -c "$filter" | wc -l
 }
 
 # expect_probe WANT CMD...: run CMD, compare its last output line to WANT.
@@ -197,6 +200,6 @@ expect_alarmed() {
 		sleep 0.1
 	done
 	echo "alarms so far:" >&2
-	cat "$DSM_ALARMS" >&2 2>/dev/null
+	alarm_stream >&2
 	fail "$*: no new alarm with ${kv[*]}"
 }

@@ -150,7 +150,7 @@ echo "denied reloads: $counted counted, $logged lines in the log, $(st .alarm_lo
 ((counted >= 201)) || fail "dsmd counted $counted denied reloads"
 ((logged <= 20)) || fail "$logged alarm lines for one kind: no rate limit"
 (($(st .alarm_log.suppressed) > 0)) || fail "nothing counted as not logged"
-held() { jq -e 'select(.suppressed != null and .subject == "a")' "$DSM_ALARMS" >/dev/null 2>&1; }
+held() { alarm_stream | jq -e 'select(.suppressed != null and .subject == "a")' >/dev/null 2>&1; }
 for _ in $(seq 40); do held && break; sleep 0.1; done
 held || fail "no line says how many alarms were held back"
 
