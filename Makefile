@@ -115,6 +115,8 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h li
 # Unit tests that compile CLI or daemon sources in directly.
 $(O)/tests/unit/test_dsmctl_%: $(wildcard dsmctl/*.c dsmctl/*.h)
 $(O)/tests/unit/test_dsmd_%: $(wildcard dsmd/*.c dsmd/*.h)
+# ...and the one that compiles the BPF helpers that are plain C as C.
+$(O)/tests/unit/test_wire_native: bpf/siphash.h bpf/ipopt.h bpf/net_verify.h
 
 unit: $(UNIT_BIN)
 	@tests/run unit
