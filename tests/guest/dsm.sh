@@ -62,7 +62,15 @@ dsm_policy() {
 	} >"$file"
 }
 
-dsm_running() { [[ -n ${DSMD_PID:-} ]] && kill -0 "$DSMD_PID" 2>/dev/null; }
+# dsm_running: dsmd still runs (it is neither gone nor a zombie). Not by
+# kill -0: a policy may deny the runner's label signals to dsmd.
+dsm_running() {
+	local s
+	[[ -n ${DSMD_PID:-} ]] || return 1
+	{ read -r s <"/proc/$DSMD_PID/stat"; } 2>/dev/null || return 1
+	s=${s##*) }
+	[[ ${s%% *} != Z ]]
+}
 
 # dsm_start POLICY [DSMD ARGS...]: start dsmd, wait until it serves.
 dsm_start() {

@@ -89,6 +89,7 @@ dsm_running && fail "dsmd still runs after its pins were removed"
 wait "$DSMD_PID"
 expect_eq "dsmd's exit status" $? 0
 DSMD_PID=
-grep "letting go" "$DSM_LOG" || fail "dsmd did not say why it stopped"
+grep "unloaded: dsm no longer enforces on this node; exiting" "$DSM_LOG" ||
+	fail "dsmd did not say why it stopped"
 for _ in $(seq 50); do [[ $(lsm_link_ids) == "[]" ]] && break; sleep 0.1; done
 expect_eq "LSM links after unload" "$(lsm_link_ids)" "[]"
