@@ -11,8 +11,9 @@
  *                     unknown key, wrong MAC or stale epoch is dropped; a
  *                     good option stays in place for the receive-side check
  *   dsm_mac_selftest  known-answer test of the MAC code as loaded, run by
- *                     BPF_PROG_TEST_RUN; not meant to be attached (and
- *                     harmless if it is)
+ *                     BPF_PROG_TEST_RUN in the unit tests (dsmd does not
+ *                     load it); not meant to be attached (and harmless if
+ *                     it is)
  *
  * Helpers and headers:
  *   siphash.h     SipHash-2-4, fixed 28-byte message and bounded generic

@@ -15,7 +15,7 @@
  *
  * Verdicts:
  *   absent     no dsm option (options may be present)
- *   present    exactly one dsm option, len 24, version 1, all options sound
+ *   present    exactly one dsm option, len 24, version 2 or 1, all options sound
  *   malformed  an option of length 0 or 1, an option (or its length byte)
  *              past the header end, a dsm option of another length or
  *              version, two dsm options, a non-zero byte after end-of-
