@@ -32,10 +32,10 @@ attack() {
 	[[ $verdict == "$expect" ]] || fail "attack $what: expected $expect, got $verdict ($got)"
 }
 
-# wait_ready FILE: wait (10 s at most) for a server's "ready" line.
+# wait_ready FILE: wait (60 s at most) for a server's "ready" line.
 wait_ready() {
 	local _
-	for _ in $(seq 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done
+	for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
 

@@ -18,3 +18,13 @@ expect_eq() { [[ "$2" == "$3" ]] || fail "$1: got '$2', want '$3'"; }
 
 # expect_ok CMD...: CMD must exit 0.
 expect_ok() { "$@" || fail "expected success: $*"; }
+
+# server_ready FILE: wait for a server's "ready" line in FILE, and fail
+# if none came within 60 s. A server that is not listening yet loses
+# datagrams (they are not queued), and starting a labeled process takes
+# a while in a loaded guest.
+server_ready() {
+	local _
+	for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done
+	fail "server not ready: $1: $(cat "$1" 2>/dev/null)"
+}

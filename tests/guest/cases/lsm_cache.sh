@@ -21,7 +21,7 @@ reload() { # reload VERSION EXTRA-RULES
 
 as a "$PROBE" udp-recv 9700 20 >/tmp/recv &
 recv=$!
-for _ in $(seq 100); do grep -q ready /tmp/recv 2>/dev/null && break; sleep 0.1; done
+server_ready /tmp/recv
 mkfifo /tmp/steps
 as b "$PROBE" udp-step 127.0.0.1 9700 </tmp/steps >/tmp/send &
 sender=$!

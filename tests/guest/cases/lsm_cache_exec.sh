@@ -19,7 +19,7 @@ dsm_start /tmp/p.policy
 
 "$PROBE" udp-recv 9711 10 >/tmp/recv &
 recv=$!
-for _ in $(seq 100); do grep -q ready /tmp/recv 2>/dev/null && break; sleep 0.1; done
+server_ready /tmp/recv
 out=$(as a bash -c 'exec 5>/dev/udp/127.0.0.1/9711 || exit 1
 for i in 1 2; do echo x >&5 && echo "send OK"; done
 exec /tmp/probe-c fd-send 5' 2>&1)

@@ -30,7 +30,7 @@ EOF2
 	as c "$PROBE" udp-recv 9305 40 >/tmp/c-badver &
 	as c "$PROBE" udp-recv 9306 40 >/tmp/c-good1 &
 	for f in b-plain c-plain c-good c-badmac c-stale c-badver c-good1; do
-		for _ in $(seq 100); do grep -q ready "/tmp/$f" 2>/dev/null && break; sleep 0.1; done
+		server_ready "/tmp/$f"
 	done
 fi
 vm_barrier ready 120

@@ -26,7 +26,7 @@ dsm_start /tmp/p.policy --key-file /tmp/cluster.key
 
 serve() { # serve KIND PORT [LABEL, default b] -> output file
 	as "${3:-b}" "$PROBE" "$1" "$2" 20 >"/tmp/srv.$2" &
-	for _ in $(seq 100); do grep -q ready "/tmp/srv.$2" 2>/dev/null && break; sleep 0.1; done
+	server_ready "/tmp/srv.$2"
 }
 result() { for _ in $(seq 300); do grep -qE '^(received|accepted|accept timeout)' "/tmp/srv.$1" && break; sleep 0.1; done; tail -1 "/tmp/srv.$1"; }
 

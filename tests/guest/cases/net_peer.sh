@@ -28,9 +28,8 @@ if ((DSM_NODE == 2)); then
 	as c "$PROBE" udp-recv 9002 30 >/tmp/udp-any &
 	as b "$PROBE" tcp-accept 9100 30 >/tmp/tcp-a &
 	as b "$PROBE" tcp-accept 9101 30 >/tmp/tcp-c &
-	for f in udp-a udp-c udp-any tcp-a tcp-c; do
-		for _ in $(seq 100); do grep -q ready "/tmp/$f" 2>/dev/null && break; sleep 0.1; done
-	done
+	# Every server listens before node 1 sends.
+	for f in udp-a udp-c udp-any tcp-a tcp-c; do server_ready "/tmp/$f"; done
 fi
 vm_barrier servers-up
 

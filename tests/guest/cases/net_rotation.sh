@@ -17,7 +17,7 @@ n=300  # one every 20 ms: 6 s of traffic, each reload inside it
 
 if ((DSM_NODE == 2)); then
 	as b "$PROBE" udp-recv 9500 30 >/tmp/recv &
-	for _ in $(seq 100); do grep -q ready /tmp/recv 2>/dev/null && break; sleep 0.1; done
+	server_ready /tmp/recv
 fi
 vm_barrier receiving 120
 if ((DSM_NODE == 1)); then

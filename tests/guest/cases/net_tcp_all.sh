@@ -26,7 +26,7 @@ vm_barrier dsm-up
 
 if ((DSM_NODE == 2)); then
 	as b "$PROBE" tcp-accept 9500 60 >/tmp/tcp &
-	for _ in $(seq 100); do grep -q ready /tmp/tcp 2>/dev/null && break; sleep 0.1; done
+	server_ready /tmp/tcp
 fi
 vm_barrier server-up
 

@@ -22,7 +22,7 @@ expect_probe "create EACCES" as web "$PROBE" socket inet dgram
 alarm_expect subject=web target=web class=socket perm=create verdict=deny
 
 as web "$PROBE" tcp-accept 9700 10 >/tmp/web &
-for _ in $(seq 100); do grep -q ready /tmp/web 2>/dev/null && break; sleep 0.1; done
+server_ready /tmp/web
 expect_probe "connect EINPROGRESS" "$PROBE" connect 127.0.0.1 9700
 for _ in $(seq 150); do grep -q '^accept' /tmp/web && break; sleep 0.1; done
 expect_eq "unconfined -> web over lo" "$(tail -1 /tmp/web)" "accept timeout"
