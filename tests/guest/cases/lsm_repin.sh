@@ -31,7 +31,17 @@ trap -- "restore_sys; ${3:-}" EXIT
 set --
 
 lsm_link_ids() { bpftool -j link list 2>/dev/null | jq -c '[.[] | select(.attach_type == "lsm_mac") | .id] | sort'; }
-map_id() { bpftool -j map show pinned "/sys/fs/bpf/dsm/maps/$1" 2>/dev/null | jq -r .id; }
+# map_id NAME: the id of the map pinned as NAME, waiting (5 s at most)
+# for a pin dsmd is putting back.
+map_id() {
+	local id _
+	for _ in $(seq 50); do
+		id=$(bpftool -j map show pinned "/sys/fs/bpf/dsm/maps/$1" 2>/dev/null | jq -r .id)
+		[[ $id =~ ^[0-9]+$ ]] && break
+		sleep 0.1
+	done
+	echo "$id"
+}
 wait_log() { # wait_log N PATTERN: until the log has N lines matching PATTERN
 	for _ in $(seq 100); do (($(grep -c "$2" "$DSM_LOG") >= $1)) && return 0; sleep 0.1; done
 	fail "dsmd did not log '$2' $1 time(s)"
