@@ -39,6 +39,7 @@ if ((DSM_NODE == 1)); then
 	expect_probe "sent 5" as a "$PROBE" udp-send "$server" 9002 5
 	expect_probe "send OK" as a "$PROBE" connect "$server" 9100
 	expect_probe "connect EINPROGRESS" as c "$PROBE" connect "$server" 9101
+	echo "node 1 packets: $("$DSMCTL" status --json | jq -c .packets)"
 fi
 vm_barrier clients-done 120
 
@@ -47,6 +48,8 @@ if ((DSM_NODE == 2)); then
 		[[ $(grep -c -E '^(received|accepted|accept timeout)' /tmp/udp-a /tmp/udp-c /tmp/udp-any /tmp/tcp-a /tmp/tcp-c | awk -F: '{s+=$2} END {print s}') == 5 ]] && break
 		sleep 0.1
 	done
+	for f in udp-a udp-c udp-any tcp-a tcp-c; do echo "$f: $(tail -1 "/tmp/$f")"; done
+	echo "node 2 packets: $("$DSMCTL" status --json | jq -c .packets)"
 	expect_eq "UDP from a@node1" "$(tail -1 /tmp/udp-a)" "received 5"
 	expect_eq "UDP from c@node1" "$(tail -1 /tmp/udp-c)" "received 0"
 	expect_eq "UDP from a@node1 by a@any rule" "$(tail -1 /tmp/udp-any)" "received 5"
