@@ -50,6 +50,8 @@ if ((DSM_NODE == 2)); then
 	done
 	for f in udp-a udp-c udp-any tcp-a tcp-c; do echo "$f: $(tail -1 "/tmp/$f")"; done
 	echo "node 2 packets: $("$DSMCTL" status --json | jq -c .packets)"
+	echo "node 2 errors: $("$DSMCTL" status --json | jq -c .counters)"
+	grep -E '^(Udp|Icmp|Ip):' /proc/net/snmp | sed 's/^/node 2 snmp: /'
 	expect_eq "UDP from a@node1" "$(tail -1 /tmp/udp-a)" "received 5"
 	expect_eq "UDP from c@node1" "$(tail -1 /tmp/udp-c)" "received 0"
 	expect_eq "UDP from a@node1 by a@any rule" "$(tail -1 /tmp/udp-any)" "received 5"
