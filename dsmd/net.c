@@ -63,37 +63,48 @@ static bool labeling(const struct dsmd_opts *o)
 	return o->key_file && o->label_egress;
 }
 
+/* Run fn in namespace ns (-1: dsmd's own) and come back. */
+static int in_netns(const struct dsmd_opts *o, int ns,
+		    int (*fn)(const struct dsmd_opts *, void *), void *ctx)
+{
+	int self, fd, ret, err;
+
+	if (ns < 0)
+		return fn(o, ctx);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	fd = open(o->netns[ns], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		ret = -errno;
+		log_error("net: enter network namespace %s: %s", o->netns[ns], strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		close(self);
+		return ret;
+	}
+	close(fd);
+	ret = fn(o, ctx);
+	if (setns(self, CLONE_NEWNET)) {
+		/* Sockets opened from here on would be in the wrong
+		 * namespace: stop. */
+		err = -errno;
+		log_error("net: return to own network namespace: %s", strerror(-err));
+		close(self);
+		return err;
+	}
+	close(self);
+	return ret;
+}
+
 /* Run fn in dsmd's network namespace, then in each --netns one. */
 static int for_each_netns(const struct dsmd_opts *o, int (*fn)(const struct dsmd_opts *, void *),
 			  void *ctx)
 {
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), err, ret;
+	int ret = fn(o, ctx);
 
-	if (self < 0)
-		return -errno;
-	ret = fn(o, ctx);
-	for (unsigned i = 0; !ret && i < o->n_netns; i++) {
-		int fd = open(o->netns[i], O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-			ret = -errno;
-			log_error("net: enter network namespace %s: %s", o->netns[i], strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			break;
-		}
-		close(fd);
-		ret = fn(o, ctx);
-		if (setns(self, CLONE_NEWNET)) {
-			/* Sockets opened from here on would be in the wrong
-			 * namespace: stop. */
-			err = -errno;
-			log_error("net: return to own network namespace: %s", strerror(errno));
-			close(self);
-			return err;
-		}
-	}
-	close(self);
+	for (unsigned i = 0; !ret && i < o->n_netns; i++)
+		ret = in_netns(o, (int)i, fn, ctx);
 	return ret;
 }
 
@@ -808,36 +819,6 @@ struct watch {
 static struct watch watches[DSMD_MAX_NETNS + 1];
 static unsigned nwatches;
 
-/* Run fn in namespace ns (-1: dsmd's own) and come back. */
-static int in_netns(const struct dsmd_opts *o, int ns,
-		    int (*fn)(const struct dsmd_opts *, void *), void *ctx)
-{
-	int self, fd, ret, err;
-
-	if (ns < 0)
-		return fn(o, ctx);
-	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0)
-		return -errno;
-	fd = open(o->netns[ns], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-		ret = -errno;
-		if (fd >= 0)
-			close(fd);
-		close(self);
-		return ret;
-	}
-	close(fd);
-	ret = fn(o, ctx);
-	if (setns(self, CLONE_NEWNET)) {
-		err = -errno;
-		log_error("net: return to own network namespace: %s", strerror(errno));
-		close(self);
-		return err;
-	}
-	close(self);
-	return ret;
-}
 
 static int watch_here(const struct dsmd_opts *o, void *ctx)
 {
