@@ -65,3 +65,20 @@ netns_spawn() {
 	cat "$f"
 	rm -f "$f"
 }
+
+# sock_serve PORT FAMILY [LABEL]: attack_net_sock's server on PORT, as LABEL
+# when given, into /tmp/srv.PORT, once it is listening.
+sock_serve() {
+	local -a run=()
+	[[ -n ${3:-} ]] && run=(as "$3")
+	"${run[@]}" "$SOCKT" serve "$2" "$1" 150 >"/tmp/srv.$1" 2>&1 &
+	wait_ready "/tmp/srv.$1" || fail "server $1: $(cat "/tmp/srv.$1")"
+}
+# sock_client PORT FAMILY [LABEL]: attack_net_sock connects to $server's
+# PORT and sends, as LABEL when given; its steps into /tmp/cli.PORT.
+sock_client() {
+	local -a run=()
+	[[ -n ${3:-} ]] && run=(as "$3")
+	"${run[@]}" "$SOCKT" connect "$2" "$server" "$1" >"/tmp/cli.$1" 2>&1
+	echo "client ${3:-(no dsm)} $2 -> $1: $(tr '\n' ' ' <"/tmp/cli.$1")"
+}

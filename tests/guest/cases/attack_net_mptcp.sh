@@ -27,28 +27,16 @@ res() { # what the server on port $1 accepted, "not accepted" if nothing in 10 s
 	l=$(wait_done "/tmp/srv.$1" '^accepted' 100 | cut -d' ' -f1-2)
 	[[ $l == accepted* ]] && echo "$l" || echo "not accepted"
 }
-serve() { # PORT FAMILY [LABEL]
-	local -a run=()
-	[[ -n ${3:-} ]] && run=(as "$3")
-	"${run[@]}" "$SOCKT" serve "$2" "$1" 150 >"/tmp/srv.$1" 2>&1 &
-	wait_ready "/tmp/srv.$1" || fail "server $1: $(cat "/tmp/srv.$1")"
-}
-client() { # PORT FAMILY [LABEL]
-	local -a run=()
-	[[ -n ${3:-} ]] && run=(as "$3")
-	"${run[@]}" "$SOCKT" connect "$2" "$server" "$1" >"/tmp/cli.$1" 2>&1
-	echo "client ${3:-(no dsm)} $2 -> $1: $(tr '\n' ' ' <"/tmp/cli.$1")"
-}
 
 # ---- no dsm: MPTCP at both ends works --------------------------------------
-((DSM_NODE == 2)) && serve 9800 mptcp
+((DSM_NODE == 2)) && sock_serve 9800 mptcp
 vm_barrier up0
-((DSM_NODE == 1)) && client 9800 mptcp
+((DSM_NODE == 1)) && sock_client 9800 mptcp
 vm_barrier done0
 if ((DSM_NODE == 2)); then
 	control "no dsm: MPTCP client -> MPTCP listener" "$(res 9800)" "accepted x"
 	# An MPTCP listener that predates dsm: its subflows carry no label.
-	serve 9803 mptcp
+	sock_serve 9803 mptcp
 fi
 
 dsm_keyfile /tmp/cluster.key 1
@@ -72,15 +60,15 @@ vm_barrier dsm-up
 # 9802  s, plain TCP                      c, plain TCP      control: c@node1 -> s denied
 # 9803  MPTCP listener from before dsm    a, plain TCP      unlabeled subflow: denied
 #       (judged as its initial label, unconfined, it would hear a@node1)
-((DSM_NODE == 2)) && { serve 9801 inet s; serve 9802 inet s; }
+((DSM_NODE == 2)) && { sock_serve 9801 inet s; sock_serve 9802 inet s; }
 vm_barrier servers-up
 if ((DSM_NODE == 1)); then
-	client 9801 mptcp a
+	sock_client 9801 mptcp a
 	attack "6c a creates an MPTCP socket" blocked "$(head -1 /tmp/cli.9801)" "create OK"
 	alarm_expect subject=a target=a class=socket perm=create verdict=deny aux=$(((262 << 16) | (2 << 8) | 1))
-	client 9801 inet a
-	client 9802 inet c
-	client 9803 inet a
+	sock_client 9801 inet a
+	sock_client 9802 inet c
+	sock_client 9803 inet a
 fi
 if ((DSM_NODE == 2)); then
 	expect_eq "unconfined creates an MPTCP socket" \
@@ -102,9 +90,9 @@ vm_barrier checked 120
 dsm_stop
 dsm_start /tmp/p-permissive.policy --key-file /tmp/cluster.key
 vm_barrier permissive
-((DSM_NODE == 2)) && serve 9804 mptcp s
+((DSM_NODE == 2)) && sock_serve 9804 mptcp s
 vm_barrier servers-up2
-((DSM_NODE == 1)) && client 9804 mptcp a
+((DSM_NODE == 1)) && sock_client 9804 mptcp a
 vm_barrier clients-done2 120
 if ((DSM_NODE == 2)); then
 	control "permissive: MPTCP a@node1 -> MPTCP listener of s" "$(res 9804)" "accepted x"

@@ -30,29 +30,17 @@ res() { # what the server on port $1 accepted, "not accepted" if nothing in 10 s
 	l=$(wait_done "/tmp/srv.$1" '^accept' 100 | cut -d' ' -f1-2)
 	[[ $l == accept* ]] && echo "$l" || echo "not accepted"
 }
-serve() { # PORT FAMILY [LABEL]
-	local -a run=()
-	[[ -n ${3:-} ]] && run=(as "$3")
-	"${run[@]}" "$SOCKT" serve "$2" "$1" 150 >"/tmp/srv.$1" 2>&1 &
-	wait_ready "/tmp/srv.$1" || fail "server $1: $(cat "/tmp/srv.$1")"
-}
-client() { # PORT FAMILY [LABEL]
-	local -a run=()
-	[[ -n ${3:-} ]] && run=(as "$3")
-	"${run[@]}" "$SOCKT" connect "$2" "$server" "$1" >"/tmp/cli.$1" 2>&1
-	echo "client ${3:-(no dsm)} $2 -> $1: $(tr '\n' ' ' <"/tmp/cli.$1")"
-}
 SMC_CREATE_AUX=$(((43 << 8) | 1)) # AF_SMC, SOCK_STREAM
 
 # ---- no dsm: SMC at both ends works ----------------------------------------
-((DSM_NODE == 2)) && serve 9810 smc
+((DSM_NODE == 2)) && sock_serve 9810 smc
 vm_barrier up0
-((DSM_NODE == 1)) && client 9810 smc
+((DSM_NODE == 1)) && sock_client 9810 smc
 vm_barrier done0
 if ((DSM_NODE == 2)); then
 	control "no dsm: SMC client -> SMC listener" "$(res 9810)" "accepted x"
 	# An SMC listener that predates dsm.
-	serve 9813 smc
+	sock_serve 9813 smc
 fi
 
 dsm_keyfile /tmp/cluster.key 1
@@ -82,15 +70,15 @@ if ((DSM_NODE == 2)); then
 	expect_eq "unconfined creates an SMC socket (socket * covers no SMC)" \
 		"$("$SOCKT" connect smc 127.0.0.1 9 2>&1 | head -1)" "create EACCES"
 	alarm_expect subject=unconfined class=socket perm=create verdict=deny aux=$SMC_CREATE_AUX
-	serve 9811 inet s
+	sock_serve 9811 inet s
 fi
 vm_barrier servers-up
 if ((DSM_NODE == 1)); then
-	client 9811 smc a
+	sock_client 9811 smc a
 	attack "6d a creates an SMC socket" blocked "$(head -1 /tmp/cli.9811)" "create OK"
 	alarm_expect subject=a target=a class=socket perm=create verdict=deny aux=$SMC_CREATE_AUX
-	client 9811 inet a
-	client 9813 inet a
+	sock_client 9811 inet a
+	sock_client 9813 inet a
 fi
 vm_barrier clients-done 120
 if ((DSM_NODE == 2)); then
@@ -105,9 +93,9 @@ vm_barrier checked 120
 dsm_stop
 dsm_start /tmp/p-permissive.policy --key-file /tmp/cluster.key
 vm_barrier permissive
-((DSM_NODE == 2)) && serve 9814 smc s
+((DSM_NODE == 2)) && sock_serve 9814 smc s
 vm_barrier servers-up2
-((DSM_NODE == 1)) && client 9814 smc a
+((DSM_NODE == 1)) && sock_client 9814 smc a
 vm_barrier clients-done2 120
 if ((DSM_NODE == 2)); then
 	control "permissive: SMC a@node1 -> SMC listener of s" "$(res 9814)" "accepted x"
