@@ -2,9 +2,12 @@
 # Source it: . tests/vm/guest-lib.sh
 
 # vm_barrier NAME [TIMEOUT]: return once every node has reached NAME.
-# Uses the run directory shared by all nodes (9p, no caching).
+# Uses the run directory shared by all nodes (9p, no caching). The run
+# directory outlives a test (a cluster runs many), so NAME is taken within
+# DSM_BARRIER_SCOPE (the suite sets it to the test's name): a barrier an
+# earlier test passed under the same NAME does not let a node through.
 vm_barrier() {
-	local name=$1 limit=${2:-120} n waited=0
+	local name=${DSM_BARRIER_SCOPE:+$DSM_BARRIER_SCOPE.}$1 limit=${2:-120} n waited=0
 	[[ -n ${DSM_SHARED:-} ]] || return 0
 	: >"$DSM_SHARED/.barrier.$name.$DSM_NODE"
 	while :; do

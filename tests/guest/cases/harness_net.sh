@@ -11,3 +11,15 @@ vm_wait_ip "$(vm_node_ip "$peer")" 30 || fail "node $peer unreachable"
 echo "hello from node $DSM_NODE" >"$DSM_SHARED/hello.$DSM_NODE"
 vm_barrier hello-written || fail barrier
 expect_eq "peer's file" "$(cat "$DSM_SHARED/hello.$peer")" "hello from node $peer"
+
+# A barrier waits for this test's nodes even when an earlier test in the
+# same cluster passed one of the same name (the run directory outlives a
+# test): both nodes pass "reused" as another test would, then node 2 is
+# late to this test's own "reused"; node 1 must wait for it.
+DSM_BARRIER_SCOPE=an_earlier_test vm_barrier reused || fail "barrier of the earlier test"
+if ((DSM_NODE == 2)); then
+	sleep 3
+	echo late >"$DSM_SHARED/late.$DSM_NODE"
+fi
+vm_barrier reused || fail barrier
+expect_eq "node 2 reached the barrier after writing" "$(cat "$DSM_SHARED/late.2" 2>/dev/null)" late
