@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CPPFLAGS := -Iinclude -Ilib -I$(O) -I$(O)/bpf -D_GNU_SOURCE
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS   := -lbpf -lelf -lz -ljson-c -lcrypto
+LDLIBS   := -lbpf -lelf -lz -ljson-c -lsqlite3 -lssl -lcrypto
 BPFCFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(O)
 
 LIB_SRC   := $(wildcard lib/*.c)
@@ -33,16 +33,20 @@ TOOL_SRC  := $(wildcard tests/guest/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:%.c=$(O)/%)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:%.c=$(O)/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(FUZZ_SRC:%.c=$(O)/%)
+LIB_FUZZ  := $(LIB_SRC:%.c=$(O)/fuzz/%.o)
+FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 DSMD_SRC   := $(wildcard dsmd/*.c)
 DSMCTL_SRC := $(wildcard dsmctl/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl)
 
-.PHONY: all deps test unit headers calls guest-test vm-selftest demo bench clean
+.PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 
-all: $(BPF_SKEL) $(O)/libdsm.a $(DAEMONS) $(TPROG_BIN) $(TOOL_BIN) $(BENCH_BIN) $(UNIT_BIN)
+all: $(BPF_SKEL) $(O)/libdsm.a $(DAEMONS) $(TPROG_BIN) $(TOOL_BIN) $(BENCH_BIN) $(UNIT_BIN) $(FUZZ_BIN)
 
 # Every Debian package and the guest kernel; quick when nothing is missing.
 deps:
@@ -121,6 +125,23 @@ $(O)/tests/unit/test_wire_native: bpf/siphash.h bpf/ipopt.h bpf/net_verify.h
 unit: $(UNIT_BIN)
 	@tests/run unit
 
+# Fuzz targets: libFuzzer (clang) with ASan/UBSan, against a libdsm built
+# the same way; `make fuzz` runs each for DSM_FUZZ_SECONDS (tests/run fuzz).
+$(O)/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h include/dsm/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(FUZZFLAGS) $(WARN) -c $< -o $@
+
+$(O)/libdsm-fuzz.a: $(LIB_FUZZ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/tests/fuzz/%: tests/fuzz/%.c $(O)/libdsm-fuzz.a $(wildcard lib/*.h include/dsm/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $(WARN) $< $(O)/libdsm-fuzz.a $(LDLIBS) -o $@
+
+fuzz: $(FUZZ_BIN)
+	@tests/run fuzz
+
 # Every header compiles by itself: each includes what it uses, so any
 # include order works. BPF headers as BPF, host headers as C; the shared
 # ones (include/dsm, the pure helpers in bpf/) both ways.
@@ -161,4 +182,4 @@ bench:
 	@bench/run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(O)/lib $(O)/san $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm
+	rm -rf $(O)/lib $(O)/san $(O)/fuzz $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm

@@ -17,7 +17,9 @@ packages=(
 	clang llvm                   # BPF objects (clang -target bpf), llvm-strip
 	libbpf-dev bpftool           # libbpf, skeletons, vmlinux.h
 	libelf-dev zlib1g-dev        # libbpf link deps
-	libssl-dev                   # SipHash cross-check, TLS/signatures later
+	libssl-dev                   # SipHash cross-check, TLS, Ed25519 signatures
+	libsqlite3-dev               # the Security Server's store
+	libclang-rt-14-dev           # libFuzzer and sanitizer runtimes for clang (tests/fuzz)
 	libjson-c-dev                # JSON alarms and status
 	libcmocka-dev                # unit test framework
 	qemu-system-x86              # guest nodes (BPF LSM cannot load on the host)
