@@ -5,7 +5,8 @@
  * frames from partial reads. The header is validated before a byte of the
  * body is allocated, against the limit of the frame's own type, so a peer
  * cannot make the other side reserve more than one message of that type
- * may need. The bodies are chan_msg_body.c's.
+ * may need. Also the value rules of string and DER fields, which callers
+ * may use on their own values. The bodies are chan_msg_body.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
