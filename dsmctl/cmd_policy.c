@@ -394,8 +394,10 @@ static bool parse_u64(const char *s, uint64_t *out)
 static const char *key_error(int r)
 {
 	switch (r) {
-	case -EPERM:
-		return "group or others may access it (chmod 600 it)";
+	case -EACCES:
+		return "not yours, or group or others may access it (chmod 600 it)";
+	case -ELOOP:
+		return "a symbolic link (name the key file itself)";
 	case -EBADMSG:
 		return "not a PEM Ed25519 key";
 	case -EINVAL:

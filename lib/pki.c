@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "file.h"
 #include "pki.h"
 
 #define URI_SCHEME    "dsm://"
@@ -631,79 +632,13 @@ out:
 
 /* ---- files -------------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int sync_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n = slash ? (size_t)(slash - path) : 0;
-	int fd, err = 0;
-
-	if (n >= sizeof(dir))
-		return -ENAMETOOLONG;
-	if (slash && n == 0)
-		n = 1; /* the root */
-	memcpy(dir, slash ? path : ".", slash ? n : 1);
-	dir[slash ? n : 1] = 0;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/* A new file at path holding buf, mode given, or nothing at all. */
-static int write_atomically(const char *path, const void *buf, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	int fd, err;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC); /* created 0600 */
-	if (fd < 0)
-		return -errno;
-	err = fchmod(fd, mode) ? -errno : 0;
-	if (!err)
-		err = write_all(fd, buf, len);
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	return sync_parent_dir(path);
-}
-
 /* A memory BIO's contents to a file; the BIO is freed (and, for keys,
  * cleared: a secure-memory BIO clears on free). */
 static int write_bio(const char *path, BIO *b, mode_t mode)
 {
 	char *p;
 	long n = BIO_get_mem_data(b, &p);
-	int err = n > 0 ? write_atomically(path, p, (size_t)n, mode) : -EIO;
+	int err = n > 0 ? dsm_file_write(path, p, (size_t)n, mode, DSM_FILE_REPLACE) : -EIO;
 
 	BIO_free(b);
 	return err;
@@ -740,61 +675,6 @@ int dsm_pki_cert_save(const char *path, const X509 *cert)
 	return write_bio(path, b, 0644);
 }
 
-/* Private files: ours, regular, no access for group or other. */
-static int secret_file_ok(const struct stat *st)
-{
-	if (!S_ISREG(st->st_mode))
-		return -EINVAL;
-	if (st->st_uid != geteuid() || (st->st_mode & 077))
-		return -EACCES;
-	return 0;
-}
-
-/* A small file, whole, into a buffer (freed with OPENSSL_clear_free). */
-static int read_file(const char *path, bool secret, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t have = 0;
-	int fd, err;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	err = secret ? secret_file_ok(&st) : S_ISREG(st.st_mode) ? 0 : -EINVAL;
-	if (err)
-		goto out;
-	err = st.st_size <= 0 || st.st_size > FILE_MAX ? -EFBIG : 0;
-	if (err || !(buf = OPENSSL_malloc((size_t)st.st_size + 1))) {
-		err = err ?: -ENOMEM;
-		goto out;
-	}
-	while (have < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		have += (size_t)n;
-	}
-	buf[have] = 0;
-	*out = buf;
-	*len = have;
-	buf = NULL;
-out:
-	OPENSSL_clear_free(buf, (size_t)st.st_size + 1);
-	close(fd);
-	return err;
-}
-
 /* No passphrase prompts: an encrypted key is refused. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
@@ -805,19 +685,19 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 int dsm_pki_key_load(const char *path, EVP_PKEY **out)
 {
 	EVP_PKEY *k = NULL;
-	char *buf;
+	uint8_t *buf;
 	size_t len;
 	BIO *b;
 	int err;
 
 	*out = NULL;
-	if ((err = read_file(path, true, &buf, &len)))
+	if ((err = dsm_file_read(path, FILE_MAX, DSM_FILE_SECRET | DSM_FILE_NONEMPTY, &buf, &len)))
 		return err;
 	b = BIO_new_mem_buf(buf, (int)len);
 	if (b)
 		k = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
 	BIO_free(b);
-	OPENSSL_clear_free(buf, len + 1);
+	dsm_file_free(buf, len);
 	ERR_clear_error();
 	if (!is_ed25519(k)) {
 		EVP_PKEY_free(k);
@@ -830,19 +710,19 @@ int dsm_pki_key_load(const char *path, EVP_PKEY **out)
 int dsm_pki_cert_load(const char *path, X509 **out)
 {
 	X509 *x = NULL, *extra = NULL;
-	char *buf;
+	uint8_t *buf;
 	size_t len;
 	BIO *b;
 	int err;
 
 	*out = NULL;
-	if ((err = read_file(path, false, &buf, &len)))
+	if ((err = dsm_file_read(path, FILE_MAX, DSM_FILE_NONEMPTY, &buf, &len)))
 		return err;
 	b = BIO_new_mem_buf(buf, (int)len);
 	if (b && (x = PEM_read_bio_X509(b, NULL, no_passphrase, NULL)))
 		extra = PEM_read_bio_X509(b, NULL, no_passphrase, NULL);
 	BIO_free(b);
-	OPENSSL_free(buf);
+	dsm_file_free(buf, len);
 	ERR_clear_error();
 	if (!x || extra) { /* one certificate per file */
 		X509_free(x);

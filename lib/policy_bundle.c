@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "file.h"
 #include "policy_int.h"
 
 static const uint8_t magic[8] = { 'D', 'S', 'M', 'B', 'N', 'D', 'L', '\n' };
@@ -833,89 +834,28 @@ int dsm_bundle_read(const uint8_t *buf, size_t len, struct dsm_policy **out)
 
 int dsm_bundle_write_file(const struct dsm_policy *p, const char *path)
 {
-	size_t plen = strlen(path), off = 0, len;
-	char *tmp = malloc(plen + sizeof(".XXXXXX"));
 	uint8_t *buf;
-	int fd, r;
+	size_t len;
+	int r = dsm_bundle_write(p, &buf, &len);
 
-	if (!tmp)
-		return -ENOMEM;
-	r = dsm_bundle_write(p, &buf, &len);
-	if (r) {
-		free(tmp);
-		return r;
-	}
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".XXXXXX", sizeof(".XXXXXX"));
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (!r && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
-		r = -errno;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
 	if (r)
-		unlink(tmp);
-out:
+		return r;
+	r = dsm_file_write(path, buf, len, 0644, DSM_FILE_REPLACE);
 	free(buf);
-	free(tmp);
 	return r;
 }
 
 int dsm_bundle_read_file(const char *path, struct dsm_policy **out)
 {
-	struct stat st;
 	uint8_t *buf;
-	size_t off = 0;
-	int fd, r = 0;
+	size_t len;
+	int r;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
+	r = dsm_file_read(path, DSM_BUNDLE_MAX_SIZE, 0, &buf, &len);
+	if (r)
 		return r;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > DSM_BUNDLE_MAX_SIZE) {
-		close(fd);
-		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EBADMSG; /* shrank while reading */
-			break;
-		}
-		off += (size_t)n;
-	}
-	close(fd);
-	if (!r)
-		r = dsm_bundle_read(buf, off, out);
+	r = dsm_bundle_read(buf, len, out);
 	free(buf);
 	return r;
 }

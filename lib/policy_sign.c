@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "policy_int.h"
+#include "file.h"
 #include "policy_sign.h"
 
 static const uint8_t magic[8] = { 'D', 'S', 'M', 'S', 'I', 'G', 'N', '\n' };
@@ -224,131 +225,6 @@ void dsm_sign_pubkey_free(struct dsm_sign_pubkey *k)
 
 /* ---- files -------------------------------------------------------------- */
 
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-/* Make a rename or link durable: fsync the directory that holds path. */
-static void sync_dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
-	int fd;
-
-	if (slash && !dir)
-		return;
-	fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
-/*
- * Write len bytes to path with mode: into a temporary file next to it
- * (created 0600, so a private key is never readable by others, not even
- * for a moment), synced, then renamed over path (replace) or linked to it
- * (no replace: -EEXIST if path exists).
- */
-static int write_file_atomic(const char *path, const uint8_t *buf, size_t len,
-			     mode_t mode, bool replace)
-{
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + sizeof(".XXXXXX"));
-	int fd, r = 0;
-
-	if (!tmp)
-		return -ENOMEM;
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".XXXXXX", sizeof(".XXXXXX"));
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		free(tmp);
-		return r;
-	}
-	r = write_all(fd, buf, len);
-	if (!r && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
-		r = -errno;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && replace && rename(tmp, path) < 0)
-		r = -errno;
-	if (!r && !replace && link(tmp, path) < 0)
-		r = -errno;
-	if (r || !replace)
-		unlink(tmp);
-	if (!r)
-		sync_dir_of(path);
-	free(tmp);
-	return r;
-}
-
-/* Read a whole regular file of at most max bytes into a new buffer. If
- * private, refuse a file group or others may access. */
-static int read_file(const char *path, size_t max, bool private, uint8_t **buf, size_t *len)
-{
-	struct stat st;
-	uint8_t *b;
-	size_t off = 0;
-	int fd, r = 0;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else if (private && (st.st_mode & 077))
-		r = -EPERM;
-	else if ((uint64_t)st.st_size > max)
-		r = -EFBIG;
-	if (r) {
-		close(fd);
-		return r;
-	}
-	b = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!b) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EBADMSG; /* shrank while reading */
-			break;
-		}
-		off += (size_t)n;
-	}
-	close(fd);
-	if (r) {
-		OPENSSL_clear_free(b, (size_t)st.st_size);
-		return r;
-	}
-	*buf = b;
-	*len = off;
-	return 0;
-}
-
 /* Never prompt for a passphrase: dsm's keys have none. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
@@ -394,7 +270,7 @@ static int key_file_write(EVP_PKEY *pkey, bool private, const char *path)
 
 	if (r)
 		return r;
-	r = write_file_atomic(path, pem, len, private ? 0600 : 0644, false);
+	r = dsm_file_write(path, pem, len, private ? 0600 : 0644, DSM_FILE_CREATE);
 	OPENSSL_clear_free(pem, len);
 	return r;
 }
@@ -437,11 +313,11 @@ int dsm_sign_key_read_file(const char *path, struct dsm_sign_key **out)
 	int r;
 
 	*out = NULL;
-	r = read_file(path, KEY_FILE_MAX, true, &pem, &len);
+	r = dsm_file_read(path, KEY_FILE_MAX, DSM_FILE_SECRET, &pem, &len);
 	if (r)
 		return r;
 	pkey = key_from_pem(pem, len, true);
-	OPENSSL_clear_free(pem, len);
+	dsm_file_free(pem, len);
 	if (!pkey)
 		return -EBADMSG;
 	return key_wrap(pkey, out);
@@ -455,11 +331,11 @@ int dsm_sign_pubkey_read_file(const char *path, struct dsm_sign_pubkey **out)
 	int r;
 
 	*out = NULL;
-	r = read_file(path, KEY_FILE_MAX, false, &pem, &len);
+	r = dsm_file_read(path, KEY_FILE_MAX, 0, &pem, &len);
 	if (r)
 		return r;
 	pkey = key_from_pem(pem, len, false);
-	free(pem);
+	dsm_file_free(pem, len);
 	if (!pkey)
 		return -EBADMSG;
 	return pubkey_wrap(pkey, out);
@@ -467,12 +343,12 @@ int dsm_sign_pubkey_read_file(const char *path, struct dsm_sign_pubkey **out)
 
 int dsm_signed_read_file(const char *path, uint8_t **buf, size_t *len)
 {
-	return read_file(path, DSM_SIGN_MAX_SIZE, false, buf, len);
+	return dsm_file_read(path, DSM_SIGN_MAX_SIZE, 0, buf, len);
 }
 
 int dsm_signed_write_file(const char *path, const uint8_t *buf, size_t len)
 {
-	return write_file_atomic(path, buf, len, 0644, true);
+	return dsm_file_write(path, buf, len, 0644, DSM_FILE_REPLACE);
 }
 
 /* ---- signatures --------------------------------------------------------- */

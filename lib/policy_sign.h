@@ -71,8 +71,9 @@ void dsm_sign_pubkey_free(struct dsm_sign_pubkey *k);
  * into place) and never replace an existing file (-EEXIST): a key is not
  * lost to a slip of the command line.
  *
- * Reading a private key refuses a file that group or others may access in
- * any way (-EPERM), one that is not a regular file (-EINVAL), and anything
+ * Reading a private key refuses a file that is not the effective user's or
+ * that group or others may access in any way (-EACCES), a symbolic link
+ * (-ELOOP), one that is not a regular file (-EINVAL), and anything
  * that is not an Ed25519 key in PEM (-EBADMSG); no passphrase is asked for.
  */
 int dsm_sign_key_write_file(const struct dsm_sign_key *k, const char *path);
