@@ -123,7 +123,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h li
 # Unit tests that compile CLI or daemon sources in directly.
 $(O)/tests/unit/test_dsmctl_%: $(wildcard dsmctl/*.c dsmctl/*.h)
 $(O)/tests/unit/test_dsmd_%: $(wildcard dsmd/*.c dsmd/*.h)
-$(O)/tests/unit/test_server_%: $(wildcard server/*.c server/*.h)
+$(filter $(O)/tests/unit/test_server_%,$(UNIT_BIN)): $(wildcard server/*.c server/*.h tests/unit/server_*.h)
 # ...and the one that compiles the BPF helpers that are plain C as C.
 $(O)/tests/unit/test_wire_native: bpf/siphash.h bpf/ipopt.h bpf/net_verify.h
 

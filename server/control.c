@@ -68,7 +68,7 @@ static json_object *error_answer(const char *fmt, ...)
 
 /* ---- the verbs ------------------------------------------------------- */
 
-static json_object *node_add(struct srv *s, const struct ctl_req *r)
+static json_object *verb_node_add(struct srv *s, const struct ctl_req *r)
 {
 	char token[2 * SRV_TOKEN_LEN + 1];
 	struct srv_node n;
@@ -128,7 +128,7 @@ static json_object *node_array(struct srv *s)
 	return arr;
 }
 
-static json_object *node_list(struct srv *s, const struct ctl_req *r)
+static json_object *verb_node_list(struct srv *s, const struct ctl_req *r)
 {
 	json_object *o, *arr;
 
@@ -142,7 +142,7 @@ static json_object *node_list(struct srv *s, const struct ctl_req *r)
 	return o;
 }
 
-static json_object *node_remove(struct srv *s, const struct ctl_req *r)
+static json_object *verb_node_remove(struct srv *s, const struct ctl_req *r)
 {
 	struct srv_conn *c;
 	struct srv_node n;
@@ -195,7 +195,7 @@ static int read_fd(int fd, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-static json_object *policy_push(struct srv *s, const struct ctl_req *r)
+static json_object *verb_policy_push(struct srv *s, const struct ctl_req *r)
 {
 	char why[256] = "";
 	uint8_t *buf = NULL;
@@ -233,7 +233,7 @@ static int status_entry(const struct srv_node *n, void *ctx)
 	return 0;
 }
 
-static json_object *policy_status(struct srv *s, const struct ctl_req *r)
+static json_object *verb_policy_status(struct srv *s, const struct ctl_req *r)
 {
 	json_object *o, *arr;
 
@@ -250,7 +250,7 @@ static json_object *policy_status(struct srv *s, const struct ctl_req *r)
 	return o;
 }
 
-static json_object *status(struct srv *s, const struct ctl_req *r)
+static json_object *verb_status(struct srv *s, const struct ctl_req *r)
 {
 	json_object *o, *arr;
 
@@ -267,7 +267,7 @@ static json_object *status(struct srv *s, const struct ctl_req *r)
 	return o;
 }
 
-static json_object *alarms(struct srv *s, const struct ctl_req *r)
+static json_object *verb_alarms(struct srv *s, const struct ctl_req *r)
 {
 	unsigned long long offset = 0;
 	uint64_t next = 0;
@@ -299,9 +299,9 @@ static const struct {
 	const char *verb;
 	json_object *(*fn)(struct srv *s, const struct ctl_req *r);
 } verbs[] = {
-	{ "node-add", node_add }, { "node-list", node_list }, { "node-remove", node_remove },
-	{ "policy-push", policy_push }, { "policy-status", policy_status },
-	{ "status", status }, { "alarms", alarms },
+	{ "node-add", verb_node_add }, { "node-list", verb_node_list }, { "node-remove", verb_node_remove },
+	{ "policy-push", verb_policy_push }, { "policy-status", verb_policy_status },
+	{ "status", verb_status }, { "alarms", verb_alarms },
 };
 
 static json_object *answer(struct srv *s, char *line, int fd)

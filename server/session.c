@@ -56,11 +56,12 @@ int srv_session_opened(struct srv *s, struct srv_conn *c)
 	return node_session(s, c);
 }
 
-static int send_enrol_ok(struct srv *s, struct srv_conn *c, const struct srv_node *n, X509 *cert)
+static int send_enrol_ok(struct srv *s, struct srv_conn *c, uint64_t id, const struct srv_node *n,
+			 X509 *cert)
 {
 	uint8_t *cder = NULL, *ader = NULL;
 	size_t clen = 0, alen = 0;
-	struct dsm_msg m = { .type = DSM_MSG_ENROL_OK };
+	struct dsm_msg m = { .type = DSM_MSG_ENROL_OK, .id = id };
 	int err = dsm_pki_cert_der(cert, &cder, &clen);
 
 	if (!err)
@@ -76,12 +77,12 @@ static int send_enrol_ok(struct srv *s, struct srv_conn *c, const struct srv_nod
 	return err;
 }
 
-static void enrol(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
+static void on_enrol(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
 	struct srv_node n;
 	X509 *cert = NULL;
 	uint32_t why = DSM_ERR_INTERNAL;
-	const int err = srv_enrol_redeem(s, &m->enrol, c->addr, &n, &cert, &why);
+	int err = srv_enrol_redeem(s, &m->enrol, c->addr, &n, &cert, &why);
 
 	if (err) {
 		srv_conn_refuse(s, c, why, m->id,
@@ -90,8 +91,9 @@ static void enrol(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 				why == DSM_ERR_DENIED ? "node removed" : "enrolment failed");
 		return;
 	}
-	if (send_enrol_ok(s, c, &n, cert))
-		srv_warn("enrol: node %s: ENROL_OK could not be sent", n.name);
+	err = send_enrol_ok(s, c, m->id, &n, cert);
+	if (err)
+		srv_warn("enrol: node %s: ENROL_OK could not be sent: %s", n.name, strerror(-err));
 	else
 		srv_info("enrol: node %s (id %u) enrolled from %s", n.name, n.id, c->addr);
 	X509_free(cert);
@@ -110,7 +112,7 @@ static void note_connected(struct srv *s, struct srv_conn *c)
 		srv_warn("session: node %s: its record could not be updated", n.name);
 }
 
-static int hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
+static int on_hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
 	const struct dsm_msg_hello *h = &m->hello;
 	struct dsm_msg ok = { .type = DSM_MSG_HELLO_OK, .id = m->id };
@@ -137,7 +139,7 @@ static int hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	return srv_policy_offer(s, c, h->policy_version);
 }
 
-static int alarms(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
+static int on_alarms(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
 	struct dsm_msg ack = { .type = DSM_MSG_ALARMS_ACK, .id = m->id };
 	struct srv_node n;
@@ -153,7 +155,7 @@ static int alarms(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	return srv_conn_send(s, c, &ack);
 }
 
-static int renew(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
+static int on_renew(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
 	struct dsm_msg ok = { .type = DSM_MSG_RENEW_OK, .id = m->id };
 	X509 *cert = NULL;
@@ -177,7 +179,7 @@ static int renew(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	return err;
 }
 
-static int ready(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
+static int on_ready(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
 	struct dsm_msg pong = { .type = DSM_MSG_PONG, .id = m->id };
 
@@ -188,9 +190,9 @@ static int ready(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	case DSM_MSG_POLICY_ACK:
 		return srv_policy_ack(s, c, &m->policy_ack);
 	case DSM_MSG_ALARMS:
-		return alarms(s, c, m);
+		return on_alarms(s, c, m);
 	case DSM_MSG_RENEW:
-		return renew(s, c, m);
+		return on_renew(s, c, m);
 	case DSM_MSG_ERROR:
 		srv_info("session: node %s sent ERROR %u: %s", c->id.name, m->error.code,
 			 m->error.text);
@@ -209,14 +211,14 @@ int srv_session_message(struct srv *s, struct srv_conn *c, const struct dsm_msg 
 	case SRV_CONN_ENROL:
 		if (m->type != DSM_MSG_ENROL)
 			break;
-		enrol(s, c, m);
+		on_enrol(s, c, m);
 		return 0;
 	case SRV_CONN_HELLO:
 		if (m->type != DSM_MSG_HELLO)
 			break;
-		return hello(s, c, m);
+		return on_hello(s, c, m);
 	case SRV_CONN_READY:
-		return ready(s, c, m);
+		return on_ready(s, c, m);
 	default:
 		return 0;
 	}

@@ -75,9 +75,14 @@ int srv_sha256_hex(const uint8_t *b, size_t n, char out[65])
 
 int srv_path(const struct srv *s, const char *rel, char out[PATH_MAX])
 {
-	const int n = snprintf(out, PATH_MAX, "%s/%s", s->dir, rel);
+	const size_t d = strlen(s->dir), r = strlen(rel);
 
-	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+	if (d + 1 + r >= PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(out, s->dir, d);
+	out[d] = '/';
+	memcpy(out + d + 1, rel, r + 1);
+	return 0;
 }
 
 json_object *srv_json_parse(const void *text, size_t len)
