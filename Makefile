@@ -40,7 +40,8 @@ FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-
 
 DSMD_SRC   := $(wildcard dsmd/*.c)
 DSMCTL_SRC := $(wildcard dsmctl/*.c)
-DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl)
+SERVER_SRC := $(wildcard server/*.c)
+DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl) $(if $(SERVER_SRC),$(O)/dsm-server)
 
 .PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench clean
 .SECONDARY:
@@ -89,6 +90,9 @@ $(O)/dsmd: $(DSMD_SRC) $(O)/libdsm.a $(BPF_SKEL) $(wildcard dsmd/*.h)
 $(O)/dsmctl: $(DSMCTL_SRC) $(O)/libdsm.a $(wildcard dsmctl/*.h)
 	$(CC) $(CPPFLAGS) -Idsmctl $(CFLAGS) $(WARN) $(DSMCTL_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
 
+$(O)/dsm-server: $(SERVER_SRC) $(O)/libdsm.a $(wildcard server/*.h lib/*.h)
+	$(CC) $(CPPFLAGS) -Iserver $(CFLAGS) $(WARN) $(SERVER_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
+
 # Test-only BPF programs and their loaders (tests/guest/progs/foo.bpf.c +
 # foo.c -> build/tests/guest/progs/foo).
 $(O)/tests/guest/progs/%: tests/guest/progs/%.c $(O)/tests/guest/progs/%.skel.h $(O)/libdsm.a
@@ -119,6 +123,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h li
 # Unit tests that compile CLI or daemon sources in directly.
 $(O)/tests/unit/test_dsmctl_%: $(wildcard dsmctl/*.c dsmctl/*.h)
 $(O)/tests/unit/test_dsmd_%: $(wildcard dsmd/*.c dsmd/*.h)
+$(filter $(O)/tests/unit/test_server_%,$(UNIT_BIN)): $(wildcard server/*.c server/*.h tests/unit/server_*.h)
 # ...and the one that compiles the BPF helpers that are plain C as C.
 $(O)/tests/unit/test_wire_native: bpf/siphash.h bpf/ipopt.h bpf/net_verify.h
 
@@ -146,7 +151,7 @@ fuzz: $(FUZZ_BIN)
 # include order works. BPF headers as BPF, host headers as C; the shared
 # ones (include/dsm, the pure helpers in bpf/) both ways.
 BPF_HDRS  := $(wildcard bpf/*.h include/dsm/*.h)
-HOST_HDRS := $(wildcard include/dsm/*.h lib/*.h dsmd/*.h dsmctl/*.h) \
+HOST_HDRS := $(wildcard include/dsm/*.h lib/*.h dsmd/*.h dsmctl/*.h server/*.h) \
 	     bpf/ipopt.h bpf/siphash.h bpf/net_verify.h bpf/net_tcp.h
 headers: $(O)/vmlinux.h
 	@set -e; for h in $(BPF_HDRS); do \
@@ -155,9 +160,10 @@ headers: $(O)/vmlinux.h
 		$(CC) $(CPPFLAGS) -Idsmd -Idsmctl $(WARN) -Wno-unused-function -fsyntax-only -x c $$h; \
 	done; echo "headers: $(words $(BPF_HDRS)) as BPF, $(words $(HOST_HDRS)) as C: each compiles alone"
 
-# No dsmd source file is part of a call cycle with another.
+# No dsmd or dsm-server source file is part of a call cycle with another.
 calls:
 	@scripts/check-calls dsmd
+	@scripts/check-calls server
 
 vm-selftest: all
 	@tests/run vm-selftest

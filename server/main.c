@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dsm-server: flags, signals, the loop.
+ *
+ *   dsm-server --state DIR --listen ADDR:PORT [--control PATH]
+ *              [--admit-rate N/s] [-v]
+ *
+ * A bad flag is one line on stderr and exit status 2; a state directory
+ * that does not check out is one line naming what is wrong and status 1.
+ * SIGTERM and SIGINT stop the server cleanly.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int usage(const char *why)
+{
+	fprintf(stderr, "dsm-server: %s (usage: dsm-server --state DIR --listen ADDR:PORT "
+		"[--control PATH] [--admit-rate N/s] [-v])\n", why);
+	return 2;
+}
+
+static int parse_rate(const char *arg, unsigned int *rate)
+{
+	char *end;
+	const unsigned long n = strtoul(arg, &end, 10);
+
+	if (end == arg || (*end && strcmp(end, "/s")) || !n || n > 100000 || arg[0] == '-')
+		return -EINVAL;
+	*rate = (unsigned int)n;
+	return 0;
+}
+
+static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verbose)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "admit-rate", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ 0 },
+	};
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":v", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': cfg->state_dir = optarg; break;
+		case 'l': cfg->listen = optarg; break;
+		case 'c': cfg->control = optarg; break;
+		case 'v': *verbose = true; break;
+		case 'r':
+			if (parse_rate(optarg, &cfg->admit_rate))
+				return usage("--admit-rate: want N or N/s, 1 to 100000");
+			break;
+		case ':':
+			return usage("a flag is missing its value");
+		default:
+			return usage("unknown flag");
+		}
+	}
+	if (optind < argc)
+		return usage("unexpected argument");
+	if (!cfg->state_dir || !cfg->listen)
+		return usage("--state and --listen are required");
+	return 0;
+}
+
+static int signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct srv_config cfg = { 0 };
+	static struct srv s;
+	bool verbose = false;
+	int err = parse_flags(argc, argv, &cfg, &verbose);
+
+	if (err)
+		return err;
+	srv_log_init(verbose);
+	if (signals() || srv_open(&s, &cfg))
+		return 1;
+	while (!stopping) {
+		err = srv_run_once(&s, 1000);
+		if (err < 0) {
+			srv_err("loop: %s", strerror(-err));
+			break;
+		}
+	}
+	srv_info("stopping: %u connections closed", s.nconns);
+	srv_close(&s);
+	return err < 0 ? 1 : 0;
+}

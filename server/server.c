@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The whole daemon: the state directory, the TLS context (enrolment mode:
+ * clients without a certificate may connect, for ENROL only), the loop
+ * with its listener, control socket and tick, and the protocol hooks of
+ * the connections. main.c and the tests drive it with srv_run_once().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+#include "tls.h"
+
+static void tick_ready(void *ctx, struct srv_source *src, uint32_t events)
+{
+	struct srv *s = ctx;
+	uint64_t expirations;
+
+	(void)events;
+	if (read(src->fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		srv_debug("tick: %s", strerror(errno));
+	srv_listen_tick(s);
+	srv_conns_tick(s);
+	srv_control_tick(s);
+}
+
+static int tick_open(struct srv *s)
+{
+	const struct itimerspec its = {
+		.it_interval = { .tv_nsec = SRV_TICK_MS * 1000000L },
+		.it_value = { .tv_nsec = SRV_TICK_MS * 1000000L },
+	};
+	const int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL)) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	s->tick = (struct srv_source){ .fd = fd, .ready = tick_ready };
+	return srv_loop_add(s->loop, &s->tick, EPOLLIN);
+}
+
+static int tls_open(struct srv *s)
+{
+	const struct dsm_tls_config cfg = {
+		.cluster = s->cluster, .ca = s->ca.cert, .cert = s->cert, .key = s->key,
+		.deny = s->deny, .enrol = true,
+	};
+
+	s->tls = dsm_tls_server_ctx(&cfg);
+	if (!s->tls) {
+		srv_err("tls: the server certificate, its key and the CA do not make a context "
+			"(not issued by this CA, or the key does not match)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int srv_open(struct srv *s, const struct srv_config *cfg)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->listener.fd = s->control.fd = s->tick.fd = s->alarms.fd = -1;
+	s->admit_rate = cfg->admit_rate ? cfg->admit_rate : SRV_ADMIT_RATE;
+	srv_hooks = (struct srv_conn_hooks){ .opened = srv_session_opened,
+		.message = srv_session_message, .closed = srv_session_closed };
+	err = srv_state_open(s, cfg->state_dir);
+	if (!err)
+		err = tls_open(s);
+	if (!err)
+		err = srv_loop_open(&s->loop);
+	if (!err)
+		err = tick_open(s);
+	if (!err)
+		err = srv_control_open(s, cfg->control ? cfg->control : SRV_CONTROL_PATH);
+	if (!err)
+		err = srv_listen_open(s, cfg->listen);
+	if (err) {
+		srv_close(s);
+		return err;
+	}
+	srv_info("server %s of cluster %s: serving, policy version %llu", s->name, s->cluster,
+		 (unsigned long long)s->policy.version);
+	return 0;
+}
+
+int srv_run_once(struct srv *s, int timeout_ms)
+{
+	const int r = srv_loop_once(s->loop, s, timeout_ms);
+
+	srv_conns_reap(s);
+	return r;
+}
+
+void srv_close(struct srv *s)
+{
+	srv_conns_close_all(s);
+	srv_listen_close(s);
+	if (s->loop)
+		srv_control_close(s);
+	if (s->tick.fd >= 0) {
+		srv_loop_del(s->loop, &s->tick);
+		close(s->tick.fd);
+		s->tick.fd = -1;
+	}
+	srv_loop_close(s->loop);
+	s->loop = NULL;
+	SSL_CTX_free(s->tls);
+	s->tls = NULL;
+	srv_state_close(s);
+}

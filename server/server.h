@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dsm-server, the Security Server: its state and the calls between its
+ * parts. main.c parses flags and runs the loop; state.c opens the state
+ * directory; listen.c admits connections; conn.c drives TLS, frames and
+ * the output queue; session.c answers messages; enrol.c, nodes.c,
+ * policy.c, alarms.c keep their part of the state; control.c serves
+ * dsmctl over the unix socket.
+ */
+#ifndef SRV_SERVER_H
+#define SRV_SERVER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "chan_msg.h"
+#include "loop.h"
+#include "pki.h"
+#include "policy_sign.h"
+#include "store.h"
+
+#define SRV_CONNS_MAX        4096        /* connections at once */
+#define SRV_ADMIT_RATE       200         /* handshakes admitted per second */
+#define SRV_HEARTBEAT_MS     2000        /* HELLO_OK: the node PINGs this often */
+#define SRV_HANDSHAKE_MS     10000       /* TLS and the first message, or close */
+#define SRV_TICK_MS          100         /* deadlines and admission refill */
+#define SRV_OUT_MAX          (DSM_MSG_MAX_POLICY + DSM_MSG_HDR_LEN + (1u << 20))
+#define SRV_ALARMS_ROTATE    (64ull << 20) /* alarms.jsonl is rotated at this size */
+#define SRV_TOKEN_TTL_S      3600
+#define SRV_TOKEN_TTL_MAX_S  86400
+#define SRV_TOKEN_LEN        32          /* random bytes; 64 hex characters */
+#define SRV_CONTROL_PATH     "/run/dsm-server/control.sock"
+
+struct srv_conn;
+
+struct srv_config {
+	const char *state_dir;
+	const char *listen;       /* ADDR:PORT */
+	const char *control;      /* unix socket path */
+	unsigned int admit_rate;  /* handshakes per second */
+};
+
+struct srv_policy {
+	uint64_t version;
+	uint8_t *buf;             /* the signed envelope, as pushed */
+	size_t len;
+};
+
+struct srv_alarm_log {
+	int fd;
+	uint64_t size;
+	uint64_t rotate_at;
+};
+
+struct srv {
+	char dir[PATH_MAX];
+	char cluster[DSM_PKI_NAME_MAX + 1];
+	char name[DSM_PKI_NAME_MAX + 1];       /* the server's own, from its certificate */
+	struct dsm_pki_ca ca;                  /* with its key: the server issues */
+	X509 *cert;
+	EVP_PKEY *key;
+	struct dsm_sign_pubkey *operator_pub;
+	uint8_t operator_raw[DSM_SIGN_PUBKEY_LEN];
+	struct dsm_pki_denylist *deny;
+	SSL_CTX *tls;
+	struct dsm_store *store;
+	struct srv_policy policy;
+	struct srv_alarm_log alarms;
+
+	struct srv_loop *loop;
+	struct srv_source listener, control, tick;
+	char control_path[PATH_MAX];
+	struct srv_conn *conns;                /* every connection, newest first */
+	unsigned int nconns;
+	struct srv_ctl_client *ctl_clients;
+	unsigned int nctl;
+	double admit_tokens;
+	unsigned int admit_rate;
+	uint64_t admit_at_ms;
+	bool stop;
+};
+
+/* ---- util.c: time, hex, paths, files --------------------------------- */
+
+uint64_t srv_now_ms(void);        /* monotonic */
+time_t srv_wall(void);            /* seconds since the epoch */
+/* n bytes as lower-case hex into out (2n + 1 bytes). */
+void srv_hex(const uint8_t *b, size_t n, char *out);
+/* Exactly 2n hex digits into n bytes; -EINVAL otherwise. */
+int srv_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n);
+/* SHA-256 of b as 64 hex digits. */
+int srv_sha256_hex(const uint8_t *b, size_t n, char out[65]);
+/* One JSON object, exactly len bytes of text (no NUL needed); NULL for
+ * anything else. */
+struct json_object *srv_json_parse(const void *text, size_t len);
+/* DIR/rel into out. */
+int srv_path(const struct srv *s, const char *rel, char out[PATH_MAX]);
+
+/* ---- state.c: the state directory ------------------------------------ */
+
+/* Check and load DIR (every file dsmctl cluster init makes, key modes, the
+ * server certificate's identity), open the store, load the deny list and
+ * the current policy. On error a readable line is logged. */
+int srv_state_open(struct srv *s, const char *dir);
+void srv_state_close(struct srv *s);
+
+/* ---- server.c: the whole daemon -------------------------------------- */
+
+int srv_open(struct srv *s, const struct srv_config *cfg);
+void srv_close(struct srv *s);
+/* One event or a timeout: 1, 0, or -errno. */
+int srv_run_once(struct srv *s, int timeout_ms);
+
+/* ---- nodes.c: the node registry and the deny list, over the store ----- */
+
+struct srv_node {
+	char name[DSM_PKI_NAME_MAX + 1];
+	uint32_t id;
+	bool enrolled;                         /* "state": "enrolled", else "pending" */
+	int64_t added;
+	char cert_serial[DSM_PKI_SERIAL_HEX];
+	int64_t cert_expires;
+	char address[64];
+	uint64_t policy_version;
+	char policy_result[24];                /* "ok", "bad-signature", ...; "" none yet */
+	uint64_t alarm_seq;                    /* highest contiguous alarm stored */
+	int64_t last_seen;
+	int64_t mod_rev;                       /* of node/NAME, for the next write */
+};
+
+/* node/NAME: 0, -ENOENT, -EIO for a record that does not parse. */
+int srv_node_get(struct srv *s, const char *name, struct srv_node *n);
+/* Write n if node/NAME is still at n->mod_rev (DSM_STORE_ABSENT: new);
+ * n->mod_rev is the new revision. -ECANCELED if someone wrote in between. */
+int srv_node_put(struct srv *s, struct srv_node *n);
+int srv_node_delete(struct srv *s, const char *name);
+typedef int srv_node_fn(const struct srv_node *n, void *ctx);
+int srv_node_each(struct srv *s, srv_node_fn *fn, void *ctx);
+/* The next node id, from meta/next_node_id by CAS. */
+int srv_node_next_id(struct srv *s, uint32_t *id);
+/* Persist and apply: deny the node's name and its certificate's serial. */
+int srv_deny_node(struct srv *s, const struct srv_node *n);
+/* Admit a removed name again (node-add): the deny list and deny/name/NAME. */
+int srv_allow_name(struct srv *s, const char *name);
+/* Load deny/... into s->deny. */
+int srv_deny_load(struct srv *s);
+
+/* ---- conn.c: one TLS connection, its frames and its output queue ------ */
+
+enum srv_conn_state {
+	SRV_CONN_HANDSHAKE = 1, /* TLS not done */
+	SRV_CONN_ENROL,         /* no certificate: one ENROL, nothing else */
+	SRV_CONN_HELLO,         /* a node: HELLO first */
+	SRV_CONN_READY,         /* a node in session */
+	SRV_CONN_CLOSING,       /* the last frames go out, then close */
+};
+
+struct srv_conn {
+	struct srv_source src;
+	struct srv_conn *next, **pprev;
+	struct dsm_tls_conn *tls;
+	enum srv_conn_state state;
+	char addr[64];                 /* the peer's address, no port */
+	struct dsm_identity id;        /* a node session's, from its certificate */
+	struct dsm_msg_reader rd;
+	struct dsm_msg_buf out;        /* encoded frames not yet written ... */
+	size_t out_off;                /* ... from here */
+	bool tls_wants_write;          /* the last TLS step asked for POLLOUT */
+	bool dead;                     /* to be freed after the current event */
+	bool in_session;               /* HELLO answered */
+	uint64_t deadline_ms;          /* handshake, first message, closing */
+	uint64_t last_read_ms;
+	uint64_t next_id;              /* the server's request ids */
+	uint64_t policy_sent;          /* the version of the POLICY in flight; 0 none */
+};
+
+/* Take an accepted socket (non-blocking) into a connection. */
+int srv_conn_accept(struct srv *s, int fd, const char *addr);
+/* Queue one frame; a queue over SRV_OUT_MAX ends the connection (a slow
+ * reader). 0 or -errno (the connection is then marked dead). */
+int srv_conn_send(struct srv *s, struct srv_conn *c, const struct dsm_msg *m);
+/* ERROR (code, reply to id, text), then close once it is written. */
+void srv_conn_refuse(struct srv *s, struct srv_conn *c, uint32_t code, uint64_t id,
+		     const char *text);
+/* Close once the queue is written. */
+void srv_conn_finish(struct srv *s, struct srv_conn *c);
+/* Close now (after the current event). */
+void srv_conn_kill(struct srv_conn *c);
+/* The node session of name (HELLO or READY), or NULL. */
+struct srv_conn *srv_conn_find(struct srv *s, const char *name);
+/* Free every dead connection. */
+void srv_conns_reap(struct srv *s);
+/* Deadlines: handshakes, silent nodes, closings. */
+void srv_conns_tick(struct srv *s);
+void srv_conns_close_all(struct srv *s);
+
+/* What the protocol layer does with a connection (set by server.c, so
+ * that conn.c calls no protocol code by name): after the handshake, for
+ * every frame, at the end. A negative return ends the connection. */
+struct srv_conn_hooks {
+	int (*opened)(struct srv *s, struct srv_conn *c);
+	int (*message)(struct srv *s, struct srv_conn *c, const struct dsm_msg *m);
+	void (*closed)(struct srv *s, struct srv_conn *c);
+};
+extern struct srv_conn_hooks srv_hooks;
+
+/* ---- session.c: the channel protocol ---------------------------------- */
+
+int srv_session_opened(struct srv *s, struct srv_conn *c);
+int srv_session_message(struct srv *s, struct srv_conn *c, const struct dsm_msg *m);
+void srv_session_closed(struct srv *s, struct srv_conn *c);
+
+/* ---- enrol.c: join tokens and certificates ---------------------------- */
+
+/* node-add: a pending node record (or the existing pending one) and a new
+ * token for it; the token in hex into token_hex. */
+int srv_enrol_add(struct srv *s, const char *name, int64_t ttl_s, struct srv_node *n,
+		  char token_hex[2 * SRV_TOKEN_LEN + 1], int64_t *expires, const char **why);
+/* ENROL: the token (raw bytes or their hex) consumed, the request issued
+ * under the token's name. On success *cert is the node's certificate. */
+int srv_enrol_redeem(struct srv *s, const struct dsm_msg_enrol *e, const char *addr,
+		     struct srv_node *n, X509 **cert, uint32_t *why);
+/* RENEW: a new certificate for an enrolled node. */
+int srv_enrol_renew(struct srv *s, const char *name, const struct dsm_msg_renew *r,
+		    X509 **cert);
+
+/* ---- policy.c: the current policy, pushes, acks ----------------------- */
+
+/* Read policy/current and its file at start. */
+int srv_policy_load(struct srv *s);
+/* policy-push: verify, store DIR/policies/V.signed, CAS policy/current,
+ * send POLICY to every node session. why: a readable line on error. */
+int srv_policy_push(struct srv *s, const uint8_t *buf, size_t len, uint64_t *version,
+		    unsigned int *sent_to, char *why, size_t whylen);
+/* Send the current policy to c if c's node is behind. */
+int srv_policy_offer(struct srv *s, struct srv_conn *c, uint64_t node_version);
+/* POLICY_ACK from c's node. */
+int srv_policy_ack(struct srv *s, struct srv_conn *c, const struct dsm_msg_policy_ack *a);
+const char *srv_policy_result_name(uint32_t result);
+
+/* ---- alarms.c: alarms.jsonl ------------------------------------------- */
+
+int srv_alarms_open(struct srv *s);
+void srv_alarms_close(struct srv *s);
+/* ALARMS from node n (its record is updated): *acked is the highest
+ * contiguous sequence now stored. */
+int srv_alarms_store(struct srv *s, struct srv_node *n, const struct dsm_msg_alarms *a,
+		     uint64_t *acked);
+/* Up to max records from byte offset; *next: where to go on. json is an
+ * array (struct json_object *) the records are added to. */
+int srv_alarms_read(struct srv *s, uint64_t offset, unsigned int max, struct json_object *arr,
+		    uint64_t *next);
+
+/* ---- listen.c: the TCP listener and admission ------------------------- */
+
+int srv_listen_open(struct srv *s, const char *addr_port);
+void srv_listen_close(struct srv *s);
+/* Refill the admission bucket; resume accepting if it was paused. */
+void srv_listen_tick(struct srv *s);
+
+/* ---- control.c: the unix control socket ------------------------------- */
+
+struct srv_ctl_client;
+int srv_control_open(struct srv *s, const char *path);
+void srv_control_close(struct srv *s);
+void srv_control_tick(struct srv *s);
+
+#endif /* SRV_SERVER_H */
