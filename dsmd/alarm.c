@@ -72,6 +72,7 @@ struct dsmd_alarms {
 	uint64_t other_held;        /* held events of kinds not counted one by one */
 	unsigned budget;            /* events left in this drain */
 	struct dsmd_alarm_follower *followers;
+	const char *reason;         /* of the alarm being raised by dsmd, or NULL */
 	struct dsmd_alarm_stats st;
 };
 
@@ -367,6 +368,8 @@ static void log_decision(const struct dsmd *d, const struct dsm_event *ev, const
 	if (from_network(e)) {
 		peer_address(e, addr, sizeof(addr));
 		log_warning("alarm: %s from %s (%s)", what, addr, peer_reason(ev->err));
+	} else if (d->alarms->reason) {
+		log_warning("alarm: %s: %s", what, d->alarms->reason);
 	} else {
 		log_warning("alarm: %s%s pid=%u comm=%s%s", what,
 			    e->class == DSM_CLASS_PEER ? " over unix" : "", ev->pid, comm,
@@ -400,6 +403,8 @@ static void write_decision(struct dsmd *d, const struct dsm_event *ev, const cha
 		}
 		json_object_object_add(o, "subject_node_id", json_object_new_int64(e->subject_node));
 		json_object_object_add(o, "reason", json_object_new_string(peer_reason(ev->err)));
+	} else if (d->alarms->reason) {
+		json_object_object_add(o, "reason", json_object_new_string(d->alarms->reason));
 	}
 	json_object_object_add(o, "aux", json_object_new_int64(e->aux));
 	write_line(d, o);
@@ -596,6 +601,15 @@ void dsmd_alarm_raise(struct dsmd *d, const struct dsm_event *e)
 {
 	if (d->alarms)
 		handle_event(d, e, sizeof(*e));
+}
+
+void dsmd_alarm_raise_reason(struct dsmd *d, const struct dsm_event *e, const char *reason)
+{
+	if (!d->alarms)
+		return;
+	d->alarms->reason = reason;
+	handle_event(d, e, sizeof(*e));
+	d->alarms->reason = NULL;
 }
 
 static void (*walk_fn)(const struct dsmd_alarm_count *, void *);

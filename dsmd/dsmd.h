@@ -35,6 +35,13 @@ struct dsmd_opts {
 	unsigned epoch_seconds;
 	unsigned epoch_window;
 	uint64_t alarm_log_max; /* bytes; the alarm log is rotated beyond */
+	const char *join;       /* HOST:PORT to enrol at, once (uplink.h) */
+	const char *join_token; /* hex, from `dsmctl node add` */
+	const char *join_ca;    /* the cluster CA certificate the server must chain to */
+	const char *ca_pin;     /* its SHA-256 (hex), checked when given */
+	const char *servers[8]; /* the Security Servers, --join's first */
+	unsigned n_servers;
+	const char *server_state; /* the uplink's directory */
 };
 
 #define DSMD_ALARM_LOG_MAX (8u << 20)
@@ -54,6 +61,7 @@ struct dsmd_loop;
 struct dsmd_files;
 struct dsmd_prot;
 struct dsmd_pins;
+struct dsmd_uplink;
 
 struct dsmd {
 	struct dsmd_opts o;
@@ -72,6 +80,7 @@ struct dsmd {
 	struct dsmd_files *files;     /* files.c: policy and key file, by directory fd */
 	struct dsmd_prot *prot;       /* protect.c: the protected set, by role */
 	struct dsmd_pins *pins;       /* bpf.c: every pin, the links' fds */
+	struct dsmd_uplink *uplink;   /* uplink*.c: NULL unless joined */
 };
 
 /* The maps dsmd reads and writes, by role. */
@@ -219,6 +228,8 @@ int dsmd_alarm_drain(struct dsmd *d);
 /* An alarm dsmd raises itself (the control socket's decisions), handled
  * as one from the kernel. */
 void dsmd_alarm_raise(struct dsmd *d, const struct dsm_event *e);
+/* The same with a reason of dsmd's own in the record ("reason"). */
+void dsmd_alarm_raise_reason(struct dsmd *d, const struct dsm_event *e, const char *reason);
 /* Periodic: what the rate limit held back, a log that could not be opened. */
 void dsmd_alarm_tick(struct dsmd *d);
 void dsmd_alarm_stats(const struct dsmd *d, struct dsmd_alarm_stats *out);

@@ -3,6 +3,7 @@
  * dsmd: the per-node Security Manager (local mode).
  *
  *   dsmd --policy FILE [--node NAME] [--pin-dir DIR] [--state-dir DIR]
+ *   dsmd --join HOST:PORT --token HEX --ca FILE [--server HOST:PORT]...
  *   dsmd --unload [--pin-dir DIR]
  *
  * Start-up, fresh: compile the policy, load the LSM object, install the
@@ -30,6 +31,7 @@
 #include "dsm/wire.h"
 #include "dsmd.h"
 #include "loop.h"
+#include "uplink.h"
 
 static bool verbose;
 
@@ -45,6 +47,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: dsmd --policy FILE [--node NAME|ID] [--key-file FILE [--no-label|--tcp-all]]\n"
 		"            [--netns PATH]... [--pin-dir DIR] [--state-dir DIR] [-v]\n"
+		"       dsmd --join HOST:PORT --token HEX --ca FILE [--ca-pin SHA256]\n"
+		"            [--server HOST:PORT]... [--server-state DIR] [other options]\n"
 		"       dsmd --unload [--pin-dir DIR] [--netns PATH]... [--tcp-all]\n"
 		"\n"
 		"  -p, --policy FILE     policy source to enforce (reloaded on SIGHUP)\n"
@@ -63,11 +67,20 @@ static void usage(FILE *f)
 		"      --state-dir DIR   control socket and alarm log (default %s)\n"
 		"      --alarm-log-max N rotate the alarm log beyond N bytes, keeping one\n"
 		"                        old file (default %u, at least 4096)\n"
+		"      --join HOST:PORT  enrol at this Security Server once (with --token and\n"
+		"                        --ca), then run joined: policies come from it\n"
+		"      --token HEX       the one-time token of `dsmctl node add`\n"
+		"      --ca FILE         the cluster CA certificate the server must chain to\n"
+		"      --ca-pin SHA256   the CA certificate's fingerprint, checked if given\n"
+		"      --server HOST:PORT a Security Server of the cluster (repeatable)\n"
+		"      --server-state DIR the joined node's state (default %s); joined,\n"
+		"                        --policy is only what is enforced until the\n"
+		"                        first policy from the server\n"
 		"      --unload          remove dsm from the kernel and exit: through the\n"
 		"                        running dsmd if there is one, else directly\n"
 		"  -v, --verbose         log more\n"
 		"  -h, --help            this text\n",
-		DSMD_PIN_DIR, DSMD_STATE_DIR, DSMD_ALARM_LOG_MAX);
+		DSMD_PIN_DIR, DSMD_STATE_DIR, DSMD_ALARM_LOG_MAX, DSMD_UPLINK_STATE_DIR);
 }
 
 /* A decimal number from min to max: 0 with *out, or -EINVAL said. */
@@ -89,7 +102,8 @@ static int number_arg(const char *opt, const char *arg, unsigned long long min,
 }
 
 enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
-       OPT_TCPALL, OPT_NETNS, OPT_WIRE, OPT_ALARM_MAX };
+       OPT_TCPALL, OPT_NETNS, OPT_WIRE, OPT_ALARM_MAX, OPT_JOIN, OPT_TOKEN, OPT_CA,
+       OPT_CA_PIN, OPT_SERVER, OPT_SERVER_STATE };
 static const struct option long_opts[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "node", required_argument, NULL, 'n' },
@@ -104,10 +118,68 @@ static const struct option long_opts[] = {
 	{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
 	{ "epoch-window", required_argument, NULL, OPT_WINDOW },
 	{ "alarm-log-max", required_argument, NULL, OPT_ALARM_MAX },
+	{ "join", required_argument, NULL, OPT_JOIN },
+	{ "token", required_argument, NULL, OPT_TOKEN },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "ca-pin", required_argument, NULL, OPT_CA_PIN },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "server-state", required_argument, NULL, OPT_SERVER_STATE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
+
+/* Is s all hex digits, an even number from min to max? */
+static bool hex_arg(const char *s, size_t min, size_t max)
+{
+	size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+	return !s[n] && n % 2 == 0 && n >= min && n <= max;
+}
+
+static int server_arg(const char *opt, const char *arg, struct dsmd_opts *o)
+{
+	if (!dsmd_uplink_addr_valid(arg)) {
+		fprintf(stderr, "dsmd: %s wants HOST:PORT ([ADDR]:PORT for IPv6), not '%s'\n",
+			opt, arg);
+		return -EINVAL;
+	}
+	if (o->n_servers == DSMD_UPLINK_MAX_SERVERS) {
+		fprintf(stderr, "dsmd: at most %d servers\n", DSMD_UPLINK_MAX_SERVERS);
+		return -EINVAL;
+	}
+	o->servers[o->n_servers++] = arg;
+	return 0;
+}
+
+/* The uplink's options together: --join wants its token and CA. */
+static int check_uplink_args(struct dsmd_opts *o)
+{
+	if (o->join) {
+		if (!o->join_token || !hex_arg(o->join_token, 2 * DSM_MSG_TOKEN_MIN,
+					       2 * DSM_MSG_TOKEN_MAX)) {
+			fprintf(stderr, "dsmd: --join wants --token HEX (%d to %d hex digits)\n",
+				2 * DSM_MSG_TOKEN_MIN, 2 * DSM_MSG_TOKEN_MAX);
+			return -EINVAL;
+		}
+		if (!o->join_ca) {
+			fprintf(stderr, "dsmd: --join wants --ca FILE, the cluster CA certificate\n");
+			return -EINVAL;
+		}
+		/* The join address is the first server. */
+		memmove(&o->servers[1], &o->servers[0], o->n_servers * sizeof(o->servers[0]));
+		o->servers[0] = o->join;
+		o->n_servers++;
+	} else if (o->join_token || o->join_ca) {
+		fprintf(stderr, "dsmd: --token and --ca go with --join\n");
+		return -EINVAL;
+	}
+	if (o->ca_pin && (!o->join || !hex_arg(o->ca_pin, 64, 64))) {
+		fprintf(stderr, "dsmd: --ca-pin wants the 64 hex digits of a SHA-256, with --join\n");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 {
@@ -154,6 +226,28 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 				return -EINVAL;
 			o->alarm_log_max = v;
 			break;
+		case OPT_JOIN:
+			if (o->join || !dsmd_uplink_addr_valid(optarg) ||
+			    o->n_servers == DSMD_UPLINK_MAX_SERVERS) {
+				fprintf(stderr, "dsmd: --join wants one HOST:PORT, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->join = optarg;
+			break;
+		case OPT_TOKEN: o->join_token = optarg; break;
+		case OPT_CA: o->join_ca = optarg; break;
+		case OPT_CA_PIN: o->ca_pin = optarg; break;
+		case OPT_SERVER:
+			if (server_arg("--server", optarg, o))
+				return -EINVAL;
+			break;
+		case OPT_SERVER_STATE:
+			if (!*optarg) {
+				fprintf(stderr, "dsmd: --server-state wants a directory\n");
+				return -EINVAL;
+			}
+			o->server_state = optarg;
+			break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case ':':
@@ -168,6 +262,8 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 		fprintf(stderr, "dsmd: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (check_uplink_args(o))
+		return -EINVAL;
 	if (!o->unload && !o->policy_path) {
 		fprintf(stderr, "dsmd: --policy FILE is required (see --help)\n");
 		return -EINVAL;
@@ -262,6 +358,8 @@ static int run(struct dsmd *d)
 		return log_errno(LOG_ERR, err, "main: closer thread");
 	err = dsmd_files_open(d);
 	if (!err)
+		err = dsmd_uplink_open(d);
+	if (!err)
 		err = dsmd_bpf_pinned(d) ? take_over(d) : start_fresh(d);
 	if (!err)
 		err = dsmd_alarm_open(d);
@@ -283,7 +381,8 @@ int main(int argc, char **argv)
 	struct dsmd d = {
 		.o = { .pin_dir = DSMD_PIN_DIR, .state_dir = DSMD_STATE_DIR, .label_egress = true,
 		       .epoch_seconds = 10, .epoch_window = 3,
-		       .wire_version = DSM_OPT_VERSION, .alarm_log_max = DSMD_ALARM_LOG_MAX },
+		       .wire_version = DSM_OPT_VERSION, .alarm_log_max = DSMD_ALARM_LOG_MAX,
+		       .server_state = DSMD_UPLINK_STATE_DIR },
 		.heartbeat_fd = -1,
 	};
 	int err;
@@ -306,6 +405,7 @@ int main(int argc, char **argv)
 		log_info("main: exiting after the unload");
 
 	dsmd_control_close(&d);
+	dsmd_uplink_close(&d);
 	dsmd_loop_close(d.loop);
 	dsmd_alarm_close(&d);
 	if (d.heartbeat_fd >= 0)

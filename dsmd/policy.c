@@ -23,8 +23,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <sys/socket.h>
+
 #include "dsmd.h"
 #include "dsm/decide.h"
+#include "uplink.h"
 
 struct fill_ctx {
 	int fd;
@@ -194,6 +197,34 @@ static int check_self(const struct dsm_policy *p, uint32_t self)
 	return -EPERM;
 }
 
+/*
+ * Joined, dsmd must still reach its servers under the new policy: its
+ * label needs socket create, connect, send and recv on TCP over IPv4 and
+ * IPv6 (a server address may be either). A policy that would cut dsmd off
+ * is refused in enforcing mode, like one that would lock it out of its
+ * own objects. The peer recv of the server's answers is not checked here.
+ */
+static int check_uplink(const struct dsmd *d, const struct dsm_policy *p, uint32_t self)
+{
+	const uint32_t need = DSM_PERM_CREATE | DSM_PERM_CONNECT | DSM_PERM_SEND | DSM_PERM_RECV;
+	static const uint16_t families[] = { AF_INET, AF_INET6 };
+
+	if (!d->uplink || dsm_policy_mode(p) == DSM_MODE_PERMISSIVE)
+		return 0;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		uint16_t q = dsm_qual(families[i], SOCK_STREAM);
+
+		if ((dsm_perms(p, DSM_CLASS_SOCKET, q, self, DSM_NODE_ANY, self) & need) != need) {
+			log_error("policy: dsmd would run as '%s', which may not use TCP sockets "
+				  "over %s (socket create connect send recv): it could not reach "
+				  "its Security Server", dsm_policy_label_name(p, self) ?: "?",
+				  families[i] == AF_INET ? "IPv4" : "IPv6");
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
 /* A new policy map filled with every entry of p; its fd, or -errno. */
 static int fill_map(const struct dsmd *d, const struct dsm_policy *p, size_t *n)
 {
@@ -222,8 +253,27 @@ static int fill_map(const struct dsmd *d, const struct dsm_policy *p, size_t *n)
 	return f.fd;
 }
 
+/* Where the policy being prepared comes from, for the log. */
+static char source[600];
+
+/* Joined: the server's last good bundle, verified again (uplink_state.c);
+ * -ENOENT while there is none, and the policy file stands in. */
+static int from_bundle(struct dsmd *d, struct dsm_policy **p, char *why, size_t len)
+{
+	int err;
+
+	if (!d->uplink)
+		return -ENOENT;
+	err = dsmd_uplink_policy(d, p, why, len);
+	if (err != -ENOENT)
+		snprintf(source, sizeof(source), "%s/policy.signed", d->o.server_state);
+	if (err && err != -ENOENT)
+		log_error("policy: %s", why);
+	return err;
+}
+
 /* Compile the file; its diagnostics go to the log. */
-static int compile(const struct dsmd *d, struct dsm_policy **p, char *why, size_t len)
+static int compile(struct dsmd *d, struct dsm_policy **p, char *why, size_t len)
 {
 	struct dsm_diags dg = { 0 };
 	size_t srclen = 0;
@@ -231,6 +281,10 @@ static int compile(const struct dsmd *d, struct dsm_policy **p, char *why, size_
 	unsigned nerr;
 	int err;
 
+	err = from_bundle(d, p, why, len);
+	if (err != -ENOENT)
+		return err;
+	snprintf(source, sizeof(source), "%s", d->o.policy_path);
 	/* Read through the directory opened at start (files.c), not by path. */
 	err = dsmd_file_read(d, DSMD_FILE_POLICY, &src, &srclen, DSM_POLICY_MAX_SOURCE);
 	if (!err)
@@ -297,6 +351,11 @@ int dsmd_policy_prepare(struct dsmd *d, struct dsm_policy **out, char *why, size
 			 "dsm_read, mount, net");
 		goto fail;
 	}
+	err = check_uplink(d, p, self);
+	if (err) {
+		snprintf(why, len, "dsmd's own label could not reach the Security Server over TCP");
+		goto fail;
+	}
 	*out = p;
 	return 0;
 fail:
@@ -327,7 +386,7 @@ int dsmd_policy_install(struct dsmd *d, struct dsm_policy *p, char *why, size_t 
 	d->policy = p;
 	take_node(d, p);
 	log_info("policy: %s: policy '%s' version %llu installed: %zu entries, %s, node %s (%u)",
-		 d->o.policy_path, dsm_policy_name(p), (unsigned long long)dsm_policy_version(p),
+		 source, dsm_policy_name(p), (unsigned long long)dsm_policy_version(p),
 		 n, dsm_policy_mode(p) == DSM_MODE_PERMISSIVE ? "permissive" : "enforcing",
 		 d->node_name, d->node_id);
 	return 0;

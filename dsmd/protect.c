@@ -239,11 +239,18 @@ static int build_pins(const struct dsmd *d, struct pset *s)
 	return 0;
 }
 
+/* The state directory and, joined, the server-state directory (the node
+ * key, the pinned CA and operator key, the last good bundle). */
 static int build_state(const struct dsmd *d, struct pset *s)
 {
 	int err = add_lpath(s, d->o.state_dir, DSM_PROT_READ | DSM_PROT_WRITE);
 
-	return err ? log_errno(LOG_ERR, err, "protect: %s", d->o.state_dir) : 0;
+	if (err)
+		return log_errno(LOG_ERR, err, "protect: %s", d->o.state_dir);
+	if (!d->uplink)
+		return 0;
+	err = add_lpath(s, d->o.server_state, DSM_PROT_READ | DSM_PROT_WRITE);
+	return err ? log_errno(LOG_ERR, err, "protect: %s", d->o.server_state) : 0;
 }
 
 static int build_file(const struct dsmd *d, enum dsmd_file f, struct pset *s)

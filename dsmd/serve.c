@@ -10,7 +10,9 @@
  *     the clock offset the epoch is computed
  *     with (net.c), the alarm ring (its notifications are batched: events
  *     may wait without a wakeup), what the alarm rate limit held back,
- *     client deadlines, and the heartbeat.
+ *     client deadlines, the uplink (uplink.c: connects, heartbeats,
+ *     renewal) and the heartbeat;
+ *   - the uplink's connection to its Security Server, when joined.
  * The heartbeat is the modification time of STATE_DIR/heartbeat (and the
  * status field heartbeat_age_ms): a dsmd that stops or stalls stops
  * touching it, which `dsmctl status` shows when dsmd does not answer.
@@ -31,6 +33,7 @@
 #include "control.h"
 #include "dsmd.h"
 #include "loop.h"
+#include "uplink.h"
 
 #define TICK_MS         1000
 #define UNLOAD_LINGER_MS 3000 /* at most, for the unload answer to go out */
@@ -91,6 +94,7 @@ static void tick_ready(void *ctx, struct dsmd_source *src, uint32_t events)
 	drain_ring(d);
 	dsmd_alarm_tick(d);
 	dsmd_control_tick(d);
+	dsmd_uplink_tick(d);
 	heartbeat(d);
 }
 
@@ -135,6 +139,8 @@ static int open_sources(struct dsmd *d)
 		err = dsmd_loop_add(d->loop, &s.tick, EPOLLIN);
 	if (!err)
 		err = dsmd_loop_add(d->loop, &s.ring, EPOLLIN);
+	if (!err)
+		err = dsmd_uplink_start(d);
 	return err ? log_errno(LOG_ERR, err, "main: event loop") : 0;
 }
 

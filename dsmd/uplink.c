@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The uplink's session with a Security Server, driven by dsmd's loop:
+ *
+ *   WAITING --backoff--> CONNECTING --TCP--> HANDSHAKE --TLS--> HELLO
+ *       ^                                                      | HELLO_OK
+ *       +------- any error, ERROR, 3 missed PONGs ------- READY <+
+ *
+ * A connect tries the next server of the list (--join's address first,
+ * then every --server); a failure waits a full-jitter exponential backoff
+ * (a random delay up to 1 s, 2 s, 4 s ... 30 s) before the next. Once
+ * READY, dsmd sends PING every 2 s and declares the server dead when it
+ * has read nothing for three of them. While no server answers, dsmd
+ * enforces what it enforces: nothing here ever removes a policy.
+ *
+ * POLICY: the envelope is verified with the operator key pinned at
+ * enrolment, for this cluster, newer than the version in force, not
+ * expired. A good one is written to policy.signed and installed by the one
+ * reload path (reload.c), which takes the policy from there; POLICY_ACK
+ * says the version enforced afterwards and the result. A refused one is
+ * never installed: an alarm (class dsm) names why, and the ACK carries the
+ * version still in force and the error. RENEW: when the node certificate
+ * is two thirds through its life, a new key and request; RENEW_OK's
+ * certificate must be a node identity for the same name and the new key.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsmd.h"
+#include "dsm/decide.h"
+#include "loop.h"
+#include "uplink.h"
+
+#ifndef UPLINK_PING_MS
+#define UPLINK_PING_MS      2000
+#endif
+#define UPLINK_MISSED_MAX   3
+#define UPLINK_SETUP_MS     10000 /* connect, TLS and HELLO together */
+#define UPLINK_ENROL_MS     15000
+#define UPLINK_SOFTWARE     "dsm dsmd 1"
+
+uint32_t dsmd_uplink_backoff_ms(unsigned attempt, uint64_t rnd)
+{
+	uint64_t ceil = DSMD_UPLINK_BACKOFF_MIN_MS;
+
+	while (attempt-- && ceil < DSMD_UPLINK_BACKOFF_MAX_MS)
+		ceil *= 2;
+	if (ceil > DSMD_UPLINK_BACKOFF_MAX_MS)
+		ceil = DSMD_UPLINK_BACKOFF_MAX_MS;
+	return (uint32_t)(rnd % (ceil + 1));
+}
+
+static uint64_t random_u64(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint64_t)dsmd_uplink_mono_ms() * 0x9e3779b97f4a7c15ull;
+	return v;
+}
+
+static uint64_t version_in_force(const struct dsmd *d)
+{
+	return d->policy ? dsm_policy_version(d->policy) : 0;
+}
+
+/* ---- the connection in the loop ----------------------------------------- */
+
+static void watch(struct dsmd *d, uint32_t events)
+{
+	struct dsmd_uplink *u = d->uplink;
+
+	if (!u->registered) {
+		u->src.fd = u->conn.fd;
+		u->registered = !dsmd_loop_add(d->loop, &u->src, events);
+	} else {
+		dsmd_loop_watch(d->loop, &u->src, events);
+	}
+}
+
+static void watch_want(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+
+	watch(d, u->conn.want == DSM_TLS_WANT_WRITE ? EPOLLOUT : EPOLLIN);
+}
+
+/* Close the session and wait for the next attempt. */
+static void drop(struct dsmd *d, int err, const char *what)
+{
+	struct dsmd_uplink *u = d->uplink;
+	uint32_t delay;
+
+	if (u->registered)
+		dsmd_loop_del(d->loop, &u->src);
+	u->registered = false;
+	if (u->conn.fd >= 0 && u->conn.tls && u->phase == UPLINK_READY)
+		dsm_tls_shutdown(u->conn.tls);
+	dsmd_uplink_conn_close(&u->conn);
+	delay = dsmd_uplink_backoff_ms(u->attempt, random_u64());
+	if (u->phase != UPLINK_READY)
+		u->attempt++;
+	else
+		u->attempt = 0;
+	log_warning("uplink: %s: %s%s%s; next attempt in %u ms", d->o.servers[u->server], what,
+		    err ? ": " : "", err ? strerror(-err) : "", delay);
+	u->phase = UPLINK_WAITING;
+	u->next_at_ms = dsmd_uplink_mono_ms() + delay;
+	u->server = (u->server + 1) % d->o.n_servers;
+	u->alarms_in_flight = false;
+	u->renewing = false;
+	EVP_PKEY_free(u->renew_key);
+	u->renew_key = NULL;
+}
+
+static void flush(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+	int r = dsmd_uplink_conn_flush(&u->conn);
+
+	if (r < 0)
+		drop(d, r, "write");
+	else
+		watch(d, r ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+static void send_msg(struct dsmd *d, struct dsm_msg *m, uint64_t reply_to)
+{
+	int err = dsmd_uplink_conn_send(&d->uplink->conn, m, reply_to);
+
+	if (err)
+		log_errno(LOG_ERR, err, "uplink: encode %s", dsm_msg_type_name(m->type));
+}
+
+static void send_error(struct dsmd *d, uint32_t code, uint64_t id, const char *text)
+{
+	struct dsm_msg m = { .type = DSM_MSG_ERROR, .error = { .code = code, .text = text } };
+
+	dsmd_uplink_conn_send(&d->uplink->conn, &m, id);
+	dsmd_uplink_conn_flush(&d->uplink->conn);
+}
+
+static void send_hello(struct dsmd *d)
+{
+	struct dsm_msg m = { .type = DSM_MSG_HELLO };
+
+	m.hello = (struct dsm_msg_hello){ .version_min = DSM_MSG_VERSION_MIN,
+					  .version_max = DSM_MSG_VERSION_MAX,
+					  .policy_version = version_in_force(d),
+					  .alarm_seq = d->uplink->st.alarm_acked,
+					  .software = UPLINK_SOFTWARE };
+	send_msg(d, &m, 0);
+}
+
+static void begin(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+	int fd = dsmd_uplink_connect(d->o.servers[u->server]);
+
+	u->phase = UPLINK_CONNECTING;
+	u->deadline_ms = dsmd_uplink_mono_ms() + UPLINK_SETUP_MS;
+	if (fd < 0) {
+		drop(d, fd, "connect");
+		return;
+	}
+	if (dsmd_uplink_conn_open(&u->conn, u->ctx, fd)) {
+		drop(d, -ENOMEM, "TLS");
+		return;
+	}
+	watch(d, EPOLLOUT);
+}
+
+static void handshake(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+	int r = dsmd_uplink_conn_handshake(&u->conn);
+
+	if (r < 0) {
+		log_warning("uplink: TLS: %s", dsm_tls_error(u->conn.tls));
+		drop(d, r, "TLS handshake");
+	} else if (r) {
+		watch_want(d);
+	} else {
+		u->phase = UPLINK_HELLO;
+		send_hello(d);
+		flush(d);
+	}
+}
+
+static void connecting(struct dsmd *d)
+{
+	int r = dsmd_uplink_connected(d->uplink->conn.fd);
+
+	if (r < 0) {
+		drop(d, r, "connect");
+	} else if (!r) {
+		d->uplink->phase = UPLINK_HANDSHAKE;
+		handshake(d);
+	}
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static enum dsm_msg_policy_result policy_result(int err)
+{
+	switch (err) {
+	case -ENOKEY:
+	case -EKEYREJECTED: return DSM_POLICY_BAD_SIGNATURE;
+	case -ESTALE:       return DSM_POLICY_STALE;
+	default:            return DSM_POLICY_BAD_BUNDLE;
+	}
+}
+
+static void policy_ack(struct dsmd *d, uint64_t id, uint32_t result, const char *reason)
+{
+	struct dsm_msg m = { .type = DSM_MSG_POLICY_ACK };
+	char text[DSM_MSG_REASON_MAX + 1];
+
+	snprintf(text, sizeof(text), "%s", reason);
+	if (!dsm_msg_text_ok(text, strlen(text)))
+		text[0] = 0;
+	m.policy_ack = (struct dsm_msg_policy_ack){ .version = version_in_force(d),
+						    .result = result, .reason = text };
+	send_msg(d, &m, id);
+}
+
+/* A refused policy: an alarm of class dsm naming why. */
+static void policy_alarm(struct dsmd *d, int err, const struct dsm_signed_info *info)
+{
+	struct dsm_event e = { .version = DSM_ABI_VERSION, .kind = DSM_EV_DECISION,
+			       .verdict = DSM_VERDICT_DENY, .err = err, .comm = "dsm-server" };
+	char reason[160];
+	struct timespec t;
+
+	clock_gettime(CLOCK_BOOTTIME, &t);
+	e.time_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	e.d.class = DSM_CLASS_DSM;
+	e.d.perm = DSM_PERM_ADMIN;
+	e.d.subject = DSM_LABEL_INVALID;
+	e.d.subject_node = DSM_NODE_LOCAL;
+	e.d.target = d->policy ? dsm_config(d->policy, DSM_CFG_DSMD_LABEL, 0) : 0;
+	e.d.aux = (uint32_t)info->version;
+	snprintf(reason, sizeof(reason), "policy from the server refused: %s",
+		 dsm_signed_strerror(err));
+	dsmd_alarm_raise_reason(d, &e, reason);
+}
+
+/* Persist the bundle and run the one reload path; 0 once it is in force. */
+static int install(struct dsmd *d, const struct dsm_msg_bytes *b, struct dsmd_reload_result *r)
+{
+	struct dsmd_uplink *u = d->uplink;
+	uint8_t *copy = malloc(b->len);
+	int err;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, b->data, b->len);
+	err = dsmd_uplink_write_at(u->st.dirfd, "policy.signed", copy, b->len, 0600);
+	if (err) {
+		free(copy);
+		snprintf(r->what, sizeof(r->what), "policy.signed cannot be written: %s",
+			 strerror(-err));
+		return err;
+	}
+	dsmd_reload(d, "the server's policy", r);
+	if (r->outcome == DSMD_RELOAD_NOT_INSTALLED) {
+		/* The bundle in force stays the last good one on disk. */
+		if (u->bundle)
+			dsmd_uplink_write_at(u->st.dirfd, "policy.signed", u->bundle,
+					     u->bundle_len, 0600);
+		else
+			unlinkat(u->st.dirfd, "policy.signed", 0);
+		free(copy);
+		return r->err ? r->err : -EIO;
+	}
+	free(u->bundle);
+	u->bundle = copy;
+	u->bundle_len = b->len;
+	return 0;
+}
+
+static void on_policy(struct dsmd *d, const struct dsm_msg *m)
+{
+	struct dsmd_uplink *u = d->uplink;
+	struct dsm_signed_info info;
+	struct dsmd_reload_result r;
+	int err;
+
+	err = dsm_signed_verify(m->policy.bundle.data, m->policy.bundle.len, u->st.operator,
+				u->st.cluster, version_in_force(d), (uint64_t)time(NULL), &info,
+				NULL);
+	if (err) {
+		log_error("uplink: policy version %llu refused: %s",
+			  (unsigned long long)info.version, dsm_signed_strerror(err));
+		policy_alarm(d, err, &info);
+		policy_ack(d, m->id, policy_result(err), dsm_signed_strerror(err));
+		return;
+	}
+	err = install(d, &m->policy.bundle, &r);
+	policy_ack(d, m->id, err ? DSM_POLICY_LOAD_FAILED : DSM_POLICY_OK, err ? r.what : "");
+}
+
+static void on_hello_ok(struct dsmd *d, const struct dsm_msg *m)
+{
+	struct dsmd_uplink *u = d->uplink;
+
+	u->phase = UPLINK_READY;
+	u->attempt = 0;
+	u->last_ping_ms = u->last_read_ms = dsmd_uplink_mono_ms();
+	log_info("uplink: %s: session up (protocol %u), node %s of cluster %s, policy "
+		 "version %llu", d->o.servers[u->server], m->hello_ok.version, u->st.name,
+		 u->st.cluster, (unsigned long long)version_in_force(d));
+}
+
+/* RENEW_OK: the new certificate, for the name and the key of the request. */
+static void on_renew_ok(struct dsmd *d, const struct dsm_msg *m)
+{
+	struct dsmd_uplink *u = d->uplink;
+	struct dsm_identity id;
+	X509 *cert = NULL;
+	char *pem = NULL, *kpem = NULL;
+	size_t n = 0, kn = 0;
+	int err;
+
+	err = dsm_pki_cert_from_der(m->renew_ok.cert.data, m->renew_ok.cert.len, &cert);
+	if (!err && (!u->renew_key || X509_verify(cert, X509_get0_pubkey(u->st.ca)) != 1 ||
+		     dsm_pki_identity(cert, u->st.cluster, &id) || id.role != DSM_ROLE_NODE ||
+		     strcmp(id.name, u->st.name) ||
+		     EVP_PKEY_eq(X509_get0_pubkey(cert), u->renew_key) != 1))
+		err = -EKEYREJECTED;
+	if (!err)
+		err = dsmd_uplink_pem_key(u->renew_key, &kpem, &kn);
+	if (!err)
+		err = dsmd_uplink_pem_cert(cert, &pem, &n);
+	/* The key first: a node.pem never names a key that is not on disk. */
+	if (!err)
+		err = dsmd_uplink_write_at(u->st.dirfd, "node.key.new", kpem, kn, 0600);
+	if (!err)
+		err = dsmd_uplink_write_at(u->st.dirfd, "node.pem.new", pem, n, 0644);
+	if (!err && (renameat(u->st.dirfd, "node.key.new", u->st.dirfd, "node.key") ||
+		     renameat(u->st.dirfd, "node.pem.new", u->st.dirfd, "node.pem")))
+		err = -errno;
+	if (kpem)
+		OPENSSL_cleanse(kpem, kn);
+	free(kpem);
+	free(pem);
+	u->renewing = false;
+	if (err) {
+		X509_free(cert);
+		log_errno(LOG_ERR, err, "uplink: renewed certificate not taken");
+		return;
+	}
+	X509_free(u->st.cert);
+	EVP_PKEY_free(u->st.key);
+	u->st.cert = cert;
+	u->st.key = u->renew_key;
+	u->renew_key = NULL;
+	log_info("uplink: certificate renewed (the next connection uses it)");
+}
+
+static void on_message(struct dsmd *d, const struct dsm_msg *m)
+{
+	struct dsmd_uplink *u = d->uplink;
+	struct dsm_msg pong = { .type = DSM_MSG_PONG };
+
+	if (u->phase == UPLINK_HELLO && m->type != DSM_MSG_HELLO_OK && m->type != DSM_MSG_ERROR) {
+		send_error(d, DSM_ERR_UNEXPECTED, m->id, "HELLO_OK expected");
+		drop(d, -EPROTO, "unexpected message before HELLO_OK");
+		return;
+	}
+	switch (m->type) {
+	case DSM_MSG_HELLO_OK:
+		if (u->phase != UPLINK_HELLO)
+			break;
+		on_hello_ok(d, m);
+		return;
+	case DSM_MSG_PING:
+		pong.ping.nonce = m->ping.nonce;
+		send_msg(d, &pong, m->id);
+		return;
+	case DSM_MSG_PONG:
+		return;
+	case DSM_MSG_POLICY:
+		on_policy(d, m);
+		return;
+	case DSM_MSG_ALARMS_ACK:
+		if (u->alarms_in_flight && m->alarms_ack.seq > u->st.alarm_acked)
+			dsmd_uplink_save_acked(&u->st, m->alarms_ack.seq);
+		u->alarms_in_flight = false;
+		return;
+	case DSM_MSG_RENEW_OK:
+		if (u->renewing) {
+			on_renew_ok(d, m);
+			return;
+		}
+		break;
+	case DSM_MSG_ERROR:
+		log_error("uplink: the server sent ERROR %u: %s", m->error.code, m->error.text);
+		drop(d, -ECONNABORTED, "closed by the server");
+		return;
+	default:
+		break;
+	}
+	send_error(d, DSM_ERR_UNEXPECTED, m->id, "not expected");
+	drop(d, -EPROTO, dsm_msg_type_name(m->type));
+}
+
+/* Every message that is there, then what they made us send. */
+static void receive(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+
+	for (;;) {
+		struct dsm_msg m = { 0 };
+		int r = dsmd_uplink_conn_recv(&u->conn, &m);
+
+		if (r < 0) {
+			if (r != -ENOTCONN && r != -ECONNRESET)
+				send_error(d, DSM_ERR_MALFORMED, 0, "");
+			drop(d, r, "read");
+			return;
+		}
+		if (!r)
+			break;
+		u->last_read_ms = dsmd_uplink_mono_ms();
+		on_message(d, &m);
+		dsm_msg_free(&m);
+		if (u->phase == UPLINK_WAITING)
+			return;
+	}
+	flush(d);
+}
+
+static void ready(void *ctx, struct dsmd_source *src, uint32_t events)
+{
+	struct dsmd *d = ctx;
+
+	(void)src;
+	(void)events;
+	switch (d->uplink->phase) {
+	case UPLINK_CONNECTING: connecting(d); break;
+	case UPLINK_HANDSHAKE:  handshake(d); break;
+	case UPLINK_HELLO:
+	case UPLINK_READY:      receive(d); break;
+	case UPLINK_WAITING:    break;
+	}
+}
+
+/* ---- the tick ----------------------------------------------------------- */
+
+static void ping(struct dsmd *d, int64_t now)
+{
+	struct dsmd_uplink *u = d->uplink;
+	struct dsm_msg m = { .type = DSM_MSG_PING };
+
+	m.ping.nonce = ++u->ping_nonce;
+	u->last_ping_ms = now;
+	send_msg(d, &m, 0);
+}
+
+static void renew(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+	struct dsm_msg m = { .type = DSM_MSG_RENEW };
+	uint8_t *csr = NULL;
+	size_t n = 0;
+
+	if (u->renewing || !dsm_pki_renew_due(u->st.cert, time(NULL)))
+		return;
+	if (dsm_pki_key_new(&u->renew_key) || dsm_pki_csr_make(u->renew_key, &csr, &n)) {
+		log_error("uplink: renewal: no key or request");
+		return;
+	}
+	m.renew.csr = (struct dsm_msg_bytes){ csr, n };
+	send_msg(d, &m, 0);
+	OPENSSL_free(csr);
+	u->renewing = true;
+}
+
+void dsmd_uplink_tick(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+	int64_t now = dsmd_uplink_mono_ms();
+
+	if (!u)
+		return;
+	if (u->phase == UPLINK_WAITING) {
+		if (now >= u->next_at_ms)
+			begin(d);
+		return;
+	}
+	if (u->phase != UPLINK_READY) {
+		if (now >= u->deadline_ms)
+			drop(d, -ETIMEDOUT, "session setup");
+		return;
+	}
+	if (now - u->last_read_ms >= UPLINK_MISSED_MAX * UPLINK_PING_MS) {
+		drop(d, -ETIMEDOUT, "server dead (no answer to 3 PINGs)");
+		return;
+	}
+	if (now - u->last_ping_ms >= UPLINK_PING_MS)
+		ping(d, now);
+	renew(d);
+	flush(d);
+}
+
+/* ---- start and end ------------------------------------------------------ */
+
+static int enrol(struct dsmd *d)
+{
+	const struct dsmd_uplink_enrol_req req = {
+		.server = d->o.join, .token_hex = d->o.join_token, .ca_path = d->o.join_ca,
+		.ca_pin = d->o.ca_pin, .timeout_ms = UPLINK_ENROL_MS };
+	char why[512] = "";
+	int err;
+
+	if (!d->o.join) {
+		log_error("uplink: %s has no node.pem: this node is not enrolled (--join)",
+			  d->o.server_state);
+		return -ENOENT;
+	}
+	err = dsmd_uplink_enrol(&d->uplink->st, &req, why, sizeof(why));
+	if (err)
+		log_error("uplink: %s", why);
+	else
+		log_info("uplink: %s", why);
+	return err;
+}
+
+static int make_ctx(struct dsmd_uplink *u)
+{
+	const struct dsm_tls_config cfg = { .cluster = u->st.cluster, .ca = u->st.ca,
+					    .cert = u->st.cert, .key = u->st.key };
+
+	u->ctx = dsm_tls_node_ctx(&cfg);
+	return u->ctx ? 0 : -EKEYREJECTED;
+}
+
+int dsmd_uplink_open(struct dsmd *d)
+{
+	struct dsmd_uplink *u;
+	int err;
+
+	if (!dsmd_uplink_configured(d))
+		return 0;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	d->uplink = u;
+	u->st.dirfd = -1;
+	u->conn.fd = -1;
+	err = dsmd_uplink_state_dir(&u->st, d->o.server_state, true);
+	if (err)
+		return log_errno(LOG_ERR, err, "uplink: %s", d->o.server_state);
+	if (!dsmd_uplink_enrolled(&u->st)) {
+		err = enrol(d);
+		if (err)
+			return err;
+	}
+	err = dsmd_uplink_state_load(&u->st);
+	if (!err)
+		err = make_ctx(u);
+	if (err)
+		return log_errno(LOG_ERR, err, "uplink: %s", d->o.server_state);
+	err = dsmd_uplink_read_at(u->st.dirfd, "policy.signed", &u->bundle, &u->bundle_len,
+				  DSM_SIGN_MAX_SIZE);
+	if (err && err != -ENOENT)
+		return log_errno(LOG_ERR, err, "uplink: %s/policy.signed", d->o.server_state);
+	log_info("uplink: node %s (%u) of cluster %s, %u server%s", u->st.name, u->st.node_id,
+		 u->st.cluster, d->o.n_servers, d->o.n_servers == 1 ? "" : "s");
+	return 0;
+}
+
+int dsmd_uplink_start(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+
+	if (!u)
+		return 0;
+	u->src = (struct dsmd_source){ .fd = -1, .ready = ready };
+	u->phase = UPLINK_WAITING;
+	u->next_at_ms = dsmd_uplink_mono_ms();
+	begin(d);
+	return 0;
+}
+
+void dsmd_uplink_close(struct dsmd *d)
+{
+	struct dsmd_uplink *u = d->uplink;
+
+	if (!u)
+		return;
+	if (u->registered && d->loop)
+		dsmd_loop_del(d->loop, &u->src);
+	dsmd_uplink_conn_close(&u->conn);
+	SSL_CTX_free(u->ctx);
+	EVP_PKEY_free(u->renew_key);
+	free(u->bundle);
+	dsmd_uplink_state_free(&u->st);
+	free(u);
+	d->uplink = NULL;
+}

@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dsmd's uplink (dsmd/uplink*.c) against an in-process Security Server
+ * made of lib/tls and lib/chan_msg over loopback TCP, in a thread of its
+ * own; dsmd's side runs on its real event loop (dsmd/loop.c). The reload
+ * path is faked: it takes the policy from the uplink's persisted bundle as
+ * policy.c does, without BPF. Alarms are recorded.
+ *
+ *  - enrolment writes exactly the server-state files, with their modes,
+ *    and a node identity for the name the server gave;
+ *  - a refused token writes nothing, and says so;
+ *  - a POLICY with a good envelope is installed and acknowledged with its
+ *    version; one with a bad signature, and one older than the version in
+ *    force, are refused: the ACK carries the version still in force and
+ *    the error, an alarm names why, and the last good bundle stays on disk;
+ *  - the backoff stays within [0, cap] and its ceiling grows to the cap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../dsmd/loop.c"
+#include "../../dsmd/uplink.c"
+#include "../../dsmd/uplink_conn.c"
+#include "../../dsmd/uplink_enrol.c"
+#include "../../dsmd/uplink_state.c"
+
+#define CLUSTER "c1"
+#define SRC(version) \
+	"policy up-test version " version ";\n" \
+	"label init = 1; label web = 10;\n" \
+	"node n1 = 1;\n" \
+	"initial init;\n" \
+	"allow web@n1 init : peer recv;\n"
+
+/* ---- what the test stands in for ------------------------------------- */
+
+void log_msg(int level, const char *fmt, ...)
+{
+	(void)level;
+	(void)fmt;
+}
+
+int log_errno(int level, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)level;
+	if (getenv("DSM_TEST_LOG")) {
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fprintf(stderr, ": %s\n", strerror(-err));
+	}
+	return err;
+}
+
+static unsigned reloads, alarms;
+static int last_alarm_err;
+static char last_alarm_reason[200];
+
+void dsmd_alarm_raise_reason(struct dsmd *d, const struct dsm_event *e, const char *reason)
+{
+	(void)d;
+	alarms++;
+	last_alarm_err = e->err;
+	snprintf(last_alarm_reason, sizeof(last_alarm_reason), "%s", reason);
+}
+
+/* The reload path, as far as the uplink sees it: the policy from the bundle. */
+void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)
+{
+	struct dsm_policy *p = NULL;
+	char reason[256];
+	int err;
+
+	(void)why;
+	*r = (struct dsmd_reload_result){ .outcome = DSMD_RELOAD_DONE };
+	reloads++;
+	err = dsmd_uplink_policy(d, &p, reason, sizeof(reason));
+	if (err) {
+		r->outcome = DSMD_RELOAD_NOT_INSTALLED;
+		r->err = err;
+		snprintf(r->what, sizeof(r->what), "not installed because %s", reason);
+		return;
+	}
+	dsm_policy_free(d->policy);
+	d->policy = p;
+	r->version = dsm_policy_version(p);
+}
+
+/* ---- the fake server ----------------------------------------------------- */
+
+static const uint8_t op_seed[DSM_SIGN_SEED_LEN] = { 9, 9, 9 };
+static const uint8_t other_seed[DSM_SIGN_SEED_LEN] = { 7, 7, 7 };
+
+enum script { ENROL_ACCEPT, ENROL_REFUSE, PUSH_POLICIES };
+
+struct server {
+	struct dsm_pki_ca ca;
+	X509 *cert;
+	EVP_PKEY *key;
+	SSL_CTX *ctx;
+	int lfd;
+	char addr[32];
+	enum script script;
+	uint8_t *push[3];       /* POLICY bodies, in order */
+	size_t push_len[3];
+	struct dsm_msg_policy_ack acks[3];
+	unsigned nacks;
+	bool hello_seen;
+	pthread_t thread;
+	volatile bool done;
+};
+
+static int srv_send(struct dsm_tls_conn *t, struct dsm_msg *m)
+{
+	struct dsm_msg_buf b = { 0 };
+	size_t off = 0;
+	int err = dsm_msg_encode(m, &b);
+
+	while (!err && off < b.len) {
+		size_t put = 0;
+
+		err = dsm_tls_write(t, b.data + off, b.len - off, &put);
+		off += put;
+	}
+	dsm_msg_buf_release(&b);
+	return err;
+}
+
+static int srv_recv(struct dsm_tls_conn *t, struct dsm_msg_reader *rd, struct dsm_msg *m)
+{
+	uint8_t buf[4096];
+
+	for (;;) {
+		size_t got = 0, used = 0, off = 0;
+		int r = dsm_tls_read(t, buf, sizeof(buf), &got);
+
+		if (r)
+			return -EIO;
+		while (off < got) {
+			r = dsm_msg_reader_feed(rd, buf + off, got - off, &used, m);
+			off += used;
+			if (r)
+				return r == 1 && off == got ? 0 : r == 1 ? -E2BIG : r;
+		}
+	}
+}
+
+static void raw_operator_key(uint8_t raw[DSM_MSG_PUBKEY_LEN])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, op_seed, 32);
+	size_t n = DSM_MSG_PUBKEY_LEN;
+
+	assert_non_null(k);
+	assert_int_equal(EVP_PKEY_get_raw_public_key(k, raw, &n), 1);
+	EVP_PKEY_free(k);
+}
+
+static void serve_enrol(struct server *s, struct dsm_tls_conn *t, const struct dsm_msg *m)
+{
+	const struct dsm_pki_issue req = { .role = DSM_ROLE_NODE, .name = "n1", .now = time(NULL),
+					   .lifetime_s = 86400 };
+	struct dsm_msg ok = { .type = DSM_MSG_ENROL_OK, .id = m->id };
+	uint8_t *cert = NULL, *ca = NULL;
+	size_t clen = 0, calen = 0;
+	X509 *x = NULL;
+
+	if (s->script == ENROL_REFUSE) {
+		struct dsm_msg e = { .type = DSM_MSG_ERROR, .id = m->id,
+				     .error = { .code = DSM_ERR_BAD_TOKEN, .text = "used" } };
+
+		srv_send(t, &e);
+		return;
+	}
+	assert_int_equal(dsm_pki_issue_csr(&s->ca, &req, m->enrol.csr.data, m->enrol.csr.len, &x), 0);
+	assert_int_equal(dsm_pki_cert_der(x, &cert, &clen), 0);
+	assert_int_equal(dsm_pki_cert_der(s->ca.cert, &ca, &calen), 0);
+	ok.enrol_ok.node_id = 7;
+	ok.enrol_ok.name = "n1";
+	ok.enrol_ok.cert = (struct dsm_msg_bytes){ cert, clen };
+	ok.enrol_ok.ca = (struct dsm_msg_bytes){ ca, calen };
+	raw_operator_key(ok.enrol_ok.policy_key);
+	srv_send(t, &ok);
+	OPENSSL_free(cert);
+	OPENSSL_free(ca);
+	X509_free(x);
+}
+
+static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_reader *rd)
+{
+	struct dsm_msg m = { 0 };
+	uint64_t id = 1;
+
+	for (unsigned i = 0; i < 3 && s->push[i]; i++) {
+		struct dsm_msg p = { .type = DSM_MSG_POLICY, .id = id++ };
+
+		p.policy.bundle = (struct dsm_msg_bytes){ s->push[i], s->push_len[i] };
+		assert_int_equal(srv_send(t, &p), 0);
+		do {
+			dsm_msg_free(&m);
+			assert_int_equal(srv_recv(t, rd, &m), 0);
+		} while (m.type == DSM_MSG_PING);
+		assert_int_equal(m.type, DSM_MSG_POLICY_ACK);
+		s->acks[s->nacks] = m.policy_ack;
+		s->acks[s->nacks++].reason = NULL;
+	}
+	dsm_msg_free(&m);
+}
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+	struct dsm_msg_reader rd;
+	struct dsm_tls_conn *t = NULL;
+	struct dsm_msg m = { 0 };
+	int fd = accept(s->lfd, NULL, NULL);
+
+	dsm_msg_reader_init(&rd, DSM_MSG_FROM_NODE);
+	if (fd < 0 || dsm_tls_conn_new(s->ctx, fd, &t) || dsm_tls_handshake(t) != DSM_TLS_DONE)
+		goto out;
+	if (srv_recv(t, &rd, &m))
+		goto out;
+	if (m.type == DSM_MSG_ENROL) {
+		serve_enrol(s, t, &m);
+	} else if (m.type == DSM_MSG_HELLO) {
+		struct dsm_msg ok = { .type = DSM_MSG_HELLO_OK, .id = m.id,
+				      .hello_ok = { .version = 1, .heartbeat_ms = 2000 } };
+
+		s->hello_seen = true;
+		srv_send(t, &ok);
+		serve_session(s, t, &rd);
+	}
+	dsm_tls_shutdown(t);
+out:
+	dsm_msg_free(&m);
+	dsm_msg_reader_release(&rd);
+	if (t)
+		dsm_tls_conn_free(t);
+	if (fd >= 0)
+		close(fd);
+	s->done = true;
+	return NULL;
+}
+
+static void server_start(struct server *s, enum script script)
+{
+	const struct dsm_pki_issue req = { .role = DSM_ROLE_SERVER, .name = "srv",
+					   .now = time(NULL), .lifetime_s = 86400 };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct dsm_tls_config cfg = { .cluster = CLUSTER, .enrol = true };
+
+	s->script = script;
+	if (!s->ca.cert)
+		assert_int_equal(dsm_pki_ca_create(CLUSTER, time(NULL), 86400 * 30, &s->ca), 0);
+	assert_int_equal(dsm_pki_key_new(&s->key), 0);
+	assert_int_equal(dsm_pki_issue(&s->ca, &req, s->key, &s->cert), 0);
+	cfg.ca = s->ca.cert;
+	cfg.cert = s->cert;
+	cfg.key = s->key;
+	s->ctx = dsm_tls_server_ctx(&cfg);
+	assert_non_null(s->ctx);
+	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s->lfd, 4), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%u", ntohs(a.sin_port));
+	s->done = false;
+	assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+	pthread_join(s->thread, NULL);
+	close(s->lfd);
+	SSL_CTX_free(s->ctx);
+	X509_free(s->cert);
+	EVP_PKEY_free(s->key);
+	s->ctx = NULL;
+	s->cert = NULL;
+	s->key = NULL;
+}
+
+/* ---- fixture -------------------------------------------------------------- */
+
+struct fixture {
+	struct server srv;
+	char dir[64], state[96], ca_path[96];
+	struct dsmd d;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/dsmd-uplink-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
+	snprintf(f->ca_path, sizeof(f->ca_path), "%s/ca.pem", f->dir);
+	f->d.o.server_state = f->state;
+	reloads = alarms = 0;
+	last_alarm_err = 0;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	dsmd_uplink_close(&f->d);
+	dsmd_loop_close(f->d.loop);
+	dsm_policy_free(f->d.policy);
+	dsm_pki_ca_free(&f->srv.ca);
+	for (unsigned i = 0; i < 3; i++)
+		free(f->srv.push[i]);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+#define TOKEN "00112233445566778899aabbccddeeff"
+
+static int enrol_node(struct fixture *f, char *why, size_t len)
+{
+	struct dsmd_uplink_enrol_req req = { .server = f->srv.addr, .token_hex = TOKEN,
+					     .ca_path = f->ca_path, .timeout_ms = 5000 };
+	struct dsmd_uplink_state st = { .dirfd = -1 };
+	int err;
+
+	assert_int_equal(dsm_pki_cert_save(f->ca_path, f->srv.ca.cert), 0);
+	assert_int_equal(dsmd_uplink_state_dir(&st, f->state, true), 0);
+	err = dsmd_uplink_enrol(&st, &req, why, len);
+	dsmd_uplink_state_free(&st);
+	return err;
+}
+
+static unsigned mode_of(const struct fixture *f, const char *name)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", f->state, name);
+	if (stat(path, &st))
+		return 01000; /* no such file */
+	return st.st_mode & 07777;
+}
+
+static unsigned files_in(const char *dir)
+{
+	char cmd[160], out[16] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	return (unsigned)atoi(out);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_backoff(void **state)
+{
+	uint32_t prev_max = 0;
+
+	(void)state;
+	for (unsigned attempt = 0; attempt < 12; attempt++) {
+		uint32_t max = 0;
+		uint64_t ceil = DSMD_UPLINK_BACKOFF_MIN_MS << (attempt < 6 ? attempt : 6);
+
+		if (ceil > DSMD_UPLINK_BACKOFF_MAX_MS)
+			ceil = DSMD_UPLINK_BACKOFF_MAX_MS;
+		for (unsigned i = 0; i < 2000; i++) {
+			uint32_t v = dsmd_uplink_backoff_ms(attempt, random_u64());
+
+			assert_true(v <= ceil);
+			if (v > max)
+				max = v;
+		}
+		/* Full jitter reaches near its ceiling, and the ceiling grows. */
+		assert_true(max > ceil * 9 / 10);
+		assert_true(max >= prev_max || ceil == DSMD_UPLINK_BACKOFF_MAX_MS);
+		prev_max = max;
+	}
+	assert_int_equal(dsmd_uplink_backoff_ms(40, UINT64_MAX), UINT64_MAX % 30001);
+	assert_int_equal(dsmd_uplink_backoff_ms(0, 1000), 1000);
+	assert_int_equal(dsmd_uplink_backoff_ms(0, 1001), 0);
+}
+
+static void test_enrol_writes_identity(void **state)
+{
+	struct fixture *f = *state;
+	struct dsmd_uplink_state st = { .dirfd = -1 };
+	char why[512] = "";
+
+	server_start(&f->srv, ENROL_ACCEPT);
+	assert_int_equal(enrol_node(f, why, sizeof(why)), 0);
+	server_stop(&f->srv);
+	assert_non_null(strstr(why, "as node n1 (7) of cluster c1"));
+	assert_int_equal(files_in(f->state), 6);
+	assert_int_equal(mode_of(f, "node.key"), 0600);
+	assert_int_equal(mode_of(f, "node.pem"), 0644);
+	assert_int_equal(mode_of(f, "ca.pem"), 0644);
+	assert_int_equal(mode_of(f, "operator.pub"), 0644);
+	assert_int_equal(mode_of(f, "cluster"), 0644);
+	assert_int_equal(mode_of(f, "node-id"), 0644);
+	assert_int_equal(dsmd_uplink_state_dir(&st, f->state, false), 0);
+	assert_true(dsmd_uplink_enrolled(&st));
+	assert_int_equal(dsmd_uplink_state_load(&st), 0);
+	assert_string_equal(st.cluster, CLUSTER);
+	assert_string_equal(st.name, "n1");
+	assert_int_equal(st.node_id, 7);
+	dsmd_uplink_state_free(&st);
+}
+
+static void test_enrol_refused_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char why[512] = "";
+
+	server_start(&f->srv, ENROL_REFUSE);
+	assert_int_equal(enrol_node(f, why, sizeof(why)), -EACCES);
+	server_stop(&f->srv);
+	assert_non_null(strstr(why, "the token is unknown, used or expired"));
+	assert_int_equal(files_in(f->state), 0);
+}
+
+static void test_enrol_refuses_another_ca(void **state)
+{
+	struct fixture *f = *state;
+	struct dsmd_uplink_state st = { .dirfd = -1 };
+	struct dsmd_uplink_enrol_req req = { .token_hex = TOKEN, .ca_path = f->ca_path,
+					     .timeout_ms = 5000 };
+	struct dsm_pki_ca other = { 0 };
+	char why[512] = "";
+
+	/* The node trusts another CA of the same name: the handshake fails
+	 * and the token is never sent. */
+	server_start(&f->srv, ENROL_ACCEPT);
+	req.server = f->srv.addr;
+	assert_int_equal(dsm_pki_ca_create(CLUSTER, time(NULL), 86400, &other), 0);
+	assert_int_equal(dsm_pki_cert_save(f->ca_path, other.cert), 0);
+	assert_int_equal(dsmd_uplink_state_dir(&st, f->state, true), 0);
+	assert_true(dsmd_uplink_enrol(&st, &req, why, sizeof(why)) < 0);
+	dsmd_uplink_state_free(&st);
+	server_stop(&f->srv);
+	dsm_pki_ca_free(&other);
+	assert_int_equal(files_in(f->state), 0);
+	/* A pin that is not the CA's refuses before connecting. */
+	req.ca_pin = "0000000000000000000000000000000000000000000000000000000000000000";
+	assert_int_equal(dsm_pki_cert_save(f->ca_path, f->srv.ca.cert), 0);
+	assert_int_equal(dsmd_uplink_state_dir(&st, f->state, true), 0);
+	assert_int_equal(dsmd_uplink_enrol(&st, &req, why, sizeof(why)), -EKEYREJECTED);
+	dsmd_uplink_state_free(&st);
+	assert_non_null(strstr(why, "not the --ca-pin given"));
+}
+
+static uint8_t *envelope(const char *src, const uint8_t seed[32], size_t *len)
+{
+	struct dsm_sign_key *k = NULL;
+	struct dsm_policy *p = NULL;
+	uint8_t *b = NULL, *env = NULL;
+	size_t blen = 0;
+	uint64_t now = (uint64_t)time(NULL);
+
+	assert_int_equal(dsm_policy_compile("t.policy", src, strlen(src), &p, NULL), 0);
+	assert_int_equal(dsm_bundle_write(p, &b, &blen), 0);
+	assert_int_equal(dsm_sign_key_from_seed(seed, &k), 0);
+	assert_int_equal(dsm_signed_write(b, blen, k, CLUSTER, now - 10, now + 3600, &env, len), 0);
+	dsm_sign_key_free(k);
+	dsm_policy_free(p);
+	free(b);
+	return env;
+}
+
+/* Run dsmd's loop (and the tick) until the server thread is done. */
+static void run_until_done(struct fixture *f)
+{
+	int64_t end = dsmd_uplink_mono_ms() + 10000;
+
+	while (!f->srv.done && dsmd_uplink_mono_ms() < end) {
+		dsmd_loop_once(f->d.loop, &f->d, 100);
+		dsmd_uplink_tick(&f->d);
+	}
+	assert_true(f->srv.done);
+}
+
+static void test_policy_push(void **state)
+{
+	struct fixture *f = *state;
+	struct dsmd_uplink_state st = { .dirfd = -1 };
+	struct dsm_policy *p = NULL;
+	bool expired;
+	char why[512] = "";
+
+	server_start(&f->srv, ENROL_ACCEPT);
+	assert_int_equal(enrol_node(f, why, sizeof(why)), 0);
+	server_stop(&f->srv);
+
+	f->srv.push[0] = envelope(SRC("2"), op_seed, &f->srv.push_len[0]);
+	f->srv.push[1] = envelope(SRC("3"), other_seed, &f->srv.push_len[1]);
+	f->srv.push[2] = envelope(SRC("1"), op_seed, &f->srv.push_len[2]);
+	f->d.o.servers[0] = f->srv.addr;
+	f->d.o.n_servers = 1;
+	f->d.o.join = f->srv.addr; /* already enrolled: only the session runs */
+	server_start(&f->srv, PUSH_POLICIES);
+	assert_int_equal(dsmd_loop_open(&f->d.loop), 0);
+	assert_int_equal(dsmd_uplink_open(&f->d), 0);
+	assert_int_equal(dsmd_uplink_start(&f->d), 0);
+	run_until_done(f);
+	server_stop(&f->srv);
+
+	assert_true(f->srv.hello_seen);
+	assert_int_equal(f->srv.nacks, 3);
+	/* good: installed through the reload path, acknowledged with its version */
+	assert_int_equal(f->srv.acks[0].version, 2);
+	assert_int_equal(f->srv.acks[0].result, DSM_POLICY_OK);
+	/* another key: refused, version 2 stays, alarm */
+	assert_int_equal(f->srv.acks[1].version, 2);
+	assert_int_equal(f->srv.acks[1].result, DSM_POLICY_BAD_SIGNATURE);
+	/* older: refused as a rollback */
+	assert_int_equal(f->srv.acks[2].version, 2);
+	assert_int_equal(f->srv.acks[2].result, DSM_POLICY_STALE);
+	assert_int_equal(reloads, 1);
+	assert_int_equal(alarms, 2);
+	assert_int_equal(last_alarm_err, -ESTALE);
+	assert_non_null(strstr(last_alarm_reason, "policy from the server refused"));
+	assert_int_equal(dsm_policy_version(f->d.policy), 2);
+	/* The last good bundle is on disk and verifies (a restart enforces it). */
+	assert_int_equal(mode_of(f, "policy.signed"), 0600);
+	assert_int_equal(dsmd_uplink_state_dir(&st, f->state, false), 0);
+	assert_int_equal(dsmd_uplink_state_load(&st), 0);
+	assert_int_equal(dsmd_uplink_state_policy(&st, (uint64_t)time(NULL), &p, &expired, why,
+						  sizeof(why)), 0);
+	assert_int_equal(dsm_policy_version(p), 2);
+	assert_false(expired);
+	dsm_policy_free(p);
+	dsmd_uplink_state_free(&st);
+}
+
+static void test_addresses(void **state)
+{
+	(void)state;
+	assert_true(dsmd_uplink_addr_valid("10.0.0.1:7000"));
+	assert_true(dsmd_uplink_addr_valid("server.example:1"));
+	assert_true(dsmd_uplink_addr_valid("[fd00::1]:65535"));
+	assert_false(dsmd_uplink_addr_valid("10.0.0.1"));
+	assert_false(dsmd_uplink_addr_valid("10.0.0.1:0"));
+	assert_false(dsmd_uplink_addr_valid("10.0.0.1:65536"));
+	assert_false(dsmd_uplink_addr_valid(":7000"));
+	assert_false(dsmd_uplink_addr_valid("fd00::1:7000"));
+	assert_false(dsmd_uplink_addr_valid("h:-1"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test_setup_teardown(test_enrol_writes_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enrol_refused_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enrol_refuses_another_ca, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_push, setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
