@@ -233,8 +233,9 @@ static ssize_t send_with_fd(int fd, const char *buf, size_t len, int pass_fd)
 	return sendmsg(fd, &msg, MSG_NOSIGNAL);
 }
 
-/* Send the whole buffer (pass_fd, if >= 0, with its first byte). 0 sent, 1 the peer closed its end (it may still
- * have answered), -1 error with err set, -2 timed out with err set. */
+/* Send the whole buffer (pass_fd, if >= 0, with its first byte). 0 sent,
+ * 1 the peer closed its end (it may still have answered), -1 error with
+ * err set, -2 timed out with err set. */
 static int send_all(int fd, const char *peer, const char *buf, size_t len, int pass_fd,
 		    const struct timespec *deadline, int timeout_ms,
 		    char *err, size_t errlen)
