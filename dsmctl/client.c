@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The control-socket client: connect to dsmd's unix socket, send one
- * request line, read the one JSON object it answers with until it closes
- * the connection. Every step is bounded (one deadline for the whole
+ * The control-socket client: connect to a daemon's unix socket (dsmd's,
+ * or dsm-server's), send one request line (with a file descriptor if there
+ * is one to hand over), read the one JSON object it answers with until it
+ * closes the connection. Every step is bounded (one deadline for the whole
  * exchange, a maximum answer size) so a stuck or misbehaving daemon gives
  * an error message, never a hang. Nothing here prints: failures come back
  * as one line of text for the caller to report.
@@ -114,7 +115,8 @@ static int wait_fd(int fd, short events, const struct timespec *deadline)
 	}
 }
 
-int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen)
+int dsmctl_connect_to(const char *path, const char *peer, int timeout_ms,
+		      char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const struct timespec deadline = deadline_after(timeout_ms);
@@ -123,13 +125,13 @@ int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 	int fd, e;
 
 	if (n == 0) {
-		set_err(err, errlen, "cannot connect to dsmd: empty socket path");
+		set_err(err, errlen, "cannot connect to %s: empty socket path", peer);
 		errno = EINVAL;
 		return -1;
 	}
 	if (n >= sizeof(sa.sun_path)) {
-		set_err(err, errlen, "cannot connect to dsmd at %s: socket path longer than %zu bytes",
-			path, sizeof(sa.sun_path) - 1);
+		set_err(err, errlen, "cannot connect to %s at %s: socket path longer than %zu bytes",
+			peer, path, sizeof(sa.sun_path) - 1);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -171,15 +173,21 @@ int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 	close(fd);
 	errno = e;
 	if (e == EAGAIN)
-		set_err(err, errlen, "cannot connect to dsmd at %s: no answer within %s (dsmd busy?)",
-			path, duration(timeout_ms, dur, sizeof(dur)));
+		set_err(err, errlen, "cannot connect to %s at %s: no answer within %s (%s busy?)",
+			peer, path, duration(timeout_ms, dur, sizeof(dur)), peer);
 	else if (e == ENOENT || e == ECONNREFUSED)
-		set_err(err, errlen, "cannot connect to dsmd at %s: %s (is dsmd running?)",
-			path, strerror(e));
+		set_err(err, errlen, "cannot connect to %s at %s: %s (is %s running?)",
+			peer, path, strerror(e), peer);
 	else
-		set_err(err, errlen, "cannot connect to dsmd at %s: %s", path, strerror(e));
+		set_err(err, errlen, "cannot connect to %s at %s: %s", peer, path,
+			strerror(e));
 	errno = e;
 	return -1;
+}
+
+int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen)
+{
+	return dsmctl_connect_to(path, "dsmd", timeout_ms, err, errlen);
 }
 
 enum dsmctl_call_status dsmctl_connect_status(int err)
@@ -199,9 +207,36 @@ int dsmctl_exit_status(enum dsmctl_call_status st)
 	}
 }
 
-/* Send the whole buffer. 0 sent, 1 the peer closed its end (it may still
- * have answered), -1 error with err set, -2 timed out with err set. */
-static int send_all(int fd, const char *buf, size_t len,
+/* One sendmsg of buf with pass_fd attached (SCM_RIGHTS): what send()
+ * returns. */
+static ssize_t send_with_fd(int fd, const char *buf, size_t len, int pass_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
+/* Send the whole buffer (pass_fd, if >= 0, with its first byte). 0 sent,
+ * 1 the peer closed its end (it may still have answered), -1 error with
+ * err set, -2 timed out with err set. */
+static int send_all(int fd, const char *peer, const char *buf, size_t len, int pass_fd,
 		    const struct timespec *deadline, int timeout_ms,
 		    char *err, size_t errlen)
 {
@@ -209,7 +244,9 @@ static int send_all(int fd, const char *buf, size_t len,
 	size_t off = 0;
 
 	while (off < len) {
-		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		/* The descriptor rides with the first byte that is sent. */
+		ssize_t n = off == 0 && pass_fd >= 0 ? send_with_fd(fd, buf, len, pass_fd)
+						     : send(fd, buf + off, len - off, MSG_NOSIGNAL);
 		int r;
 
 		if (n >= 0) {
@@ -221,17 +258,18 @@ static int send_all(int fd, const char *buf, size_t len,
 		if (errno == EPIPE || errno == ECONNRESET)
 			return 1;
 		if (errno != EAGAIN) {
-			set_err(err, errlen, "cannot send the request to dsmd: %s", strerror(errno));
+			set_err(err, errlen, "cannot send the request to %s: %s", peer,
+				strerror(errno));
 			return -1;
 		}
 		r = wait_fd(fd, POLLOUT, deadline);
 		if (r <= 0) {
 			if (r == 0)
-				set_err(err, errlen, "dsmd did not take the request within %s",
+				set_err(err, errlen, "%s did not take the request within %s", peer,
 					duration(timeout_ms, dur, sizeof(dur)));
 			else
-				set_err(err, errlen, "cannot send the request to dsmd: %s",
-					strerror(errno));
+				set_err(err, errlen, "cannot send the request to %s: %s",
+					peer, strerror(errno));
 			return r == 0 ? -2 : -1;
 		}
 	}
@@ -250,7 +288,8 @@ static const char *size_text(size_t n, char *buf, size_t len)
 
 /* Read until the peer closes. Returns 0 with *out (NUL-terminated,
  * malloc()ed) and *outlen, or a failure status with err set. */
-static enum dsmctl_call_status read_all(int fd, const struct timespec *deadline,
+static enum dsmctl_call_status read_all(int fd, const char *peer,
+					const struct timespec *deadline,
 					int timeout_ms, size_t max,
 					char **out, size_t *outlen,
 					char *err, size_t errlen)
@@ -271,7 +310,8 @@ static enum dsmctl_call_status read_all(int fd, const struct timespec *deadline,
 				ncap = max + 2;
 			nbuf = realloc(buf, ncap);
 			if (!nbuf) {
-				set_err(err, errlen, "out of memory reading the answer from dsmd");
+				set_err(err, errlen, "out of memory reading the answer from %s",
+					peer);
 				free(buf);
 				return DSMCTL_CALL_IO;
 			}
@@ -282,7 +322,7 @@ static enum dsmctl_call_status read_all(int fd, const struct timespec *deadline,
 		if (n > 0) {
 			len += (size_t)n;
 			if (len > max) {
-				set_err(err, errlen, "answer from dsmd is larger than %s",
+				set_err(err, errlen, "answer from %s is larger than %s", peer,
 					size_text(max, txt, sizeof(txt)));
 				free(buf);
 				return DSMCTL_CALL_PROTOCOL;
@@ -296,24 +336,26 @@ static enum dsmctl_call_status read_all(int fd, const struct timespec *deadline,
 		if (errno == ECONNRESET)
 			break;
 		if (errno != EAGAIN) {
-			set_err(err, errlen, "cannot read the answer from dsmd: %s", strerror(errno));
+			set_err(err, errlen, "cannot read the answer from %s: %s", peer,
+				strerror(errno));
 			free(buf);
 			return DSMCTL_CALL_IO;
 		}
 		r = wait_fd(fd, POLLIN, deadline);
 		if (r <= 0) {
 			if (r == 0)
-				set_err(err, errlen, "no complete answer from dsmd within %s",
+				set_err(err, errlen, "no complete answer from %s within %s", peer,
 					duration(timeout_ms, txt, sizeof(txt)));
 			else
-				set_err(err, errlen, "cannot read the answer from dsmd: %s",
-					strerror(errno));
+				set_err(err, errlen, "cannot read the answer from %s: %s",
+					peer, strerror(errno));
 			free(buf);
 			return r == 0 ? DSMCTL_CALL_TIMEOUT : DSMCTL_CALL_IO;
 		}
 	}
 	if (len == 0) {
-		set_err(err, errlen, "dsmd closed the connection without answering");
+		set_err(err, errlen, "%s closed the connection without answering",
+			peer);
 		free(buf);
 		return DSMCTL_CALL_IO;
 	}
@@ -332,7 +374,7 @@ static bool only_space(const char *s, size_t len)
 }
 
 /* Parse buf[0..len) (buf[len] is a NUL) as exactly one JSON object. */
-static enum dsmctl_call_status parse_answer(const char *buf, size_t len,
+static enum dsmctl_call_status parse_answer(const char *peer, const char *buf, size_t len,
 					    struct json_object **answer,
 					    char *err, size_t errlen)
 {
@@ -342,7 +384,7 @@ static enum dsmctl_call_status parse_answer(const char *buf, size_t len,
 	size_t end;
 
 	if (!tok) {
-		set_err(err, errlen, "out of memory parsing the answer from dsmd");
+		set_err(err, errlen, "out of memory parsing the answer from %s", peer);
 		return DSMCTL_CALL_IO;
 	}
 	/* The terminating NUL is passed too: it ends a bare top-level value. */
@@ -351,19 +393,20 @@ static enum dsmctl_call_status parse_answer(const char *buf, size_t len,
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!o || jerr != json_tokener_success) {
-		set_err(err, errlen, "answer from dsmd is not valid JSON: %s",
+		set_err(err, errlen, "answer from %s is not valid JSON: %s", peer,
 			json_tokener_error_desc(jerr == json_tokener_success ?
 						json_tokener_error_parse_eof : jerr));
 		json_object_put(o);
 		return DSMCTL_CALL_PROTOCOL;
 	}
 	if (end < len && !only_space(buf + end, len - end)) {
-		set_err(err, errlen, "answer from dsmd has data after the JSON object");
+		set_err(err, errlen, "answer from %s has data after the JSON object",
+			peer);
 		json_object_put(o);
 		return DSMCTL_CALL_PROTOCOL;
 	}
 	if (!json_object_is_type(o, json_type_object)) {
-		set_err(err, errlen, "answer from dsmd is not a JSON object");
+		set_err(err, errlen, "answer from %s is not a JSON object", peer);
 		json_object_put(o);
 		return DSMCTL_CALL_PROTOCOL;
 	}
@@ -372,7 +415,10 @@ static enum dsmctl_call_status parse_answer(const char *buf, size_t len,
 			json_object_get_string(msg) :
 			json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
 
-		set_err_safe(err, errlen, s && *s ? s : "dsmd reported an error without a message");
+		if (s && *s)
+			set_err_safe(err, errlen, s);
+		else
+			set_err(err, errlen, "%s reported an error without a message", peer);
 		json_object_put(o);
 		return DSMCTL_CALL_REMOTE;
 	}
@@ -380,10 +426,10 @@ static enum dsmctl_call_status parse_answer(const char *buf, size_t len,
 	return DSMCTL_CALL_OK;
 }
 
-enum dsmctl_call_status dsmctl_roundtrip(int fd, const char *request,
-					 int timeout_ms, size_t max_answer,
-					 struct json_object **answer,
-					 char *err, size_t errlen)
+enum dsmctl_call_status dsmctl_roundtrip_to(int fd, const char *peer, const char *request,
+					    int pass_fd, int timeout_ms, size_t max_answer,
+					    struct json_object **answer,
+					    char *err, size_t errlen)
 {
 	const struct timespec deadline = deadline_after(timeout_ms);
 	size_t rlen = strlen(request), len;
@@ -407,18 +453,27 @@ enum dsmctl_call_status dsmctl_roundtrip(int fd, const char *request,
 	}
 	memcpy(line, request, rlen);
 	line[rlen] = '\n';
-	switch (send_all(fd, line, rlen + 1, &deadline, timeout_ms, err, errlen)) {
+	switch (send_all(fd, peer, line, rlen + 1, pass_fd, &deadline, timeout_ms, err, errlen)) {
 	case -1:
 		return DSMCTL_CALL_IO;
 	case -2:
 		return DSMCTL_CALL_TIMEOUT;
 	}
-	st = read_all(fd, &deadline, timeout_ms, max_answer, &buf, &len, err, errlen);
+	st = read_all(fd, peer, &deadline, timeout_ms, max_answer, &buf, &len, err, errlen);
 	if (st != DSMCTL_CALL_OK)
 		return st;
-	st = parse_answer(buf, len, answer, err, errlen);
+	st = parse_answer(peer, buf, len, answer, err, errlen);
 	free(buf);
 	return st;
+}
+
+enum dsmctl_call_status dsmctl_roundtrip(int fd, const char *request,
+					 int timeout_ms, size_t max_answer,
+					 struct json_object **answer,
+					 char *err, size_t errlen)
+{
+	return dsmctl_roundtrip_to(fd, "dsmd", request, -1, timeout_ms, max_answer, answer,
+				   err, errlen);
 }
 
 enum dsmctl_call_status dsmctl_call(const char *path, const char *request,

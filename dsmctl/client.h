@@ -40,7 +40,8 @@ enum {
 
 /* Options given before the command. */
 struct dsmctl_global {
-	const char *socket; /* control socket path, never NULL */
+	const char *socket;        /* dsmd's control socket path, never NULL */
+	const char *server_socket; /* dsm-server's (server_client.h); NULL: default */
 };
 
 /* ---- client.c: one request, one answer ---------------------------------- */
@@ -63,6 +64,10 @@ enum dsmctl_call_status {
  */
 int dsmctl_connect(const char *path, int timeout_ms, char *err, size_t errlen);
 
+/* The same for a daemon called peer in the messages ("dsm-server"). */
+int dsmctl_connect_to(const char *path, const char *peer, int timeout_ms,
+		      char *err, size_t errlen);
+
 /* The call status of a failed dsmctl_connect(), from errno. */
 enum dsmctl_call_status dsmctl_connect_status(int err);
 
@@ -82,6 +87,13 @@ enum dsmctl_call_status dsmctl_roundtrip(int fd, const char *request,
 					 int timeout_ms, size_t max_answer,
 					 struct json_object **answer,
 					 char *err, size_t errlen);
+
+/* The same to a daemon called peer in the messages, handing it pass_fd
+ * (when >= 0) by SCM_RIGHTS with the request; pass_fd is not closed. */
+enum dsmctl_call_status dsmctl_roundtrip_to(int fd, const char *peer, const char *request,
+					    int pass_fd, int timeout_ms, size_t max_answer,
+					    struct json_object **answer,
+					    char *err, size_t errlen);
 
 /* dsmctl_connect + dsmctl_roundtrip + close with the default bounds. */
 enum dsmctl_call_status dsmctl_call(const char *path, const char *request,

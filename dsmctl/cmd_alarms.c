@@ -18,6 +18,10 @@
  * finishing the old one, and starts again from the top after a
  * truncation. A malformed record is skipped with one warning and reading
  * goes on.
+ *
+ * --cluster asks dsm-server instead, for every node's alarms (request
+ * `alarms OFFSET`, at most 1000 records an answer, and the offset to ask
+ * from next); --follow polls it every second.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +39,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "server_client.h"
 
 #define POLL_MS        200
 #define RECORD_MAX     (64u << 10) /* longer lines are skipped */
@@ -443,11 +448,82 @@ static int run_dsmd(struct alog *a, const struct dsmctl_global *g)
 	return stop ? DSMCTL_EXIT_OK : ret;
 }
 
+/* ---- from dsm-server -------------------------------------------------- */
+
+#define CLUSTER_POLL_MS 1000
+
+/* One answer's records. Returns how many there were, or -1 (reported). */
+static int cluster_batch(struct json_object *ans, bool json)
+{
+	struct json_object *arr;
+	size_t n;
+
+	if (!json_object_object_get_ex(ans, "alarms", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		dsmctl_error("alarms: unexpected answer from %s (no alarms array)",
+			     DSMCTL_SERVER_PEER);
+		return -1;
+	}
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *ev = json_object_array_get_idx(arr, i);
+
+		if (!dsmctl_alarm_ok(ev)) {
+			fflush(stdout);
+			dsmctl_error("%s: malformed alarm record skipped", DSMCTL_SERVER_PEER);
+		} else if (json) {
+			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+		} else {
+			dsmctl_format_alarm(stdout, ev);
+		}
+	}
+	return (int)n;
+}
+
+int dsmctl_cluster_alarms(const struct dsmctl_global *g, bool follow, bool json)
+{
+	int64_t offset = 0;
+
+	while (!stop) {
+		char req[64];
+		struct json_object *ans;
+		int64_t next;
+		int ret, n;
+
+		snprintf(req, sizeof(req), "alarms %lld", (long long)offset);
+		ans = dsmctl_server_query(g, req, -1, &ret);
+		if (!ans)
+			return stop ? DSMCTL_EXIT_OK : ret;
+		n = cluster_batch(ans, json);
+		if (n >= 0 && (!dsmctl_json_int(ans, "next", &next) || next < 0)) {
+			dsmctl_error("alarms: unexpected answer from %s (no next offset)",
+				     DSMCTL_SERVER_PEER);
+			n = -1;
+		}
+		json_object_put(ans);
+		if (n < 0)
+			return DSMCTL_EXIT_FAIL;
+		if (fflush(stdout) || ferror(stdout))
+			return DSMCTL_EXIT_FAIL; /* reported on exit */
+		/* Nothing new (or an offset that does not move): caught up. */
+		if (n == 0 || next == offset) {
+			if (!follow)
+				return DSMCTL_EXIT_OK;
+			pause_ms(CLUSTER_POLL_MS);
+		}
+		offset = next;
+	}
+	return DSMCTL_EXIT_OK;
+}
+
 int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 {
 	const char *path = NULL;
 	struct alog a = { .fd = -1 };
+	bool cluster = false;
 	const struct dsmctl_opt opts[] = {
+		{ .name = "--cluster", .flag = &cluster },
 		{ .name = "--follow", .flag = &a.follow },
 		{ .name = "--json", .flag = &a.json },
 		{ .name = "--file", .value = &path },
@@ -463,6 +539,8 @@ int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 	}
 	if (i < 0)
 		return DSMCTL_EXIT_USAGE;
+	if (cluster && path)
+		return dsmctl_usage_error("alarms: --cluster and --file exclude each other");
 	a.line = malloc(RECORD_MAX + 1);
 	if (!a.line) {
 		dsmctl_error("alarms: out of memory");
@@ -473,7 +551,9 @@ int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
-	if (path) {
+	if (cluster) {
+		ret = dsmctl_cluster_alarms(g, a.follow, a.json);
+	} else if (path) {
 		a.path = path;
 		a.name = strcmp(a.path, "-") ? a.path : "standard input";
 		ret = run(&a);

@@ -12,6 +12,8 @@
  *                                     signed envelope
  *   dsmctl policy verify SIGNED --pubkey PUB --cluster NAME [--after-version N]
  *                                     verify as a node would
+ *   dsmctl policy push | status       the cluster's policy, through dsm-server
+ *                                     (cmd_push.c)
  *
  * Diagnostics ("file:line:col: error: message") go to standard error, one a
  * line; results to standard output. Exit 0 ok (warnings allowed), 1 the
@@ -31,6 +33,7 @@
 #include "dsmctl.h"
 #include "policy.h"
 #include "policy_sign.h"
+#include "server_client.h"
 
 struct policy_args {
 	const char *file;
@@ -38,7 +41,7 @@ struct policy_args {
 	bool help;
 };
 
-#define SUBCOMMANDS "check, compile, dump, keygen, sign, verify"
+#define SUBCOMMANDS "check, compile, dump, keygen, sign, verify, push, status"
 
 static void policy_usage(FILE *out)
 {
@@ -49,7 +52,10 @@ static void policy_usage(FILE *out)
 	      "       dsmctl policy sign BUNDLE_OR_SOURCE --key PRIVATE --cluster NAME\n"
 	      "                          [--expires DURATION] -o OUT\n"
 	      "       dsmctl policy verify SIGNED --pubkey PUBLIC --cluster NAME\n"
-	      "                            [--after-version N]\n", out);
+	      "                            [--after-version N]\n"
+	      "       dsmctl policy push BUNDLE_OR_SOURCE (--key PRIVATE | --state DIR)\n"
+	      "                          [--cluster NAME] [--expires DURATION] [--json]\n"
+	      "       dsmctl policy status [--json]\n", out);
 }
 
 /* FILE and, for compile, -o OUT / --output OUT / --output=OUT, in any
@@ -349,7 +355,7 @@ static void utc(uint64_t t, char out[32])
 }
 
 /* "90s", "15m", "12h", "30d", "2w"; a bare number is seconds. */
-static bool parse_duration(const char *s, uint64_t *out)
+bool dsmctl_parse_duration(const char *s, uint64_t *out)
 {
 	static const struct {
 		char unit;
@@ -447,8 +453,7 @@ static int cmd_keygen(int argc, char **argv)
 	return DSMCTL_EXIT_OK;
 }
 
-/* The bundle to sign: a bundle file as it is, or a source compiled. */
-static int load_bundle(const char *file, uint8_t **buf, size_t *len)
+int dsmctl_policy_load_bundle(const char *sub, const char *file, uint8_t **buf, size_t *len)
 {
 	struct dsm_policy *p;
 	int r;
@@ -456,15 +461,15 @@ static int load_bundle(const char *file, uint8_t **buf, size_t *len)
 	if (is_bundle(file)) {
 		r = dsm_signed_read_file(file, buf, len);
 		if (r)
-			dsmctl_error("policy sign: %s: %s", file, strerror(-r));
+			dsmctl_error("policy %s: %s: %s", sub, file, strerror(-r));
 		return r;
 	}
-	p = compile("sign", file);
+	p = compile(sub, file);
 	if (!p)
 		return -EINVAL;
 	r = dsm_bundle_write(p, buf, len);
 	if (r)
-		dsmctl_error("policy sign: %s: %s", file, strerror(-r));
+		dsmctl_error("policy %s: %s: %s", sub, file, strerror(-r));
 	dsm_policy_free(p);
 	return r;
 }
@@ -485,7 +490,7 @@ static int sign_args_check(const struct sign_args *a, uint64_t *lifetime)
 		return dsmctl_usage_error("policy sign: bad cluster name '%s' (1..%u printable "
 					  "characters, no space)", a->cluster,
 					  DSM_SIGN_CLUSTER_MAX);
-	if (!parse_duration(a->expires ? a->expires : DEFAULT_EXPIRES, lifetime))
+	if (!dsmctl_parse_duration(a->expires ? a->expires : DEFAULT_EXPIRES, lifetime))
 		return dsmctl_usage_error("policy sign: bad --expires '%s' (N[smhdw], at most "
 					  "3650d)", a->expires);
 	return 0;
@@ -561,7 +566,7 @@ static int cmd_sign(int argc, char **argv)
 		dsmctl_error("policy sign: private key %s: %s", a.key, key_error(r));
 		return DSMCTL_EXIT_FAIL;
 	}
-	if (load_bundle(pos[0], &bundle, &blen)) {
+	if (dsmctl_policy_load_bundle("sign", pos[0], &bundle, &blen)) {
 		dsm_sign_key_free(k);
 		return DSMCTL_EXIT_FAIL;
 	}
@@ -667,7 +672,7 @@ static int cmd_verify(int argc, char **argv)
 	return r ? DSMCTL_EXIT_FAIL : DSMCTL_EXIT_OK;
 }
 
-int dsmctl_policy(int argc, char **argv)
+int dsmctl_policy(const struct dsmctl_global *g, int argc, char **argv)
 {
 	static const struct {
 		const char *name;
@@ -711,5 +716,9 @@ int dsmctl_policy(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(signing) / sizeof(signing[0]); i++)
 		if (!strcmp(argv[1], signing[i].name))
 			return signing[i].fn(argc, argv);
+	if (!strcmp(argv[1], "push"))
+		return dsmctl_policy_push(g, argc, argv);
+	if (!strcmp(argv[1], "status"))
+		return dsmctl_policy_status(g, argc, argv);
 	return dsmctl_usage_error("policy: unknown subcommand '%s' (" SUBCOMMANDS ")", argv[1]);
 }

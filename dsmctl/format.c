@@ -12,13 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
 #include "client.h"
+#include "server_client.h"
 
 #define STATUS_KEY_WIDTH 16
-#define TABLE_MAX_COLS   6
+#define TABLE_MAX_COLS   10
 #define TABLE_GAP        "  "
 
 /* ---- reading members ---------------------------------------------------- */
@@ -480,4 +482,250 @@ int dsmctl_format_alarm(FILE *out, const struct json_object *ev)
 	}
 	fputc('\n', out);
 	return 0;
+}
+
+/* ---- the Security Server's answers -------------------------------------- */
+
+void dsmctl_utc(uint64_t t, char out[32])
+{
+	struct tm tm;
+	const time_t tt = (time_t)t;
+
+	if ((uint64_t)tt != t || !gmtime_r(&tt, &tm) ||
+	    !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "@%" PRIu64, t);
+}
+
+/* "-" for an absent or zero time, else the time. */
+static const char *time_cell(const struct json_object *o, const char *key, char out[32])
+{
+	int64_t t;
+
+	if (!member_int(o, key, &t) || t <= 0)
+		return "-";
+	dsmctl_utc((uint64_t)t, out);
+	return out;
+}
+
+/* How long before now a node was last heard from. */
+static const char *age_cell(const struct json_object *o, time_t now, char *out, size_t len)
+{
+	static const struct {
+		int64_t secs;
+		char unit;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
+	int64_t t, age;
+
+	if (!member_int(o, "last_seen", &t) || t <= 0)
+		return "never";
+	age = (int64_t)now - t;
+	if (age < 0)
+		age = 0; /* the server's clock is ahead of ours */
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (age >= units[i].secs) {
+			snprintf(out, len, "%" PRId64 "%c ago", age / units[i].secs, units[i].unit);
+			return out;
+		}
+	snprintf(out, len, "%" PRId64 "s ago", age);
+	return out;
+}
+
+/* "V (RESULT)", "V", or "-" before any policy reached the node. */
+static const char *policy_cell(const struct json_object *o, char *out, size_t len)
+{
+	const char *result = member_str(o, "policy_result");
+	int64_t v;
+
+	if (!member_int(o, "policy_version", &v) || v <= 0)
+		return "-";
+	if (result && *result)
+		snprintf(out, len, "%" PRId64 " (%s)", v, result);
+	else
+		snprintf(out, len, "%" PRId64, v);
+	return out;
+}
+
+static const char *bool_cell(const struct json_object *o, const char *key)
+{
+	const struct json_object *v = member(o, key);
+
+	if (!v || !json_object_is_type(v, json_type_boolean))
+		return "?";
+	return json_object_get_boolean(v) ? "yes" : "no";
+}
+
+static const char *str_cell(const struct json_object *o, const char *key, const char *none)
+{
+	const char *s = member_str(o, key);
+
+	return s && *s ? s : none;
+}
+
+static bool any_has(const struct json_object *nodes, const char *key)
+{
+	for (size_t i = 0; i < json_object_array_length(nodes); i++)
+		if (member(json_object_array_get_idx(nodes, i), key))
+			return true;
+	return false;
+}
+
+/* The node table's columns, in order; each is shown or not. */
+enum node_col {
+	NC_NAME, NC_ID, NC_STATE, NC_ADDRESS, NC_POLICY, NC_KEYGEN, NC_CERT, NC_SEEN,
+	NC_ALARMS, NC_CONNECTED, NC_COUNT
+};
+
+static const char *const node_heads[NC_COUNT] = {
+	"NAME", "ID", "STATE", "ADDRESS", "POLICY", "KEYGEN", "CERT-EXPIRES", "LAST-SEEN",
+	"ALARMS", "CONNECTED",
+};
+
+struct node_cells {
+	char id[24], policy[96], keygen[24], cert[32], seen[32], alarms[24];
+	const char *v[NC_COUNT];
+};
+
+static void node_cells(const struct json_object *n, time_t now, struct node_cells *c)
+{
+	const struct json_object *kg = member(n, "keygen");
+
+	c->v[NC_NAME] = str_cell(n, "name", "?");
+	c->v[NC_ID] = member_num(n, "id", c->id, sizeof(c->id));
+	c->v[NC_STATE] = str_cell(n, "state", "?");
+	c->v[NC_ADDRESS] = str_cell(n, "address", "-");
+	c->v[NC_POLICY] = policy_cell(n, c->policy, sizeof(c->policy));
+	c->v[NC_KEYGEN] = !kg ? "-" : json_object_is_type(kg, json_type_string) ?
+		json_object_get_string((struct json_object *)kg) :
+		num_text(kg, c->keygen, sizeof(c->keygen));
+	c->v[NC_CERT] = time_cell(n, "cert_expires", c->cert);
+	c->v[NC_SEEN] = age_cell(n, now, c->seen, sizeof(c->seen));
+	c->v[NC_ALARMS] = member_num(n, "alarms", c->alarms, sizeof(c->alarms));
+	c->v[NC_CONNECTED] = bool_cell(n, "connected");
+}
+
+int dsmctl_format_nodes(FILE *out, const struct json_object *nodes, unsigned flags, time_t now)
+{
+	const char *head[NC_COUNT];
+	struct table t = { .head = head, .right = 0 };
+	int cols[NC_COUNT];
+	size_t n;
+	int ret = 0;
+
+	if (!nodes || !json_object_is_type(nodes, json_type_array))
+		return -1;
+	n = json_object_array_length(nodes);
+	if (!n) {
+		fputs("no nodes\n", out);
+		return 0;
+	}
+	for (int c = 0; c < NC_COUNT; c++) {
+		if ((c == NC_KEYGEN && !(flags & DSMCTL_NODES_KEYGEN && any_has(nodes, "keygen"))) ||
+		    (c == NC_CERT && !(flags & DSMCTL_NODES_CERT)))
+			continue;
+		if (c == NC_ID || c == NC_ALARMS)
+			t.right |= 1u << t.ncols;
+		cols[t.ncols] = c;
+		head[t.ncols++] = node_heads[c];
+	}
+	t.rows = calloc(n, sizeof(*t.rows));
+	if (!t.rows)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct json_object *node = json_object_array_get_idx(nodes, i);
+		struct node_cells nc;
+		const char *cells[NC_COUNT];
+		int64_t key = INT64_MAX;
+
+		member_int(node, "id", &key);
+		node_cells(node, now, &nc);
+		for (size_t c = 0; c < t.ncols; c++)
+			cells[c] = nc.v[cols[c]];
+		if (table_add(&t, key, cells)) {
+			ret = -1;
+			goto out;
+		}
+	}
+	qsort(t.rows, t.n, sizeof(*t.rows), cmp_key_up);
+	table_print(out, &t);
+out:
+	table_free(&t);
+	return ret;
+}
+
+int dsmctl_format_cluster_status(FILE *out, const struct json_object *st, time_t now)
+{
+	const struct json_object *nodes = member(st, "nodes");
+	size_t n = 0, connected = 0;
+	int64_t version;
+
+	if (!nodes || !json_object_is_type(nodes, json_type_array))
+		return -1;
+	n = json_object_array_length(nodes);
+	for (size_t i = 0; i < n; i++) {
+		const struct json_object *c = member(json_object_array_get_idx(nodes, i),
+						     "connected");
+
+		connected += c && json_object_is_type(c, json_type_boolean) &&
+			     json_object_get_boolean(c);
+	}
+	put_line(out, "cluster", str_cell(st, "cluster", "?"));
+	put_line(out, "server", str_cell(st, "server", "?"));
+	put_key(out, "policy");
+	if (member_int(st, "version", &version) && version > 0)
+		fprintf(out, "version %" PRId64 "\n", version);
+	else
+		fputs("none pushed\n", out);
+	put_key(out, "nodes");
+	fprintf(out, "%zu, %zu connected\n", n, connected);
+	if (n)
+		fputc('\n', out);
+	return n ? dsmctl_format_nodes(out, nodes, DSMCTL_NODES_KEYGEN, now) : 0;
+}
+
+int dsmctl_format_policy_status(FILE *out, const struct json_object *ps)
+{
+	static const char *const head[] = { "NAME", "VERSION", "RESULT", "STATE" };
+	const struct json_object *nodes = member(ps, "nodes");
+	struct table t = { .ncols = 4, .head = head, .right = 1u << 1 };
+	int64_t version = 0;
+	size_t n;
+	int ret = 0;
+
+	if (!nodes || !json_object_is_type(nodes, json_type_array))
+		return -1;
+	put_key(out, "policy");
+	if (member_int(ps, "version", &version) && version > 0)
+		fprintf(out, "version %" PRId64 "\n", version);
+	else
+		fputs("none pushed\n", out);
+	n = json_object_array_length(nodes);
+	if (!n) {
+		put_line(out, "nodes", "none");
+		return 0;
+	}
+	fputc('\n', out);
+	t.rows = calloc(n, sizeof(*t.rows));
+	if (!t.rows)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct json_object *node = json_object_array_get_idx(nodes, i);
+		int64_t v = 0;
+		char vbuf[24];
+		const char *cells[4];
+		const bool has = member_int(node, "policy_version", &v) && v > 0;
+
+		cells[0] = str_cell(node, "name", "?");
+		cells[1] = has ? member_num(node, "policy_version", vbuf, sizeof(vbuf)) : "-";
+		cells[2] = str_cell(node, "policy_result", "-");
+		cells[3] = !has ? "none" : v >= version ? "current" : "behind";
+		if (table_add(&t, 0, cells)) {
+			ret = -1;
+			goto out;
+		}
+	}
+	qsort(t.rows, t.n, sizeof(*t.rows), cmp_key_up);
+	table_print(out, &t);
+out:
+	table_free(&t);
+	return ret;
 }

@@ -10,11 +10,12 @@
 
 #include "client.h"
 #include "dsmctl.h"
+#include "server_client.h"
 
 void dsmctl_usage(FILE *out)
 {
 	fputs(
-"Usage: dsmctl [--socket PATH] COMMAND [OPTIONS]\n"
+"Usage: dsmctl [--socket PATH] [--server-socket PATH] COMMAND [OPTIONS]\n"
 "\n"
 "Commands:\n"
 "  status [--json]             this node: mode, policy, counters, alarm counts\n"
@@ -39,17 +40,37 @@ void dsmctl_usage(FILE *out)
 "                              a cluster, valid for DURATION (default 30d)\n"
 "  policy verify SIGNED --pubkey PUBLIC --cluster NAME [--after-version N]\n"
 "                              verify a signed bundle as a node would\n"
+"\n"
+"Cluster commands (ask dsm-server):\n"
+"  cluster init --state DIR --cluster NAME --server-name NAME\n"
+"               [--ca-days N] [--server-days N]\n"
+"                              make dsm-server's state directory: cluster CA,\n"
+"                              server certificate, operator signing keys\n"
+"  cluster status [--json]     the cluster and every node\n"
+"  node add NAME [--ttl DURATION] [--json]\n"
+"                              register a node; prints its one-time join token\n"
+"  node list [--json]          the cluster's nodes\n"
+"  node remove NAME [--json]   deny a node's name and certificates\n"
+"  policy push BUNDLE_OR_SOURCE (--key PRIVATE | --state DIR) [--cluster NAME]\n"
+"              [--expires DURATION] [--json]\n"
+"                              sign a policy and send it to every node\n"
+"  policy status [--json]      the policy version each node has\n"
+"  alarms --cluster [--follow] [--json]\n"
+"                              every node's alarms, as dsm-server holds them\n"
 "  help                        this text\n"
 "\n"
 "Options:\n"
 "  --socket PATH  dsmd's control socket (default: $DSM_SOCKET, else\n"
 "                 " DSMCTL_SOCKET_DEFAULT ")\n"
+"  --server-socket PATH\n"
+"                 dsm-server's control socket (default: $DSM_SERVER_SOCKET,\n"
+"                 else " DSMCTL_SERVER_SOCKET_DEFAULT ")\n"
 "  --file PATH    read this alarm log file instead of asking dsmd, - for\n"
 "                 standard input\n"
 "  --json         print JSON instead of text\n"
 "\n"
-"Exit status: 0 success, 1 failure, 2 usage error, 3 dsmd is not running,\n"
-"4 dsmd does not answer in time; exec also 126 (CMD could not be run:\n"
+"Exit status: 0 success, 1 failure, 2 usage error, 3 dsmd (or dsm-server)\n"
+"is not running, 4 it does not answer in time; exec also 126 (CMD could not be run:\n"
 "transition denied, not executable) and 127 (CMD not found).\n",
 	      out);
 }
@@ -58,8 +79,7 @@ typedef int (*cmd_fn)(const struct dsmctl_global *g, int argc, char **argv);
 
 static int cmd_policy(const struct dsmctl_global *g, int argc, char **argv)
 {
-	(void)g;
-	return dsmctl_policy(argc, argv);
+	return dsmctl_policy(g, argc, argv);
 }
 
 static int cmd_help(const struct dsmctl_global *g, int argc, char **argv)
@@ -82,6 +102,8 @@ static const struct {
 	{ "getpeerlabel", dsmctl_cmd_peer },
 	{ "reload", dsmctl_cmd_reload },
 	{ "policy", cmd_policy },
+	{ "cluster", dsmctl_cmd_cluster },
+	{ "node",   dsmctl_cmd_node },
 	{ "help",   cmd_help },
 };
 
@@ -102,8 +124,10 @@ static int finish(int ret)
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *env = getenv("DSM_SOCKET");
+	const char *srv = NULL, *srv_env = getenv("DSM_SERVER_SOCKET");
 	const struct dsmctl_opt opts[] = {
 		{ .name = "--socket", .value = &sock },
+		{ .name = "--server-socket", .value = &srv },
 		{ .name = NULL },
 	};
 	struct dsmctl_global g;
@@ -117,6 +141,7 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return dsmctl_usage_error("missing command");
 	g.socket = sock ? sock : env && *env ? env : DSMCTL_SOCKET_DEFAULT;
+	g.server_socket = srv ? srv : srv_env && *srv_env ? srv_env : DSMCTL_SERVER_SOCKET_DEFAULT;
 
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))

@@ -25,6 +25,7 @@
 #include "../../dsmctl/cmd_alarms.c"
 #include "../../dsmctl/common.c"
 #include "../../dsmctl/format.c"
+#include "../../dsmctl/server_client.c" /* alarms --cluster */
 
 void dsmctl_usage(FILE *out)
 {
