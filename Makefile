@@ -121,8 +121,9 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h li
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(SAN) $< $(O)/libdsm-san.a $(LDLIBS) -lcmocka -o $@
 
 # Unit tests that compile CLI or daemon sources in directly.
-$(O)/tests/unit/test_dsmctl_%: $(wildcard dsmctl/*.c dsmctl/*.h)
-$(O)/tests/unit/test_dsmd_%: $(wildcard dsmd/*.c dsmd/*.h)
+# (Explicit targets: a pattern rule without a recipe would add nothing.)
+$(filter $(O)/tests/unit/test_dsmctl_%,$(UNIT_BIN)): $(wildcard dsmctl/*.c dsmctl/*.h)
+$(filter $(O)/tests/unit/test_dsmd_%,$(UNIT_BIN)): $(wildcard dsmd/*.c dsmd/*.h)
 $(filter $(O)/tests/unit/test_server_%,$(UNIT_BIN)): $(wildcard server/*.c server/*.h tests/unit/server_*.h)
 # ...and the one that compiles the BPF helpers that are plain C as C.
 $(O)/tests/unit/test_wire_native: bpf/siphash.h bpf/ipopt.h bpf/net_verify.h
