@@ -223,10 +223,10 @@ static int refused(const struct dsm_msg *m, const char *server, char *why, size_
 		snprintf(why, len, "%s answered ENROL with %s", server, dsm_msg_type_name(m->type));
 		return -EPROTO;
 	}
-	snprintf(why, len, "%s refused the enrolment: %s%s%s", server,
+	snprintf(why, len, "%s refused the enrolment: %s", server,
+		 *m->error.text ? m->error.text :
 		 m->error.code == DSM_ERR_BAD_TOKEN ? "the token is unknown, used or expired" :
-		 m->error.code == DSM_ERR_BAD_CSR ? "the request was refused" : "error",
-		 *m->error.text ? ": " : "", m->error.text);
+		 m->error.code == DSM_ERR_BAD_CSR ? "the request was refused" : "error");
 	return m->error.code == DSM_ERR_BAD_TOKEN ? -EACCES : -EPROTO;
 }
 

@@ -27,10 +27,12 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-static int usage(const char *why)
+#define USAGE "dsm-server --state DIR --listen ADDR:PORT [--control PATH] [--admit-rate N/s] [-v]"
+
+static int usage(const char *why, const char *what)
 {
-	fprintf(stderr, "dsm-server: %s (usage: dsm-server --state DIR --listen ADDR:PORT "
-		"[--control PATH] [--admit-rate N/s] [-v])\n", why);
+	fprintf(stderr, "dsm-server: %s%s%s (usage: " USAGE ")\n", why, what ? ": " : "",
+		what ? what : "");
 	return 2;
 }
 
@@ -53,6 +55,7 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		{ "control", required_argument, NULL, 'c' },
 		{ "admit-rate", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int opt;
@@ -66,18 +69,21 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		case 'v': *verbose = true; break;
 		case 'r':
 			if (parse_rate(optarg, &cfg->admit_rate))
-				return usage("--admit-rate: want N or N/s, 1 to 100000");
+				return usage("--admit-rate: want N or N/s, 1 to 100000", optarg);
 			break;
+		case 'h':
+			printf("usage: " USAGE "\n");
+			return 1;
 		case ':':
-			return usage("a flag is missing its value");
+			return usage("a flag is missing its value", argv[optind - 1]);
 		default:
-			return usage("unknown flag");
+			return usage("unknown flag", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return usage("unexpected argument");
+		return usage("unexpected argument", argv[optind]);
 	if (!cfg->state_dir || !cfg->listen)
-		return usage("--state and --listen are required");
+		return usage("--state and --listen are required", NULL);
 	return 0;
 }
 
@@ -100,7 +106,7 @@ int main(int argc, char **argv)
 	int err = parse_flags(argc, argv, &cfg, &verbose);
 
 	if (err)
-		return err;
+		return err == 1 ? 0 : err; /* 1: --help */
 	srv_log_init(verbose);
 	if (signals() || srv_open(&s, &cfg))
 		return 1;

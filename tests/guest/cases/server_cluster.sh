@@ -1,0 +1,168 @@
+# nodes: 4
+# A cluster run from one place. Node 4 runs the Security Server (no dsm);
+# nodes 1-3 join it with one-time tokens and take their policy from it.
+#   1. cluster init, a token per node; every node enrols and connects; a
+#      used token and an expired one are refused and write nothing.
+#   2. a policy pushed on the server is enforced on every node: a flow it
+#      newly allows (a@node1 -> b@node2) works, one it still denies
+#      (c@node1 -> b@node2) does not; cluster status shows every node on
+#      the new version; an older version is refused by the server.
+#   3. the server is stopped: the nodes keep enforcing; node 3's dsmd is
+#      restarted meanwhile and enforces its persisted bundle before any
+#      server answers; the server comes back and every node reconnects.
+#   4. a removed node's session is closed and it cannot come back.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../dsm.sh"
+. "$(dirname "$0")/../server.sh"
+
+shared=$DSM_SHARED/server_cluster
+dsm_keyfile /tmp/cluster.key 1
+# The policy every node starts with (version 1) and the one pushed
+# (version 2): the same, but 2 lets a@node1 talk to b.
+cluster_policy() {
+	dsm_policy "$1" "$2" <<EOF2
+node node1 = 1;
+node node2 = 2;
+node node3 = 3;
+allow { a b c } self : socket inet { create bind connect send recv };
+$3
+EOF2
+}
+
+if ((DSM_NODE == SERVER_NODE)); then
+	mkdir -p "$shared"
+	"$DSMCTL" cluster init --state "$SERVER_STATE" --cluster test --server-name srv >/dev/null ||
+		fail "cluster init"
+	server_start
+	for k in 1 2 3; do
+		srvctl node add "node$k" --json | jq -r .token >"$shared/token.$k" || fail "node add node$k"
+	done
+	cp "$SERVER_STATE/ca.pem" "$shared/ca.pem"
+fi
+vm_barrier tokens
+
+join_args=(--key-file /tmp/cluster.key --server-state "$NODE_STATE" --ca "$shared/ca.pem")
+if ((DSM_NODE != SERVER_NODE)); then
+	cluster_policy /tmp/boot.policy 1
+	dsm_start /tmp/boot.policy "${join_args[@]}" --join "$SERVER_ADDR" \
+		--token "$(cat "$shared/token.$DSM_NODE")"
+	for f in node.pem node.key ca.pem operator.pub cluster; do
+		[[ -s $NODE_STATE/$f ]] || fail "enrolment left no $f"
+	done
+	expect_eq "node.key mode" "$(stat -c %a "$NODE_STATE/node.key")" 600
+fi
+vm_barrier joined 180
+
+if ((DSM_NODE == SERVER_NODE)); then
+	expect_eq "nodes enrolled and connected" \
+		"$(server_nodes_where '.state == "enrolled" and .connected' 3)" 3
+	# A used token: refused before dsmd loads anything, nothing written.
+	cluster_policy /tmp/boot.policy 1
+	out=$("$DSMD" --policy /tmp/boot.policy --join "$SERVER_ADDR" --token "$(cat "$shared/token.1")" \
+		--ca "$SERVER_STATE/ca.pem" --server-state /tmp/used 2>&1)
+	rc=$?
+	expect_eq "enrolment with a used token: exit" "$rc" 1
+	grep -q "refused the enrolment" <<<"$out" || fail "used token: $out"
+	[[ -z $(ls -A /tmp/used 2>/dev/null) ]] || fail "used token wrote $(ls /tmp/used)"
+	token=$(srvctl node add node9 --ttl 1s --json | jq -r .token)
+	sleep 3
+	out=$("$DSMD" --policy /tmp/boot.policy --join "$SERVER_ADDR" --token "$token" \
+		--ca "$SERVER_STATE/ca.pem" --server-state /tmp/expired 2>&1)
+	rc=$?
+	expect_eq "enrolment with an expired token: exit" "$rc" 1
+	grep -q "refused the enrolment" <<<"$out" || fail "expired token: $out"
+	[[ -z $(ls -A /tmp/expired 2>/dev/null) ]] || fail "expired token wrote $(ls /tmp/expired)"
+fi
+vm_barrier refusals 120
+
+# Before the push: a@node1 -> b@node2 is denied (version 1).
+if ((DSM_NODE == 2)); then
+	as b "$PROBE" udp-recv 9500 40 >/tmp/before-a &
+	server_ready /tmp/before-a
+fi
+vm_barrier before-up
+((DSM_NODE == 1)) && expect_probe "sent 3" as a "$PROBE" udp-send "$(vm_node_ip 2)" 9500 3
+vm_barrier before-sent
+
+if ((DSM_NODE == SERVER_NODE)); then
+	cluster_policy /tmp/v2.policy 2 'allow a@node1 b : peer recv;'
+	out=$(srvctl policy push /tmp/v2.policy --state "$SERVER_STATE") || fail "push: $out"
+	expect_eq "push" "$out" "pushed policy 'test' version 2 to 3 nodes"
+	expect_eq "nodes on version 2" "$(server_nodes_where '.policy_version == 2' 3)" 3
+	srvctl cluster status
+	cluster_policy /tmp/v1.policy 1 'allow a@node1 b : peer recv; allow c@node1 b : peer recv;'
+	srvctl policy push /tmp/v1.policy --state "$SERVER_STATE" 2>/tmp/old.err &&
+		fail "an older version was pushed"
+	grep -q "rollback" /tmp/old.err || fail "older version: $(cat /tmp/old.err)"
+else
+	expect_eq "policy version after the push" "$(policy_version_is 2)" 2
+fi
+vm_barrier pushed 180
+
+# check_flows TAG: on node 2, a@node1 -> b works, c@node1 -> b does not.
+check_flows() {
+	if ((DSM_NODE == 2)); then
+		as b "$PROBE" udp-recv 9501 30 >"/tmp/$1-a" &
+		as b "$PROBE" udp-recv 9502 30 >"/tmp/$1-c" &
+		server_ready "/tmp/$1-a"
+		server_ready "/tmp/$1-c"
+	fi
+	vm_barrier "$1-up"
+	if ((DSM_NODE == 1)); then
+		expect_probe "sent 3" as a "$PROBE" udp-send "$(vm_node_ip 2)" 9501 3
+		expect_probe "sent 3" as c "$PROBE" udp-send "$(vm_node_ip 2)" 9502 3
+	fi
+	vm_barrier "$1-sent"
+	if ((DSM_NODE == 2)); then
+		for _ in $(seq 400); do
+			[[ $(cat "/tmp/$1-a" "/tmp/$1-c" | grep -c '^received') == 2 ]] && break
+			sleep 0.1
+		done
+		expect_eq "$1: a@node1 -> b" "$(tail -1 "/tmp/$1-a")" "received 3"
+		expect_eq "$1: c@node1 -> b" "$(tail -1 "/tmp/$1-c")" "received 0"
+	fi
+	vm_barrier "$1-checked" 120
+}
+
+if ((DSM_NODE == 2)); then
+	for _ in $(seq 450); do grep -q '^received' /tmp/before-a && break; sleep 0.1; done
+	expect_eq "a@node1 -> b before the push" "$(tail -1 /tmp/before-a)" "received 0"
+fi
+check_flows pushed
+
+# The server goes away; node 3 restarts meanwhile.
+((DSM_NODE == SERVER_NODE)) && server_stop
+vm_barrier server-down
+if ((DSM_NODE == 3)); then
+	dsm_stop
+	cluster_policy /tmp/boot.policy 1
+	dsm_start /tmp/boot.policy "${join_args[@]}" --server "$SERVER_ADDR"
+	expect_eq "node 3 restarted without a server: policy version" "$(policy_version_is 2 10)" 2
+fi
+check_flows server-down
+
+((DSM_NODE == SERVER_NODE)) && server_start
+vm_barrier server-up
+if ((DSM_NODE == SERVER_NODE)); then
+	expect_eq "nodes connected again" "$(server_nodes_where '.connected' 3 900)" 3
+	srvctl node remove node3 >/dev/null || fail "node remove"
+	expect_eq "nodes left" "$(srvctl node list --json | jq '[.nodes[] | select(.name == "node3")] | length')" 0
+fi
+vm_barrier removed
+if ((DSM_NODE == 3)); then
+	for _ in $(seq 300); do grep -q "uplink: the server sent ERROR" "$DSM_LOG" && break; sleep 0.1; done
+	grep -q "uplink: the server sent ERROR" "$DSM_LOG" || fail "node 3's session was not closed"
+	expect_eq "node 3 still enforces" "$(policy_version_is 2 10)" 2
+fi
+if ((DSM_NODE == SERVER_NODE)); then
+	# node 3 tries again (backoff of at most 30 s) and is refused at the handshake
+	for _ in $(seq 900); do
+		grep -q "conn: $(vm_node_ip 3): handshake refused" "$SERVER_LOG" && break
+		sleep 0.1
+	done
+	grep -q "conn: $(vm_node_ip 3): handshake refused" "$SERVER_LOG" ||
+		fail "node 3 was not refused: $(grep "$(vm_node_ip 3)" "$SERVER_LOG" | tail -3)"
+	expect_eq "node 3 listed" \
+		"$(srvctl node list --json | jq '[.nodes[] | select(.name == "node3")] | length')" 0
+fi
+vm_barrier done 120
