@@ -67,7 +67,12 @@ void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)
 	int err, n;
 
 	*r = (struct dsmd_reload_result){ .outcome = DSMD_RELOAD_DONE };
-	log_info("reload (%s): %s", why, d->o.policy_path);
+	/* joined, the source is the server's bundle if there is one: the
+	 * policy line that follows names what was read */
+	if (d->uplink)
+		log_info("reload (%s)", why);
+	else
+		log_info("reload (%s): %s", why, d->o.policy_path);
 	err = dsmd_policy_prepare(d, &p, reason, sizeof(reason));
 	if (!err) {
 		err = dsmd_policy_install(d, p, reason, sizeof(reason));

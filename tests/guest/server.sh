@@ -39,8 +39,8 @@ server_stop() {
 # server_nodes_where JQ_FILTER N [TENTHS]: wait until N nodes of
 # `node list --json` match JQ_FILTER (a select() body); print the count.
 server_nodes_where() {
-	local filter=$1 want=$2 limit=${3:-600} n=0 _
-	for ((_ = 0; _ < limit; _++)); do
+	local filter=$1 want=$2 limit=${3:-600} n=0 i
+	for ((i = 0; i < limit; i++)); do
 		n=$(srvctl node list --json 2>/dev/null | jq "[.nodes[] | select($filter)] | length" 2>/dev/null)
 		[[ $n == "$want" ]] && break
 		sleep 0.1
@@ -51,8 +51,8 @@ server_nodes_where() {
 # policy_version_is V [TENTHS]: wait until this node's dsmd enforces
 # policy version V; print the version it enforces.
 policy_version_is() {
-	local want=$1 limit=${2:-600} v="" _
-	for ((_ = 0; _ < limit; _++)); do
+	local want=$1 limit=${2:-600} v="" i
+	for ((i = 0; i < limit; i++)); do
 		v=$("$DSMCTL" status --json 2>/dev/null | jq -r .policy.version)
 		[[ $v == "$want" ]] && break
 		sleep 0.1

@@ -25,7 +25,7 @@ node node1 = 1;
 node node2 = 2;
 node node3 = 3;
 allow { a b c } self : socket inet { create bind connect send recv };
-$3
+${3:-}
 EOF2
 }
 
@@ -41,11 +41,11 @@ if ((DSM_NODE == SERVER_NODE)); then
 fi
 vm_barrier tokens
 
-join_args=(--key-file /tmp/cluster.key --server-state "$NODE_STATE" --ca "$shared/ca.pem")
+join_args=(--key-file /tmp/cluster.key --server-state "$NODE_STATE")
 if ((DSM_NODE != SERVER_NODE)); then
 	cluster_policy /tmp/boot.policy 1
 	dsm_start /tmp/boot.policy "${join_args[@]}" --join "$SERVER_ADDR" \
-		--token "$(cat "$shared/token.$DSM_NODE")"
+		--token "$(cat "$shared/token.$DSM_NODE")" --ca "$shared/ca.pem"
 	for f in node.pem node.key ca.pem operator.pub cluster; do
 		[[ -s $NODE_STATE/$f ]] || fail "enrolment left no $f"
 	done
@@ -139,6 +139,7 @@ if ((DSM_NODE == 3)); then
 	dsm_start /tmp/boot.policy "${join_args[@]}" --server "$SERVER_ADDR"
 	expect_eq "node 3 restarted without a server: policy version" "$(policy_version_is 2 10)" 2
 fi
+vm_barrier restarted 180 # (a fresh start takes a while: the servers below time out)
 check_flows server-down
 
 ((DSM_NODE == SERVER_NODE)) && server_start
