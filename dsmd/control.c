@@ -42,7 +42,7 @@
 #include "closer.h"
 #include "control.h"
 #include "dsmd.h"
-#include "loop.h"
+#include "evloop.h"
 
 #define ACCEPT_BURST  16  /* connections accepted per wakeup */
 #define FDS_PER_RECV  253 /* SCM_MAX_FD: room for every descriptor one
@@ -58,7 +58,7 @@ enum client_state {
 };
 
 struct dsmd_client {
-	struct dsmd_source src;          /* first: the loop hands it back */
+	struct dsm_source src;          /* first: the loop hands it back */
 	struct dsmd *d;
 	struct dsmd_client *next, *prev;
 	struct dsmd_caller caller;
@@ -79,7 +79,7 @@ struct dsmd_client {
 };
 
 struct dsmd_control {
-	struct dsmd_source listen;
+	struct dsm_source listen;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const struct dsmd_request *table;
 	size_t ntable;
@@ -152,7 +152,7 @@ static void client_close(struct dsmd_client *c)
 {
 	struct dsmd_control *ctl = c->d->ctl;
 
-	dsmd_loop_del(c->d->loop, &c->src);
+	dsm_loop_del(c->d->loop, &c->src);
 	release_connection(c->src.fd);
 	release_passed(c->passed_fd);
 	if (c->end)
@@ -267,7 +267,7 @@ static void client_update(struct dsmd_client *c)
 		want |= EPOLLIN;
 	if (pending(c))
 		want |= EPOLLOUT;
-	if (dsmd_loop_watch(c->d->loop, &c->src, want))
+	if (dsm_loop_watch(c->d->loop, &c->src, want))
 		client_gone(c, "(cannot watch its connection)");
 }
 
@@ -330,7 +330,7 @@ int dsmd_client_write(struct dsmd_client *c, const char *data, size_t len)
 	/* Sent from the client's own handler, when the socket takes it: a
 	 * push (from the alarm path, say) must not end c under its caller. */
 	if (!(c->src.events & EPOLLOUT))
-		dsmd_loop_watch(c->d->loop, &c->src, c->src.events | EPOLLOUT);
+		dsm_loop_watch(c->d->loop, &c->src, c->src.events | EPOLLOUT);
 	return 0;
 }
 
@@ -338,7 +338,7 @@ void dsmd_client_finish(struct dsmd_client *c)
 {
 	c->finishing = true;
 	if (c->state == CLIENT_STREAMING && !(c->src.events & EPOLLOUT))
-		dsmd_loop_watch(c->d->loop, &c->src, c->src.events | EPOLLOUT);
+		dsm_loop_watch(c->d->loop, &c->src, c->src.events | EPOLLOUT);
 }
 
 /* ---- the request -------------------------------------------------------- */
@@ -480,7 +480,7 @@ static void read_while_streaming(struct dsmd_client *c)
 	client_update(c);
 }
 
-static void client_ready(void *ctx, struct dsmd_source *s, uint32_t events)
+static void client_ready(void *ctx, struct dsm_source *s, uint32_t events)
 {
 	struct dsmd_client *c = (struct dsmd_client *)s;
 
@@ -575,12 +575,12 @@ static void client_new(struct dsmd *d, int fd)
 		release_connection(fd);
 		return;
 	}
-	c->src = (struct dsmd_source){ .fd = fd, .ready = client_ready };
+	c->src = (struct dsm_source){ .fd = fd, .ready = client_ready };
 	c->d = d;
 	c->caller = w;
 	c->passed_fd = -1;
 	c->deadline_ms = now_ms() + DSMD_CTL_REQUEST_MS;
-	if (dsmd_loop_add(d->loop, &c->src, EPOLLIN)) {
+	if (dsm_loop_add(d->loop, &c->src, EPOLLIN)) {
 		release_connection(fd);
 		free(c);
 		return;
@@ -604,10 +604,10 @@ static void pause_accepting(struct dsmd *d, const char *why)
 			    "be closed)", why, dsmd_closer_pending());
 	}
 	d->ctl->paused = true;
-	dsmd_loop_watch(d->loop, &d->ctl->listen, 0);
+	dsm_loop_watch(d->loop, &d->ctl->listen, 0);
 }
 
-static void listener_ready(void *ctx, struct dsmd_source *s, uint32_t events)
+static void listener_ready(void *ctx, struct dsm_source *s, uint32_t events)
 {
 	struct dsmd *d = ctx;
 
@@ -662,8 +662,8 @@ int dsmd_control_open(struct dsmd *d, const struct dsmd_request *table, size_t n
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(ctl->path, 0666) ||
 	    listen(fd, 64))
 		goto fail;
-	ctl->listen = (struct dsmd_source){ .fd = fd, .ready = listener_ready };
-	err = dsmd_loop_add(d->loop, &ctl->listen, EPOLLIN);
+	ctl->listen = (struct dsm_source){ .fd = fd, .ready = listener_ready };
+	err = dsm_loop_add(d->loop, &ctl->listen, EPOLLIN);
 	if (err) {
 		errno = -err;
 		goto fail;
@@ -696,7 +696,7 @@ void dsmd_control_tick(struct dsmd *d)
 	if (!ctl)
 		return;
 	if (ctl->paused && dsmd_closer_pending() <= CLOSER_BACKLOG_MAX &&
-	    dsmd_loop_watch(d->loop, &ctl->listen, EPOLLIN) == 0)
+	    dsm_loop_watch(d->loop, &ctl->listen, EPOLLIN) == 0)
 		ctl->paused = false;
 	for (c = ctl->clients; c; c = next) {
 		next = c->next;
@@ -735,7 +735,7 @@ void dsmd_control_close(struct dsmd *d)
 	while (ctl->clients)
 		client_close(ctl->clients);
 	if (ctl->listen.fd >= 0) {
-		dsmd_loop_del(d->loop, &ctl->listen);
+		dsm_loop_del(d->loop, &ctl->listen);
 		close(ctl->listen.fd);
 		unlink(ctl->path);
 	}

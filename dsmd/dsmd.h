@@ -57,7 +57,7 @@ struct dsm_lsm_bpf;
 struct dsm_net_bpf;
 struct dsmd_alarms;
 struct dsmd_control;
-struct dsmd_loop;
+struct dsm_loop;
 struct dsmd_files;
 struct dsmd_prot;
 struct dsmd_pins;
@@ -71,7 +71,7 @@ struct dsmd {
 	struct dsm_policy *policy;    /* the policy in force */
 	uint32_t node_id;
 	char node_name[64];
-	struct dsmd_loop *loop;       /* serve.c */
+	struct dsm_loop *loop;       /* serve.c */
 	struct dsmd_alarms *alarms;   /* alarm.c */
 	struct dsmd_control *ctl;     /* control.c */
 	bool unloaded;                /* an unload request removed dsm: exit */

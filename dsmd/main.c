@@ -30,7 +30,7 @@
 #include "control.h"
 #include "dsm/wire.h"
 #include "dsmd.h"
-#include "loop.h"
+#include "evloop.h"
 #include "uplink.h"
 
 static bool verbose;
@@ -368,7 +368,7 @@ static int run(struct dsmd *d)
 	if (!err)
 		err = open_heartbeat(d);
 	if (!err)
-		err = dsmd_loop_open(&d->loop);
+		err = dsm_loop_open(&d->loop);
 	if (!err)
 		err = dsmd_control_open(d, dsmd_requests, dsmd_nrequests);
 	if (!err)
@@ -406,7 +406,7 @@ int main(int argc, char **argv)
 
 	dsmd_control_close(&d);
 	dsmd_uplink_close(&d);
-	dsmd_loop_close(d.loop);
+	dsm_loop_close(d.loop);
 	dsmd_alarm_close(&d);
 	if (d.heartbeat_fd >= 0)
 		close(d.heartbeat_fd);

@@ -32,14 +32,14 @@
 
 #include "control.h"
 #include "dsmd.h"
-#include "loop.h"
+#include "evloop.h"
 #include "uplink.h"
 
 #define TICK_MS         1000
 #define UNLOAD_LINGER_MS 3000 /* at most, for the unload answer to go out */
 
 static struct {
-	struct dsmd_source sig, tick, ring;
+	struct dsm_source sig, tick, ring;
 	bool stop;
 	bool ring_waiting; /* the last drain stopped at its budget */
 } s = { .sig.fd = -1, .tick.fd = -1, .ring.fd = -1 };
@@ -61,7 +61,7 @@ static void drain_ring(struct dsmd *d)
 	s.ring_waiting = r == 1;
 }
 
-static void ring_ready(void *ctx, struct dsmd_source *src, uint32_t events)
+static void ring_ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	(void)src;
 	(void)events;
@@ -75,7 +75,7 @@ static void heartbeat(struct dsmd *d)
 		log_errno(LOG_DEBUG, -errno, "main: heartbeat");
 }
 
-static void tick_ready(void *ctx, struct dsmd_source *src, uint32_t events)
+static void tick_ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	struct dsmd *d = ctx;
 	struct dsmd_reload_result r;
@@ -98,7 +98,7 @@ static void tick_ready(void *ctx, struct dsmd_source *src, uint32_t events)
 	heartbeat(d);
 }
 
-static void signal_ready(void *ctx, struct dsmd_source *src, uint32_t events)
+static void signal_ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	struct dsmd *d = ctx;
 	struct signalfd_siginfo si;
@@ -126,19 +126,19 @@ static int open_sources(struct dsmd *d)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	s.sig = (struct dsmd_source){ .fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK),
+	s.sig = (struct dsm_source){ .fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK),
 				      .ready = signal_ready };
-	s.tick = (struct dsmd_source){ .fd = timerfd_create(CLOCK_MONOTONIC,
+	s.tick = (struct dsm_source){ .fd = timerfd_create(CLOCK_MONOTONIC,
 							    TFD_CLOEXEC | TFD_NONBLOCK),
 				       .ready = tick_ready };
-	s.ring = (struct dsmd_source){ .fd = dsmd_alarm_fd(d), .ready = ring_ready };
+	s.ring = (struct dsm_source){ .fd = dsmd_alarm_fd(d), .ready = ring_ready };
 	if (s.sig.fd < 0 || s.tick.fd < 0 || timerfd_settime(s.tick.fd, 0, &every, NULL))
 		return log_errno(LOG_ERR, -errno, "main: signals and timer");
-	err = dsmd_loop_add(d->loop, &s.sig, EPOLLIN);
+	err = dsm_loop_add(d->loop, &s.sig, EPOLLIN);
 	if (!err)
-		err = dsmd_loop_add(d->loop, &s.tick, EPOLLIN);
+		err = dsm_loop_add(d->loop, &s.tick, EPOLLIN);
 	if (!err)
-		err = dsmd_loop_add(d->loop, &s.ring, EPOLLIN);
+		err = dsm_loop_add(d->loop, &s.ring, EPOLLIN);
 	if (!err)
 		err = dsmd_uplink_start(d);
 	return err ? log_errno(LOG_ERR, err, "main: event loop") : 0;
@@ -146,13 +146,13 @@ static int open_sources(struct dsmd *d)
 
 static void close_sources(struct dsmd *d)
 {
-	dsmd_loop_del(d->loop, &s.ring); /* the ring buffer owns its descriptor */
+	dsm_loop_del(d->loop, &s.ring); /* the ring buffer owns its descriptor */
 	if (s.sig.fd >= 0) {
-		dsmd_loop_del(d->loop, &s.sig);
+		dsm_loop_del(d->loop, &s.sig);
 		close(s.sig.fd);
 	}
 	if (s.tick.fd >= 0) {
-		dsmd_loop_del(d->loop, &s.tick);
+		dsm_loop_del(d->loop, &s.tick);
 		close(s.tick.fd);
 	}
 }
@@ -171,7 +171,7 @@ int dsmd_serve(struct dsmd *d)
 	log_info("main: ready: node %s (%u), pid %d%s", d->node_name, d->node_id, getpid(),
 		 d->takeover ? ", took over pinned objects" : "");
 	while (!s.stop) {
-		int n = dsmd_loop_once(d->loop, d, s.ring_waiting ? 0 : -1);
+		int n = dsm_loop_once(d->loop, d, s.ring_waiting ? 0 : -1);
 
 		if (n < 0) {
 			err = log_errno(LOG_ERR, n, "main: event loop");

@@ -33,7 +33,7 @@
 
 #include "dsmd.h"
 #include "dsm/decide.h"
-#include "loop.h"
+#include "evloop.h"
 #include "uplink.h"
 
 #ifndef UPLINK_PING_MS
@@ -77,9 +77,9 @@ static void watch(struct dsmd *d, uint32_t events)
 
 	if (!u->registered) {
 		u->src.fd = u->conn.fd;
-		u->registered = !dsmd_loop_add(d->loop, &u->src, events);
+		u->registered = !dsm_loop_add(d->loop, &u->src, events);
 	} else {
-		dsmd_loop_watch(d->loop, &u->src, events);
+		dsm_loop_watch(d->loop, &u->src, events);
 	}
 }
 
@@ -97,7 +97,7 @@ static void drop(struct dsmd *d, int err, const char *what)
 	uint32_t delay;
 
 	if (u->registered)
-		dsmd_loop_del(d->loop, &u->src);
+		dsm_loop_del(d->loop, &u->src);
 	u->registered = false;
 	if (u->conn.fd >= 0 && u->conn.tls && u->phase == UPLINK_READY)
 		dsm_tls_shutdown(u->conn.tls);
@@ -436,7 +436,7 @@ static void receive(struct dsmd *d)
 	flush(d);
 }
 
-static void ready(void *ctx, struct dsmd_source *src, uint32_t events)
+static void ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	struct dsmd *d = ctx;
 
@@ -582,7 +582,7 @@ int dsmd_uplink_start(struct dsmd *d)
 
 	if (!u)
 		return 0;
-	u->src = (struct dsmd_source){ .fd = -1, .ready = ready };
+	u->src = (struct dsm_source){ .fd = -1, .ready = ready };
 	u->phase = UPLINK_WAITING;
 	u->next_at_ms = dsmd_uplink_mono_ms();
 	begin(d);
@@ -596,7 +596,7 @@ void dsmd_uplink_close(struct dsmd *d)
 	if (!u)
 		return;
 	if (u->registered && d->loop)
-		dsmd_loop_del(d->loop, &u->src);
+		dsm_loop_del(d->loop, &u->src);
 	dsmd_uplink_conn_close(&u->conn);
 	SSL_CTX_free(u->ctx);
 	EVP_PKEY_free(u->renew_key);

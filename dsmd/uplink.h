@@ -30,7 +30,7 @@
 #include "policy.h"
 #include "policy_sign.h"
 #include "tls.h"
-#include "loop.h"
+#include "evloop.h"
 
 struct dsmd;
 
@@ -161,7 +161,7 @@ struct dsmd_uplink {
 	SSL_CTX *ctx;                  /* node context with the node's certificate */
 	enum dsmd_uplink_phase phase;
 	struct dsmd_uplink_conn conn;
-	struct dsmd_source src;        /* the connection's fd in dsmd's loop */
+	struct dsm_source src;        /* the connection's fd in dsmd's loop */
 	bool registered;
 	unsigned server;               /* index into the server list */
 	unsigned attempt;              /* failed connects in a row */

@@ -24,7 +24,7 @@
 
 struct srv_conn_hooks srv_hooks;
 
-static struct srv_conn *conn_of(struct srv_source *src)
+static struct srv_conn *conn_of(struct dsm_source *src)
 {
 	return (struct srv_conn *)((char *)src - offsetof(struct srv_conn, src));
 }
@@ -54,7 +54,7 @@ static void watch(struct srv *s, struct srv_conn *c)
 		ev |= EPOLLIN;
 	if (pending(c) || c->tls_wants_write)
 		ev |= EPOLLOUT;
-	if (srv_loop_watch(s->loop, &c->src, ev))
+	if (dsm_loop_watch(s->loop, &c->src, ev))
 		srv_conn_kill(c);
 }
 
@@ -210,7 +210,7 @@ static void read_all(struct srv *s, struct srv_conn *c)
 	}
 }
 
-static void conn_ready(void *ctx, struct srv_source *src, uint32_t events)
+static void conn_ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	struct srv *s = ctx;
 	struct srv_conn *c = conn_of(src);
@@ -240,13 +240,13 @@ int srv_conn_accept(struct srv *s, int fd, const char *addr)
 		free(c);
 		return err;
 	}
-	c->src = (struct srv_source){ .fd = fd, .ready = conn_ready };
+	c->src = (struct dsm_source){ .fd = fd, .ready = conn_ready };
 	c->state = SRV_CONN_HANDSHAKE;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	dsm_msg_reader_init(&c->rd, DSM_MSG_FROM_NODE);
 	c->last_read_ms = srv_now_ms();
 	c->deadline_ms = c->last_read_ms + SRV_HANDSHAKE_MS;
-	err = srv_loop_add(s->loop, &c->src, EPOLLIN);
+	err = dsm_loop_add(s->loop, &c->src, EPOLLIN);
 	if (err) {
 		dsm_tls_conn_free(c->tls);
 		dsm_msg_reader_release(&c->rd);
@@ -275,7 +275,7 @@ static void conn_free(struct srv *s, struct srv_conn *c)
 {
 	if (srv_hooks.closed)
 		srv_hooks.closed(s, c);
-	srv_loop_del(s->loop, &c->src);
+	dsm_loop_del(s->loop, &c->src);
 	dsm_tls_conn_free(c->tls);
 	close(c->src.fd);
 	dsm_msg_reader_release(&c->rd);

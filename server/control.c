@@ -33,7 +33,7 @@
 #define CTL_ARGS_MAX    4
 
 struct srv_ctl_client {
-	struct srv_source src;
+	struct dsm_source src;
 	struct srv_ctl_client *next;
 	char in[CTL_LINE_MAX + 2];
 	size_t inlen;
@@ -324,7 +324,7 @@ static json_object *answer(struct srv *s, char *line, int fd)
 
 /* ---- clients ------------------------------------------------------------ */
 
-static struct srv_ctl_client *client_of(struct srv_source *src)
+static struct srv_ctl_client *client_of(struct dsm_source *src)
 {
 	return (struct srv_ctl_client *)((char *)src - offsetof(struct srv_ctl_client, src));
 }
@@ -336,7 +336,7 @@ static void client_free(struct srv *s, struct srv_ctl_client *c)
 			*pp = c->next;
 			break;
 		}
-	srv_loop_del(s->loop, &c->src);
+	dsm_loop_del(s->loop, &c->src);
 	close(c->src.fd);
 	if (c->passed_fd >= 0)
 		close(c->passed_fd);
@@ -352,7 +352,7 @@ static void client_write(struct srv *s, struct srv_ctl_client *c)
 				       MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EAGAIN) {
-			srv_loop_watch(s->loop, &c->src, EPOLLOUT);
+			dsm_loop_watch(s->loop, &c->src, EPOLLOUT);
 			return;
 		}
 		if (n <= 0)
@@ -415,7 +415,7 @@ static int client_read(struct srv_ctl_client *c)
 	return memchr(c->in, '\n', c->inlen) ? 1 : 0;
 }
 
-static void client_ready(void *ctx, struct srv_source *src, uint32_t events)
+static void client_ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	struct srv *s = ctx;
 	struct srv_ctl_client *c = client_of(src);
@@ -459,10 +459,10 @@ static void client_new(struct srv *s, int fd)
 		close(fd);
 		return;
 	}
-	c->src = (struct srv_source){ .fd = fd, .ready = client_ready };
+	c->src = (struct dsm_source){ .fd = fd, .ready = client_ready };
 	c->passed_fd = -1;
 	c->deadline_ms = srv_now_ms() + CTL_DEADLINE_MS;
-	if (srv_loop_add(s->loop, &c->src, EPOLLIN)) {
+	if (dsm_loop_add(s->loop, &c->src, EPOLLIN)) {
 		close(fd);
 		free(c);
 		return;
@@ -472,7 +472,7 @@ static void client_new(struct srv *s, int fd)
 	s->nctl++;
 }
 
-static void control_ready(void *ctx, struct srv_source *src, uint32_t events)
+static void control_ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	struct srv *s = ctx;
 	const int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -538,8 +538,8 @@ int srv_control_open(struct srv *s, const char *path)
 		return err;
 	}
 	snprintf(s->control_path, sizeof(s->control_path), "%s", path);
-	s->control = (struct srv_source){ .fd = fd, .ready = control_ready };
-	err = srv_loop_add(s->loop, &s->control, EPOLLIN);
+	s->control = (struct dsm_source){ .fd = fd, .ready = control_ready };
+	err = dsm_loop_add(s->loop, &s->control, EPOLLIN);
 	if (err)
 		close(fd);
 	return err;
@@ -563,7 +563,7 @@ void srv_control_close(struct srv *s)
 		client_free(s, s->ctl_clients);
 	if (s->control.fd < 0)
 		return;
-	srv_loop_del(s->loop, &s->control);
+	dsm_loop_del(s->loop, &s->control);
 	close(s->control.fd);
 	s->control.fd = -1;
 	unlink(s->control_path);

@@ -90,7 +90,7 @@ static void accept_one(struct srv *s, int fd, const struct sockaddr_storage *ss)
 	srv_debug("listen: connection from %s", addr);
 }
 
-static void listener_ready(void *ctx, struct srv_source *src, uint32_t events)
+static void listener_ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	struct srv *s = ctx;
 
@@ -108,7 +108,7 @@ static void listener_ready(void *ctx, struct srv_source *src, uint32_t events)
 		}
 		accept_one(s, fd, &ss);
 	}
-	srv_loop_watch(s->loop, src, 0); /* paused until the next tick */
+	dsm_loop_watch(s->loop, src, 0); /* paused until the next tick */
 }
 
 void srv_listen_tick(struct srv *s)
@@ -120,7 +120,7 @@ void srv_listen_tick(struct srv *s)
 		s->admit_tokens = s->admit_rate;
 	s->admit_at_ms = now;
 	if (s->listener.fd >= 0 && may_admit(s))
-		srv_loop_watch(s->loop, &s->listener, EPOLLIN);
+		dsm_loop_watch(s->loop, &s->listener, EPOLLIN);
 }
 
 int srv_listen_open(struct srv *s, const char *addr_port)
@@ -143,10 +143,10 @@ int srv_listen_open(struct srv *s, const char *addr_port)
 			close(fd);
 		return err;
 	}
-	s->listener = (struct srv_source){ .fd = fd, .ready = listener_ready };
+	s->listener = (struct dsm_source){ .fd = fd, .ready = listener_ready };
 	s->admit_tokens = s->admit_rate;
 	s->admit_at_ms = srv_now_ms();
-	err = srv_loop_add(s->loop, &s->listener, EPOLLIN);
+	err = dsm_loop_add(s->loop, &s->listener, EPOLLIN);
 	if (err) {
 		close(fd);
 		s->listener.fd = -1;
@@ -160,7 +160,7 @@ void srv_listen_close(struct srv *s)
 {
 	if (s->listener.fd < 0)
 		return;
-	srv_loop_del(s->loop, &s->listener);
+	dsm_loop_del(s->loop, &s->listener);
 	close(s->listener.fd);
 	s->listener.fd = -1;
 }

@@ -16,7 +16,7 @@
 #include "server.h"
 #include "tls.h"
 
-static void tick_ready(void *ctx, struct srv_source *src, uint32_t events)
+static void tick_ready(void *ctx, struct dsm_source *src, uint32_t events)
 {
 	struct srv *s = ctx;
 	uint64_t expirations;
@@ -42,8 +42,8 @@ static int tick_open(struct srv *s)
 			close(fd);
 		return -errno;
 	}
-	s->tick = (struct srv_source){ .fd = fd, .ready = tick_ready };
-	return srv_loop_add(s->loop, &s->tick, EPOLLIN);
+	s->tick = (struct dsm_source){ .fd = fd, .ready = tick_ready };
+	return dsm_loop_add(s->loop, &s->tick, EPOLLIN);
 }
 
 static int tls_open(struct srv *s)
@@ -75,7 +75,7 @@ int srv_open(struct srv *s, const struct srv_config *cfg)
 	if (!err)
 		err = tls_open(s);
 	if (!err)
-		err = srv_loop_open(&s->loop);
+		err = dsm_loop_open(&s->loop);
 	if (!err)
 		err = tick_open(s);
 	if (!err)
@@ -93,7 +93,7 @@ int srv_open(struct srv *s, const struct srv_config *cfg)
 
 int srv_run_once(struct srv *s, int timeout_ms)
 {
-	const int r = srv_loop_once(s->loop, s, timeout_ms);
+	const int r = dsm_loop_once(s->loop, s, timeout_ms);
 
 	srv_conns_reap(s);
 	return r;
@@ -106,11 +106,11 @@ void srv_close(struct srv *s)
 	if (s->loop)
 		srv_control_close(s);
 	if (s->tick.fd >= 0) {
-		srv_loop_del(s->loop, &s->tick);
+		dsm_loop_del(s->loop, &s->tick);
 		close(s->tick.fd);
 		s->tick.fd = -1;
 	}
-	srv_loop_close(s->loop);
+	dsm_loop_close(s->loop);
 	s->loop = NULL;
 	SSL_CTX_free(s->tls);
 	s->tls = NULL;

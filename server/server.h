@@ -19,7 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "chan_msg.h"
-#include "loop.h"
+#include "evloop.h"
 #include "pki.h"
 #include "policy_sign.h"
 #include "store.h"
@@ -72,8 +72,8 @@ struct srv {
 	struct srv_policy policy;
 	struct srv_alarm_log alarms;
 
-	struct srv_loop *loop;
-	struct srv_source listener, control, tick;
+	struct dsm_loop *loop;
+	struct dsm_source listener, control, tick;
 	char control_path[PATH_MAX];
 	struct srv_conn *conns;                /* every connection, newest first */
 	unsigned int nconns;
@@ -161,7 +161,7 @@ enum srv_conn_state {
 };
 
 struct srv_conn {
-	struct srv_source src;
+	struct dsm_source src;
 	struct srv_conn *next, **pprev;
 	struct dsm_tls_conn *tls;
 	enum srv_conn_state state;

@@ -35,7 +35,6 @@
 #include "../../server/enrol.c"
 #include "../../server/listen.c"
 #include "../../server/log.c"
-#include "../../server/loop.c"
 #include "../../server/nodes.c"
 #include "../../server/policy.c"
 #include "../../server/server.c"

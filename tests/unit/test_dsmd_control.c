@@ -51,7 +51,6 @@
 #include "../../dsmd/authz.c"
 #include "../../dsmd/closer.c"
 #include "../../dsmd/control.c"
-#include "../../dsmd/loop.c"
 
 /* ---- what the test stands in for ------------------------------------- */
 
@@ -229,7 +228,7 @@ static int setup(void **state)
 	snprintf(f->sock, sizeof(f->sock), "%s/dsmd.sock", f->dir);
 	f->d.o.state_dir = f->dir;
 	f->d.policy = make_policy(policy_src, true);
-	if (dsmd_loop_open(&f->d.loop) || dsmd_control_open(&f->d, table, 7) ||
+	if (dsm_loop_open(&f->d.loop) || dsmd_control_open(&f->d, table, 7) ||
 	    dsmd_closer_start())
 		return -1;
 	peer_head = peer_tail = 0;
@@ -244,7 +243,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	dsmd_control_close(&f->d);
-	dsmd_loop_close(f->d.loop);
+	dsm_loop_close(f->d.loop);
 	dsm_policy_free(f->d.policy);
 	dsmd_closer_stop();
 	rmdir(f->dir);
@@ -266,7 +265,7 @@ static void pump(struct fixture *f, int ms)
 	uint64_t end = ms_now() + (uint64_t)ms;
 
 	while (ms_now() < end) {
-		dsmd_loop_once(f->d.loop, &f->d, 10);
+		dsm_loop_once(f->d.loop, &f->d, 10);
 		dsmd_control_tick(&f->d);
 	}
 }
@@ -313,7 +312,7 @@ static void pump_until_closed(struct fixture *f, int fd)
 	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
 
 	while (ms_now() < end) {
-		dsmd_loop_once(f->d.loop, &f->d, 10);
+		dsm_loop_once(f->d.loop, &f->d, 10);
 		dsmd_control_tick(&f->d);
 		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP)))
 			return;
@@ -335,7 +334,7 @@ static size_t heard_all(struct fixture *f, int fd, char *buf, size_t len)
 			got += (size_t)n;
 			continue;
 		}
-		dsmd_loop_once(f->d.loop, &f->d, 10);
+		dsm_loop_once(f->d.loop, &f->d, 10);
 		dsmd_control_tick(&f->d);
 	}
 	buf[got] = '\0';

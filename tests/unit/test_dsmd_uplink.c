@@ -33,7 +33,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../dsmd/loop.c"
 #include "../../dsmd/uplink.c"
 #include "../../dsmd/uplink_conn.c"
 #include "../../dsmd/uplink_enrol.c"
@@ -329,7 +328,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	dsmd_uplink_close(&f->d);
-	dsmd_loop_close(f->d.loop);
+	dsm_loop_close(f->d.loop);
 	dsm_policy_free(f->d.policy);
 	dsm_pki_ca_free(&f->srv.ca);
 	for (unsigned i = 0; i < 3; i++)
@@ -502,7 +501,7 @@ static void run_until_done(struct fixture *f)
 	int64_t end = dsmd_uplink_mono_ms() + 10000;
 
 	while (!f->srv.done && dsmd_uplink_mono_ms() < end) {
-		dsmd_loop_once(f->d.loop, &f->d, 100);
+		dsm_loop_once(f->d.loop, &f->d, 100);
 		dsmd_uplink_tick(&f->d);
 	}
 	assert_true(f->srv.done);
@@ -527,7 +526,7 @@ static void test_policy_push(void **state)
 	f->d.o.n_servers = 1;
 	f->d.o.join = f->srv.addr; /* already enrolled: only the session runs */
 	server_start(&f->srv, PUSH_POLICIES);
-	assert_int_equal(dsmd_loop_open(&f->d.loop), 0);
+	assert_int_equal(dsm_loop_open(&f->d.loop), 0);
 	assert_int_equal(dsmd_uplink_open(&f->d), 0);
 	assert_int_equal(dsmd_uplink_start(&f->d), 0);
 	run_until_done(f);

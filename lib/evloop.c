@@ -1,14 +1,15 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * dsmd's one event loop (loop.h): everything dsmd waits for is a source on
- * one epoll instance, and every handler does a bounded amount of work and
- * returns, so no source can hold up another.
+ * The daemons' one event loop (evloop.h): everything a daemon waits for is
+ * a source on one epoll instance, and every handler does a bounded amount
+ * of work and returns, so no source can hold up another.
  *
  * epoll_wait() is asked for one event at a time. A handler may close other
- * sources (the periodic tick ends clients past their deadline); with a
+ * sources (the periodic tick ends clients past their deadline, a node's
+ * removal closes its session); with a
  * batch of events, a later event of the batch could then point to a
  * source already freed. One event per call costs a system call per event,
- * which a daemon with dsmd's event rates does not notice, and epoll still
+ * which a daemon with these event rates does not notice, and epoll still
  * serves ready sources in turn (a level-triggered source that stays ready
  * goes to the back of the ready list).
  */
@@ -17,15 +18,15 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "evloop.h"
 
-struct dsmd_loop {
+struct dsm_loop {
 	int epfd;
 };
 
-int dsmd_loop_open(struct dsmd_loop **out)
+int dsm_loop_open(struct dsm_loop **out)
 {
-	struct dsmd_loop *l = calloc(1, sizeof(*l));
+	struct dsm_loop *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return -ENOMEM;
@@ -40,14 +41,14 @@ int dsmd_loop_open(struct dsmd_loop **out)
 	return 0;
 }
 
-static int ctl(struct dsmd_loop *l, int op, struct dsmd_source *s, uint32_t events)
+static int ctl(struct dsm_loop *l, int op, struct dsm_source *s, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = s };
 
 	return epoll_ctl(l->epfd, op, s->fd, &ev) ? -errno : 0;
 }
 
-int dsmd_loop_add(struct dsmd_loop *l, struct dsmd_source *s, uint32_t events)
+int dsm_loop_add(struct dsm_loop *l, struct dsm_source *s, uint32_t events)
 {
 	int err = ctl(l, EPOLL_CTL_ADD, s, events);
 
@@ -56,7 +57,7 @@ int dsmd_loop_add(struct dsmd_loop *l, struct dsmd_source *s, uint32_t events)
 	return err;
 }
 
-int dsmd_loop_watch(struct dsmd_loop *l, struct dsmd_source *s, uint32_t events)
+int dsm_loop_watch(struct dsm_loop *l, struct dsm_source *s, uint32_t events)
 {
 	int err;
 
@@ -68,17 +69,17 @@ int dsmd_loop_watch(struct dsmd_loop *l, struct dsmd_source *s, uint32_t events)
 	return err;
 }
 
-void dsmd_loop_del(struct dsmd_loop *l, struct dsmd_source *s)
+void dsm_loop_del(struct dsm_loop *l, struct dsm_source *s)
 {
 	if (l && s->fd >= 0)
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	s->events = 0;
 }
 
-int dsmd_loop_once(struct dsmd_loop *l, void *ctx, int timeout_ms)
+int dsm_loop_once(struct dsm_loop *l, void *ctx, int timeout_ms)
 {
 	struct epoll_event ev;
-	struct dsmd_source *s;
+	struct dsm_source *s;
 	int n = epoll_wait(l->epfd, &ev, 1, timeout_ms);
 
 	if (n < 0)
@@ -90,7 +91,7 @@ int dsmd_loop_once(struct dsmd_loop *l, void *ctx, int timeout_ms)
 	return 1;
 }
 
-void dsmd_loop_close(struct dsmd_loop *l)
+void dsm_loop_close(struct dsm_loop *l)
 {
 	if (!l)
 		return;
