@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "chan_msg.h"
 
 /* header: u32 body length, u8 version, u8 type, u16 flags, u64 id */
@@ -155,21 +156,6 @@ bool dsm_msg_der_ok(const uint8_t *p, size_t n)
 
 /* ---- the header --------------------------------------------------------- */
 
-static uint64_t get_le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* What the header says alone, in the order the errors are reported. Only
  * ERROR may have id 0 (an error about no request in particular). */
 static int check_hdr(const struct dsm_msg_hdr *h)
@@ -188,22 +174,22 @@ static int check_hdr(const struct dsm_msg_hdr *h)
 int dsm_msg_hdr_decode(const uint8_t p[DSM_MSG_HDR_LEN], struct dsm_msg_hdr *h)
 {
 	*h = (struct dsm_msg_hdr){
-		.body_len = (uint32_t)get_le(p + HDR_BODY_LEN, 4),
+		.body_len = (uint32_t)dsm_get_le(p + HDR_BODY_LEN, 4),
 		.version = p[HDR_VERSION],
 		.type = p[HDR_TYPE],
-		.flags = (uint16_t)get_le(p + HDR_FLAGS, 2),
-		.id = get_le(p + HDR_ID, 8),
+		.flags = (uint16_t)dsm_get_le(p + HDR_FLAGS, 2),
+		.id = dsm_get_le(p + HDR_ID, 8),
 	};
 	return check_hdr(h);
 }
 
 static void hdr_encode(uint8_t p[DSM_MSG_HDR_LEN], const struct dsm_msg_hdr *h)
 {
-	put_le(p + HDR_BODY_LEN, h->body_len, 4);
+	dsm_put_le(p + HDR_BODY_LEN, h->body_len, 4);
 	p[HDR_VERSION] = h->version;
 	p[HDR_TYPE] = h->type;
-	put_le(p + HDR_FLAGS, h->flags, 2);
-	put_le(p + HDR_ID, h->id, 8);
+	dsm_put_le(p + HDR_FLAGS, h->flags, 2);
+	dsm_put_le(p + HDR_ID, h->id, 8);
 }
 
 /* ---- whole frames ------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "chan_msg.h"
 
 enum field_kind {
@@ -453,8 +454,7 @@ static int put_le(struct dsm_msg_buf *b, uint64_t v, size_t n)
 {
 	uint8_t le[8];
 
-	for (size_t i = 0; i < n; i++)
-		le[i] = (uint8_t)(v >> (8 * i));
+	dsm_put_le(le, v, n);
 	return put(b, le, n);
 }
 

@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "le.h"
 #include "file.h"
 #include "policy_int.h"
 
@@ -71,27 +72,12 @@ static uint8_t *wb_room(struct wbuf *w, size_t len)
 	return w->b + w->n - len;
 }
 
-static void put_le(uint8_t *p, uint64_t v, unsigned int bytes)
-{
-	for (unsigned int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 static void w_le(struct wbuf *w, uint64_t v, unsigned int bytes)
 {
 	uint8_t *p = wb_room(w, bytes);
 
 	if (p)
-		put_le(p, v, bytes);
+		dsm_put_le(p, v, bytes);
 }
 
 static void w_bytes(struct wbuf *w, const void *s, size_t len)
@@ -124,7 +110,7 @@ static size_t sec_begin(struct wbuf *w, enum section tag, size_t count)
 static void sec_end(struct wbuf *w, size_t at)
 {
 	if (!w->err)
-		put_le(w->b + at + 8, w->n - at - SEC_HDR_LEN, 8);
+		dsm_put_le(w->b + at + 8, w->n - at - SEC_HDR_LEN, 8);
 }
 
 /*
@@ -139,38 +125,38 @@ static void put_variant(uint8_t v[28], const struct dsm_pkey *k)
 	switch (k->kind) {
 	case DSM_KEY_RULE:
 		v[0] = k->rule.class;
-		put_le(v + 2, k->rule.qual, 2);
-		put_le(v + 4, k->rule.subject, 4);
-		put_le(v + 8, k->rule.node, 4);
-		put_le(v + 12, k->rule.target, 4);
+		dsm_put_le(v + 2, k->rule.qual, 2);
+		dsm_put_le(v + 4, k->rule.subject, 4);
+		dsm_put_le(v + 8, k->rule.node, 4);
+		dsm_put_le(v + 12, k->rule.target, 4);
 		break;
 	case DSM_KEY_FILE:
-		put_le(v, k->file.dev, 4);
-		put_le(v + 4, k->file.ino_lo, 4);
-		put_le(v + 8, k->file.ino_hi, 4);
+		dsm_put_le(v, k->file.dev, 4);
+		dsm_put_le(v + 4, k->file.ino_lo, 4);
+		dsm_put_le(v + 8, k->file.ino_hi, 4);
 		break;
 	case DSM_KEY_TRANS:
-		put_le(v, k->trans.subject, 4);
-		put_le(v + 4, k->trans.file_label, 4);
+		dsm_put_le(v, k->trans.subject, 4);
+		dsm_put_le(v + 4, k->trans.file_label, 4);
 		break;
 	case DSM_KEY_LABEL:
-		put_le(v, k->label.label, 4);
+		dsm_put_le(v, k->label.label, 4);
 		break;
 	case DSM_KEY_CONFIG:
 		v[0] = k->config.item;
-		put_le(v + 2, k->config.index, 2);
+		dsm_put_le(v + 2, k->config.index, 2);
 		break;
 	case DSM_KEY_NET:
 		v[0] = k->net.plen;
 		memcpy(v + 4, &k->net.prefix, 4);
-		put_le(v + 8, k->net.ifindex, 4);
-		put_le(v + 12, k->net.netns, 4);
+		dsm_put_le(v + 8, k->net.ifindex, 4);
+		dsm_put_le(v + 12, k->net.netns, 4);
 		break;
 	case DSM_KEY_NET6:
 		v[0] = k->net6.plen;
 		memcpy(v + 4, k->net6.prefix, 16);
-		put_le(v + 20, k->net6.ifindex, 4);
-		put_le(v + 24, k->net6.netns, 4);
+		dsm_put_le(v + 20, k->net6.ifindex, 4);
+		dsm_put_le(v + 24, k->net6.netns, 4);
 		break;
 	default:
 		break;
@@ -188,38 +174,38 @@ static bool get_variant(const uint8_t v[28], uint8_t kind, struct dsm_pkey *k)
 	switch (kind) {
 	case DSM_KEY_RULE:
 		k->rule.class = v[0];
-		k->rule.qual = (uint16_t)get_le(v + 2, 2);
-		k->rule.subject = (uint32_t)get_le(v + 4, 4);
-		k->rule.node = (uint32_t)get_le(v + 8, 4);
-		k->rule.target = (uint32_t)get_le(v + 12, 4);
+		k->rule.qual = (uint16_t)dsm_get_le(v + 2, 2);
+		k->rule.subject = (uint32_t)dsm_get_le(v + 4, 4);
+		k->rule.node = (uint32_t)dsm_get_le(v + 8, 4);
+		k->rule.target = (uint32_t)dsm_get_le(v + 12, 4);
 		break;
 	case DSM_KEY_FILE:
-		k->file.dev = (uint32_t)get_le(v, 4);
-		k->file.ino_lo = (uint32_t)get_le(v + 4, 4);
-		k->file.ino_hi = (uint32_t)get_le(v + 8, 4);
+		k->file.dev = (uint32_t)dsm_get_le(v, 4);
+		k->file.ino_lo = (uint32_t)dsm_get_le(v + 4, 4);
+		k->file.ino_hi = (uint32_t)dsm_get_le(v + 8, 4);
 		break;
 	case DSM_KEY_TRANS:
-		k->trans.subject = (uint32_t)get_le(v, 4);
-		k->trans.file_label = (uint32_t)get_le(v + 4, 4);
+		k->trans.subject = (uint32_t)dsm_get_le(v, 4);
+		k->trans.file_label = (uint32_t)dsm_get_le(v + 4, 4);
 		break;
 	case DSM_KEY_LABEL:
-		k->label.label = (uint32_t)get_le(v, 4);
+		k->label.label = (uint32_t)dsm_get_le(v, 4);
 		break;
 	case DSM_KEY_CONFIG:
 		k->config.item = v[0];
-		k->config.index = (uint16_t)get_le(v + 2, 2);
+		k->config.index = (uint16_t)dsm_get_le(v + 2, 2);
 		break;
 	case DSM_KEY_NET:
 		k->net.plen = v[0];
 		memcpy(&k->net.prefix, v + 4, 4);
-		k->net.ifindex = (uint32_t)get_le(v + 8, 4);
-		k->net.netns = (uint32_t)get_le(v + 12, 4);
+		k->net.ifindex = (uint32_t)dsm_get_le(v + 8, 4);
+		k->net.netns = (uint32_t)dsm_get_le(v + 12, 4);
 		break;
 	case DSM_KEY_NET6:
 		k->net6.plen = v[0];
 		memcpy(k->net6.prefix, v + 4, 16);
-		k->net6.ifindex = (uint32_t)get_le(v + 20, 4);
-		k->net6.netns = (uint32_t)get_le(v + 24, 4);
+		k->net6.ifindex = (uint32_t)dsm_get_le(v + 20, 4);
+		k->net6.netns = (uint32_t)dsm_get_le(v + 24, 4);
 		break;
 	default:
 		return false;
@@ -237,8 +223,8 @@ static void w_entry(struct wbuf *w, const struct dsm_entry *e)
 	memset(p, 0, 4);
 	p[0] = e->key.kind;
 	put_variant(p + 4, &e->key);
-	put_le(p + 32, e->val.perms, 4);
-	put_le(p + 36, e->val.aux, 4);
+	dsm_put_le(p + 32, e->val.perms, 4);
+	dsm_put_le(p + 36, e->val.aux, 4);
 }
 
 static int sha256(const uint8_t *buf, size_t len, uint8_t out[DSM_BUNDLE_DIGEST_LEN])
@@ -318,7 +304,7 @@ int dsm_bundle_write(const struct dsm_policy *p, uint8_t **buf, size_t *len)
 		free(w.b);
 		return w.err;
 	}
-	put_le(w.b + 16, w.n, 8);
+	dsm_put_le(w.b + 16, w.n, 8);
 	r = sha256(w.b, w.n - DSM_BUNDLE_DIGEST_LEN, digest);
 	if (r) {
 		free(w.b);
@@ -362,7 +348,7 @@ static uint64_t r_le(struct rbuf *r, unsigned int bytes)
 {
 	const uint8_t *p = r_bytes(r, bytes);
 
-	return p ? get_le(p, bytes) : 0;
+	return p ? dsm_get_le(p, bytes) : 0;
 }
 
 /* A length-prefixed string, copied and NUL-terminated; NUL bytes inside
@@ -778,8 +764,8 @@ static bool r_entries(struct rbuf *r, struct dsm_policy *p, bool *oom)
 
 		if (b[1] || b[2] || b[3] || !get_variant(b + 4, b[0], &e->key))
 			return false;
-		e->val.perms = (uint32_t)get_le(b + 32, 4);
-		e->val.aux = (uint32_t)get_le(b + 36, 4);
+		e->val.perms = (uint32_t)dsm_get_le(b + 32, 4);
+		e->val.aux = (uint32_t)dsm_get_le(b + 36, 4);
 		if (!entry_ok(p, e) ||
 		    (i && policy_key_cmp(&p->entries[i - 1].key, &e->key) >= 0))
 			return false;
@@ -805,10 +791,10 @@ int dsm_bundle_read(const uint8_t *buf, size_t len, struct dsm_policy **out)
 	*out = NULL;
 	if (len < HDR_LEN + DSM_BUNDLE_DIGEST_LEN || memcmp(buf, magic, sizeof(magic)))
 		return -EBADMSG;
-	if (get_le(buf + 8, 2) != DSM_BUNDLE_FORMAT || get_le(buf + 10, 2) != DSM_ABI_VERSION)
+	if (dsm_get_le(buf + 8, 2) != DSM_BUNDLE_FORMAT || dsm_get_le(buf + 10, 2) != DSM_ABI_VERSION)
 		return -EPROTONOSUPPORT;
-	if (get_le(buf + 12, 4) != 0 || get_le(buf + 16, 8) != len ||
-	    get_le(buf + 32, 4) != SEC_COUNT || get_le(buf + 36, 4) != 0 ||
+	if (dsm_get_le(buf + 12, 4) != 0 || dsm_get_le(buf + 16, 8) != len ||
+	    dsm_get_le(buf + 32, 4) != SEC_COUNT || dsm_get_le(buf + 36, 4) != 0 ||
 	    len > DSM_BUNDLE_MAX_SIZE)
 		return -EBADMSG;
 	err = sha256(buf, len - DSM_BUNDLE_DIGEST_LEN, digest);
@@ -820,7 +806,7 @@ int dsm_bundle_read(const uint8_t *buf, size_t len, struct dsm_policy **out)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->version = get_le(buf + 24, 8);
+	p->version = dsm_get_le(buf + 24, 8);
 	r = (struct rbuf){ .p = buf + HDR_LEN, .left = len - HDR_LEN - DSM_BUNDLE_DIGEST_LEN };
 	if (!r_tables(&r, p, &oom) || !r_entries(&r, p, &oom) || r.bad || r.left) {
 		dsm_policy_free(p);

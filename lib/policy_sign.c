@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "le.h"
 #include "policy_int.h"
 #include "file.h"
 #include "policy_sign.h"
@@ -63,21 +64,6 @@ struct dsm_sign_pubkey {
 };
 
 /* ---- little helpers ----------------------------------------------------- */
-
-static void put_le(uint8_t *p, uint64_t v, unsigned int bytes)
-{
-	for (unsigned int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 static bool cluster_valid(const char *s, size_t len)
 {
@@ -451,13 +437,13 @@ int dsm_signed_write(const uint8_t *bundle, size_t len, const struct dsm_sign_ke
 	if (!e)
 		return -ENOMEM;
 	memcpy(e + OFF_MAGIC, magic, sizeof(magic));
-	put_le(e + OFF_FORMAT, DSM_SIGN_FORMAT, 2);
-	put_le(e + OFF_FLAGS, 0, 2);
+	dsm_put_le(e + OFF_FORMAT, DSM_SIGN_FORMAT, 2);
+	dsm_put_le(e + OFF_FLAGS, 0, 2);
 	memcpy(e + OFF_KEY_ID, key->id, DSM_SIGN_KEY_ID_LEN);
-	put_le(e + OFF_VERSION, version, 8);
-	put_le(e + OFF_ISSUED, issued_at, 8);
-	put_le(e + OFF_EXPIRES, expires_at, 8);
-	put_le(e + OFF_BUNDLE_LEN, len, 4);
+	dsm_put_le(e + OFF_VERSION, version, 8);
+	dsm_put_le(e + OFF_ISSUED, issued_at, 8);
+	dsm_put_le(e + OFF_EXPIRES, expires_at, 8);
+	dsm_put_le(e + OFF_BUNDLE_LEN, len, 4);
 	e[OFF_CLUSTER_LEN] = (uint8_t)clen;
 	e[OFF_NAME_LEN] = (uint8_t)nlen;
 	p = e + OFF_NAMES;
@@ -488,11 +474,11 @@ static int parse_layout(const uint8_t *buf, size_t len, struct layout *l)
 {
 	if (len < DSM_SIGN_HDR_LEN + DSM_SIGN_SIG_LEN || memcmp(buf, magic, sizeof(magic)))
 		return -EBADMSG;
-	if (get_le(buf + OFF_FORMAT, 2) != DSM_SIGN_FORMAT || get_le(buf + OFF_FLAGS, 2) != 0)
+	if (dsm_get_le(buf + OFF_FORMAT, 2) != DSM_SIGN_FORMAT || dsm_get_le(buf + OFF_FLAGS, 2) != 0)
 		return -EPROTONOSUPPORT;
 	l->clen = buf[OFF_CLUSTER_LEN];
 	l->nlen = buf[OFF_NAME_LEN];
-	l->blen = (size_t)get_le(buf + OFF_BUNDLE_LEN, 4);
+	l->blen = (size_t)dsm_get_le(buf + OFF_BUNDLE_LEN, 4);
 	/* Each term is bounded, so the sum cannot wrap. */
 	if (l->clen == 0 || l->clen > DSM_SIGN_CLUSTER_MAX || l->nlen == 0 ||
 	    l->nlen > DSM_SIGN_NAME_MAX || l->blen > DSM_BUNDLE_MAX_SIZE ||
@@ -513,9 +499,9 @@ static void fill_info(const uint8_t *buf, const struct layout *l, struct dsm_sig
 	info->cluster[l->clen] = '\0';
 	memcpy(info->policy, l->name, l->nlen);
 	info->policy[l->nlen] = '\0';
-	info->version = get_le(buf + OFF_VERSION, 8);
-	info->issued_at = get_le(buf + OFF_ISSUED, 8);
-	info->expires_at = get_le(buf + OFF_EXPIRES, 8);
+	info->version = dsm_get_le(buf + OFF_VERSION, 8);
+	info->issued_at = dsm_get_le(buf + OFF_ISSUED, 8);
+	info->expires_at = dsm_get_le(buf + OFF_EXPIRES, 8);
 	info->bundle = l->bundle;
 	info->bundle_len = l->blen;
 }
