@@ -337,6 +337,22 @@ static void prefix_end(const char *prefix, char end[DSM_STORE_KEY_MAX + 1])
 	end[n - 1]++;
 }
 
+/* End a read that stepped st to rc, err being what its rows gave (a
+ * callback's or a column's error): on success the snapshot's revision at
+ * into *rev (if rev), on any failure the transaction rolled back. */
+static int end_read(struct sq *q, sqlite3_stmt *st, int rc, int err, int64_t at, int64_t *rev)
+{
+	if (!err && rc != SQLITE_DONE)
+		err = sq_err(q, rc);
+	st_done(st);
+	if (err)
+		return sq_abort(q, err);
+	err = sq_commit(q);
+	if (!err && rev)
+		*rev = at;
+	return err;
+}
+
 static int sq_range(void *be, const char *prefix, dsm_store_kv_fn fn, void *ctx, int64_t *rev)
 {
 	struct sq *q = be;
@@ -369,15 +385,7 @@ static int sq_range(void *be, const char *prefix, dsm_store_kv_fn fn, void *ctx,
 			break;
 		rc = SQLITE_OK;
 	}
-	if (!err && rc != SQLITE_DONE)
-		err = sq_err(q, rc);
-	st_done(st);
-	if (err)
-		return sq_abort(q, err);
-	err = sq_commit(q);
-	if (!err && rev)
-		*rev = at;
-	return err;
+	return end_read(q, st, rc, err, at, rev);
 }
 
 /* ---- writes --------------------------------------------------------------- */
@@ -577,15 +585,7 @@ static int sq_changes(void *be, int64_t from, dsm_store_change_fn fn, void *ctx,
 			break;
 		rc = SQLITE_OK;
 	}
-	if (!err && rc != SQLITE_DONE)
-		err = sq_err(q, rc);
-	st_done(st);
-	if (err)
-		return sq_abort(q, err);
-	err = sq_commit(q);
-	if (!err && rev)
-		*rev = at;
-	return err;
+	return end_read(q, st, rc, err, at, rev);
 }
 
 static int sq_compact(void *be, int64_t rev)
