@@ -2,7 +2,8 @@
 # A cluster run from one place. Node 4 runs the Security Server (no dsm);
 # nodes 1-3 join it with one-time tokens and take their policy from it.
 #   1. cluster init, a token per node; every node enrols and connects; a
-#      used token and an expired one are refused and write nothing.
+#      used token and an expired one are refused and write nothing; root
+#      in a confined label cannot read a node's key.
 #   2. a policy pushed on the server is enforced on every node: a flow it
 #      newly allows (a@node1 -> b@node2) works, one it still denies
 #      (c@node1 -> b@node2) does not; cluster status shows every node on
@@ -25,6 +26,7 @@ node node1 = 1;
 node node2 = 2;
 node node3 = 3;
 allow { a b c } self : socket inet { create bind connect send recv };
+allow a unconfined : file exec;
 ${3:-}
 EOF2
 }
@@ -50,6 +52,16 @@ if ((DSM_NODE != SERVER_NODE)); then
 		[[ -s $NODE_STATE/$f ]] || fail "enrolment left no $f"
 	done
 	expect_eq "node.key mode" "$(stat -c %a "$NODE_STATE/node.key")" 600
+fi
+if ((DSM_NODE == 2)); then
+	# The node's key and the rest of its server state are dsm's: the
+	# runner's label (system dsm_read) reads the key, root in a does not.
+	afs=$build/tests/guest/tools/attack_fs
+	expect_probe "read OK $(stat -c %s "$NODE_STATE/node.key")" "$afs" read "$NODE_STATE/node.key"
+	expect_alarmed "open EACCES" subject=a class=system perm=dsm_read verdict=deny -- \
+		as a "$afs" read "$NODE_STATE/node.key"
+	expect_alarmed "open EACCES" subject=a class=system perm=dsm_read verdict=deny -- \
+		as a "$afs" read "$NODE_STATE/operator.pub"
 fi
 vm_barrier joined 180
 
