@@ -235,13 +235,8 @@ static void append_line(struct dsmd *d, const char *line, size_t len)
 	struct dsmd_alarms *a = d->alarms;
 	ssize_t n;
 
-	if (a->log_fd >= 0 && a->log_size && a->log_size + len > d->o.alarm_log_max) {
-		rotate(a);
-		if (a->log_fd >= 0 && line[0] == '\n' && !a->torn) {
-			line++; /* the rotated file took the torn line along */
-			len--;
-		}
-	}
+	if (a->log_fd >= 0 && a->log_size && a->log_size + len > d->o.alarm_log_max)
+		rotate(a); /* a '\n' first stays: readers go on from the old file */
 	n = a->log_fd >= 0 ? write(a->log_fd, line, len) : -1;
 	if (n > 0)
 		a->log_size += (uint64_t)n;
