@@ -22,6 +22,9 @@
  * version still in force and the error. RENEW: when the node certificate
  * is two thirds through its life, a new key and request; RENEW_OK's
  * certificate must be a node identity for the same name and the new key.
+ *
+ * ALARMS: once READY, the alarm log is forwarded (uplink_alarms.c), on
+ * the tick and after each ALARMS_ACK; HELLO says the highest seq spooled.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -11,7 +11,8 @@
  *   operator.pub                the operator's policy key, pinned at enrolment
  *   cluster, node-id            one line each
  *   policy.signed               the last good signed bundle
- *   alarm-acked                 the last alarm seq the server acknowledged
+ *   alarm-acked                 the last alarm seq the server acknowledged;
+ *                               alarm numbers never go below it
  *
  * Every file is written to a temporary file in the directory, synced and
  * renamed into place; node.pem is written last at enrolment, so a node
