@@ -272,7 +272,7 @@ void dsmd_uplink_alarms_send(struct dsmd *d, int64_t now_ms)
 		sp->next = u->st.alarm_acked + 1;
 		return;
 	}
-	sp->batch_id = u->conn.next_id - 1;
+	sp->batch_id = m.id;
 	rate_note(sp, now_ms);
 }
 
