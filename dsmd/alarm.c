@@ -21,6 +21,15 @@
  *  - one drain handles at most ALARM_DRAIN_BUDGET events, so a flood of
  *    events cannot keep the loop from its other sources.
  * Every number is in status (dsmd_alarm_stats).
+ *
+ * Every record is numbered: its first member is "seq", one more than the
+ * record before, across rotations and restarts. The number is taken before
+ * the write, so a write that fails leaves a gap (counted in write_errors;
+ * the uplink reports it as dropped) and never a number used twice in the
+ * log. At start-up the numbering goes on from the highest "seq" at the end
+ * of alarms.jsonl, or of alarms.jsonl.1 when the current file holds none,
+ * and never below the floor the uplink sets (the server's last
+ * acknowledgement, kept where a reboot does not clear it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +55,8 @@
 #define ALARM_DRAIN_BUDGET 1024
 #define PACKET_REASONS     32
 #define DRAIN_STOP         (-EINTR) /* the callback's "enough for now" */
+#define SEQ_PREFIX         "{\"seq\":"
+#define SEQ_SCAN_BYTES     (64u << 10) /* the tail searched for the last seq */
 
 /* A token bucket, in thousandths of a line. */
 struct bucket {
@@ -65,6 +76,8 @@ struct dsmd_alarms {
 	char path[512], old_path[520];
 	uint64_t log_size;
 	int64_t seq;                /* rotations: the current file's number */
+	uint64_t last_seq;          /* the highest record number given */
+	bool torn;                  /* the file ends inside a line: end it first */
 	void *tree;                 /* tsearch tree of struct alarm_kind */
 	struct bucket total;
 	uint64_t packet_held[PACKET_REASONS];
@@ -104,6 +117,20 @@ static bool bucket_take(struct bucket *b, unsigned burst, unsigned rate, uint64_
 
 /* ---- the log file ---------------------------------------------------------- */
 
+/* Does the file end inside a line (a write cut short, a crash)? */
+static bool ends_torn(const char *path, uint64_t size)
+{
+	const int fd = size ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+	char last = '\n';
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, &last, 1, (off_t)size - 1) != 1)
+		last = '\n';
+	close(fd);
+	return last != '\n';
+}
+
 static int open_log(struct dsmd_alarms *a)
 {
 	struct stat st;
@@ -112,7 +139,56 @@ static int open_log(struct dsmd_alarms *a)
 	if (a->log_fd < 0)
 		return -errno;
 	a->log_size = fstat(a->log_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	a->torn = ends_torn(a->path, a->log_size);
 	return 0;
+}
+
+bool dsmd_alarm_line_seq(const char *line, size_t len, uint64_t *seq)
+{
+	const size_t plen = sizeof(SEQ_PREFIX) - 1;
+	uint64_t v = 0;
+	size_t i = plen;
+
+	if (len <= plen || memcmp(line, SEQ_PREFIX, plen))
+		return false;
+	for (; i < len && line[i] >= '0' && line[i] <= '9' && i < plen + 20; i++) {
+		const uint64_t digit = (uint64_t)(line[i] - '0');
+
+		if (v > (UINT64_MAX - digit) / 10)
+			return false;
+		v = v * 10 + digit;
+	}
+	if (i == plen || i == len || (line[i] != ',' && line[i] != '}'))
+		return false;
+	*seq = v;
+	return true;
+}
+
+/* The highest record number at the start of a line in the last
+ * SEQ_SCAN_BYTES of path: 0 when there is none (or no file). */
+static uint64_t last_seq_in(const char *path)
+{
+	static char buf[SEQ_SCAN_BYTES];
+	const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	uint64_t best = 0, v;
+	off_t from;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = fstat(fd, &st) ? -1 : 0;
+	from = !n && st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf) : 0;
+	if (!n)
+		n = pread(fd, buf, sizeof(buf), from);
+	close(fd);
+	for (ssize_t i = 0; i < n; i++) {
+		const bool line_start = i ? buf[i - 1] == '\n' : from == 0;
+
+		if (line_start && dsmd_alarm_line_seq(buf + i, (size_t)(n - i), &v) && v > best)
+			best = v;
+	}
+	return best;
 }
 
 /* alarms.jsonl becomes alarms.jsonl.1 (the one before goes), a new one
@@ -137,33 +213,60 @@ static void rotate(struct dsmd_alarms *a)
 	}
 }
 
-/* One JSON line into the log and to every follower; releases o. */
+/* The record's text as a line, "seq" its first member: {"seq":N,...}\n,
+ * with a '\n' before it when the file ends inside a line. */
+static char *numbered_line(const char *json, uint64_t seq, bool torn, size_t *len)
+{
+	const bool empty = json[0] != '{' || json[1] == '}';
+	const size_t room = strlen(json) + 40;
+	char *line = malloc(room);
+	int n;
+
+	if (!line)
+		return NULL;
+	n = snprintf(line, room, "%s" SEQ_PREFIX "%llu%s%s\n", torn ? "\n" : "",
+		     (unsigned long long)seq, empty ? "}" : ",", empty ? "" : json + 1);
+	*len = (size_t)n;
+	return line;
+}
+
+static void append_line(struct dsmd *d, const char *line, size_t len)
+{
+	struct dsmd_alarms *a = d->alarms;
+	ssize_t n;
+
+	if (a->log_fd >= 0 && a->log_size && a->log_size + len > d->o.alarm_log_max)
+		rotate(a); /* a '\n' first stays: readers go on from the old file */
+	n = a->log_fd >= 0 ? write(a->log_fd, line, len) : -1;
+	if (n > 0)
+		a->log_size += (uint64_t)n;
+	a->torn = n > 0 ? (size_t)n < len : a->torn;
+	if (n == (ssize_t)len)
+		a->st.written++;
+	else
+		a->st.write_errors++;
+}
+
+/* One record into the log and to every follower; releases o. Its number
+ * is taken first: a write that fails leaves a gap, never a reuse. */
 static void write_line(struct dsmd *d, json_object *o)
 {
 	struct dsmd_alarms *a = d->alarms;
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	size_t len = strlen(s);
-	char *line = malloc(len + 1);
+	const uint64_t seq = ++a->last_seq;
+	const bool torn = a->torn;
+	const char *json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	size_t len = 0;
+	char *line = json ? numbered_line(json, seq, torn, &len) : NULL;
 
+	json_object_put(o);
 	if (!line) {
 		a->st.write_errors++;
-		json_object_put(o);
 		return;
 	}
-	memcpy(line, s, len);
-	line[len++] = '\n';
-	if (a->log_fd >= 0 && a->log_size && a->log_size + len > d->o.alarm_log_max)
-		rotate(a);
-	if (a->log_fd >= 0 && write(a->log_fd, line, len) == (ssize_t)len) {
-		a->log_size += len;
-		a->st.written++;
-	} else {
-		a->st.write_errors++;
-	}
+	append_line(d, line, len);
 	for (struct dsmd_alarm_follower *f = a->followers; f; f = f->next)
-		f->record(d, f, line, len);
+		f->record(d, f, line + torn, len - torn);
 	free(line);
-	json_object_put(o);
 }
 
 /* ---- counting ------------------------------------------------------------- */
@@ -561,7 +664,21 @@ int dsmd_alarm_open_log(struct dsmd *d)
 	err = open_log(a);
 	if (err)
 		return log_errno(LOG_ERR, err, "alarm: open %s", a->path);
+	a->last_seq = last_seq_in(a->path);
+	if (!a->last_seq)
+		a->last_seq = last_seq_in(a->old_path);
 	return 0;
+}
+
+uint64_t dsmd_alarm_last_seq(const struct dsmd *d)
+{
+	return d->alarms ? d->alarms->last_seq : 0;
+}
+
+void dsmd_alarm_seq_floor(struct dsmd *d, uint64_t seq)
+{
+	if (d->alarms && d->alarms->last_seq < seq)
+		d->alarms->last_seq = seq;
 }
 
 int dsmd_alarm_open(struct dsmd *d)

@@ -234,6 +234,14 @@ void dsmd_alarm_raise_reason(struct dsmd *d, const struct dsm_event *e, const ch
 void dsmd_alarm_tick(struct dsmd *d);
 void dsmd_alarm_stats(const struct dsmd *d, struct dsmd_alarm_stats *out);
 void dsmd_alarm_close(struct dsmd *d);
+/* Records are numbered ("seq", their first member) from 1, across
+ * rotations and restarts: the highest number given so far; and a floor
+ * the numbering continues above (the server's acknowledgement, which
+ * survives what the log does not). */
+uint64_t dsmd_alarm_last_seq(const struct dsmd *d);
+void dsmd_alarm_seq_floor(struct dsmd *d, uint64_t seq);
+/* The number of a log line ({"seq":N,...}); false for a line without. */
+bool dsmd_alarm_line_seq(const char *line, size_t len, uint64_t *seq);
 /* Call fn on each alarm counter. */
 void dsmd_alarm_walk(const struct dsmd *d, void (*fn)(const struct dsmd_alarm_count *, void *),
 		     void *ctx);

@@ -22,6 +22,9 @@
  * version still in force and the error. RENEW: when the node certificate
  * is two thirds through its life, a new key and request; RENEW_OK's
  * certificate must be a node identity for the same name and the new key.
+ *
+ * ALARMS: once READY, the alarm log is forwarded (uplink_alarms.c), on
+ * the tick and after each ALARMS_ACK; HELLO says the highest seq spooled.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -112,7 +115,7 @@ static void drop(struct dsmd *d, int err, const char *what)
 	u->phase = UPLINK_WAITING;
 	u->next_at_ms = dsmd_uplink_mono_ms() + delay;
 	u->server = (u->server + 1) % d->o.n_servers;
-	u->alarms_in_flight = false;
+	dsmd_uplink_alarms_stop(&u->spool);
 	u->renewing = false;
 	EVP_PKEY_free(u->renew_key);
 	u->renew_key = NULL;
@@ -152,7 +155,7 @@ static void send_hello(struct dsmd *d)
 	m.hello = (struct dsm_msg_hello){ .version_min = DSM_MSG_VERSION_MIN,
 					  .version_max = DSM_MSG_VERSION_MAX,
 					  .policy_version = version_in_force(d),
-					  .alarm_seq = d->uplink->st.alarm_acked,
+					  .alarm_seq = dsmd_alarm_last_seq(d),
 					  .software = UPLINK_SOFTWARE };
 	send_msg(d, &m, 0);
 }
@@ -315,6 +318,8 @@ static void on_hello_ok(struct dsmd *d, const struct dsm_msg *m)
 	log_info("uplink: %s: session up (protocol %u), node %s of cluster %s, policy "
 		 "version %llu", d->o.servers[u->server], m->hello_ok.version, u->st.name,
 		 u->st.cluster, (unsigned long long)version_in_force(d));
+	dsmd_uplink_alarms_session(d);
+	dsmd_uplink_alarms_send(d, u->last_read_ms);
 }
 
 /* RENEW_OK: the new certificate, for the name and the key of the request. */
@@ -389,9 +394,9 @@ static void on_message(struct dsmd *d, const struct dsm_msg *m)
 		on_policy(d, m);
 		return;
 	case DSM_MSG_ALARMS_ACK:
-		if (u->alarms_in_flight && m->alarms_ack.seq > u->st.alarm_acked)
-			dsmd_uplink_save_acked(&u->st, m->alarms_ack.seq);
-		u->alarms_in_flight = false;
+		if (dsmd_uplink_alarms_ack(d, m))
+			break; /* an ACK for nothing */
+		dsmd_uplink_alarms_send(d, dsmd_uplink_mono_ms());
 		return;
 	case DSM_MSG_RENEW_OK:
 		if (u->renewing) {
@@ -506,6 +511,7 @@ void dsmd_uplink_tick(struct dsmd *d)
 	if (now - u->last_ping_ms >= UPLINK_PING_MS)
 		ping(d, now);
 	renew(d);
+	dsmd_uplink_alarms_send(d, now);
 	flush(d);
 }
 
@@ -582,6 +588,8 @@ int dsmd_uplink_start(struct dsmd *d)
 
 	if (!u)
 		return 0;
+	/* Numbers above the server's acknowledgement, whatever the log kept. */
+	dsmd_alarm_seq_floor(d, u->st.alarm_acked);
 	u->src = (struct dsm_source){ .fd = -1, .ready = ready };
 	u->phase = UPLINK_WAITING;
 	u->next_at_ms = dsmd_uplink_mono_ms();
@@ -598,6 +606,7 @@ void dsmd_uplink_close(struct dsmd *d)
 	if (u->registered && d->loop)
 		dsm_loop_del(d->loop, &u->src);
 	dsmd_uplink_conn_close(&u->conn);
+	dsmd_uplink_alarms_stop(&u->spool);
 	SSL_CTX_free(u->ctx);
 	EVP_PKEY_free(u->renew_key);
 	free(u->bundle);

@@ -11,7 +11,8 @@
  *   operator.pub                the operator's policy key, pinned at enrolment
  *   cluster, node-id            one line each
  *   policy.signed               the last good signed bundle
- *   alarm-acked                 the last alarm seq the server acknowledged
+ *   alarm-acked                 the last alarm seq the server acknowledged;
+ *                               alarm numbers never go below it
  *
  * Every file is written to a temporary file in the directory, synced and
  * renamed into place; node.pem is written last at enrolment, so a node
@@ -27,6 +28,7 @@
 #include <openssl/ssl.h>
 
 #include "chan_msg.h"
+#include "dsmd.h"
 #include "policy.h"
 #include "policy_sign.h"
 #include "tls.h"
@@ -146,6 +148,45 @@ struct dsmd_uplink_enrol_req {
 int dsmd_uplink_enrol(struct dsmd_uplink_state *s, const struct dsmd_uplink_enrol_req *req,
 		      char *why, size_t len);
 
+/* ---- alarms forwarded (uplink_alarms.c) -------------------------------- */
+
+#define DSMD_UPLINK_ALARM_BATCHES_PER_S 20
+#define DSMD_UPLINK_SPOOL_BUF 8192 /* one line at most this long is read whole */
+
+/* The alarm log is the spool: read from the first record above the
+ * acknowledged one, in batches within the channel's limits, one in
+ * flight. */
+struct dsmd_uplink_spool {
+	struct dsmd_alarm_reader r;
+	bool reading;                  /* r is open */
+	bool skipping;                 /* inside a line too long: to its end */
+	char buf[DSMD_UPLINK_SPOOL_BUF]; /* read from the log, not taken yet */
+	size_t off, len;
+	uint64_t next;                 /* the seq expected next */
+	uint64_t dropped;              /* lost before next, in no batch yet */
+	uint64_t unnumbered;           /* lines without a seq, skipped */
+	/* the batch in flight (id 0: none) */
+	uint64_t batch_id;
+	struct dsm_msg_alarms batch;
+	const char *line[DSM_MSG_ALARMS_MAX];
+	char text[DSM_MSG_ALARMS_TEXT_MAX + DSM_MSG_ALARMS_MAX];
+	size_t text_bytes, text_used;
+	/* the rate limit: when each of the last batches went */
+	int64_t sent_at[DSMD_UPLINK_ALARM_BATCHES_PER_S];
+	unsigned sent_next;
+	/* what was spooled when the session came up, and how much of it went */
+	uint64_t backlog_until, backlog_sent;
+};
+
+/* The session is up: forward from the acknowledged seq on. */
+void dsmd_uplink_alarms_session(struct dsmd *d);
+/* Send the next batch if none is in flight and the rate allows. */
+void dsmd_uplink_alarms_send(struct dsmd *d, int64_t now_ms);
+/* ALARMS_ACK: 0, or -EPROTO when no batch with that id is in flight. */
+int dsmd_uplink_alarms_ack(struct dsmd *d, const struct dsm_msg *m);
+/* The session ended: nothing in flight; the next one reads again. */
+void dsmd_uplink_alarms_stop(struct dsmd_uplink_spool *sp);
+
 /* ---- the session (uplink.c) --------------------------------------------- */
 
 enum dsmd_uplink_phase {
@@ -171,8 +212,7 @@ struct dsmd_uplink {
 	uint64_t ping_nonce;
 	uint8_t *bundle;               /* the last good bundle, as on disk */
 	size_t bundle_len;
-	uint64_t alarm_sent;           /* highest seq in the batch in flight */
-	bool alarms_in_flight;
+	struct dsmd_uplink_spool spool; /* alarms forwarded */
 	bool renewing;
 	EVP_PKEY *renew_key;           /* the key of the RENEW in flight */
 };

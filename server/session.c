@@ -112,6 +112,26 @@ static void note_connected(struct srv *s, struct srv_conn *c)
 		srv_warn("session: node %s: its record could not be updated", n.name);
 }
 
+/* HELLO's alarm_seq is the highest the node has spooled: what it will send
+ * is above what is stored. Below it, the node lost its numbering (its log
+ * and its alarm-acked): what it sends up to the stored seq is taken as
+ * stored already, and that is said here, not silently. */
+static void note_alarm_seq(struct srv *s, const struct srv_conn *c, uint64_t node_seq)
+{
+	struct srv_node n;
+
+	if (srv_node_get(s, c->id.name, &n))
+		return;
+	if (node_seq < n.alarm_seq)
+		srv_warn("alarms: node %s numbers its alarms up to %llu, below the %llu stored: "
+			 "those up to %llu are taken as stored already", n.name,
+			 (unsigned long long)node_seq, (unsigned long long)n.alarm_seq,
+			 (unsigned long long)n.alarm_seq);
+	else if (node_seq > n.alarm_seq)
+		srv_debug("alarms: node %s: alarms %llu to %llu to come", n.name,
+			  (unsigned long long)n.alarm_seq + 1, (unsigned long long)node_seq);
+}
+
 static int on_hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
 	const struct dsm_msg_hello *h = &m->hello;
@@ -136,6 +156,7 @@ static int on_hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	srv_info("session: node %s connected from %s (%s, policy %llu)", c->id.name, c->addr,
 		 h->software, (unsigned long long)h->policy_version);
 	note_connected(s, c);
+	note_alarm_seq(s, c, h->alarm_seq);
 	return srv_policy_offer(s, c, h->policy_version);
 }
 

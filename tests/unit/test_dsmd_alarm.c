@@ -12,7 +12,12 @@
  *  - rotation at the size given, one old file kept; a reader goes through
  *    the old file and the current one in order, across a rotation that
  *    happens while it reads, and counts a file lost to two;
- *  - followers get exactly the lines written.
+ *  - followers get exactly the lines written;
+ *  - every record is numbered ("seq" first), one more than the one before,
+ *    across rotations and across a close and reopen (from the current file,
+ *    or the rotated one when the current is empty), never below the floor
+ *    given, and a torn last line neither loses its number nor swallows the
+ *    next record.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -301,6 +306,129 @@ static void test_reader_loses_a_file(void **state)
 	dsmd_alarm_reader_close(&r);
 }
 
+/* The "seq" of every line of path, in order, appended to out; how many. */
+static unsigned seqs_of(const char *path, uint64_t *out, unsigned max)
+{
+	char buf[4096];
+	unsigned n = 0;
+	FILE *fp = fopen(path, "r");
+
+	if (!fp)
+		return 0;
+	while (n < max && fgets(buf, sizeof(buf), fp)) {
+		assert_true(dsmd_alarm_line_seq(buf, strlen(buf), &out[n]));
+		n++;
+	}
+	fclose(fp);
+	return n;
+}
+
+/* The log's numbers, rotated file first: consecutive, ending at want_last. */
+static void assert_consecutive(struct fixture *f, uint64_t want_last)
+{
+	uint64_t seq[512];
+	char old[600];
+	unsigned n;
+
+	snprintf(old, sizeof(old), "%s.1", dsmd_alarm_path(&f->d));
+	n = seqs_of(old, seq, 512);
+	n += seqs_of(dsmd_alarm_path(&f->d), seq + n, 512 - n);
+	assert_true(n > 0);
+	for (unsigned i = 1; i < n; i++)
+		assert_int_equal(seq[i], seq[i - 1] + 1);
+	assert_int_equal(seq[n - 1], want_last);
+	assert_int_equal(dsmd_alarm_last_seq(&f->d), want_last);
+}
+
+static void reopen(struct fixture *f)
+{
+	dsmd_alarm_close(&f->d);
+	assert_int_equal(dsmd_alarm_open_log(&f->d), 0);
+}
+
+static void test_seq_across_rotation_and_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct dsmd_alarm_stats st;
+	char cur[512], old[600];
+	uint32_t s = 100;
+
+	f->d.o.alarm_log_max = 4096;
+	assert_int_equal(dsmd_alarm_open_log(&f->d), 0);
+	assert_int_equal(dsmd_alarm_last_seq(&f->d), 0);
+	for (; s < 125; s++)
+		raise_one(f, s, DSM_PERM_TRANSITION);
+	dsmd_alarm_stats(&f->d, &st);
+	assert_true(st.rotations >= 1);
+	assert_consecutive(f, 25);
+	/* A restart goes on from the end of the current file. */
+	reopen(f);
+	assert_int_equal(dsmd_alarm_last_seq(&f->d), 25);
+	raise_one(f, s++, DSM_PERM_TRANSITION);
+	assert_consecutive(f, 26);
+	/* A rotation and then a crash before the next write: from the old file. */
+	snprintf(cur, sizeof(cur), "%s", dsmd_alarm_path(&f->d));
+	snprintf(old, sizeof(old), "%s.1", cur);
+	dsmd_alarm_close(&f->d);
+	assert_int_equal(rename(cur, old), 0);
+	assert_int_equal(dsmd_alarm_open_log(&f->d), 0);
+	assert_int_equal(dsmd_alarm_last_seq(&f->d), 26);
+	raise_one(f, s++, DSM_PERM_TRANSITION);
+	assert_consecutive(f, 27);
+	/* The floor (the server's acknowledgement) wins over a shorter log. */
+	dsmd_alarm_seq_floor(&f->d, 20);
+	assert_int_equal(dsmd_alarm_last_seq(&f->d), 27);
+	dsmd_alarm_seq_floor(&f->d, 40);
+	raise_one(f, s++, DSM_PERM_TRANSITION);
+	assert_int_equal(dsmd_alarm_last_seq(&f->d), 41);
+}
+
+static void test_seq_after_a_torn_line(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t seq[8] = { 0 };
+	char buf[4096], path[600];
+	FILE *fp;
+
+	assert_int_equal(dsmd_alarm_open_log(&f->d), 0);
+	raise_one(f, 1, DSM_PERM_FORK);
+	snprintf(path, sizeof(path), "%s", dsmd_alarm_path(&f->d));
+	dsmd_alarm_close(&f->d);
+	/* A crash in the middle of the next write: its number was taken. */
+	fp = fopen(path, "a");
+	assert_non_null(fp);
+	fputs("{\"seq\":2,\"time\":\"20", fp);
+	fclose(fp);
+	assert_int_equal(dsmd_alarm_open_log(&f->d), 0);
+	assert_int_equal(dsmd_alarm_last_seq(&f->d), 2);
+	raise_one(f, 2, DSM_PERM_FORK);
+	/* The new record is a line of its own, numbered 3. */
+	fp = fopen(dsmd_alarm_path(&f->d), "r");
+	assert_non_null(fp);
+	for (unsigned n = 0; n < 8 && fgets(buf, sizeof(buf), fp); n++)
+		assert_true(dsmd_alarm_line_seq(buf, strlen(buf), &seq[n]));
+	fclose(fp);
+	assert_int_equal(seq[0], 1);
+	assert_int_equal(seq[1], 2);
+	assert_int_equal(seq[2], 3);
+	assert_non_null(strstr(buf, "\"subject_id\":2,"));
+}
+
+static void test_line_seq(void **state)
+{
+	uint64_t v = 0;
+
+	(void)state;
+	assert_true(dsmd_alarm_line_seq("{\"seq\":7,\"x\":1}", 15, &v));
+	assert_int_equal(v, 7);
+	assert_true(dsmd_alarm_line_seq("{\"seq\":18446744073709551615}", 29, &v));
+	assert_int_equal(v, UINT64_MAX);
+	assert_false(dsmd_alarm_line_seq("{\"seq\":18446744073709551616}", 29, &v));
+	assert_false(dsmd_alarm_line_seq("{\"seq\":,", 9, &v));
+	assert_false(dsmd_alarm_line_seq("{\"seq\":12", 10, &v));
+	assert_false(dsmd_alarm_line_seq("{\"time\":\"x\"}", 12, &v));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +437,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kinds_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_and_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_loses_a_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seq_across_rotation_and_restart, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_seq_after_a_torn_line, setup, teardown),
+		cmocka_unit_test(test_line_seq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

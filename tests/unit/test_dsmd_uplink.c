@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "../../dsmd/uplink.c"
+#include "../../dsmd/uplink_alarms.c"
 #include "../../dsmd/uplink_conn.c"
 #include "../../dsmd/uplink_enrol.c"
 #include "../../dsmd/uplink_state.c"
@@ -78,6 +79,49 @@ void dsmd_alarm_raise_reason(struct dsmd *d, const struct dsm_event *e, const ch
 	alarms++;
 	last_alarm_err = e->err;
 	snprintf(last_alarm_reason, sizeof(last_alarm_reason), "%s", reason);
+}
+
+/* An empty alarm log (test_dsmd_alarm_forward.c forwards a real one). */
+uint64_t dsmd_alarm_last_seq(const struct dsmd *d)
+{
+	(void)d;
+	return 0;
+}
+
+void dsmd_alarm_seq_floor(struct dsmd *d, uint64_t seq)
+{
+	(void)d;
+	(void)seq;
+}
+
+bool dsmd_alarm_line_seq(const char *line, size_t len, uint64_t *seq)
+{
+	(void)line;
+	(void)len;
+	(void)seq;
+	return false;
+}
+
+int dsmd_alarm_reader_open(struct dsmd *d, struct dsmd_alarm_reader *r)
+{
+	(void)d;
+	*r = (struct dsmd_alarm_reader){ .fd = -1 };
+	return 0;
+}
+
+ssize_t dsmd_alarm_reader_read(struct dsmd *d, struct dsmd_alarm_reader *r, char *buf,
+			       size_t len)
+{
+	(void)d;
+	(void)r;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+void dsmd_alarm_reader_close(struct dsmd_alarm_reader *r)
+{
+	(void)r;
 }
 
 /* The reload path, as far as the uplink sees it: the policy from the bundle. */

@@ -11,6 +11,8 @@
 #   3. the server is stopped: the nodes keep enforcing; node 3's dsmd is
 #      restarted meanwhile and enforces its persisted bundle before any
 #      server answers; the server comes back and every node reconnects.
+#      Node 2's alarms raised during the outage (c@node1 -> b) reach the
+#      server: its seqs there form one range without a gap or a repeat.
 #   4. a removed node's session is closed and it cannot come back.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
@@ -142,9 +144,13 @@ if ((DSM_NODE == 2)); then
 fi
 check_flows pushed
 
+# alarm_seq_max: the highest "seq" of this node's alarm log (0: none).
+alarm_seq_max() { alarm_stream | jq -n '[inputs | .seq // 0] | max // 0'; }
+
 # The server goes away; node 3 restarts meanwhile.
 ((DSM_NODE == SERVER_NODE)) && server_stop
 vm_barrier server-down
+((DSM_NODE == 2)) && alarm_seq_max >"$shared/seq-before.2"
 if ((DSM_NODE == 3)); then
 	dsm_stop
 	cluster_policy /tmp/boot.policy 1
@@ -153,11 +159,38 @@ if ((DSM_NODE == 3)); then
 fi
 vm_barrier restarted 180 # (a fresh start takes a while: the servers below time out)
 check_flows server-down
+if ((DSM_NODE == 2)); then
+	alarm_expect subject=c subject_node=node1 verdict=deny
+	alarm_seq_max >"$shared/seq-outage.2"
+	(($(cat "$shared/seq-outage.2") > $(cat "$shared/seq-before.2"))) ||
+		fail "no alarm numbered during the outage"
+fi
+
+# node2_seqs: the seqs of node2's alarms on the server, sorted, as JSON.
+node2_seqs() {
+	srvctl alarms --cluster --json 2>/dev/null |
+		jq -cn '[inputs | select(.node == "node2") | .seq] | sort'
+}
 
 ((DSM_NODE == SERVER_NODE)) && server_start
 vm_barrier server-up
 if ((DSM_NODE == SERVER_NODE)); then
 	expect_eq "nodes connected again" "$(server_nodes_where '.connected' 3 900)" 3
+	# Node 2 forwards what it held: wait for the last alarm of the outage.
+	before=$(cat "$shared/seq-before.2")
+	outage=$(cat "$shared/seq-outage.2")
+	for _ in $(seq 600); do
+		seqs=$(node2_seqs)
+		(($(jq 'max // 0' <<<"$seqs") >= outage)) && break
+		sleep 0.1
+	done
+	expect_eq "node2's alarms of the outage forwarded" \
+		"$(jq --argjson b "$before" --argjson o "$outage" \
+			'[.[] | select(. > $b and . <= $o)] | length' <<<"$seqs")" $((outage - before))
+	expect_eq "node2's seqs on the server: one range, none missing or twice" \
+		"$(jq '.[-1] - .[0] + 1 == length and length == (unique | length)' <<<"$seqs")" true
+	expect_eq "node2's seqs reach the outage's first" \
+		"$(jq --argjson b "$before" '.[0] <= $b + 1' <<<"$seqs")" true
 	srvctl node remove node3 >/dev/null || fail "node remove"
 	expect_eq "nodes left" "$(srvctl node list --json | jq '[.nodes[] | select(.name == "node3")] | length')" 0
 fi
