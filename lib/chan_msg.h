@@ -149,7 +149,8 @@ struct dsm_msg_policy_ack { /* node -> server */
 
 struct dsm_msg_pair_key {
 	uint32_t peer; /* the other node of the pair, 1..DSM_MSG_NODE_ID_MAX */
-	uint8_t key_id;
+	uint8_t addr[4]; /* the peer's IPv4 address as on the wire; 0.0.0.0 when the
+			  * server knows none (the key then only verifies) */
 	uint8_t key[DSM_MSG_SIPKEY_LEN];
 };
 

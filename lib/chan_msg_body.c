@@ -44,8 +44,8 @@ struct field {
 	uint64_t min, max; /* integers: the value; else the length in bytes */
 };
 
-#define PAIR_KEY_WIRE 21 /* u32 peer, u8 key id, 16 bytes key */
-_Static_assert(PAIR_KEY_WIRE == 4 + 1 + DSM_MSG_SIPKEY_LEN, "pair key layout");
+#define PAIR_KEY_WIRE 24 /* u32 peer, 4 bytes IPv4 address, 16 bytes key */
+_Static_assert(PAIR_KEY_WIRE == 4 + 4 + DSM_MSG_SIPKEY_LEN, "pair key layout");
 _Static_assert(2 + DSM_MSG_KEYS_MAX * PAIR_KEY_WIRE + 8 + 1 <= DSM_MSG_MAX_BODY,
 	       "a full KEYS fits a frame");
 _Static_assert(2 + DSM_MSG_ALARMS_MAX * 2 + DSM_MSG_ALARMS_TEXT_MAX + 16 <= DSM_MSG_MAX_BODY,
@@ -468,7 +468,7 @@ static int encode_keys(struct dsm_msg_buf *b, const struct dsm_msg_key_list *l)
 	int err = put_le(b, l->count, 2);
 
 	for (uint32_t i = 0; !err && i < l->count; i++)
-		err = put_le(b, l->key[i].peer, 4) ?: put_le(b, l->key[i].key_id, 1) ?:
+		err = put_le(b, l->key[i].peer, 4) ?: put(b, l->key[i].addr, 4) ?:
 		      put(b, l->key[i].key, DSM_MSG_SIPKEY_LEN);
 	return err;
 }
@@ -615,8 +615,8 @@ static int decode_keys(struct cursor *c, struct dsm_msg_key_list *l)
 		return -ENOMEM;
 	for (uint64_t i = 0; i < count; i++, p += PAIR_KEY_WIRE) {
 		k[i].peer = (uint32_t)le_at(p, 4);
-		k[i].key_id = p[4];
-		memcpy(k[i].key, p + 5, DSM_MSG_SIPKEY_LEN);
+		memcpy(k[i].addr, p + 4, 4);
+		memcpy(k[i].key, p + 8, DSM_MSG_SIPKEY_LEN);
 	}
 	l->key = k;
 	l->count = (uint32_t)count;

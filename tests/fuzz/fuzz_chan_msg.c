@@ -85,8 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 static const uint8_t token[DSM_MSG_TOKEN_MIN] = { 0x5a };
 static const uint8_t bundle[] = { 'D', 'S', 'M', 'B', 'N', 'D', 'L', '\n' };
-static const struct dsm_msg_pair_key keys[] = { { .peer = 2, .key_id = 1, .key = { 9 } },
-						{ .peer = 3, .key_id = 1, .key = { 8 } } };
+static const struct dsm_msg_pair_key keys[] = { { .peer = 2, .addr = { 10, 0, 0, 2 }, .key = { 9 } },
+						{ .peer = 3, .addr = { 10, 0, 0, 3 }, .key = { 8 } } };
 static const char *const lines[] = { "{\"kind\":\"deny\"}", "{\"kind\":\"drop\"}" };
 
 static struct dsm_msg seed(unsigned int type)

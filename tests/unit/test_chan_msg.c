@@ -25,8 +25,8 @@ static uint8_t cert_der[] = { 0x30, 0x04, 0x01, 0x02, 0x03, 0x04 };
 static uint8_t token[DSM_MSG_TOKEN_MIN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 static uint8_t bundle[] = { 'D', 'S', 'M', 'B', 'N', 'D', 'L', '\n', 0, 0xff };
 static const struct dsm_msg_pair_key pair_keys[] = {
-	{ .peer = 2, .key_id = 7, .key = { 0xa0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xaf } },
-	{ .peer = 9, .key_id = 0, .key = { 0 } },
+	{ .peer = 2, .addr = { 10, 0, 0, 2 }, .key = { 0xa0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xaf } },
+	{ .peer = 9, .addr = { 0 }, .key = { 0 } },
 };
 static const char *const alarm_lines[] = { "{\"kind\":\"deny\",\"label\":\"web\"}", "{\"k\":\"é\"}" };
 
@@ -135,6 +135,7 @@ static void test_round_trip_typical(void **state)
 	assert_int_equal(d.keys.keys.count, 2);
 	assert_int_equal(d.keys.keys.key[1].peer, 9);
 	assert_memory_equal(d.keys.keys.key[0].key, pair_keys[0].key, 16);
+	assert_memory_equal(d.keys.keys.key[0].addr, pair_keys[0].addr, 4);
 	dsm_msg_free(&d);
 	dsm_msg_buf_release(&b);
 
@@ -205,7 +206,7 @@ static void test_round_trip_boundaries(void **state)
 	memcpy(reason + DSM_MSG_REASON_MAX - 4, "\xf0\x9d\x84\x9e", 4); /* U+1D11E ends it */
 	for (uint32_t i = 0; i < DSM_MSG_KEYS_MAX; i++)
 		keys[i] = (struct dsm_msg_pair_key){ .peer = DSM_MSG_NODE_ID_MAX - DSM_MSG_KEYS_MAX + 1 + i,
-						     .key_id = 0xff, .key = { [15] = (uint8_t)i } };
+						     .addr = { 10, 1, (uint8_t)(i >> 8), (uint8_t)i }, .key = { [15] = (uint8_t)i } };
 	for (uint32_t i = 0; i < DSM_MSG_ALARMS_MAX; i++)
 		lines[i] = line256; /* 256 x 256 = the total limit exactly */
 
@@ -615,8 +616,8 @@ static void test_decoder_refuses_what_encoder_would(void **state)
 	m = sample(DSM_MSG_KEYS); /* generation 0..7, phase 8, count 9..10, keys 11.. */
 	assert_int_equal(decode_patched(&m, 8, DSM_KEYS_DROP_OLD + 1), -EBADMSG);
 	assert_int_equal(decode_patched(&m, 8, DSM_KEYS_SWITCH), -EBADMSG);
-	assert_int_equal(decode_patched(&m, 11 + 21, 1), -EBADMSG); /* peers 2, 1 */
-	assert_int_equal(decode_patched(&m, 11 + 21, 2), -EBADMSG); /* peers 2, 2 */
+	assert_int_equal(decode_patched(&m, 11 + 24, 1), -EBADMSG); /* peers 2, 1 */
+	assert_int_equal(decode_patched(&m, 11 + 24, 2), -EBADMSG); /* peers 2, 2 */
 	assert_int_equal(decode_patched(&m, 10, 0x10), -EBADMSG);   /* count 4098 */
 	m = sample(DSM_MSG_ENROL); /* token: 0, 1..16; csr length 17..18, DER 19.. */
 	assert_int_equal(decode_patched(&m, 19, 0x31), -EBADMSG);
