@@ -443,6 +443,12 @@ int dsmctl_format_alarm(FILE *out, const struct json_object *ev)
 	fputc(' ', out);
 	dsmctl_put_safe(out, verdict);
 	fputc(' ', out);
+	if (member(ev, "dropped") && !member(ev, "subject") && !member(ev, "subject_id")) {
+		/* The server's record of alarms a node lost before sending them. */
+		fprintf(out, "%s alarms (the node counted them, they never reached the server)\n",
+			member_num(ev, "dropped", num, sizeof(num)));
+		return 0;
+	}
 	dsmctl_put_safe(out, name_or_id(ev, "subject", "subject_id", sbuf, sizeof(sbuf)));
 	if (snode && strcmp(snode, node)) {
 		/* A peer on another node sent it. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -113,12 +114,21 @@ static int write_all(struct srv *s, const struct dsm_msg_buf *b)
 	return fdatasync(s->alarms.fd) ? -errno : 0;
 }
 
+/* What the node said it lost, as an alarm record of the server's own:
+ * "time" and "verdict" like every record, so that readers take it as one. */
 static json_object *dropped_record(const char *node, uint64_t dropped)
 {
 	json_object *o = json_object_new_object();
+	char when[32];
+	const time_t now = srv_wall();
+	struct tm tm;
 
 	if (o) {
+		gmtime_r(&now, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_object_add(o, "time", json_object_new_string(when));
 		json_object_object_add(o, "node", json_object_new_string(node));
+		json_object_object_add(o, "verdict", json_object_new_string("lost"));
 		json_object_object_add(o, "dropped", json_object_new_uint64(dropped));
 	}
 	return o;

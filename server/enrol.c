@@ -166,7 +166,9 @@ static int consume_token(struct srv *s, const struct dsm_msg_bytes *tok, char *n
 		err = token_get(s, key, &t);
 	if (err)
 		return err;
-	if (t.used || t.expires <= srv_wall())
+	if (t.used)
+		return -EKEYREVOKED;
+	if (t.expires <= srv_wall())
 		return -EKEYEXPIRED;
 	t.used = true;
 	err = token_put(s, key, &t);
@@ -207,7 +209,10 @@ int srv_enrol_redeem(struct srv *s, const struct dsm_msg_enrol *e, const char *a
 
 	*why = DSM_ERR_BAD_TOKEN;
 	if (err) {
-		srv_info("enrol: %s: token refused: %s", addr, strerror(-err));
+		srv_info("enrol: %s: token refused: %s", addr,
+			 err == -EKEYREVOKED ? "already used" :
+			 err == -EKEYEXPIRED ? "expired" :
+			 err == -ENOENT ? "unknown" : strerror(-err));
 		return err;
 	}
 	*why = DSM_ERR_DENIED;

@@ -268,6 +268,16 @@ static void test_alarm_unix_and_suppressed(void **state)
 		"T node1 deny a -> dsmd dsm admin (190 more not logged: rate limit)\n");
 }
 
+/* The server's record of alarms a node lost: an alarm of its own, not a
+ * malformed record. */
+static void test_alarm_lost_at_node(void **state)
+{
+	(void)state;
+	expect_output(dsmctl_format_alarm,
+		"{\"time\":\"T\",\"node\":\"node2\",\"verdict\":\"lost\",\"dropped\":12}",
+		"T node2 lost 12 alarms (the node counted them, they never reached the server)\n");
+}
+
 /* dsmd's bookkeeping lines, when it sends them. */
 static void test_status_bookkeeping(void **state)
 {
@@ -345,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_alarm_permissive_remote_ids),
 		cmocka_unit_test(test_alarm_control_chars),
 		cmocka_unit_test(test_alarm_unix_and_suppressed),
+		cmocka_unit_test(test_alarm_lost_at_node),
 		cmocka_unit_test(test_status_bookkeeping),
 		cmocka_unit_test(test_alarm_malformed),
 		cmocka_unit_test(test_print_json),
