@@ -39,6 +39,7 @@
 #define UPLINK_ALARM_RATE 2 /* batches a second: few batches show the limit */
 
 #include "../../dsmd/alarm.c"
+#include "fake_frames.h"
 #include "../../dsmd/uplink.c"
 #include "../../dsmd/uplink_alarms.c"
 #include "../../dsmd/uplink_conn.c"
@@ -143,41 +144,6 @@ struct server {
 	bool done;                        /* __atomic */
 };
 
-static int srv_send(struct dsm_tls_conn *t, struct dsm_msg *m)
-{
-	struct dsm_msg_buf b = { 0 };
-	size_t off = 0;
-	int err = dsm_msg_encode(m, &b);
-
-	while (!err && off < b.len) {
-		size_t put = 0;
-
-		err = dsm_tls_write(t, b.data + off, b.len - off, &put);
-		off += put;
-	}
-	dsm_msg_buf_release(&b);
-	return err;
-}
-
-static int srv_recv(struct dsm_tls_conn *t, struct dsm_msg_reader *rd, struct dsm_msg *m)
-{
-	uint8_t buf[4096];
-
-	for (;;) {
-		size_t got = 0, used = 0, off = 0;
-		int r = dsm_tls_read(t, buf, sizeof(buf), &got);
-
-		if (r)
-			return -EIO;
-		while (off < got) {
-			r = dsm_msg_reader_feed(rd, buf + off, got - off, &used, m);
-			off += used;
-			if (r)
-				return r == 1 && off == got ? 0 : r == 1 ? -E2BIG : r;
-		}
-	}
-}
-
 static void serve_enrol(struct server *s, struct dsm_tls_conn *t, const struct dsm_msg *m)
 {
 	const struct dsm_pki_issue req = { .role = DSM_ROLE_NODE, .name = "n1", .now = time(NULL),
@@ -196,7 +162,7 @@ static void serve_enrol(struct server *s, struct dsm_tls_conn *t, const struct d
 	ok.enrol_ok.name = "n1";
 	ok.enrol_ok.cert = (struct dsm_msg_bytes){ cert, clen };
 	ok.enrol_ok.ca = (struct dsm_msg_bytes){ ca, calen };
-	srv_send(t, &ok);
+	frames_send(t, &ok);
 	EVP_PKEY_free(op);
 	OPENSSL_free(cert);
 	OPENSSL_free(ca);
@@ -242,20 +208,20 @@ static void store(struct server *s, const struct dsm_msg_alarms *a)
 }
 
 /* One session: true when the script says to close it. */
-static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_reader *rd,
+static void serve_session(struct server *s, struct dsm_tls_conn *t, struct frames_in *in,
 			  unsigned session)
 {
 	const struct script *sc = &s->script[session];
 	struct dsm_msg m = { 0 };
 	unsigned batches = 0;
 
-	while (!srv_recv(t, rd, &m)) {
+	while (!frames_recv(t, in, &m)) {
 		struct dsm_msg r = { .id = m.id };
 
 		if (m.type == DSM_MSG_PING) {
 			r.type = DSM_MSG_PONG;
 			r.ping.nonce = m.ping.nonce;
-			srv_send(t, &r);
+			frames_send(t, &r);
 		} else if (m.type == DSM_MSG_ALARMS) {
 			check_batch(s, &m.alarms, session);
 			if (++batches == sc->cut_at)
@@ -263,7 +229,7 @@ static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_m
 			store(s, &m.alarms);
 			r.type = DSM_MSG_ALARMS_ACK;
 			r.alarms_ack.seq = s->stored;
-			srv_send(t, &r);
+			frames_send(t, &r);
 			if (sc->end_after && s->stored >= sc->end_after)
 				break;
 		}
@@ -275,14 +241,14 @@ static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_m
 static void serve_one(struct server *s, int fd, unsigned session)
 {
 	const struct timeval limit = { .tv_sec = 20 };
-	struct dsm_msg_reader rd;
+	struct frames_in in;
 	struct dsm_tls_conn *t = NULL;
 	struct dsm_msg m = { 0 };
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
-	dsm_msg_reader_init(&rd, DSM_MSG_FROM_NODE);
+	frames_in_init(&in, DSM_MSG_FROM_NODE);
 	if (dsm_tls_conn_new(s->ctx, fd, &t) || dsm_tls_handshake(t) != DSM_TLS_DONE ||
-	    srv_recv(t, &rd, &m))
+	    frames_recv(t, &in, &m))
 		goto out;
 	if (m.type == DSM_MSG_ENROL) {
 		serve_enrol(s, t, &m);
@@ -291,13 +257,13 @@ static void serve_one(struct server *s, int fd, unsigned session)
 				      .hello_ok = { .version = 1, .heartbeat_ms = 2000 } };
 
 		s->hello_seq[session] = m.hello.alarm_seq;
-		srv_send(t, &ok);
-		serve_session(s, t, &rd, session);
+		frames_send(t, &ok);
+		serve_session(s, t, &in, session);
 	}
 	dsm_tls_shutdown(t);
 out:
 	dsm_msg_free(&m);
-	dsm_msg_reader_release(&rd);
+	frames_in_release(&in);
 	if (t)
 		dsm_tls_conn_free(t);
 	close(fd);
