@@ -663,6 +663,22 @@ static void finish(struct srv *s)
 		 prev ? "; the older master secret is deleted" : "");
 }
 
+/* The next look without a kick: at the end of the grace or of the ack
+ * time if that comes before LOOK_MS. */
+static void look_again(struct srv *s, int64_t now)
+{
+	struct srv_keys *k = &s->keys;
+	int64_t wait = LOOK_MS, due = 0;
+
+	if (k->rot.phase == SRV_ROT_GRACE)
+		due = k->rot.phase_ms + (int64_t)k->rot.grace_ms;
+	else if (k->rot.generation)
+		due = k->rot.phase_ms + (int64_t)k->ack_ms;
+	if (due && due - now < wait)
+		wait = due > now ? due - now : 0;
+	k->next_look_ms = srv_now_ms() + (uint64_t)wait;
+}
+
 /* One step, as far as the state allows. */
 static void step(struct srv *s)
 {
@@ -681,6 +697,7 @@ static void step(struct srv *s)
 			 now - k->current_ms >= (int64_t)k->interval_ms)
 			start(s, false, "periodic");
 		free(ms.m);
+		look_again(s, now);
 		return;
 	}
 	for (int guard = 0; guard < 5 && k->rot.generation; guard++) {
@@ -730,6 +747,7 @@ static void step(struct srv *s)
 	if (k->rot.generation && wire_phase(k->rot.phase))
 		overdue(s, &ms, acks_of(&k->rot, wire_phase(k->rot.phase)), now);
 	free(ms.m);
+	look_again(s, now);
 }
 
 void srv_rotation_tick(struct srv *s)
@@ -740,7 +758,6 @@ void srv_rotation_tick(struct srv *s)
 	if (!k->kick && mono < k->next_look_ms)
 		return;
 	k->kick = false;
-	k->next_look_ms = mono + LOOK_MS;
 	step(s);
 	if (!k->rot.generation && k->queued)
 		step(s); /* the queued one starts right after the end of the last */

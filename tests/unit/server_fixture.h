@@ -264,7 +264,9 @@ static json_object *fx_push(struct fx *f, const uint8_t *buf, size_t len)
 
 /* ---- a node client ------------------------------------------------------- */
 
-#define GOT_MAX 8
+#ifndef GOT_MAX
+#define GOT_MAX 8 /* messages a test client keeps */
+#endif
 
 struct client {
 	int fd;
