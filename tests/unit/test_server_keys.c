@@ -16,6 +16,7 @@
  *    hold it back;
  *  - a restart in the middle of a rotation goes on from the stored phase
  *    with the same secret;
+ *  - the periodic timer starts a rotation by itself, and 0 turns it off;
  *  - the master secret is nowhere in the store's files in clear, and a
  *    sealed one does not open as another generation's.
  */
@@ -597,6 +598,30 @@ static void test_restart_mid_rotation(void **state)
 	fn_free(ns, 3);
 }
 
+static void test_periodic_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct fnode ns[2] = { 0 };
+
+	fn_enrol(f, &ns[0], "node1");
+	fn_enrol(f, &ns[1], "node2");
+	fn_connect(f, &ns[0], 0);
+	fn_connect(f, &ns[1], 0);
+	settle(f, ns, 2, 1);
+	f->s.keys.interval_ms = 500; /* --key-rotation-interval */
+	settle(f, ns, 2, 2);         /* started by the timer alone */
+	pairwise_equal(ns, 2, 2);
+	f->s.keys.interval_ms = 0;   /* off: nothing more */
+	pump(f, ns, 2, 1200);
+	{
+		int64_t cur;
+
+		assert_string_equal(rot_phase(f, &cur), "none");
+		assert_int_equal(cur, 2);
+	}
+	fn_free(ns, 2);
+}
+
 /* ---- the secret at rest --------------------------------------------------- */
 
 static bool file_has(const char *path, const uint8_t *needle, size_t n)
@@ -682,6 +707,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_late_node_gets_install, keys_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_removed_node_left_out, keys_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_mid_rotation, keys_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_periodic_rotation, keys_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_master_not_in_clear, keys_setup, fx_teardown),
 	};
 
