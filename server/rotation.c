@@ -650,17 +650,20 @@ static void finish(struct srv *s)
 	struct dsm_store_op op;
 	const uint64_t g = k->rot.generation, prev = k->rot.prev;
 	struct srv_rotation keep = k->rot;
+	struct dsm_store_revs revs;
+	bool have_prev;
 
 	srv_master_key(prev, key);
-	op = (struct dsm_store_op){ DSM_STORE_DELETE, key, DSM_STORE_ANY, NULL, 0 };
+	have_prev = prev && !dsm_store_get(s->store, key, NULL, NULL, &revs);
+	op = (struct dsm_store_op){ DSM_STORE_DELETE, key, have_prev ? revs.mod_rev : 0, NULL, 0 };
 	k->rot = (struct srv_rotation){ 0 };
-	if (commit(s, &op, prev ? 1 : 0)) {
+	if (commit(s, &op, have_prev ? 1 : 0)) {
 		rot_free(&keep);
 		return;
 	}
 	rot_free(&keep);
 	srv_info("keys: rotation to generation %llu done%s", (unsigned long long)g,
-		 prev ? "; the older master secret is deleted" : "");
+		 have_prev ? "; the older master secret is deleted" : "");
 }
 
 /* The next look without a kick: at the end of the grace or of the ack
