@@ -275,6 +275,43 @@ static void wait_phase(struct fx *f, struct fnode *ns, int count, const char *ph
 	fail_msg("the rotation is not at %s but at %s", phase, rot_phase(f, &cur));
 }
 
+/* Pump until every named node has acked what the phase waits for (the
+ * status says not pending), or fail after 5 s. */
+static void wait_acked(struct fx *f, struct fnode *ns, int count, const char *const *names)
+{
+	for (int i = 0; i < 250; i++) {
+		json_object *o;
+		bool all = true;
+
+		pump(f, ns, count, 20);
+		o = keys_status(f);
+		for (const char *const *n = names; *n; n++) {
+			json_object *e = st_node(o, *n);
+
+			all = all && e && !json_object_get_boolean(json_object_object_get(e, "pending"));
+		}
+		json_object_put(o);
+		if (all)
+			return;
+	}
+	fail_msg("%s and the others named have not acked", names[0]);
+}
+
+/* Pump until every node holds generation g (or fail after 5 s). */
+static void wait_held(struct fx *f, struct fnode *ns, int count, uint64_t g)
+{
+	for (int i = 0; i < 250; i++) {
+		bool all = true;
+
+		pump(f, ns, count, 20);
+		for (int j = 0; j < count; j++)
+			all = all && (!ns[j].connected || held_of(&ns[j], g, false));
+		if (all)
+			return;
+	}
+	fail_msg("generation %llu did not reach every node", (unsigned long long)g);
+}
+
 static int keys_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -385,7 +422,7 @@ static void test_full_rotation(void **state)
 	assert_null(jget_str(o, "error"));
 	assert_int_equal(jget_int(o, "generation"), 2);
 	json_object_put(o);
-	pump(f, ns, 3, 200);
+	wait_held(f, ns, 3, 2);
 	for (int i = 0; i < 3; i++) {
 		assert_non_null(held_of(&ns[i], 2, false));
 		ack(&ns[i], 2, DSM_KEYS_INSTALL);
@@ -438,7 +475,7 @@ static void test_silent_node_holds_and_is_reported(void **state)
 
 	three_nodes(f, ns);
 	ns[2].ack = false;
-	pump(f, ns, 3, 300);
+	wait_acked(f, ns, 3, (const char *const[]){ "node1", "node2", NULL });
 	f->s.keys.ack_ms = 300; /* now that node1 and node2 have acked */
 	pump(f, ns, 3, 1500); /* past it, and past a look at the phase */
 	assert_string_equal(rot_phase(f, &cur), "install");
@@ -488,7 +525,8 @@ static void test_late_node_gets_install(void **state)
 	fn_enrol(f, &ns[2], "node3");
 	fn_connect(f, &ns[0], 0);
 	fn_connect(f, &ns[1], 0);
-	pump(f, ns, 3, 600);
+	wait_acked(f, ns, 3, (const char *const[]){ "node1", "node2", NULL });
+	pump(f, ns, 3, 300);
 	/* node3 is enrolled but away: it holds the switch */
 	assert_string_equal(rot_phase(f, &cur), "install");
 	assert_int_equal(ns[0].switches, 0);
@@ -567,7 +605,7 @@ static void test_restart_mid_rotation(void **state)
 	settle(f, ns, 3, 1);
 	ns[2].ack = false;
 	json_object_put(fx_ctl(f, "keys-rotate\n", -1));
-	pump(f, ns, 3, 300);
+	wait_acked(f, ns, 3, (const char *const[]){ "node1", "node2", NULL });
 	assert_string_equal(rot_phase(f, &cur), "install");
 	memcpy(before, held_of(&ns[0], 2, false)->k[0].key, 16);
 
