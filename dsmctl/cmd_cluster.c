@@ -55,7 +55,7 @@ static const char *const init_names[IF_COUNT] = {
 
 /* Made by dsm-server in a state directory: their presence means DIR is in
  * use, so init refuses it just as it refuses its own files. */
-static const char *const server_names[] = { "store.db", "policies", "alarms.jsonl" };
+static const char *const server_names[] = { "store.db", "store.key", "policies", "alarms.jsonl" };
 
 struct init_args {
 	const char *state, *cluster, *server_name, *ca_days, *server_days;

@@ -55,6 +55,11 @@ void dsmctl_usage(FILE *out)
 "              [--expires DURATION] [--json]\n"
 "                              sign a policy and send it to every node\n"
 "  policy status [--json]      the policy version each node has\n"
+"  keys status [--json]        pair-key generation, rotation phase, per node\n"
+"                              acked or pending\n"
+"  keys rotate [--now] [--json]\n"
+"                              start a pair-key rotation (--now: the short\n"
+"                              grace, the epoch window)\n"
 "  alarms --cluster [--follow] [--json]\n"
 "                              every node's alarms, as dsm-server holds them\n"
 "  help                        this text\n"
@@ -104,6 +109,7 @@ static const struct {
 	{ "policy", cmd_policy },
 	{ "cluster", dsmctl_cmd_cluster },
 	{ "node",   dsmctl_cmd_node },
+	{ "keys",   dsmctl_cmd_keys },
 	{ "help",   cmd_help },
 };
 

@@ -78,6 +78,9 @@ int dsmctl_cmd_cluster(const struct dsmctl_global *g, int argc, char **argv);
 /* node add | list | remove (argv[0] is "node"). */
 int dsmctl_cmd_node(const struct dsmctl_global *g, int argc, char **argv);
 
+/* keys status | rotate (argv[0] is "keys"). */
+int dsmctl_cmd_keys(const struct dsmctl_global *g, int argc, char **argv);
+
 /* policy push | status (argv[0] is "policy", argv[1] the subcommand). */
 int dsmctl_policy_push(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_policy_status(const struct dsmctl_global *g, int argc, char **argv);

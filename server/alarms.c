@@ -179,6 +179,26 @@ int srv_alarms_store(struct srv *s, struct srv_node *n, const struct dsm_msg_ala
 	return 0;
 }
 
+int srv_alarms_raise(struct srv *s, json_object *o)
+{
+	struct dsm_msg_buf b = { 0 };
+	int err = o ? 0 : -ENOMEM;
+	char when[32];
+	struct tm tm;
+	const time_t now = srv_wall();
+
+	if (!err) {
+		gmtime_r(&now, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_object_add(o, "time", json_object_new_string(when));
+		err = append(&b, o);
+	}
+	if (!err)
+		err = write_all(s, &b);
+	dsm_msg_buf_release(&b);
+	return err;
+}
+
 int srv_alarms_read(struct srv *s, uint64_t offset, unsigned int max, json_object *arr,
 		    uint64_t *next)
 {

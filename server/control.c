@@ -112,6 +112,7 @@ static int node_entry(const struct srv_node *n, void *ctx)
 	json_object_object_add(o, "last_seen", json_object_new_int64(n->last_seen));
 	json_object_object_add(o, "connected", json_object_new_boolean(srv_conn_find(s, n->name) != NULL));
 	json_object_object_add(o, "alarms", json_object_new_uint64(n->alarm_seq));
+	json_object_object_add(o, "keygen", json_object_new_uint64(n->key_generation));
 	json_object_array_add(arr, o);
 	return 0;
 }
@@ -164,6 +165,10 @@ static json_object *verb_node_remove(struct srv *s, const struct ctl_req *r)
 	if (c)
 		srv_conn_refuse(s, c, DSM_ERR_DENIED, 0, "node removed");
 	srv_info("nodes: node %s (id %u) removed%s", n.name, n.id, c ? ", its session closed" : "");
+	err = srv_rotation_node_removed(s, n.name);
+	if (err)
+		return error_answer("node-remove %s: removed, but no key rotation could be started: %s",
+				    n.name, strerror(-err));
 	o = json_object_new_object();
 	json_object_object_add(o, "removed", json_object_new_string(n.name));
 	return o;
@@ -295,6 +300,36 @@ static json_object *verb_alarms(struct srv *s, const struct ctl_req *r)
 	return o;
 }
 
+static json_object *verb_keys_status(struct srv *s, const struct ctl_req *r)
+{
+	json_object *o;
+
+	if (r->argc != 1)
+		return error_answer("usage: keys-status");
+	o = srv_rotation_status(s);
+	return o ? o : error_answer("keys-status: the node registry does not read");
+}
+
+static json_object *verb_keys_rotate(struct srv *s, const struct ctl_req *r)
+{
+	const bool now = r->argc == 2 && !strcmp(r->argv[1], "now");
+	uint64_t g = 0;
+	bool queued = false;
+	json_object *o;
+	int err;
+
+	if (r->argc > 2 || (r->argc == 2 && !now))
+		return error_answer("usage: keys-rotate [now]");
+	err = srv_rotation_request(s, now, now ? "operator, now" : "operator", &g, &queued);
+	if (err)
+		return error_answer("keys-rotate: %s", strerror(-err));
+	o = json_object_new_object();
+	json_object_object_add(o, "generation", json_object_new_uint64(g));
+	json_object_object_add(o, "queued", json_object_new_boolean(queued));
+	json_object_object_add(o, "grace_ms", json_object_new_uint64(s->keys.rot.grace_ms));
+	return o;
+}
+
 static const struct {
 	const char *verb;
 	json_object *(*fn)(struct srv *s, const struct ctl_req *r);
@@ -302,6 +337,7 @@ static const struct {
 	{ "node-add", verb_node_add }, { "node-list", verb_node_list }, { "node-remove", verb_node_remove },
 	{ "policy-push", verb_policy_push }, { "policy-status", verb_policy_status },
 	{ "status", verb_status }, { "alarms", verb_alarms },
+	{ "keys-status", verb_keys_status }, { "keys-rotate", verb_keys_rotate },
 };
 
 static json_object *answer(struct srv *s, char *line, int fd)

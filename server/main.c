@@ -3,7 +3,10 @@
  * dsm-server: flags, signals, the loop.
  *
  *   dsm-server --state DIR --listen ADDR:PORT [--control PATH]
- *              [--admit-rate N/s] [-v]
+ *              [--admit-rate N/s] [--key-rotation-interval D] [--key-grace D]
+ *              [--epoch-window D] [--key-ack-timeout D] [-v]
+ *
+ * Durations D are N with a unit: ms, s, m, h or d (s if none).
  *
  * A bad flag is one line on stderr and exit status 2; a state directory
  * that does not check out is one line naming what is wrong and status 1.
@@ -27,7 +30,8 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-#define USAGE "dsm-server --state DIR --listen ADDR:PORT [--control PATH] [--admit-rate N/s] [-v]"
+#define USAGE "dsm-server --state DIR --listen ADDR:PORT [--control PATH] [--admit-rate N/s] " \
+	"[--key-rotation-interval D] [--key-grace D] [--epoch-window D] [--key-ack-timeout D] [-v]"
 
 static int usage(const char *why, const char *what)
 {
@@ -47,6 +51,32 @@ static int parse_rate(const char *arg, unsigned int *rate)
 	return 0;
 }
 
+/* N[ms|s|m|h|d] into milliseconds; zero only if zero_ok. At most a year. */
+static int parse_duration(const char *arg, bool zero_ok, uint64_t *ms)
+{
+	static const struct { const char *unit; uint64_t ms; } units[] = {
+		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "d", 86400000 },
+	};
+	char *end;
+	unsigned long long n;
+
+	if (arg[0] < '0' || arg[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			if (n > 366ull * 86400000 / units[i].ms || (!n && !zero_ok))
+				return -EINVAL;
+			*ms = n * units[i].ms;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verbose)
 {
 	static const struct option opts[] = {
@@ -54,6 +84,10 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		{ "listen", required_argument, NULL, 'l' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "admit-rate", required_argument, NULL, 'r' },
+		{ "key-rotation-interval", required_argument, NULL, 'K' },
+		{ "key-grace", required_argument, NULL, 'G' },
+		{ "epoch-window", required_argument, NULL, 'E' },
+		{ "key-ack-timeout", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -70,6 +104,23 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		case 'r':
 			if (parse_rate(optarg, &cfg->admit_rate))
 				return usage("--admit-rate: want N or N/s, 1 to 100000", optarg);
+			break;
+		case 'K':
+			if (parse_duration(optarg, true, &cfg->key_interval_ms))
+				return usage("--key-rotation-interval: want a duration (24h; 0: off)",
+					     optarg);
+			break;
+		case 'G':
+			if (parse_duration(optarg, false, &cfg->key_grace_ms))
+				return usage("--key-grace: want a duration above 0 (60s)", optarg);
+			break;
+		case 'E':
+			if (parse_duration(optarg, false, &cfg->key_grace_now_ms))
+				return usage("--epoch-window: want a duration above 0 (30s)", optarg);
+			break;
+		case 'A':
+			if (parse_duration(optarg, false, &cfg->key_ack_ms))
+				return usage("--key-ack-timeout: want a duration above 0 (5m)", optarg);
 			break;
 		case 'h':
 			printf("usage: " USAGE "\n");
@@ -100,7 +151,7 @@ static int signals(void)
 
 int main(int argc, char **argv)
 {
-	struct srv_config cfg = { 0 };
+	struct srv_config cfg = { .key_interval_ms = SRV_KEY_INTERVAL_MS };
 	static struct srv s;
 	bool verbose = false;
 	int err = parse_flags(argc, argv, &cfg, &verbose);

@@ -63,6 +63,8 @@ static int node_from_json(const void *value, size_t len, struct srv_node *n)
 	copy_str(n->policy_result, sizeof(n->policy_result), jstr(o, "policy_result"));
 	n->alarm_seq = juint(o, "alarm_seq");
 	n->last_seen = jint(o, "last_seen");
+	n->key_generation = juint(o, "key_generation");
+	copy_str(n->key_addr, sizeof(n->key_addr), jstr(o, "key_addr"));
 	json_object_put(o);
 	return dsm_pki_name_valid(n->name) && n->id ? 0 : -EIO;
 }
@@ -84,6 +86,8 @@ static json_object *node_to_json(const struct srv_node *n)
 	json_object_object_add(o, "policy_result", json_object_new_string(n->policy_result));
 	json_object_object_add(o, "alarm_seq", json_object_new_uint64(n->alarm_seq));
 	json_object_object_add(o, "last_seen", json_object_new_int64(n->last_seen));
+	json_object_object_add(o, "key_generation", json_object_new_uint64(n->key_generation));
+	json_object_object_add(o, "key_addr", json_object_new_string(n->key_addr));
 	return o;
 }
 

@@ -27,6 +27,7 @@ static void tick_ready(void *ctx, struct dsm_source *src, uint32_t events)
 	srv_listen_tick(s);
 	srv_conns_tick(s);
 	srv_control_tick(s);
+	srv_rotation_tick(s);
 }
 
 static int tick_open(struct srv *s)
@@ -73,6 +74,10 @@ int srv_open(struct srv *s, const struct srv_config *cfg)
 		.message = srv_session_message, .closed = srv_session_closed };
 	err = srv_state_open(s, cfg->state_dir);
 	if (!err)
+		err = srv_keys_open(s);
+	if (!err)
+		err = srv_rotation_open(s, cfg);
+	if (!err)
 		err = tls_open(s);
 	if (!err)
 		err = dsm_loop_open(&s->loop);
@@ -114,5 +119,7 @@ void srv_close(struct srv *s)
 	s->loop = NULL;
 	SSL_CTX_free(s->tls);
 	s->tls = NULL;
+	srv_rotation_close(s);
+	srv_keys_close(s);
 	srv_state_close(s);
 }

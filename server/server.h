@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 
 #include "chan_msg.h"
@@ -35,6 +36,12 @@
 #define SRV_TOKEN_TTL_MAX_S  86400
 #define SRV_TOKEN_LEN        32          /* random bytes; 64 hex characters */
 #define SRV_CONTROL_PATH     "/run/dsm-server/control.sock"
+#define SRV_MASTER_LEN       32          /* a generation's master secret M_g */
+#define SRV_STORE_KEY_LEN    32          /* AES-256-GCM key of DIR/store.key */
+#define SRV_KEY_INTERVAL_MS  (24ull * 3600 * 1000) /* periodic rotation (main.c) */
+#define SRV_KEY_GRACE_MS     60000       /* epoch window (30 s) + flight time */
+#define SRV_EPOCH_WINDOW_MS  30000       /* dsmd's default: 3 epochs of 10 s */
+#define SRV_KEY_ACK_MS       300000      /* a node this late with KEYS_ACK is reported */
 
 struct srv_conn;
 
@@ -43,6 +50,58 @@ struct srv_config {
 	const char *listen;       /* ADDR:PORT */
 	const char *control;      /* unix socket path */
 	unsigned int admit_rate;  /* handshakes per second */
+	/* key rotation (docs/keys.md), in milliseconds; 0 takes the default
+	 * (SRV_KEY_*), except interval: 0 is no periodic rotation */
+	uint64_t key_interval_ms;
+	uint64_t key_grace_ms;    /* after the last switch ack, before DROP_OLD */
+	uint64_t key_grace_now_ms; /* the same for keys-rotate now: the epoch window */
+	uint64_t key_ack_ms;      /* a member that has not acked after this is reported */
+};
+
+/* A set of node ids (KEYS_ACKs of one phase). */
+struct srv_idset {
+	uint32_t *id;
+	size_t n, cap;
+};
+
+/* The phases of a rotation as the server runs them: GRACE is the wait
+ * between the last SWITCH ack and DROP_OLD, sent to nobody. */
+enum srv_rot_phase {
+	SRV_ROT_NONE = 0,
+	SRV_ROT_INSTALL,
+	SRV_ROT_SWITCH,
+	SRV_ROT_GRACE,
+	SRV_ROT_DROP,
+};
+
+/* keys/rotation: the one rotation running, as stored. */
+struct srv_rotation {
+	uint64_t generation;       /* 0: none running */
+	uint64_t prev;             /* the generation it replaces; 0 for the first */
+	enum srv_rot_phase phase;
+	int64_t started_ms, phase_ms; /* wall clock */
+	uint64_t grace_ms;
+	char reason[DSM_PKI_NAME_MAX + 16];
+	struct srv_idset acked[3]; /* KEYS_ACKs of install, switch, drop */
+	struct srv_idset alarmed;  /* members reported overdue in this phase */
+};
+
+/* The key state: cached from the store (the server is its one writer),
+ * every change written through in one transaction. */
+struct srv_keys {
+	uint8_t store_key[SRV_STORE_KEY_LEN];
+	EVP_KDF *kdf;
+	uint64_t current;          /* keys/current: the generation nodes send with */
+	int64_t current_ms;        /* since when */
+	int64_t current_rev;
+	struct srv_rotation rot;
+	int64_t rot_rev;
+	bool queued, queued_now;   /* keys/queued: one more rotation after this one */
+	char queued_reason[DSM_PKI_NAME_MAX + 16];
+	int64_t queued_rev;
+	uint64_t interval_ms, grace_ms, grace_now_ms, ack_ms;
+	bool kick;                 /* something changed: look at the phase now */
+	uint64_t next_look_ms;     /* monotonic: the next look without a kick */
 };
 
 struct srv_policy {
@@ -71,6 +130,7 @@ struct srv {
 	struct dsm_store *store;
 	struct srv_policy policy;
 	struct srv_alarm_log alarms;
+	struct srv_keys keys;
 
 	struct dsm_loop *loop;
 	struct dsm_source listener, control, tick;
@@ -93,6 +153,8 @@ time_t srv_wall(void);            /* seconds since the epoch */
 void srv_hex(const uint8_t *b, size_t n, char *out);
 /* Exactly 2n hex digits into n bytes; -EINVAL otherwise. */
 int srv_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n);
+/* Wall-clock milliseconds since the epoch. */
+int64_t srv_wall_ms(void);
 /* SHA-256 of b as 64 hex digits. */
 int srv_sha256_hex(const uint8_t *b, size_t n, char out[65]);
 /* One JSON object, exactly len bytes of text (no NUL needed); NULL for
@@ -130,6 +192,8 @@ struct srv_node {
 	char policy_result[24];                /* "ok", "bad-signature", ...; "" none yet */
 	uint64_t alarm_seq;                    /* highest contiguous alarm stored */
 	int64_t last_seen;
+	uint64_t key_generation;               /* the newest the node holds (HELLO, acks) */
+	char key_addr[16];                     /* IPv4 sent to its peers; "" not yet */
 	int64_t mod_rev;                       /* of node/NAME, for the next write */
 };
 
@@ -177,6 +241,8 @@ struct srv_conn {
 	uint64_t last_read_ms;
 	uint64_t next_id;              /* the server's request ids */
 	uint64_t policy_sent;          /* the version of the POLICY in flight; 0 none */
+	uint64_t keys_gen[2];          /* KEYS sent on this session: two generations, */
+	uint8_t keys_sent[2];          /* ... the phases of each (1 << phase) */
 };
 
 /* Take an accepted socket (non-blocking) into a connection. */
@@ -255,6 +321,53 @@ int srv_alarms_store(struct srv *s, struct srv_node *n, const struct dsm_msg_ala
  * array (struct json_object *) the records are added to. */
 int srv_alarms_read(struct srv *s, uint64_t offset, unsigned int max, struct json_object *arr,
 		    uint64_t *next);
+
+/* Append one record the server itself raises (it carries "time" and
+ * "verdict" like a node's alarm, "node" naming the node it is about) and
+ * sync it. o is consumed. */
+int srv_alarms_raise(struct srv *s, struct json_object *o);
+
+/* ---- keys.c: master secrets at rest and pair keys ----------------------- */
+
+/* DIR/store.key (made 0600 if absent, refused if open to group or other)
+ * and the HKDF implementation. */
+int srv_keys_open(struct srv *s);
+void srv_keys_close(struct srv *s);
+/* K_g(a, b) = HKDF-SHA256(M_g, "dsm pair key v1", cluster || u32be(min) ||
+ * u32be(max) || u32be(g))[0..16] (docs/keys.md); -EINVAL for a == b or a
+ * generation past 2^32 - 1. */
+int srv_pair_key(EVP_KDF *kdf, const uint8_t m[SRV_MASTER_LEN], const char *cluster,
+		 uint32_t a, uint32_t b, uint64_t g, uint8_t out[DSM_MSG_SIPKEY_LEN]);
+/* keys/gen/G, the store key of generation g's sealed master secret. */
+void srv_master_key(uint64_t g, char key[DSM_STORE_KEY_MAX + 1]);
+/* A new random M_g sealed (AES-256-GCM under store.key, AAD u64be(g)) as
+ * the JSON value of keys/gen/G: *text is malloc'd. */
+int srv_master_new(struct srv *s, uint64_t g, char **text);
+/* keys/gen/G opened: -ENOENT absent, -EBADMSG does not open (another
+ * store.key, a changed record). */
+int srv_master_get(struct srv *s, uint64_t g, uint8_t m[SRV_MASTER_LEN]);
+
+/* ---- rotation.c: generations, phases, KEYS to the nodes ---------------- */
+
+/* Read keys/current, keys/rotation, keys/queued and check that the
+ * master secrets they need open; set the timers from cfg. */
+int srv_rotation_open(struct srv *s, const struct srv_config *cfg);
+void srv_rotation_close(struct srv *s);
+/* The tick: the first generation, periodic rotation, phase steps, alarms. */
+void srv_rotation_tick(struct srv *s);
+/* HELLO from c's node (its key_generation): what it has to catch up on,
+ * and its address to its peers if it changed. */
+int srv_rotation_hello(struct srv *s, struct srv_conn *c, uint64_t key_generation);
+/* KEYS_ACK from c's node; -EPROTO for an ack of nothing sent. */
+int srv_rotation_ack(struct srv *s, struct srv_conn *c, const struct dsm_msg_keys_ack *a);
+/* A node was removed: a rotation without it (now, or after the running one). */
+int srv_rotation_node_removed(struct srv *s, const char *name);
+/* keys-rotate: start one, or queue one behind the running one (*queued);
+ * now: the short grace. *generation: the running one's. */
+int srv_rotation_request(struct srv *s, bool now, const char *reason, uint64_t *generation,
+			 bool *queued);
+/* keys-status as JSON (struct json_object *), or NULL. */
+struct json_object *srv_rotation_status(struct srv *s);
 
 /* ---- listen.c: the TCP listener and admission ------------------------- */
 

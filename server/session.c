@@ -157,6 +157,9 @@ static int on_hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 		 h->software, (unsigned long long)h->policy_version);
 	note_connected(s, c);
 	note_alarm_seq(s, c, h->alarm_seq);
+	err = srv_rotation_hello(s, c, h->key_generation);
+	if (err)
+		return err;
 	return srv_policy_offer(s, c, h->policy_version);
 }
 
@@ -212,6 +215,12 @@ static int on_ready(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 		return srv_policy_ack(s, c, &m->policy_ack);
 	case DSM_MSG_ALARMS:
 		return on_alarms(s, c, m);
+	case DSM_MSG_KEYS_ACK:
+		if (srv_rotation_ack(s, c, &m->keys_ack) == -EPROTO) {
+			unexpected(s, c, m); /* an ack of nothing sent */
+			return 0;
+		}
+		return 0;
 	case DSM_MSG_RENEW:
 		return on_renew(s, c, m);
 	case DSM_MSG_ERROR:

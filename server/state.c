@@ -2,7 +2,7 @@
 /*
  * The state directory (made by `dsmctl cluster init`): check that every
  * file is there and that no key is open to group or other, load the CA
- * with its key, the server's certificate (a server identity of this
+ * with its key (and store.key, if it is there yet), the server's certificate (a server identity of this
  * cluster), the operator's policy key, open the store and read back the
  * deny list and the current policy. Anything wrong refuses the start with
  * one line naming the file.
@@ -27,7 +27,7 @@ static const char *const required[] = {
 };
 /* Private keys: no access for group or other. operator.key is dsmctl's;
  * if it is here it is checked too. */
-static const char *const keys[] = { "ca.key", "server.key", "operator.key" };
+static const char *const keys[] = { "ca.key", "server.key", "operator.key", "store.key" };
 
 static int check_files(const struct srv *s)
 {

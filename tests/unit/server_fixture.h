@@ -33,10 +33,12 @@
 #include "../../server/conn.c"
 #include "../../server/control.c"
 #include "../../server/enrol.c"
+#include "../../server/keys.c"
 #include "../../server/listen.c"
 #include "../../server/log.c"
 #include "../../server/nodes.c"
 #include "../../server/policy.c"
+#include "../../server/rotation.c"
 #include "../../server/server.c"
 #include "../../server/session.c"
 #include "../../server/state.c"
@@ -53,6 +55,7 @@ struct fx {
 	struct dsm_pki_ca ca;
 	struct dsm_sign_key *operator_key;
 	struct srv s;
+	struct srv_config cfg; /* key timers for fx_start (0: the defaults) */
 	bool open;
 };
 
@@ -95,10 +98,12 @@ static void fx_make_state(struct fx *f)
 static int fx_start(struct fx *f)
 {
 	char control[PATH_MAX];
-	const struct srv_config cfg = { .state_dir = f->dir, .listen = "127.0.0.1:0",
-					.control = control };
+	struct srv_config cfg = f->cfg;
 	int err;
 
+	cfg.state_dir = f->dir;
+	cfg.listen = "127.0.0.1:0";
+	cfg.control = control;
 	snprintf(control, sizeof(control), "%s/control.sock", f->dir);
 	err = srv_open(&f->s, &cfg);
 	f->open = !err;
@@ -259,7 +264,9 @@ static json_object *fx_push(struct fx *f, const uint8_t *buf, size_t len)
 
 /* ---- a node client ------------------------------------------------------- */
 
-#define GOT_MAX 8
+#ifndef GOT_MAX
+#define GOT_MAX 8 /* messages a test client keeps */
+#endif
 
 struct client {
 	int fd;

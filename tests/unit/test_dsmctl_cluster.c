@@ -6,7 +6,7 @@
  * a directory holding a key) refused without changing anything. Against a
  * fake dsm-server in a thread, which checks the exact request lines and
  * answers canned JSON: node add/list/remove, cluster status, policy
- * status, alarms --cluster, and policy push, whose descriptor must hold an
+ * status, alarms --cluster, keys status and rotate, and policy push, whose descriptor must hold an
  * envelope that verifies with the operator's public key for the policy's
  * version. Bad arguments exit 2 with one line; no server exits 3.
  */
@@ -31,6 +31,7 @@
 #undef READ_CHUNK
 #include "../../dsmctl/cmd_alarms.c"
 #include "../../dsmctl/cmd_cluster.c"
+#include "../../dsmctl/cmd_keys.c"
 #include "../../dsmctl/cmd_node.c"
 #include "../../dsmctl/cmd_policy.c"
 #include "../../dsmctl/cmd_push.c"
@@ -724,6 +725,66 @@ static void test_policy_status(void **state)
 		"web3        -  -       none\n");
 }
 
+static int keys_cmd(const struct dsmctl_global *g, int argc, char **argv)
+{
+	return dsmctl_cmd_keys(g, argc, argv);
+}
+
+static void test_keys_status(void **state)
+{
+	const char *args[] = { "keys", "status", NULL };
+	struct run r;
+	char req[600];
+	(void)state;
+
+	against(&r, keys_cmd, args, "{\"current\":4,\"current_since\":1796150000,"
+		"\"rotation\":{\"generation\":5,\"phase\":\"install\",\"since\":1796150060,"
+		"\"started\":1796150060,\"grace_ms\":60000,\"reason\":\"node web3 removed\"},"
+		"\"queued\":false,\"interval_s\":86400,\"nodes\":["
+		"{\"name\":\"web1\",\"id\":1,\"address\":\"10.0.0.5\",\"key_generation\":5,"
+		"\"connected\":true,\"acked\":[\"install\"],\"pending\":false,\"overdue\":false},"
+		"{\"name\":\"web2\",\"id\":2,\"address\":\"10.0.0.6\",\"key_generation\":4,"
+		"\"connected\":false,\"acked\":[],\"pending\":true,\"overdue\":true}]}",
+		req, NULL);
+	assert_string_equal(req, "keys-status\n");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out,
+		"generation  4 since 2026-12-01T18:33:20Z\n"
+		"rotation    to 5, phase install since 2026-12-01T18:34:20Z (node web3 removed)\n"
+		"periodic    every 86400 s\n"
+		"\n"
+		"NAME                     ID ADDRESS         KEYGEN ACKED                  STATE\n"
+		"web1                      1 10.0.0.5             5 install                done\n"
+		"web2                      2 10.0.0.6             4 -                      "
+		"pending, overdue, not connected\n");
+	/* an answer without nodes is not a status */
+	against(&r, keys_cmd, args, "{\"current\":4}", req, NULL);
+	assert_int_equal(r.status, DSMCTL_EXIT_FAIL);
+}
+
+static void test_keys_rotate(void **state)
+{
+	const char *now[] = { "keys", "rotate", "--now", NULL };
+	const char *plain[] = { "keys", "rotate", NULL };
+	struct run r;
+	char req[600];
+	(void)state;
+
+	against(&r, keys_cmd, now, "{\"generation\":6,\"queued\":false,\"grace_ms\":30000}",
+		req, NULL);
+	assert_string_equal(req, "keys-rotate now\n");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "rotation to generation 6 started; see dsmctl keys status\n");
+	against(&r, keys_cmd, plain, "{\"generation\":6,\"queued\":true,\"grace_ms\":60000}",
+		req, NULL);
+	assert_string_equal(req, "keys-rotate\n");
+	assert_string_equal(r.out, "rotation queued: it starts when the rotation to generation 6 "
+			    "is done\n");
+	against(&r, keys_cmd, plain, "{\"error\":\"keys-rotate: Value too large\"}", req, NULL);
+	assert_int_equal(r.status, DSMCTL_EXIT_FAIL);
+	assert_string_equal(r.err, "dsmctl: keys-rotate: Value too large\n");
+}
+
 #define ALARM1 "{\"time\":\"2026-11-27T06:30:00.123456Z\",\"node\":\"web1\",\"seq\":1," \
 	       "\"pid\":812,\"comm\":\"nc\",\"subject\":\"web\",\"target\":\"db\"," \
 	       "\"class\":\"socket\",\"perm\":\"connect\",\"verdict\":\"deny\"}"
@@ -899,6 +960,8 @@ int main(void)
 		cmocka_unit_test(test_init_twice_refused),
 		cmocka_unit_test(test_init_never_replaces_a_key),
 		cmocka_unit_test(test_init_bad_flags),
+		cmocka_unit_test(test_keys_status),
+		cmocka_unit_test(test_keys_rotate),
 		cmocka_unit_test(test_node_add),
 		cmocka_unit_test(test_node_add_default_ttl_and_bad_token),
 		cmocka_unit_test(test_node_list_table),
