@@ -921,6 +921,13 @@ int dsmd_net_configure(struct dsmd *d)
 	if (labeling(&d->o))
 		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0) |
 			     (d->o.wire_version == DSM_OPT_VERSION_1 ? DSM_NET_F_SEND_V1 : 0);
+	/* Pair mode stays on across the cluster keys' write (pair_maps
+	 * writes it again): a reload never sends version 2 for a moment to
+	 * peers that hold pair keys. */
+	if (pair_send) {
+		cfg.flags |= DSM_NET_F_PAIR;
+		cfg.send_generation = (uint8_t)d->pairkeys->send;
+	}
 	err = install_keys(d, &kf, &cfg);
 	if (!err)
 		err = pair_maps(d, &cfg);
