@@ -16,6 +16,7 @@
  * and before the phase is applied or acknowledged.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -250,13 +251,18 @@ static int hex_key(const char *hex, uint8_t key[DSM_MSG_SIPKEY_LEN])
 static int parse_line(char *line, unsigned lineno, uint32_t self, struct dsmd_pairkeys *pk,
 		      struct dsmd_pair_gen **cur, bool *send_seen, char *why, size_t len)
 {
-	char word[16], a[32], hex[40], extra[2];
+	char word[16], a[32], hex[40] = "", extra[2];
 	unsigned long long v;
 	unsigned peer;
 	struct dsm_msg_pair_key k;
 
 	if (sscanf(line, "%15s", word) != 1)
 		return refuse(-EBADMSG, why, len, "line %u is empty", lineno);
+	/* the word at the start, one space, then digits (sscanf would take
+	 * blanks and a sign) */
+	if (strncmp(line, word, strlen(word)) || line[strlen(word)] != ' ' ||
+	    !isdigit((unsigned char)line[strlen(word) + 1]))
+		goto bad;
 	if (!strcmp(word, "send") && !*send_seen &&
 	    sscanf(line, "send %llu %1s", &v, extra) == 1) {
 		pk->send = v;
@@ -272,7 +278,7 @@ static int parse_line(char *line, unsigned lineno, uint32_t self, struct dsmd_pa
 	}
 	if (!strcmp(word, "key") && *cur &&
 	    sscanf(line, "key %u %31s %39s %1s", &peer, a, hex, extra) == 3 && peer &&
-	    peer != self && (!(*cur)->n || peer > (*cur)->key[(*cur)->n - 1].peer) &&
+	    peer <= DSM_MSG_NODE_ID_MAX && peer != self && (!(*cur)->n || peer > (*cur)->key[(*cur)->n - 1].peer) &&
 	    (*cur)->n < DSM_PAIR_NODES_MAX && inet_pton(AF_INET, a, k.addr) == 1 &&
 	    !hex_key(hex, k.key)) {
 		k.peer = peer;
@@ -281,6 +287,7 @@ static int parse_line(char *line, unsigned lineno, uint32_t self, struct dsmd_pa
 		OPENSSL_cleanse(hex, sizeof(hex));
 		return 0;
 	}
+bad:
 	OPENSSL_cleanse(hex, sizeof(hex));
 	return refuse(-EBADMSG, why, len, "line %u: expected 'send G', 'gen G' (at most one of "
 		      "each parity) or 'key PEER ADDRESS HEX32' (peers ascending, not this "

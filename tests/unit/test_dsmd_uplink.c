@@ -806,6 +806,13 @@ static void test_pairkeys_file(void **state)
 		"dsm-pair-keys 1\nsend 0\ngen 3\ngen 5\n",          /* two of one parity */
 		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 2 0.0.0.0 00112233445566778899aabbccddeeff",
 		"dsm-pair-keys 1\nsend 0\nsend 0\n",
+		"dsm-pair-keys 1\nsend -1\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey -2 0.0.0.0 00112233445566778899aabbccddeeff\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 4294967295 0.0.0.0 "
+		"00112233445566778899aabbccddeeff\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3 4\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 2 0.0.0.0 00112233445566778899aabbccddeeff x\n",
+		"dsm-pair-keys 1\nsend 0\nkeys 2\n",
 	};
 	struct dsm_msg_keys k;
 	char why[200], *buf;

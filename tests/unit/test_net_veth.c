@@ -1054,6 +1054,85 @@ static void test_udp_pair_v3(void **state)
 	clear_pairs(&B);
 }
 
+/* The next UDP frame from A, fragment or not, within ms: its IPv4 header. */
+static const uint8_t *next_udp_from_a(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint32_t a = sin_of(ADDR_A, 0).sin_addr.s_addr;
+
+	while (poll(&pfd, 1, ms) == 1) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(fd, frame, sizeof(frame), 0, (struct sockaddr *)&from, &fl);
+		const uint8_t *ip = frame + ETH_HLEN;
+
+		if (len < ETH_HLEN + 20 + DSM_OPT_LEN || from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		if (frame[12] == 0x08 && frame[13] == 0x00 && ip[9] == IPPROTO_UDP &&
+		    !memcmp(ip + 12, &a, 4))
+			return ip;
+	}
+	return NULL;
+}
+
+/* A datagram fragmented by A's stack (the route leaves room for the
+ * option): every fragment carries a version 3 option, the first one's MAC
+ * over the ports, the later ones' over zero ports (they have none), and
+ * B's ingress program verifies each on its own. */
+static void test_udp_pair_v3_fragments(void **state)
+{
+	static char big[3000];
+	int srv, cli, cap, n = 0, first = 0;
+	struct counts b;
+	const uint8_t *ip;
+
+	NEED_NET();
+	clear_pairs(&A);
+	clear_pairs(&B);
+	set_pair(&A, NODE_B, GEN_AB, pair_key_ab, ADDR_B);
+	set_pair(&B, NODE_A, GEN_AB, pair_key_ab, ADDR_A);
+	set_pair_mode(&A, 0, GEN_AB);
+	assert_int_equal(sh("ip -n %s route replace 10.199.0.0/24 dev %s mtu 1476", A.ns, A.dev),
+			 0);
+	srv = udp_server(5023);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	b = snap(&B);
+	memset(big, 'z', sizeof(big));
+	send_to_b(cli, 5023, big, sizeof(big));
+	assert_int_equal(recv_within(srv, big, sizeof(big), 2000), sizeof(big));
+	while (n < 8 && (ip = next_udp_from_a(cap, 500))) {
+		size_t hl = (size_t)(ip[0] & 0xf) * 4;
+		uint16_t frag = (uint16_t)(ip[6] << 8 | ip[7]);
+		uint8_t ports[4] = { 0 }, msg[DSM_MAC_MSG3_LEN], mac[8];
+		const uint8_t *o = ip + 20;
+
+		assert_int_equal(hl, 20 + DSM_OPT_LEN);
+		assert_int_equal(o[2], DSM_OPT_VERSION_3);
+		assert_int_equal(o[3], GEN_AB);
+		if (!(frag & 0x1fff)) {
+			memcpy(ports, ip + hl, 4);
+			assert_int_equal(ntohs(*(const uint16_t *)(ip + hl + 2)), 5023);
+			first++;
+		}
+		ref_mac_msg3(ip, o, ports, msg);
+		ref_siphash(pair_key_ab, msg, sizeof(msg), mac);
+		assert_memory_equal(o + DSM_OPT_MAC_OFF, mac, 8);
+		n++;
+	}
+	assert_int_equal(n, 3); /* 3000 bytes in fragments of 1476 */
+	assert_int_equal(first, 1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 3);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_DROP_BADMAC), 0);
+	assert_int_equal(sh("ip -n %s route replace 10.199.0.0/24 dev %s", A.ns, A.dev), 0);
+	close(cap);
+	close(cli);
+	close(srv);
+	clear_pairs(&A);
+	clear_pairs(&B);
+}
+
 /* Pair mode with the cluster key still configured: a destination without
  * a pair key of the sending generation gets version 2 under the cluster
  * key (the upgrade). */
@@ -2009,6 +2088,7 @@ int main(void)
 		T(test_udp_gso),
 		T(test_udp_wrong_key),
 		T(test_udp_pair_v3),
+		T(test_udp_pair_v3_fragments),
 		T(test_udp_pair_falls_back_to_v2),
 		T(test_udp_pair_no_cluster_key),
 		T(test_key_rotation),
