@@ -77,49 +77,64 @@ EOF2
 start
 grep -q "pair keys: generations" "$DSM_LOG" || fail "dsmd did not load its pair keys"
 
-# ports on node 3: 9501 s1 from node 1 (v3), 9502 s2 from node 2 (v2),
-# 9503 s2 from node 2 (v3), 9504 s1 forged by node 2, 9505 s2 forged by
-# node 2 as itself, 9506 s1 replay to the captured port, 9507 s1 replay to
-# another port, 9508 s1 large datagrams from node 1
-ports="9501 9502 9503 9504 9505 9506 9507 9508"
+# servers on node 3, s1 hearing a@node1 only, s2 a@node2 only:
+#   phase A: 9501 s1 (v3 from node 1), 9502 s2 (v2 from node 2, not
+#   switched), 9506 s1 (the captured port: a's datagram and its replays),
+#   9507 s1 (replays to another port), 9508 s1 (large datagrams, v3)
+#   phase B: 9503 s2 (v3 from node 2, switched), 9504 s1 (forged by node 2
+#   as a@node1), 9505 s2 (forged by node 2 as a@node2)
+# Each server counts for WINDOW seconds: the suite gives a test 300.
+WINDOW=45
+servers() {
+	local p lab
+	for p in "$@"; do
+		lab=s1
+		case $p in 9502 | 9503 | 9505) lab=s2 ;; esac
+		as "$lab" "$PROBE" udp-recv "$p" "$WINDOW" >"/tmp/srv.$p" &
+		wait_ready "/tmp/srv.$p" || fail "server $p"
+	done
+}
 if ((DSM_NODE == 3)); then
 	tcpdump -i eth0 -nn -U -s 0 -w /tmp/cap.pcap "udp and not src $(vm_node_ip 3)" \
 		>/tmp/tcpdump.log 2>&1 &
 	tcpd=$!
-	for p in $ports; do
-		lab=s1
-		case $p in 9502 | 9503 | 9505) lab=s2 ;; esac
-		as "$lab" "$PROBE" udp-recv "$p" 200 >"/tmp/srv.$p" &
-		wait_ready "/tmp/srv.$p" || fail "server $p"
-	done
+	servers 9501 9502 9506 9507 9508
 	sleep 1
 fi
-vm_barrier servers-up 180
+vm_barrier servers-a 120
 
-# 1: node 2 not switched (v2), node 1 switched (v3), fragments too.
+# A: node 2 not switched (v2), node 1 switched (v3, fragments too); the
+# header of a's datagram to 9506 captured on node 1 and replayed past its
+# egress (the runner holds system net) to 9506 and to 9507, at once (the
+# replay window is the epoch's).
 if ((DSM_NODE == 2)); then
 	expect_probe "sent 3" as a "$PROBE" udp-send "$dst" 9502 3
 fi
 if ((DSM_NODE == 1)); then
-	"$PKT" capture eth0 9506 60 /tmp/cap >/tmp/capture 2>&1 &
+	"$PKT" capture eth0 9506 30 /tmp/cap >/tmp/capture 2>&1 &
 	cap=$!
 	wait_ready /tmp/capture || fail "capture: $(cat /tmp/capture)"
 	expect_probe "sent 3" as a "$PROBE" udp-send "$dst" 9501 3
 	expect_probe "sent 2" as a "$PROBE" udp-send "$dst" 9508 2 3000
-	# the header to replay: a's datagram to 9506, from port 40000 (the
-	# replay tool's source port), as the wire has it
+	# from port 40000, the replay tool's source port
 	expect_probe "sent 1" as a "$PROBE" udp-send "$dst" 9506 1 64 40000
 	wait "$cap" || fail "capture: $(cat /tmp/capture)"
 	cat /tmp/capture
 	expect_eq "captured option version" "$(od -An -tx1 -j36 -N1 /tmp/cap | tr -d ' ')" 03
+	expect_probe "replay bypass OK" "$PKT" replay /tmp/cap bypass 9506 3
+	expect_probe "replay bypass OK" "$PKT" replay /tmp/cap bypass 9507 3
 fi
-vm_barrier phase1 180
+vm_barrier phase-a 120
 
-# 2: node 2 switched (a restart reads the file again), then the forger.
+# B: node 2 restarted switched (it reads the file again), then the forger.
 if ((DSM_NODE == 2)); then
 	dsm_stop
 	write_keys "$G"
 	start
+fi
+((DSM_NODE == 3)) && servers 9503 9504 9505
+vm_barrier servers-b 150
+if ((DSM_NODE == 2)); then
 	expect_probe "sent 3" as a "$PROBE" udp-send "$dst" 9503 3
 	# root in dsmd's label: reads this node's pair keys (system dsm_read),
 	# makes options with K(2, 3) and sends them past the egress program
@@ -136,19 +151,23 @@ if ((DSM_NODE == 2)); then
 	expect_probe "replay bypass OK" as dsmd "$PKT" replay /tmp/f-node1 bypass 9504 3
 	expect_probe "replay bypass OK" as dsmd "$PKT" replay /tmp/f-node2 bypass 9505 3
 fi
-vm_barrier phase2 180
-
-# 3: the captured header replayed past node 1's egress (the runner holds
-# system net), to its own port and to another.
-if ((DSM_NODE == 1)); then
-	expect_probe "replay bypass OK" "$PKT" replay /tmp/cap bypass 9506 3
-	expect_probe "replay bypass OK" "$PKT" replay /tmp/cap bypass 9507 3
-fi
-vm_barrier phase3 180
+vm_barrier phase-b 120
 
 if ((DSM_NODE == 3)); then
-	got() { wait_done "/tmp/srv.$1" '^received' 2400; }
-	sleep 2
+	got() { wait_done "/tmp/srv.$1" '^received' $((WINDOW * 10 + 300)); }
+	control "a@node1 -> s1, version 3" "$(got 9501)" "received 3"
+	control "a@node1 -> s1, version 3, fragmented datagrams" "$(got 9508)" "received 2"
+	control "a@node2 -> s2, version 2 from a node not switched" "$(got 9502)" "received 3"
+	control "a's captured header replayed to its own port (the replay window)" \
+		"$(got 9506)" "received 4"
+	attack "a's version 3 header replayed in front of a datagram to another port" blocked \
+		"$(got 9507)" "received 3"
+	control "a@node2 -> s2, version 3 once switched" "$(got 9503)" "received 3"
+	control "node 2's forger as a@node2, its own node" "$(got 9505)" "received 3"
+	attack "root in dsmd's label on node 2 forges a@node1 with K(2, 3)" blocked \
+		"$(got 9504)" "received 3"
+	alarm_expect subject=a subject_node=node1 target=s1 class=peer verdict=deny reason=forged \
+		errno=129
 	kill "$tcpd"
 	wait "$tcpd" 2>/dev/null
 	# One line of hex per packet, the IP header onwards: the source and
@@ -168,23 +187,10 @@ if ((DSM_NODE == 3)); then
 	done </tmp/packets
 	echo "on the wire: version 3 from node 1: $v3_from1, version 2 from node 2: $v2_from2," \
 		"version 3 from node 2: $v3_from2"
-	# node 1: 3 + 2 * 3 fragments + 1 + 6 replays; node 2: 3 v2; 3 + 6 forged v3
+	# node 1: 3, 2 * 3 fragments, 1, 6 replays; node 2: 3 (v2); 3 and 6 forged (v3)
 	((v3_from1 >= 10)) || fail "expected version 3 options from node 1, saw $v3_from1"
-	expect_eq "version 2 options from node 2 (not switched)" "$v2_from2" 3
+	((v2_from2 >= 3)) || fail "expected version 2 options from node 2, saw $v2_from2"
 	((v3_from2 >= 3)) || fail "expected version 3 options from node 2, saw $v3_from2"
-	control "a@node1 -> s1, version 3" "$(got 9501)" "received 3"
-	control "a@node1 -> s1, version 3, fragmented datagrams" "$(got 9508)" "received 2"
-	control "a@node2 -> s2, version 2 from a node not switched" "$(got 9502)" "received 3"
-	control "a@node2 -> s2, version 3 once switched" "$(got 9503)" "received 3"
-	control "node 2's forger as a@node2, its own node" "$(got 9505)" "received 3"
-	attack "root in dsmd's label on node 2 forges a@node1 with K(2, 3)" blocked \
-		"$(got 9504)" "received 3"
-	alarm_expect subject=a subject_node=node1 target=s1 class=peer verdict=deny reason=forged \
-		errno=129
-	control "a's captured header replayed to its own port (the replay window)" \
-		"$(got 9506)" "received 4"
-	attack "a's version 3 header replayed in front of a datagram to another port" blocked \
-		"$(got 9507)" "received 3"
 	"$DSMCTL" status --json | jq -c .packets
 fi
-vm_barrier checked 240
+vm_barrier checked 120
