@@ -242,12 +242,27 @@ static __always_inline bool same_ip4(const struct ip4 *a, const struct ip4 *b)
  * dsm option (the header grows by exactly DSM_OPT_LEN). */
 #define OWN_MAX (DSM_IPOPT_SPACE - DSM_OPT_LEN)
 
-/* The option for label, all but its MAC (dsm_mac_put), under the key of
- * the slot this node sends with; that key, NULL if there is none. */
+/* What label_packet returns for a packet it lets go without option
+ * (no key for it and no cluster key configured): not a tc verdict. */
+#define SENT_UNLABELED 0x100
+
+/*
+ * The option for label to daddr, all but its MAC (dsm_mac_put), and the
+ * key to make it with, NULL if there is none:
+ *   - in pair mode (DSM_NET_F_PAIR), to an address of a node that has a
+ *     valid pair key of the sending generation: version 3 under it;
+ *   - else, unless no cluster key is configured (DSM_NET_F_NO_CLUSTER),
+ *     version 2 (or 1) under the key of the sending slot;
+ *   - else none; *peer_node says whether daddr is an address of a node
+ *     (which label_packet refuses to send to without option).
+ */
 static __always_inline struct dsm_mac_key *option_of(const struct dsm_net_cfg *cfg, __u32 label,
-						      __u32 epoch, struct dsm_ipopt *opt)
+						      __u32 epoch, __be32 daddr,
+						      struct dsm_ipopt *opt, int *peer_node)
 {
+	struct dsm_pair_slot ps = {};
 	struct dsm_mac_key *key;
+	__u32 *node = NULL;
 
 	opt->type = DSM_OPT_TYPE;
 	opt->len = DSM_OPT_LEN;
@@ -255,10 +270,38 @@ static __always_inline struct dsm_mac_key *option_of(const struct dsm_net_cfg *c
 	opt->label = bpf_htonl(label);
 	opt->node = bpf_htonl(cfg->node_id);
 	opt->epoch = bpf_htonl(epoch);
+	if (cfg->flags & (DSM_NET_F_PAIR | DSM_NET_F_NO_CLUSTER))
+		node = bpf_map_lookup_elem(&dsm_pair_addrs, &daddr);
+	*peer_node = node != NULL;
+	if (node && (cfg->flags & DSM_NET_F_PAIR)) {
+		ps.node = *node;
+		ps.slot = cfg->send_generation & 1;
+		key = bpf_map_lookup_elem(&dsm_pair_keys, &ps);
+		if (key && key->valid && key->key_id == cfg->send_generation) {
+			opt->version = DSM_OPT_VERSION_3;
+			opt->key_id = cfg->send_generation;
+			return key;
+		}
+	}
+	if (cfg->flags & DSM_NET_F_NO_CLUSTER)
+		return NULL;
 	key = net_key(cfg->flags & DSM_NET_F_SEND_SLOT1 ? 1 : 0);
 	if (key)
 		opt->key_id = key->key_id;
 	return key;
+}
+
+/* The ports a version 3 MAC binds (dsm/wire.h): the transport header's
+ * first four bytes, at tp_off, of a TCP, UDP, UDP-Lite or SCTP packet that
+ * is not a fragment after the first; 0 otherwise. < 0: the header should
+ * be there and cannot be read. */
+static __always_inline int ports_of(struct __sk_buff *skb, const struct ip4 *h, __u32 tp_off,
+				    __be32 *ports)
+{
+	*ports = 0;
+	if (!dsm_proto_has_ports(h->protocol) || (bpf_ntohs(h->frag_off) & IP_OFFMASK))
+		return 0;
+	return bpf_skb_load_bytes(skb, tp_off, ports, sizeof(*ports)) < 0 ? -1 : 0;
 }
 
 /*
@@ -431,17 +474,28 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	struct dsm_mac_key *key;
 	__u64 oldlen = 0, sum = 0;
 	__u32 epoch = dsm_epoch(bpf_ktime_get_tai_ns(), cfg);
-	int ret;
+	__be32 ports = 0;
+	int ret, peer_node = 0;
 
-	key = option_of(cfg, label, epoch, &opt);
+	key = option_of(cfg, label, epoch, h->daddr, &opt, &peer_node);
+	/* No key for it and no cluster key at all: to an address of no node,
+	 * the packet goes without option (a label means nothing to a host
+	 * that holds no key, and this is what a node without keys sends);
+	 * to a node's address it is dropped (NOKEY, in room_for_option):
+	 * that node would take it as unlabeled, by its address. */
+	if (!key && (cfg->flags & DSM_NET_F_NO_CLUSTER) && !peer_node)
+		return SENT_UNLABELED;
 	ret = room_for_option(skb, h, opts, key, &opt, epoch, at_net, &oldlen);
 	if (ret)
 		return ret;
+	if (opt.version == DSM_OPT_VERSION_3 &&
+	    ports_of(skb, h, l2 + ((__u32)(h->vihl & 0xf) << 2), &ports) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 	/* After this, opts is the TCP options' scratch (clamp_mss). */
 	if (oldlen >= 4 && own_options(opts, scan, oldlen, own, &sum) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 
-	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id,
+	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id, ports,
 				  &opt));
 
 	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t, opts) < 0)
@@ -724,6 +778,10 @@ static __always_inline int label_ip4(struct __sk_buff *skb, const struct dsm_net
 				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
 	ret = label_packet(skb, cfg, &p->h, label, tcp_off, &p->t, syn, &p->opts, &p->scan,
 			   &p->sc.at_net, l2);
+	if (ret == SENT_UNLABELED) {
+		count(DSM_CNT_PKT_NOT_LABELED);
+		return TC_ACT_OK;
+	}
 	/* The mark of this node's egress: the packet may cross into another
 	 * namespace of this node, or a device stacked under this one, and
 	 * pass their egress as this node's own (option_seen). */
@@ -820,6 +878,7 @@ int dsm_ingress(struct __sk_buff *skb)
 	struct dsm_net_cfg *cfg;
 	struct ip4 h = {};
 	__u64 hlen, optlen;
+	__be32 ports = 0;
 	__u32 epoch;
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV4))
@@ -867,9 +926,22 @@ int dsm_ingress(struct __sk_buff *skb)
 		return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED, scan.error, &h, &opt,
 			       epoch);
 
-	slot0 = net_key(0);
-	slot1 = net_key(1);
-	switch (dsm_verify(mac_memo(), &opt, h.saddr, h.daddr, h.protocol, h.id, slot0,
+	if (opt.version == DSM_OPT_VERSION_3) {
+		struct dsm_pair_slot ps = { .node = bpf_ntohl(opt.node), .slot = opt.key_id & 1 };
+
+		/* Each fragment on its own: the first (offset 0) holds the
+		 * ports its MAC binds, a later one has none and its MAC binds
+		 * zero (the sender's egress saw the fragments as these). */
+		if (ports_of(skb, &h, ETH_HLEN_ + hlen, &ports) < 0)
+			return in_drop(skb, DSM_CNT_PKT_DROP_MALFORMED, DSM_NR_MALFORMED,
+				       DSM_IPOPT_E_HEADER, &h, &opt, epoch);
+		slot0 = bpf_map_lookup_elem(&dsm_pair_keys, &ps);
+		slot1 = NULL;
+	} else {
+		slot0 = net_key(0);
+		slot1 = net_key(1);
+	}
+	switch (dsm_verify(mac_memo(), &opt, h.saddr, h.daddr, h.protocol, h.id, ports, slot0,
 			   slot1, epoch, cfg->epoch_window)) {
 	case DSM_VERIFY_OK:
 		count(DSM_CNT_PKT_VERIFIED);

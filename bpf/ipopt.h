@@ -15,7 +15,7 @@
  *
  * Verdicts:
  *   absent     no dsm option (options may be present)
- *   present    exactly one dsm option, len 24, version 2 or 1, all options sound
+ *   present    exactly one dsm option, len 24, version 1, 2 or 3, all options sound
  *   malformed  an option of length 0 or 1, an option (or its length byte)
  *              past the header end, a dsm option of another length or
  *              version, two dsm options, a non-zero byte after end-of-
@@ -155,7 +155,7 @@ static __always_inline int dsm_ipopt_step(const struct dsm_ipopt_buf *buf,
 			return 1;
 		}
 		ver = dsm_ipopt_byte(buf->b, off + 2);
-		if (ver != DSM_OPT_VERSION && ver != DSM_OPT_VERSION_1) {
+		if (ver != DSM_OPT_VERSION && ver != DSM_OPT_VERSION_1 && ver != DSM_OPT_VERSION_3) {
 			dsm_ipopt_fail(s, DSM_IPOPT_E_DSM_VER);
 			return 1;
 		}

@@ -41,6 +41,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dsm_keys SEC(".maps");
 
+/* Pair keys (dsm/wire.h): {peer node, generation & 1} -> struct
+ * dsm_mac_key, key_id the generation % 256. Two generations per peer. No
+ * BTF, as dsm_keys. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * DSM_PAIR_NODES_MAX);
+	__uint(key_size, sizeof(struct dsm_pair_slot));
+	__uint(value_size, sizeof(struct dsm_mac_key));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dsm_pair_keys SEC(".maps");
+
+/* A peer's IPv4 address (/32, network byte order) -> its node id: which
+ * pair key a sender uses for a destination. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSM_PAIR_NODES_MAX);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dsm_pair_addrs SEC(".maps");
+
 /* One slot: node id, epoch length and window, clock offset, flags. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -63,6 +63,8 @@ static __always_inline __u32 dsm_be32_host(__be32 v)
 struct dsm_mac_memo_slot {
 	__u64 k0, k1;
 	__u64 msg[4];
+	__u64 len; /* DSM_MAC_MSG_LEN or DSM_MAC_MSG3_LEN: the same 32 bytes are
+		    * another message at another length */
 	__u64 mac;
 };
 
@@ -72,26 +74,34 @@ struct dsm_mac_memo {
 	struct dsm_mac_memo_slot slot[DSM_MAC_MEMO_SLOTS];
 };
 
+static __always_inline __u64 dsm_mac_of(const struct dsm_mac_key *key,
+					const union dsm_mac_msg *m, __u64 len)
+{
+	return len == DSM_MAC_MSG3_LEN ? dsm_siphash_32(key->k0, key->k1, m)
+				       : dsm_siphash_28(key->k0, key->k1, m);
+}
+
 static __always_inline __u64 dsm_mac_memo(struct dsm_mac_memo *memo,
 					  const struct dsm_mac_key *key,
-					  const union dsm_mac_msg *m)
+					  const union dsm_mac_msg *m, __u64 len)
 {
 	struct dsm_mac_memo_slot *s;
 	__u64 h, mac;
 
 	if (!memo || memo->busy)
-		return dsm_siphash_28(key->k0, key->k1, m);
+		return dsm_mac_of(key, m, len);
 	memo->busy = 1;
 	/* Multiplicative hashing, the slot from the top bits: a fold by
 	 * XOR would put both directions of a flow (the two addresses
 	 * swapped) into one slot, and a ping-pong would miss every time. */
 	h = (m->w[0] ^ m->w[1] ^ m->w[2] ^ m->w[3]) * 0x9e3779b97f4a7c15ULL;
 	s = &memo->slot[(h >> (64 - DSM_MAC_MEMO_BITS)) & (DSM_MAC_MEMO_SLOTS - 1)];
-	if (s->k0 == key->k0 && s->k1 == key->k1 && s->msg[0] == m->w[0] &&
+	if (s->k0 == key->k0 && s->k1 == key->k1 && s->len == len && s->msg[0] == m->w[0] &&
 	    s->msg[1] == m->w[1] && s->msg[2] == m->w[2] && s->msg[3] == m->w[3]) {
 		mac = s->mac;
 	} else {
-		mac = dsm_siphash_28(key->k0, key->k1, m);
+		mac = dsm_mac_of(key, m, len);
+		s->len = len;
 		s->k0 = key->k0;
 		s->k1 = key->k1;
 		s->msg[0] = m->w[0];
@@ -104,15 +114,34 @@ static __always_inline __u64 dsm_mac_memo(struct dsm_mac_memo *memo,
 	return mac;
 }
 
+/* Does a protocol's header start with a source and a destination port
+ * (the ports a version 3 MAC binds)? TCP, UDP, SCTP, UDP-Lite. */
+static __always_inline int dsm_proto_has_ports(__u8 protocol)
+{
+	return protocol == 6 || protocol == 17 || protocol == 132 || protocol == 136;
+}
+
 /* The MAC of an option (its bytes 0..15; the MAC field is not read) in a
- * packet with these addresses, protocol and IP ID (network byte order).
- * The IP ID counts for a version 1 option only. memo may be NULL. */
+ * packet with these addresses, protocol, IP ID and ports (network byte
+ * order; ports: the transport header's first four bytes, or 0 where a
+ * version 3 MAC binds none, dsm/wire.h). The IP ID counts for a version 1
+ * option only, the ports for a version 3 option only. memo may be NULL. */
 static __always_inline __u64 dsm_mac(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
 				     __be32 saddr, __be32 daddr, __u8 protocol, __be16 id,
-				     const struct dsm_ipopt *opt)
+				     __be32 ports, const struct dsm_ipopt *opt)
 {
 	union dsm_mac_msg m;
 
+	if (opt->version == DSM_OPT_VERSION_3) {
+		m.f3.saddr = saddr;
+		m.f3.daddr = daddr;
+		m.f3.protocol = protocol;
+		m.f3.zero = 0;
+		m.f3.zero2 = 0;
+		m.f3.ports = ports;
+		__builtin_memcpy(m.f3.opt, opt, DSM_OPT_MAC_OFF);
+		return dsm_mac_memo(memo, key, &m, DSM_MAC_MSG3_LEN);
+	}
 	m.w[3] = 0;
 	m.f.saddr = saddr;
 	m.f.daddr = daddr;
@@ -120,7 +149,7 @@ static __always_inline __u64 dsm_mac(struct dsm_mac_memo *memo, const struct dsm
 	m.f.zero = 0;
 	m.f.id = opt->version == DSM_OPT_VERSION_1 ? id : 0;
 	__builtin_memcpy(m.f.opt, opt, DSM_OPT_MAC_OFF);
-	return dsm_mac_memo(memo, key, &m);
+	return dsm_mac_memo(memo, key, &m, DSM_MAC_MSG_LEN);
 }
 
 /* The MAC as it goes on the wire: the little-endian bytes of the hash. */
@@ -161,11 +190,15 @@ static __always_inline int dsm_key_matches(const struct dsm_mac_key *k, __u8 key
  * Check an option that dsm_ipopt_scan() found well-formed. Both slots are
  * tried when both carry the key id (the same key in two slots during a
  * rotation): a slot being rewritten at that moment cannot make a good
- * packet fail as long as the other holds the key.
+ * packet fail as long as the other holds the key. For a version 3 option
+ * the caller passes the one pair key of the claimed node and generation
+ * bit (dsm_pair_keys) as slot0 and NULL as slot1: its key_id, the stored
+ * generation byte, must be the option's.
  */
 static __always_inline enum dsm_verify dsm_verify(struct dsm_mac_memo *memo,
 						   const struct dsm_ipopt *opt, __be32 saddr,
 						   __be32 daddr, __u8 protocol, __be16 id,
+						   __be32 ports,
 						   const struct dsm_mac_key *slot0,
 						   const struct dsm_mac_key *slot1,
 						   __u32 local_epoch, __u32 window)
@@ -174,11 +207,13 @@ static __always_inline enum dsm_verify dsm_verify(struct dsm_mac_memo *memo,
 
 	if (dsm_key_matches(slot0, opt->key_id)) {
 		matched = 1;
-		good = dsm_mac_equal(opt, dsm_mac(memo, slot0, saddr, daddr, protocol, id, opt));
+		good = dsm_mac_equal(opt, dsm_mac(memo, slot0, saddr, daddr, protocol, id, ports,
+						   opt));
 	}
 	if (!good && dsm_key_matches(slot1, opt->key_id)) {
 		matched = 1;
-		good = dsm_mac_equal(opt, dsm_mac(memo, slot1, saddr, daddr, protocol, id, opt));
+		good = dsm_mac_equal(opt, dsm_mac(memo, slot1, saddr, daddr, protocol, id, ports,
+						   opt));
 	}
 	if (!matched)
 		return DSM_VERIFY_NOKEY;

@@ -79,6 +79,15 @@ static __always_inline struct dsm_mac_key *mac_key(__u32 slot)
 	return bpf_map_lookup_elem(&dsm_keys, &slot);
 }
 
+/* K(this node, peer) of the generation whose low bit is @slot; the caller
+ * compares its key_id with the option's generation byte (dsm_verify). */
+static __always_inline struct dsm_mac_key *pair_key(__u32 peer, __u32 slot)
+{
+	struct dsm_pair_slot k = { .node = peer, .slot = slot & 1 };
+
+	return bpf_map_lookup_elem(&dsm_pair_keys, &k);
+}
+
 static __always_inline struct dsm_mac_memo *mac_memo(void)
 {
 	__u32 zero = 0;
@@ -202,7 +211,7 @@ static __always_inline int find_option(struct sk_buff *skb, const struct ip4 *h,
 		if (bpf_probe_read_kernel(opt, sizeof(*opt), opts_at))
 			return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
 		if (opt->type == DSM_OPT_TYPE && opt->len == DSM_OPT_LEN &&
-		    opt->version == DSM_OPT_VERSION)
+		    (opt->version == DSM_OPT_VERSION || opt->version == DSM_OPT_VERSION_3))
 			return 1;
 	}
 	return option_walk(skb, optlen, opt);
@@ -218,8 +227,10 @@ static __always_inline int packet_peer(dsm_pm_t pm, const struct dsm_net_cfg *cf
 				       struct dsm_sock_ctx *c, __u32 gen, __u32 netns,
 				       struct dsm_peer *peer, bool *known)
 {
+	struct dsm_mac_key *k0 = NULL, *k1 = NULL;
 	struct dsm_ipopt opt = {};
 	__u32 label, node;
+	__be32 ports = 0;
 	int found, v;
 
 	if (same_node_peer(cfg, skb, peer))
@@ -238,8 +249,21 @@ static __always_inline int packet_peer(dsm_pm_t pm, const struct dsm_net_cfg *cf
 	node = bpf_ntohl(opt.node);
 	if (!cfg)
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
-	v = dsm_verify(mac_memo(), &opt, h->saddr, h->daddr, h->protocol, h->id, mac_key(0),
-		       mac_key(1), dsm_epoch(bpf_ktime_get_tai_ns(), cfg), cfg->epoch_window);
+	if (opt.version == DSM_OPT_VERSION_3) {
+		/* The packet as the socket gets it is reassembled: its header
+		 * is the first fragment's, its offset 0, and the transport
+		 * header (set by the IPv4 receive path right after the IP
+		 * header) holds the ports the sender's MAC bound. */
+		if (dsm_proto_has_ports(h->protocol) &&
+		    bpf_probe_read_kernel(&ports, sizeof(ports), skb->head + skb->transport_header))
+			return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+		k0 = pair_key(node, opt.key_id);
+	} else {
+		k0 = mac_key(0);
+		k1 = mac_key(1);
+	}
+	v = dsm_verify(mac_memo(), &opt, h->saddr, h->daddr, h->protocol, h->id, ports, k0, k1,
+		       dsm_epoch(bpf_ktime_get_tai_ns(), cfg), cfg->epoch_window);
 	if (v == DSM_VERIFY_STALE)
 		return claim_deny(label, node, target, h->saddr, -ESTALE);
 	if (v != DSM_VERIFY_OK) /* an unknown key or a wrong MAC */

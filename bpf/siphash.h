@@ -91,9 +91,10 @@ static __always_inline __u64 dsm_sip_final(struct dsm_sip *s)
 }
 
 /*
- * The MAC message of the dsm option (include/dsm/wire.h): 28 bytes in wire
- * order, in a union that gives it 8-byte alignment so that it is read as
- * whole words. Bytes 28..31 are not part of the message and are ignored.
+ * The MAC message of the dsm option (include/dsm/wire.h), in wire order, in
+ * a union that gives it 8-byte alignment so that it is read as whole words:
+ * f for versions 1 and 2 (28 bytes; bytes 28..31 are not part of the
+ * message and are ignored), f3 for version 3 (32 bytes, the ports bound).
  */
 union dsm_mac_msg {
 	struct {
@@ -104,6 +105,15 @@ union dsm_mac_msg {
 		__be16 id;
 		__u8   opt[16]; /* option bytes 0..15 */
 	} f;
+	struct {
+		__be32 saddr;
+		__be32 daddr;
+		__u8   protocol;
+		__u8   zero;
+		__be16 zero2;
+		__be32 ports;   /* source port, destination port, as in the header */
+		__u8   opt[16]; /* option bytes 0..15 */
+	} f3;
 	__u64 w[4];
 };
 
@@ -117,6 +127,21 @@ static __always_inline __u64 dsm_siphash_28(__u64 k0, __u64 k1, const union dsm_
 	dsm_sip_word(&s, dsm_le64(m->w[1]));
 	dsm_sip_word(&s, dsm_le64(m->w[2]));
 	dsm_sip_word(&s, (dsm_le64(m->w[3]) & 0xffffffffULL) | (28ULL << 56));
+	return dsm_sip_final(&s);
+}
+
+/* SipHash-2-4 of the 32-byte MAC message of version 3: four words and an
+ * empty tail. */
+static __always_inline __u64 dsm_siphash_32(__u64 k0, __u64 k1, const union dsm_mac_msg *m)
+{
+	struct dsm_sip s;
+
+	dsm_sip_init(&s, k0, k1);
+	dsm_sip_word(&s, dsm_le64(m->w[0]));
+	dsm_sip_word(&s, dsm_le64(m->w[1]));
+	dsm_sip_word(&s, dsm_le64(m->w[2]));
+	dsm_sip_word(&s, dsm_le64(m->w[3]));
+	dsm_sip_word(&s, 32ULL << 56);
 	return dsm_sip_final(&s);
 }
 

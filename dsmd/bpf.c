@@ -680,6 +680,8 @@ int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m)
 	case DSMD_MAP_TAGS:      return bpf_map__fd(d->lsm->maps.dsm_local_tags);
 	case DSMD_MAP_NAMES:     return bpf_map__fd(d->lsm->maps.dsm_protected_names);
 	case DSMD_MAP_PROT_BITS: return bpf_map__fd(d->lsm->maps.dsm_protected_bits);
+	case DSMD_MAP_PAIRKEYS:  return bpf_map__fd(d->lsm->maps.dsm_pair_keys);
+	case DSMD_MAP_PAIRADDRS: return bpf_map__fd(d->lsm->maps.dsm_pair_addrs);
 	}
 	return -EBADF;
 }

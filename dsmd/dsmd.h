@@ -62,6 +62,7 @@ struct dsmd_files;
 struct dsmd_prot;
 struct dsmd_pins;
 struct dsmd_uplink;
+struct dsmd_pairkeys;
 
 struct dsmd {
 	struct dsmd_opts o;
@@ -81,6 +82,7 @@ struct dsmd {
 	struct dsmd_prot *prot;       /* protect.c: the protected set, by role */
 	struct dsmd_pins *pins;       /* bpf.c: every pin, the links' fds */
 	struct dsmd_uplink *uplink;   /* uplink*.c: NULL unless joined */
+	struct dsmd_pairkeys *pairkeys; /* pairkeys.c: NULL until a generation is held */
 };
 
 /* The maps dsmd reads and writes, by role. */
@@ -97,6 +99,8 @@ enum dsmd_map {
 	DSMD_MAP_TAGS,
 	DSMD_MAP_NAMES,
 	DSMD_MAP_PROT_BITS,
+	DSMD_MAP_PAIRKEYS,
+	DSMD_MAP_PAIRADDRS,
 };
 
 /* bpf.c: objects in the kernel. */
@@ -180,6 +184,8 @@ int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label);
 int dsmd_net_attach(struct dsmd *d);
 int dsmd_net_detach_all(const struct dsmd_opts *o);
 int dsmd_net_configure(struct dsmd *d);
+/* The pair keys of d->pairkeys into the maps and the configuration. */
+int dsmd_net_pairkeys(struct dsmd *d);
 /* Same-node tags for every label of the installed policy (dsm/wire.h). */
 int dsmd_net_tags(struct dsmd *d);
 /* Once a second: the clock offset, the link watch. True when links

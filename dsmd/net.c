@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 
 #include "dsmd.h"
+#include "pairkeys.h"
 #include "dsm/wire.h"
 #include "dsm_net.skel.h"
 #include "sipmac.h"
@@ -58,9 +59,13 @@ static int tc_attach(int ifindex, int prog_fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
+/* Are egress programs attached? With a key file, and on a joined node
+ * (--join, --server), whose pair keys may come at any time: until it has
+ * a key to send with, its programs label nothing (flags without
+ * DSM_NET_F_LABEL_EGRESS) and only refuse options they did not write. */
 static bool labeling(const struct dsmd_opts *o)
 {
-	return o->key_file && o->label_egress;
+	return o->label_egress && (o->key_file || o->join || o->n_servers);
 }
 
 /* Run fn in namespace ns (-1: dsmd's own) and come back. */
@@ -730,11 +735,155 @@ static int drop_cluster_keys(const struct dsmd *d)
 	return 0;
 }
 
+/* ---- pair keys (docs/keys.md) ------------------------------------------ */
+
+static bool pair_held(const struct dsmd_pairkeys *pk, const struct dsm_pair_slot *ps)
+{
+	const struct dsmd_pair_gen *g = pk ? &pk->slot[ps->slot & 1] : NULL;
+
+	if (!g || !g->gen || ps->slot > 1)
+		return false;
+	for (uint32_t i = 0; i < g->n; i++)
+		if (g->key[i].peer == ps->node)
+			return true;
+	return false;
+}
+
+/* The node of an address in the pair keys (the newest generation first),
+ * 0 for none. */
+static uint32_t pair_node_of(const struct dsmd_pairkeys *pk, uint32_t addr)
+{
+	int first = pk && pk->slot[1].gen > pk->slot[0].gen ? 1 : 0;
+
+	for (int k = 0; pk && k < 2; k++) {
+		const struct dsmd_pair_gen *g = &pk->slot[k ? !first : first];
+
+		for (uint32_t i = 0; g->gen && i < g->n; i++)
+			if (!memcmp(g->key[i].addr, &addr, 4))
+				return g->key[i].peer;
+	}
+	return 0;
+}
+
+/* Every entry of a hash map whose key (key_size bytes) keep() refuses,
+ * deleted; keys are collected first (deleting while walking restarts the
+ * walk). */
+static int prune(int fd, size_t key_size, unsigned max,
+		 bool (*keep)(const struct dsmd_pairkeys *, const void *),
+		 const struct dsmd_pairkeys *pk)
+{
+	uint8_t *keys = calloc(max, key_size), *prev = NULL;
+	unsigned n = 0;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (n < max && !bpf_map_get_next_key(fd, prev, keys + n * key_size)) {
+		prev = keys + n * key_size;
+		n++;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (!keep(pk, keys + i * key_size) && bpf_map_delete_elem(fd, keys + i * key_size) &&
+		    errno != ENOENT)
+			err = -errno;
+	free(keys);
+	return err;
+}
+
+static bool keep_key(const struct dsmd_pairkeys *pk, const void *k)
+{
+	return pair_held(pk, k);
+}
+
+static bool keep_addr(const struct dsmd_pairkeys *pk, const void *k)
+{
+	uint32_t a;
+
+	memcpy(&a, k, sizeof(a));
+	return a && pair_node_of(pk, a);
+}
+
+/*
+ * The pair keys into the maps: every key held into dsm_pair_keys, every
+ * known address into dsm_pair_addrs (new entries first; nothing sends
+ * with a generation before the configuration says so), then the
+ * configuration (DSM_NET_F_PAIR and the generation sent with, when one
+ * is; DSM_NET_F_NO_CLUSTER without a key file), then entries of
+ * generations and addresses no longer held deleted.
+ */
+static int pair_maps(struct dsmd *d, struct dsm_net_cfg *cfg)
+{
+	const struct dsmd_pairkeys *pk = d->pairkeys;
+	int kfd = dsmd_map_fd(d, DSMD_MAP_PAIRKEYS), afd = dsmd_map_fd(d, DSMD_MAP_PAIRADDRS);
+	int err = 0;
+
+	for (int s = 0; pk && s < 2 && !err; s++) {
+		const struct dsmd_pair_gen *g = &pk->slot[s];
+
+		for (uint32_t i = 0; g->gen && i < g->n && !err; i++) {
+			struct dsm_pair_slot ps = { .node = g->key[i].peer, .slot = (uint32_t)s };
+			struct dsm_mac_key k = { .valid = 1, .key_id = (uint8_t)g->gen,
+						 .k0 = le64_at(g->key[i].key),
+						 .k1 = le64_at(g->key[i].key + 8) };
+
+			if (bpf_map_update_elem(kfd, &ps, &k, BPF_ANY))
+				err = -errno;
+			explicit_bzero(&k, sizeof(k));
+		}
+	}
+	for (int s = 0; pk && s < 2 && !err; s++) {
+		const struct dsmd_pair_gen *g = &pk->slot[s];
+
+		for (uint32_t i = 0; g->gen && i < g->n && !err; i++) {
+			uint32_t a, node;
+
+			memcpy(&a, g->key[i].addr, 4);
+			node = a ? pair_node_of(pk, a) : 0;
+			if (node == g->key[i].peer && bpf_map_update_elem(afd, &a, &node, BPF_ANY))
+				err = -errno;
+		}
+	}
+	if (err)
+		return err;
+	cfg->flags &= ~(DSM_NET_F_PAIR | DSM_NET_F_NO_CLUSTER);
+	cfg->send_generation = 0;
+	if (pk && pk->send) {
+		cfg->flags |= DSM_NET_F_PAIR;
+		cfg->send_generation = (uint8_t)pk->send;
+	}
+	if (!d->o.key_file)
+		cfg->flags |= DSM_NET_F_NO_CLUSTER;
+	err = write_cfg(d, cfg);
+	if (!err)
+		err = prune(kfd, sizeof(struct dsm_pair_slot), 2 * DSM_PAIR_NODES_MAX, keep_key, pk);
+	if (!err)
+		err = prune(afd, sizeof(uint32_t), DSM_PAIR_NODES_MAX, keep_addr, pk);
+	return err;
+}
+
+int dsmd_net_pairkeys(struct dsmd *d)
+{
+	struct dsm_net_cfg cfg;
+	int err = read_cfg(d, &cfg);
+
+	if (err)
+		return err;
+	/* A node without a key file that switches to its first generation
+	 * starts labeling now; one with a key file labels already. */
+	if (labeling(&d->o) && d->pairkeys && d->pairkeys->send)
+		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0);
+	err = pair_maps(d, &cfg);
+	if (err)
+		return log_errno(LOG_ERR, err, "net: pair keys");
+	return 0;
+}
+
 /* (Re)apply keys, node id, epoch and mode; called at start and on reload. */
 int dsmd_net_configure(struct dsmd *d)
 {
 	struct dsm_net_cfg cfg = { 0 };
 	struct keyfile kf;
+	bool pair_send = d->pairkeys && d->pairkeys->send;
 	int err;
 
 	err = read_cfg(d, &cfg);
@@ -746,15 +895,24 @@ int dsmd_net_configure(struct dsmd *d)
 	cfg.clock_offset_ns = clock_offset_ns();
 	cfg.flags &= DSM_NET_F_SEND_SLOT1;
 	if (!d->o.key_file) {
-		/* No keys: nothing is labeled, and every option that arrives
-		 * is refused (no key verifies it). */
+		/* No cluster key: every option of version 1 or 2 that arrives
+		 * is refused (no key verifies it). Without pair keys to send
+		 * with, nothing is labeled; with them, what goes to a node
+		 * carries a version 3 option and what goes elsewhere none. */
 		cfg.flags = 0;
-		err = write_cfg(d, &cfg);
+		if (pair_send && labeling(&d->o))
+			cfg.flags = DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0);
+		err = drop_cluster_keys(d);
 		if (!err)
-			err = drop_cluster_keys(d);
+			err = pair_maps(d, &cfg);
 		if (err)
 			return log_errno(LOG_ERR, err, "net: configure");
-		log_info("net: no key file: local checks only, peers are unlabeled");
+		if (pair_send)
+			log_info("net: no key file: pair keys of generation %llu to nodes, "
+				 "nothing to other hosts", (unsigned long long)d->pairkeys->send);
+		else
+			log_info("net: no key file%s: local checks only, peers are unlabeled",
+				 d->pairkeys ? " and no pair keys sent with yet" : "");
 		return 0;
 	}
 	err = parse_keyfile(d, d->o.key_file, &kf);
@@ -763,7 +921,16 @@ int dsmd_net_configure(struct dsmd *d)
 	if (labeling(&d->o))
 		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0) |
 			     (d->o.wire_version == DSM_OPT_VERSION_1 ? DSM_NET_F_SEND_V1 : 0);
+	/* Pair mode stays on across the cluster keys' write (pair_maps
+	 * writes it again): a reload never sends version 2 for a moment to
+	 * peers that hold pair keys. */
+	if (pair_send) {
+		cfg.flags |= DSM_NET_F_PAIR;
+		cfg.send_generation = (uint8_t)d->pairkeys->send;
+	}
 	err = install_keys(d, &kf, &cfg);
+	if (!err)
+		err = pair_maps(d, &cfg);
 	if (err)
 		return log_errno(LOG_ERR, err, "net: install keys");
 	log_info("net: keys from %s: %u key%s, sending with key %d, %s%s", d->o.key_file, kf.n,

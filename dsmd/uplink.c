@@ -25,6 +25,14 @@
  *
  * ALARMS: once READY, the alarm log is forwarded (uplink_alarms.c), on
  * the tick and after each ALARMS_ACK; HELLO says the highest seq spooled.
+ *
+ * KEYS: a phase of a pair key rotation (pairkeys.c): checked, persisted
+ * in `keys`, applied to the maps, then acknowledged (KEYS_ACK with the
+ * generation and phase); a phase already done is acknowledged again. A
+ * refused one (malformed, out of order, a SWITCH to a generation not
+ * installed: never a regression) raises an alarm (class dsm), is answered
+ * with ERROR UNEXPECTED and ends the session, as a message out of order
+ * does. HELLO says the newest generation held.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +45,7 @@
 #include "dsmd.h"
 #include "dsm/decide.h"
 #include "evloop.h"
+#include "pairkeys.h"
 #include "uplink.h"
 
 #ifndef UPLINK_PING_MS
@@ -155,6 +164,8 @@ static void send_hello(struct dsmd *d)
 	m.hello = (struct dsm_msg_hello){ .version_min = DSM_MSG_VERSION_MIN,
 					  .version_max = DSM_MSG_VERSION_MAX,
 					  .policy_version = version_in_force(d),
+					  .key_generation = d->pairkeys ?
+						  dsmd_pairkeys_newest(d->pairkeys) : 0,
 					  .alarm_seq = dsmd_alarm_last_seq(d),
 					  .software = UPLINK_SOFTWARE };
 	send_msg(d, &m, 0);
@@ -308,6 +319,52 @@ static void on_policy(struct dsmd *d, const struct dsm_msg *m)
 	policy_ack(d, m->id, err ? DSM_POLICY_LOAD_FAILED : DSM_POLICY_OK, err ? r.what : "");
 }
 
+/* A refused KEYS: an alarm of class dsm naming why (aux: the generation's
+ * low 32 bits, err the refusal). */
+static void keys_alarm(struct dsmd *d, int err, const struct dsm_msg_keys *k, const char *why)
+{
+	struct dsm_event e = { .version = DSM_ABI_VERSION, .kind = DSM_EV_DECISION,
+			       .verdict = DSM_VERDICT_DENY, .err = err, .comm = "dsm-server" };
+	char reason[260];
+	struct timespec t;
+
+	clock_gettime(CLOCK_BOOTTIME, &t);
+	e.time_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	e.d.class = DSM_CLASS_DSM;
+	e.d.perm = DSM_PERM_ADMIN;
+	e.d.subject = DSM_LABEL_INVALID;
+	e.d.subject_node = DSM_NODE_LOCAL;
+	e.d.target = d->policy ? dsm_config(d->policy, DSM_CFG_DSMD_LABEL, 0) : 0;
+	e.d.aux = (uint32_t)k->generation;
+	snprintf(reason, sizeof(reason), "pair keys from the server refused: %s", why);
+	dsmd_alarm_raise_reason(d, &e, reason);
+}
+
+/* KEYS: 0 acknowledged, < 0 refused (the caller ends the session). */
+static int on_keys(struct dsmd *d, const struct dsm_msg *m)
+{
+	struct dsmd_uplink *u = d->uplink;
+	struct dsm_msg ack = { .type = DSM_MSG_KEYS_ACK };
+	char why[200] = "";
+	int err;
+
+	err = dsmd_pairkeys_apply(d, u->st.dirfd, u->st.node_id, &m->keys, why, sizeof(why));
+	if (err) {
+		log_error("uplink: KEYS generation %llu phase %u refused: %s",
+			  (unsigned long long)m->keys.generation, m->keys.phase, why);
+		keys_alarm(d, err, &m->keys, why);
+		send_error(d, err == -ENOMEM || err == -EIO || err == -ENOSPC ? DSM_ERR_INTERNAL :
+			   DSM_ERR_UNEXPECTED, m->id, why);
+		return err;
+	}
+	log_info("uplink: pair keys: generation %llu phase %u done",
+		 (unsigned long long)m->keys.generation, m->keys.phase);
+	ack.keys_ack = (struct dsm_msg_keys_ack){ .generation = m->keys.generation,
+						  .phase = m->keys.phase };
+	send_msg(d, &ack, m->id);
+	return 0;
+}
+
 static void on_hello_ok(struct dsmd *d, const struct dsm_msg *m)
 {
 	struct dsmd_uplink *u = d->uplink;
@@ -392,6 +449,10 @@ static void on_message(struct dsmd *d, const struct dsm_msg *m)
 		return;
 	case DSM_MSG_POLICY:
 		on_policy(d, m);
+		return;
+	case DSM_MSG_KEYS:
+		if (on_keys(d, m))
+			drop(d, -EPROTO, "KEYS refused");
 		return;
 	case DSM_MSG_ALARMS_ACK:
 		if (dsmd_uplink_alarms_ack(d, m))
@@ -577,6 +638,11 @@ int dsmd_uplink_open(struct dsmd *d)
 				  DSM_SIGN_MAX_SIZE);
 	if (err && err != -ENOENT)
 		return log_errno(LOG_ERR, err, "uplink: %s/policy.signed", d->o.server_state);
+	/* Before the programs label (the first reload applies them). */
+	err = dsmd_pairkeys_load(d, u->st.dirfd, u->st.node_id);
+	if (err)
+		return log_errno(LOG_ERR, err, "uplink: %s/%s", d->o.server_state,
+				 DSMD_PAIRKEYS_FILE);
 	log_info("uplink: node %s (%u) of cluster %s, %u server%s", u->st.name, u->st.node_id,
 		 u->st.cluster, d->o.n_servers, d->o.n_servers == 1 ? "" : "s");
 	return 0;
@@ -613,4 +679,5 @@ void dsmd_uplink_close(struct dsmd *d)
 	dsmd_uplink_state_free(&u->st);
 	free(u);
 	d->uplink = NULL;
+	dsmd_pairkeys_free(d);
 }

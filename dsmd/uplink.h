@@ -13,6 +13,8 @@
  *   policy.signed               the last good signed bundle
  *   alarm-acked                 the last alarm seq the server acknowledged;
  *                               alarm numbers never go below it
+ *   keys (0600)                 the pair keys (pairkeys.h), after every
+ *                               KEYS phase
  *
  * Every file is written to a temporary file in the directory, synced and
  * renamed into place; node.pem is written last at enrolment, so a node

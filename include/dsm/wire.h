@@ -23,6 +23,15 @@
  * option, which receivers still accept. It binds the label to the
  * addresses and protocol of the packet; it does not cover the payload (see
  * docs/wire.md for what that means).
+ *
+ * Version 3 (keys per node pair, docs/keys.md): the same 24 bytes; kid is
+ * the pair key's generation modulo 256 and the key is K(sender, receiver)
+ * of that generation. Its MAC message (32 bytes) binds the ports too:
+ *   saddr(4) daddr(4) protocol(1) zero(1) zero(2) sport(2) dport(2)
+ *   option bytes 0..15 (16)
+ * sport and dport are the transport header's first four bytes for TCP,
+ * UDP, UDP-Lite and SCTP in a packet that is not a fragment after the
+ * first (fragment offset 0); zero otherwise.
  */
 #ifndef DSM_WIRE_H
 #define DSM_WIRE_H
@@ -37,14 +46,16 @@
 #define DSM_OPT_LEN      24
 #define DSM_OPT_VERSION  2 /* what senders write */
 #define DSM_OPT_VERSION_1 1 /* accepted: its MAC also covers the IP ID */
+#define DSM_OPT_VERSION_3 3 /* pair keys, ports in the MAC (sent in pair mode) */
 #define DSM_OPT_MAC_OFF  16
-#define DSM_MAC_MSG_LEN  28
+#define DSM_MAC_MSG_LEN  28 /* versions 1 and 2 */
+#define DSM_MAC_MSG3_LEN 32 /* version 3 */
 
 struct dsm_ipopt {
 	__u8  type;    /* DSM_OPT_TYPE */
 	__u8  len;     /* DSM_OPT_LEN */
-	__u8  version; /* DSM_OPT_VERSION, or DSM_OPT_VERSION_1 */
-	__u8  key_id;
+	__u8  version; /* DSM_OPT_VERSION, DSM_OPT_VERSION_1 or DSM_OPT_VERSION_3 */
+	__u8  key_id;  /* versions 1, 2: the cluster key's id; 3: generation % 256 */
 	__be32 label;
 	__be32 node;
 	__be32 epoch;
@@ -74,6 +85,23 @@ struct dsm_mac_key {
 #define DSM_KEY_SLOT_LOCAL 2
 #define DSM_KEY_MAP_SLOTS  3
 
+/*
+ * Keys per node pair (version 3, docs/keys.md). dsm_pair_keys maps
+ * {peer node, generation & 1} to a struct dsm_mac_key whose key_id is the
+ * generation modulo 256: K(this node, peer) of that generation, used to
+ * verify what the peer sends and to sign what this node sends to it. Two
+ * generations live side by side during a rotation, in the two slots.
+ * dsm_pair_addrs maps a peer's IPv4 address (/32, network byte order) to
+ * its node id, for the sender to find the key of a destination. Neither
+ * carries BTF; their pins are protected as dsm_keys' (system dsm_read).
+ */
+#define DSM_PAIR_NODES_MAX 4096 /* peers a node holds keys for */
+
+struct dsm_pair_slot {
+	__u32 node; /* the peer's SnID */
+	__u32 slot; /* generation & 1 */
+};
+
 /* Packet-path configuration (array map, one slot), written by dsmd. The
  * epoch is computed by the programs from the clock (dsm_epoch()), so it
  * advances whether dsmd runs or not. */
@@ -86,7 +114,10 @@ struct dsm_net_cfg {
 				* count wall-clock time on every node */
 	__u32 epoch_base;    /* added to the count (0 on a node; epochs are serial
 			      * numbers modulo 2^32, and a test may start anywhere) */
-	__u32 pad;           /* 0 */
+	__u8  send_generation; /* with DSM_NET_F_PAIR: the pair keys' generation
+				* % 256 this node sends with (slot: its low bit) */
+	__u8  pad0;          /* 0 */
+	__u16 pad1;          /* 0 */
 };
 
 /* The epoch at CLOCK_TAI time tai_ns: epoch_base plus the wall-clock
@@ -127,6 +158,14 @@ static inline __u32 dsm_epoch(__u64 tai_ns, const struct dsm_net_cfg *cfg)
 #define DSM_NET_F_SEND_SLOT1   (1u << 3) /* send with key slot 1 instead of 0 */
 #define DSM_NET_F_SEND_V1      (1u << 4) /* send version 1 options (for receivers
 					    * that know no other; docs/wire.md) */
+#define DSM_NET_F_PAIR         (1u << 5) /* pair mode: to a peer with a pair key of
+					    * send_generation, send version 3 */
+#define DSM_NET_F_NO_CLUSTER   (1u << 6) /* no cluster key is configured: a packet
+					    * with no pair key goes without option (not
+					    * labeled) when its destination is no node
+					    * of dsm_pair_addrs, and is dropped
+					    * (NOROOM_NOKEY) when it is one. Without
+					    * the flag it goes as version 2 (or 1) */
 
 /* Why a packet was dropped (struct dsm_ev_packet.reason). The counter each
  * reason bumps (DSM_CNT_PKT_DROP_*, dsm/abi.h) is given in brackets. */
@@ -135,12 +174,17 @@ enum dsm_net_reason {
 	DSM_NR_NOROOM_MTU,          /* egress: labeled packet would exceed the MTU [NOROOM] */
 	DSM_NR_NOROOM_GSO,          /* egress: GSO packet, segments cannot share a MAC [NOROOM] */
 	DSM_NR_NOROOM_ADJUST,       /* egress: the kernel could not grow the header [NOROOM] */
-	DSM_NR_NOROOM_NOKEY,        /* egress: the sending key slot not valid [NOROOM] */
+	DSM_NR_NOROOM_NOKEY,        /* egress: the sending key slot not valid, or (pair
+				     * mode, no cluster key) a peer node of the
+				     * address map without a key of the sending
+				     * generation [NOROOM] */
 	DSM_NR_EGRESS_OPTIONS,      /* egress: the packet's own options are malformed or
 				     * already carry a dsm option [NOROOM] */
 	DSM_NR_MALFORMED,           /* ingress: malformed header or options; detail says
 				     * which (enum dsm_ipopt_error) [MALFORMED] */
-	DSM_NR_NOKEY,               /* ingress: key id matches no valid slot [BADMAC] */
+	DSM_NR_NOKEY,               /* ingress: key id matches no valid slot; version 3:
+				     * no pair key of the claimed node and generation
+				     * [BADMAC] */
 	DSM_NR_BADMAC,              /* ingress: MAC mismatch [BADMAC] */
 	DSM_NR_STALE,               /* ingress: epoch outside the window [STALE] */
 	DSM_NR_FOREIGN,             /* egress: the packet already carried a dsm option this
@@ -181,5 +225,6 @@ struct dsm_peer {
 _Static_assert(sizeof(struct dsm_ipopt) == DSM_OPT_LEN, "dsm_ipopt: 24 bytes");
 _Static_assert(sizeof(struct dsm_mac_key) == 24, "dsm_mac_key: 24 bytes");
 _Static_assert(sizeof(struct dsm_net_cfg) == 32, "dsm_net_cfg: 32 bytes");
+_Static_assert(sizeof(struct dsm_pair_slot) == 8, "dsm_pair_slot: 8 bytes");
 
 #endif /* DSM_WIRE_H */

@@ -49,4 +49,17 @@ static inline void ref_mac_msg(const uint8_t *ip, const uint8_t *opt, uint8_t ms
 	memcpy(msg + 12, opt, 16);   /* option bytes 0..15 */
 }
 
+/* The 32-byte MAC message of a version 3 option opt in the IPv4 header
+ * ip, with the ports (source, destination as in the transport header; zero
+ * where the MAC binds none). */
+static inline void ref_mac_msg3(const uint8_t *ip, const uint8_t *opt, const uint8_t ports[4],
+				uint8_t msg[DSM_MAC_MSG3_LEN])
+{
+	memcpy(msg, ip + 12, 8);  /* saddr, daddr */
+	msg[8] = ip[9];           /* protocol */
+	msg[9] = msg[10] = msg[11] = 0;
+	memcpy(msg + 12, ports, 4);
+	memcpy(msg + 16, opt, 16); /* option bytes 0..15 */
+}
+
 #endif

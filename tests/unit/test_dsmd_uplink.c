@@ -38,6 +38,7 @@
 #include "../../dsmd/uplink_conn.c"
 #include "../../dsmd/uplink_enrol.c"
 #include "../../dsmd/uplink_state.c"
+#include "../../dsmd/pairkeys.c"
 
 #define CLUSTER "c1"
 #define SRC(version) \
@@ -71,7 +72,7 @@ int log_errno(int level, int err, const char *fmt, ...)
 
 static unsigned reloads, alarms;
 static int last_alarm_err;
-static char last_alarm_reason[200];
+static char last_alarm_reason[300];
 
 void dsmd_alarm_raise_reason(struct dsmd *d, const struct dsm_event *e, const char *reason)
 {
@@ -124,6 +125,24 @@ void dsmd_alarm_reader_close(struct dsmd_alarm_reader *r)
 	(void)r;
 }
 
+/* The maps, as far as the store sees them: what was applied last (a
+ * copy of d->pairkeys), how often, and a failure on demand. */
+static unsigned pair_applied;
+static int pair_apply_err;
+static struct dsmd_pairkeys pair_maps_now;
+
+int dsmd_net_pairkeys(struct dsmd *d)
+{
+	pair_applied++;
+	if (pair_apply_err)
+		return pair_apply_err;
+	if (d->pairkeys)
+		pair_maps_now = *d->pairkeys;
+	else
+		memset(&pair_maps_now, 0, sizeof(pair_maps_now));
+	return 0;
+}
+
 /* The reload path, as far as the uplink sees it: the policy from the bundle. */
 void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)
 {
@@ -151,7 +170,9 @@ void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)
 static const uint8_t op_seed[DSM_SIGN_SEED_LEN] = { 9, 9, 9 };
 static const uint8_t other_seed[DSM_SIGN_SEED_LEN] = { 7, 7, 7 };
 
-enum script { ENROL_ACCEPT, ENROL_REFUSE, PUSH_POLICIES };
+enum script { ENROL_ACCEPT, ENROL_REFUSE, PUSH_POLICIES, PUSH_KEYS };
+
+#define KEYS_MAX 8
 
 struct server {
 	struct dsm_pki_ca ca;
@@ -166,6 +187,13 @@ struct server {
 	struct dsm_msg_policy_ack acks[3];
 	unsigned nacks;
 	bool hello_seen;
+	uint64_t hello_key_generation;
+	/* PUSH_KEYS: KEYS messages in order, and what answered each */
+	struct dsm_msg_keys keys[KEYS_MAX];
+	unsigned nkeys;
+	uint8_t answer[KEYS_MAX];  /* DSM_MSG_KEYS_ACK or DSM_MSG_ERROR; 0: none */
+	struct dsm_msg_keys_ack keys_acks[KEYS_MAX];
+	uint32_t error_code[KEYS_MAX];
 	pthread_t thread;
 	volatile bool done;
 };
@@ -245,10 +273,43 @@ static void serve_enrol(struct server *s, struct dsm_tls_conn *t, const struct d
 	X509_free(x);
 }
 
+static void serve_keys(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_reader *rd)
+{
+	struct dsm_msg m = { 0 };
+	uint64_t id = 100;
+
+	for (unsigned i = 0; i < s->nkeys; i++) {
+		struct dsm_msg k = { .type = DSM_MSG_KEYS, .id = id++ };
+
+		k.keys = s->keys[i];
+		assert_int_equal(srv_send(t, &k), 0);
+		do {
+			dsm_msg_free(&m);
+			if (srv_recv(t, rd, &m))
+				return; /* the node closed */
+		} while (m.type == DSM_MSG_PING);
+		s->answer[i] = m.type;
+		if (m.type == DSM_MSG_KEYS_ACK) {
+			assert_int_equal(m.id, k.id);
+			s->keys_acks[i] = m.keys_ack;
+		} else if (m.type == DSM_MSG_ERROR) {
+			s->error_code[i] = m.error.code;
+			dsm_msg_free(&m);
+			return; /* the node ends the session */
+		}
+	}
+	dsm_msg_free(&m);
+}
+
 static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_reader *rd)
 {
 	struct dsm_msg m = { 0 };
 	uint64_t id = 1;
+
+	if (s->script == PUSH_KEYS) {
+		serve_keys(s, t, rd);
+		return;
+	}
 
 	for (unsigned i = 0; i < 3 && s->push[i]; i++) {
 		struct dsm_msg p = { .type = DSM_MSG_POLICY, .id = id++ };
@@ -286,6 +347,7 @@ static void *server_main(void *arg)
 				      .hello_ok = { .version = 1, .heartbeat_ms = 2000 } };
 
 		s->hello_seen = true;
+		s->hello_key_generation = m.hello.key_generation;
 		srv_send(t, &ok);
 		serve_session(s, t, &rd);
 	}
@@ -604,6 +666,270 @@ static void test_policy_push(void **state)
 	dsmd_uplink_state_free(&st);
 }
 
+/* ---- pair keys ------------------------------------------------------------ */
+
+#define SELF 7 /* the node id enrolment gives (serve_enrol) */
+
+static struct dsm_msg_pair_key pkeys[3];
+
+static void make_pkeys(uint8_t seed)
+{
+	for (unsigned i = 0; i < 3; i++) {
+		pkeys[i].peer = 2 + 3 * i; /* 2, 5, 8 */
+		pkeys[i].addr[0] = 10;
+		pkeys[i].addr[3] = (uint8_t)pkeys[i].peer;
+		for (int b = 0; b < 16; b++)
+			pkeys[i].key[b] = (uint8_t)(seed * 16 + b + i);
+	}
+}
+
+static struct dsm_msg_keys keys_msg(uint64_t g, uint8_t phase, uint32_t n)
+{
+	return (struct dsm_msg_keys){ .generation = g, .phase = phase,
+				      .keys = { .count = n, .key = n ? pkeys : NULL } };
+}
+
+/* The phases on their own: install, switch, drop, idempotence, and every
+ * refusal leaves the state as it was. */
+static void test_pairkeys_phases(void **state)
+{
+	struct dsmd_pairkeys *pk = calloc(1, sizeof(*pk)), *copy = malloc(sizeof(*pk));
+	struct dsm_msg_keys k;
+	char why[200];
+
+	(void)state;
+	assert_non_null(pk);
+	assert_non_null(copy);
+	make_pkeys(1);
+	k = keys_msg(3, DSM_KEYS_INSTALL, 3);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	assert_int_equal(dsmd_pairkeys_newest(pk), 3);
+	assert_int_equal(pk->slot[1].gen, 3);
+	assert_int_equal(pk->slot[1].n, 3);
+	assert_int_equal(pk->send, 0);
+	/* the same INSTALL again: done, nothing changes */
+	memcpy(copy, pk, sizeof(*pk));
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	assert_memory_equal(copy, pk, sizeof(*pk));
+	/* a generation split over two messages: merged, peers ascending */
+	k = keys_msg(3, DSM_KEYS_INSTALL, 1);
+	{
+		struct dsm_msg_pair_key extra = pkeys[0];
+
+		extra.peer = 4;
+		k.keys.key = &extra;
+		assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	}
+	assert_int_equal(pk->slot[1].n, 4);
+	assert_int_equal(pk->slot[1].key[0].peer, 2);
+	assert_int_equal(pk->slot[1].key[1].peer, 4);
+	assert_int_equal(pk->slot[1].key[2].peer, 5);
+	assert_int_equal(pk->slot[1].key[3].peer, 8);
+
+	/* refusals, each leaving the state alone */
+	memcpy(copy, pk, sizeof(*pk));
+#define REFUSED(err_, msg_)                                                          \
+	do {                                                                         \
+		struct dsm_msg_keys m_ = (msg_);                                     \
+		assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &m_, why, sizeof(why)), \
+				 (err_));                                            \
+		assert_true(why[0] != 0);                                            \
+		assert_memory_equal(copy, pk, sizeof(*pk));                          \
+		why[0] = 0;                                                          \
+	} while (0)
+	REFUSED(-ENOKEY, keys_msg(5, DSM_KEYS_SWITCH, 0));   /* not installed */
+	REFUSED(-ENOKEY, keys_msg(4, DSM_KEYS_SWITCH, 0));
+	REFUSED(-ENOKEY, keys_msg(3, DSM_KEYS_DROP_OLD, 0)); /* nothing sent with yet */
+	REFUSED(-EINVAL, keys_msg(0, DSM_KEYS_INSTALL, 3));
+	REFUSED(-EINVAL, keys_msg(3, DSM_KEYS_SWITCH, 3));   /* keys outside INSTALL */
+	REFUSED(-EINVAL, keys_msg(3, 9, 0));                 /* no such phase */
+	REFUSED(-ESTALE, keys_msg(1, DSM_KEYS_INSTALL, 3));  /* older than held */
+	pkeys[1].key[0] ^= 1; /* another key for a peer of generation 3 */
+	REFUSED(-EEXIST, keys_msg(3, DSM_KEYS_INSTALL, 3));
+	pkeys[1].key[0] ^= 1;
+	pkeys[1].peer = SELF;
+	REFUSED(-EINVAL, keys_msg(6, DSM_KEYS_INSTALL, 3));  /* a key for this node */
+	pkeys[1].peer = 1;                                   /* not ascending */
+	REFUSED(-EINVAL, keys_msg(6, DSM_KEYS_INSTALL, 3));
+	make_pkeys(1);
+
+	/* switch, again (done), then install the next and switch to it */
+	k = keys_msg(3, DSM_KEYS_SWITCH, 0);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	assert_int_equal(pk->send, 3);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	make_pkeys(2);
+	k = keys_msg(4, DSM_KEYS_INSTALL, 3);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	assert_int_equal(dsmd_pairkeys_newest(pk), 4);
+	assert_int_equal(pk->send, 3); /* still sending with 3 */
+	memcpy(copy, pk, sizeof(*pk));
+	/* generation 5 would take the slot of 3, sent with */
+	REFUSED(-EBUSY, keys_msg(5, DSM_KEYS_INSTALL, 3));
+	REFUSED(-ENOKEY, keys_msg(4, DSM_KEYS_DROP_OLD, 0)); /* 4 not sent with yet */
+	k = keys_msg(4, DSM_KEYS_SWITCH, 0);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	memcpy(copy, pk, sizeof(*pk));
+	REFUSED(-ESTALE, keys_msg(3, DSM_KEYS_SWITCH, 0));   /* never back */
+	k = keys_msg(4, DSM_KEYS_DROP_OLD, 0);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	assert_int_equal(pk->slot[1].gen, 0);
+	assert_int_equal(pk->slot[0].gen, 4);
+	memcpy(copy, pk, sizeof(*pk));
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0); /* again */
+	assert_memory_equal(copy, pk, sizeof(*pk));
+	/* a DROP_OLD older than the one in use forgets nothing more */
+	k = keys_msg(2, DSM_KEYS_DROP_OLD, 0);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	assert_memory_equal(copy, pk, sizeof(*pk));
+	REFUSED(-ESTALE, keys_msg(3, DSM_KEYS_INSTALL, 3)); /* dropped: not again */
+#undef REFUSED
+	free(copy);
+	free(pk);
+}
+
+/* The file: what is formatted parses back to the same state; anything
+ * else is refused whole. */
+static void test_pairkeys_file(void **state)
+{
+	struct dsmd_pairkeys *pk = calloc(1, sizeof(*pk)), *back = calloc(1, sizeof(*pk));
+	static const char *bad[] = {
+		"dsm-pair-keys 2\nsend 0\n",
+		"dsm-pair-keys 1\n",                                   /* no send */
+		"dsm-pair-keys 1\nsend 3\n",                          /* 3 not held */
+		"dsm-pair-keys 1\nsend 0\nkey 2 0.0.0.0 00112233445566778899aabbccddeeff\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 7 0.0.0.0 00112233445566778899aabbccddeeff\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 2 0.0.0.0 00112233445566778899aabbccddeeff\n"
+		"key 2 0.0.0.0 00112233445566778899aabbccddeeff\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 2 0.0.0.0 00112233445566778899aabbccddeeZZ\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 2 10.0.0 00112233445566778899aabbccddeeff\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\ngen 5\n",          /* two of one parity */
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 2 0.0.0.0 00112233445566778899aabbccddeeff",
+		"dsm-pair-keys 1\nsend 0\nsend 0\n",
+		"dsm-pair-keys 1\nsend -1\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey -2 0.0.0.0 00112233445566778899aabbccddeeff\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 4294967295 0.0.0.0 "
+		"00112233445566778899aabbccddeeff\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3 4\n",
+		"dsm-pair-keys 1\nsend 0\ngen 3\nkey 2 0.0.0.0 00112233445566778899aabbccddeeff x\n",
+		"dsm-pair-keys 1\nsend 0\nkeys 2\n",
+	};
+	struct dsm_msg_keys k;
+	char why[200], *buf;
+	size_t len;
+
+	(void)state;
+	assert_non_null(pk);
+	assert_non_null(back);
+	make_pkeys(3);
+	k = keys_msg(9, DSM_KEYS_INSTALL, 3);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	k = keys_msg(9, DSM_KEYS_SWITCH, 0);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	pkeys[2].addr[0] = 0; /* an address not known */
+	pkeys[2].addr[3] = 0;
+	k = keys_msg(10, DSM_KEYS_INSTALL, 3);
+	assert_int_equal(dsmd_pairkeys_phase(pk, SELF, &k, why, sizeof(why)), 0);
+	assert_int_equal(dsmd_pairkeys_format(pk, &buf, &len), 0);
+	assert_non_null(strstr(buf, "send 9\ngen 10\nkey 2 10.0.0.2 "));
+	assert_non_null(strstr(buf, "key 8 0.0.0.0 "));
+	assert_int_equal(dsmd_pairkeys_parse(buf, len, SELF, back, why, sizeof(why)), 0);
+	assert_memory_equal(pk, back, sizeof(*pk));
+	/* the file of another node (a key for SELF) is refused */
+	assert_true(dsmd_pairkeys_parse(buf, len, 5, back, why, sizeof(why)) < 0);
+	free(buf);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = 0;
+		if (dsmd_pairkeys_parse(bad[i], strlen(bad[i]), SELF, back, why, sizeof(why)) !=
+		    -EBADMSG)
+			fail_msg("bad file %zu accepted", i);
+		assert_true(why[0] != 0);
+	}
+	free(back);
+	free(pk);
+}
+
+/* A session of KEYS against the fake server: each phase applied (maps),
+ * persisted (0600) and acknowledged; a repeat acknowledged again; a
+ * SWITCH to a generation never installed refused with an alarm and the
+ * session ended; the file reloads to the same state, and the next HELLO
+ * says the newest generation. */
+static void test_keys_session(void **state)
+{
+	struct fixture *f = *state;
+	struct dsmd_pairkeys *saved;
+	char why[512] = "";
+
+	server_start(&f->srv, ENROL_ACCEPT);
+	assert_int_equal(enrol_node(f, why, sizeof(why)), 0);
+	server_stop(&f->srv);
+
+	make_pkeys(4);
+	f->srv.keys[0] = keys_msg(1, DSM_KEYS_INSTALL, 3);
+	f->srv.keys[1] = keys_msg(1, DSM_KEYS_INSTALL, 3); /* again */
+	f->srv.keys[2] = keys_msg(1, DSM_KEYS_SWITCH, 0);
+	f->srv.keys[3] = keys_msg(1, DSM_KEYS_SWITCH, 0);   /* again */
+	f->srv.keys[4] = keys_msg(3, DSM_KEYS_SWITCH, 0);   /* never installed */
+	f->srv.keys[5] = keys_msg(1, DSM_KEYS_DROP_OLD, 0); /* not reached */
+	f->srv.nkeys = 6;
+	f->d.o.servers[0] = f->srv.addr;
+	f->d.o.n_servers = 1;
+	f->d.o.join = f->srv.addr;
+	pair_applied = 0;
+	server_start(&f->srv, PUSH_KEYS);
+	assert_int_equal(dsm_loop_open(&f->d.loop), 0);
+	assert_int_equal(dsmd_uplink_open(&f->d), 0);
+	assert_null(f->d.pairkeys); /* no file yet */
+	assert_int_equal(dsmd_uplink_start(&f->d), 0);
+	run_until_done(f);
+	server_stop(&f->srv);
+
+	assert_int_equal(f->srv.hello_key_generation, 0);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(f->srv.answer[i], DSM_MSG_KEYS_ACK);
+		assert_int_equal(f->srv.keys_acks[i].generation, 1);
+		assert_int_equal(f->srv.keys_acks[i].phase, f->srv.keys[i].phase);
+	}
+	assert_int_equal(f->srv.answer[4], DSM_MSG_ERROR);
+	assert_int_equal(f->srv.error_code[4], DSM_ERR_UNEXPECTED);
+	assert_int_equal(f->srv.answer[5], 0);
+	assert_int_equal(alarms, 1);
+	assert_int_equal(last_alarm_err, -ENOKEY);
+	assert_non_null(strstr(last_alarm_reason, "pair keys from the server refused: SWITCH"));
+	assert_int_equal(pair_applied, 4);
+	assert_non_null(f->d.pairkeys);
+	assert_int_equal(f->d.pairkeys->send, 1);
+	assert_memory_equal(&pair_maps_now, f->d.pairkeys, sizeof(pair_maps_now));
+	assert_int_equal(mode_of(f, "keys"), 0600);
+
+	/* a restart: the file gives the same state, before any session */
+	saved = malloc(sizeof(*saved));
+	assert_non_null(saved);
+	memcpy(saved, f->d.pairkeys, sizeof(*saved));
+	dsmd_uplink_close(&f->d);
+	assert_null(f->d.pairkeys);
+	assert_int_equal(dsmd_uplink_open(&f->d), 0);
+	assert_non_null(f->d.pairkeys);
+	assert_memory_equal(saved, f->d.pairkeys, sizeof(*saved));
+	free(saved);
+
+	/* the next session: HELLO says generation 1; a map failure is not
+	 * acknowledged */
+	memset(f->srv.answer, 0, sizeof(f->srv.answer));
+	make_pkeys(5);
+	f->srv.keys[0] = keys_msg(2, DSM_KEYS_INSTALL, 3);
+	f->srv.nkeys = 1;
+	pair_apply_err = -EIO;
+	server_start(&f->srv, PUSH_KEYS);
+	assert_int_equal(dsmd_uplink_start(&f->d), 0);
+	run_until_done(f);
+	server_stop(&f->srv);
+	pair_apply_err = 0;
+	assert_int_equal(f->srv.hello_key_generation, 1);
+	assert_int_equal(f->srv.answer[0], DSM_MSG_ERROR);
+	assert_int_equal(f->srv.error_code[0], DSM_ERR_INTERNAL);
+}
+
 static void test_addresses(void **state)
 {
 	(void)state;
@@ -627,6 +953,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enrol_refused_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enrol_refuses_another_ca, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_push, setup, teardown),
+		cmocka_unit_test(test_pairkeys_phases),
+		cmocka_unit_test(test_pairkeys_file),
+		cmocka_unit_test_setup_teardown(test_keys_session, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -405,12 +405,15 @@ static int group_teardown(void **state)
 
 /* Every test starts from the same node: current and previous key valid,
  * epoch EPOCH, window WINDOW, labeling and verification on. */
+static void clear_pair_keys(void);
+
 static int setup(void **state)
 {
 	(void)state;
 	if (!skel)
 		return 0;
 	set_cfg(EPOCH, WINDOW, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY);
+	clear_pair_keys();
 	set_key(0, mac_key(1, KID_CUR, key_cur));
 	set_key(1, mac_key(1, KID_OLD, key_old));
 	reset_counters();
@@ -676,7 +679,7 @@ static void test_in_version_swapped(void **state)
 
 /* The memo as the BPF side declares it (net_verify.h). */
 struct memo_slot {
-	uint64_t k0, k1, msg[4], mac;
+	uint64_t k0, k1, msg[4], len, mac;
 };
 
 struct memo {
@@ -927,15 +930,220 @@ static void test_in_dsm_too_short_for_claim(void **state)
 	expect_malformed(opts, sizeof(opts), DSM_IPOPT_E_DSM_LEN, NULL);
 }
 
-static void test_in_version_3(void **state)
+static void test_in_version_4(void **state)
 {
 	struct claim c = good_claim();
 	uint8_t opts[DSM_OPT_LEN];
 
 	NEED_BPF();
 	put_option(opts, 0, c, IPPROTO_UDP);
-	opts[2] = 3;
+	opts[2] = 4;
 	expect_malformed(opts, sizeof(opts), DSM_IPOPT_E_DSM_VER, &c);
+}
+
+/* ---- version 3: pair keys, ports bound ---------------------------------- */
+
+#define PEER3   3   /* the node good_claim() names */
+#define GEN3    5   /* its pair key's generation (slot 1) */
+
+static const uint8_t key_pair[16] = { 0x70, 0x61, 0x69, 0x72, 0x2d, 0x6b, 0x65, 0x79,
+				      0x2d, 0x33, 0x2d, 0x37, 0x2d, 0x67, 0x35, 0x00 };
+
+static void set_pair_key(uint32_t node, uint8_t gen, const uint8_t key[16])
+{
+	struct dsm_pair_slot ps = { .node = node, .slot = gen & 1 };
+	struct dsm_mac_key k = mac_key(1, gen, key);
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_pair_keys), &ps, &k, 0),
+			 0);
+}
+
+static void clear_pair_keys(void)
+{
+	struct dsm_pair_slot ps;
+	int fd = bpf_map__fd(skel->maps.dsm_pair_keys);
+
+	while (bpf_map_get_next_key(fd, NULL, &ps) == 0)
+		assert_int_equal(bpf_map_delete_elem(fd, &ps), 0);
+}
+
+static struct claim v3_claim(void)
+{
+	struct claim c = good_claim();
+
+	c.version = DSM_OPT_VERSION_3;
+	c.kid = GEN3;
+	c.key = key_pair;
+	return c;
+}
+
+/* A UDP packet (build(): ports 12345 -> 12346) whose only option is a
+ * version 3 option, its MAC made over @ports (NULL: the packet's own). */
+static struct pkt labeled3(struct claim c, const uint8_t *ports)
+{
+	uint8_t msg[DSM_MAC_MSG3_LEN], *o;
+	struct pkt p;
+
+	p = build((uint8_t[DSM_OPT_LEN]){ 0 }, DSM_OPT_LEN, IPPROTO_UDP);
+	o = p.b + ETH_HLEN + 20;
+	o[0] = DSM_OPT_TYPE;
+	o[1] = DSM_OPT_LEN;
+	o[2] = c.version;
+	o[3] = c.kid;
+	put_be32(o + 4, c.label);
+	put_be32(o + 8, c.node);
+	put_be32(o + 12, c.epoch);
+	ref_mac_msg3(p.b + ETH_HLEN, o, ports ? ports : o + DSM_OPT_LEN, msg);
+	ref_siphash(c.key, msg, sizeof(msg), o + DSM_OPT_MAC_OFF);
+	fix_csum(&p);
+	return p;
+}
+
+/* A good version 3 option verifies under K(claimed node, this node) of
+ * its generation, and its MAC is remembered with the ports. */
+static void test_in_v3_good(void **state)
+{
+	struct pkt p;
+
+	NEED_BPF();
+	clear_pair_keys();
+	set_pair_key(PEER3, GEN3, key_pair);
+	p = labeled3(v3_claim(), NULL);
+	expect_verified(&p);
+	assert_int_equal(memo_holds(&p, key_pair), 1);
+	/* the cluster keys play no part: gone, it still verifies */
+	set_key(0, mac_key(0, KID_CUR, key_cur));
+	set_key(1, mac_key(0, KID_OLD, key_old));
+	expect_verified(&p);
+	set_key(0, mac_key(1, KID_CUR, key_cur));
+	set_key(1, mac_key(1, KID_OLD, key_old));
+}
+
+/* The header of one datagram in front of a datagram to another port (or
+ * from another): the MAC binds both ports. */
+static void test_in_v3_wrong_port(void **state)
+{
+	struct claim c = v3_claim();
+	struct pkt p, q;
+	uint8_t *udp;
+
+	NEED_BPF();
+	clear_pair_keys();
+	set_pair_key(PEER3, GEN3, key_pair);
+	p = labeled3(c, NULL);
+	expect_verified(&p);
+	q = p;
+	udp = q.b + ETH_HLEN + 20 + DSM_OPT_LEN;
+	udp[3] ^= 0x01; /* destination port 12346 -> 12347 */
+	expect_drop(&q, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	q = p;
+	udp[0] = 0x31; /* source port 12345 -> 12601 (udp points into q) */
+	expect_drop(&q, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	/* made over zero ports (a later fragment's) in front of a first one */
+	q = labeled3(c, (const uint8_t[4]){ 0 });
+	expect_drop(&q, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+}
+
+/* The slot of the generation's low bit holds another generation: no key.
+ * So does a slot that is not valid. */
+static void test_in_v3_wrong_generation(void **state)
+{
+	struct claim c = v3_claim();
+	struct pkt p;
+
+	NEED_BPF();
+	clear_pair_keys();
+	set_pair_key(PEER3, GEN3 + 2, key_pair); /* generation 7 in slot 1 */
+	p = labeled3(c, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
+	set_pair_key(PEER3, GEN3 + 1, key_pair); /* generation 6, slot 0 */
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
+	{
+		struct dsm_pair_slot ps = { .node = PEER3, .slot = 1 };
+		struct dsm_mac_key k = mac_key(0, GEN3, key_pair);
+
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.dsm_pair_keys), &ps,
+						     &k, 0), 0);
+	}
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
+	set_pair_key(PEER3, GEN3, key_pair);
+	expect_verified(&p);
+}
+
+/* An option that claims a node this node holds no pair key of: no key,
+ * even with the MAC made under another pair's key (a forger's own). */
+static void test_in_v3_unknown_node(void **state)
+{
+	struct claim c = v3_claim();
+	struct pkt p;
+
+	NEED_BPF();
+	clear_pair_keys();
+	set_pair_key(PEER3, GEN3, key_pair);
+	c.node = 4; /* no key */
+	p = labeled3(c, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_NOKEY, 0, &c);
+	/* node 4 forges as node 3 with his own key K(4, self) */
+	set_pair_key(4, GEN3, key_cur);
+	c = v3_claim();
+	c.key = key_cur;
+	p = labeled3(c, NULL);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+}
+
+/* Fragments at tc ingress, each on its own: a later one (offset != 0)
+ * has no transport header and its MAC binds zero ports. */
+static void test_in_v3_fragment(void **state)
+{
+	struct claim c = v3_claim();
+	struct pkt p;
+	uint8_t *ip;
+
+	NEED_BPF();
+	clear_pair_keys();
+	set_pair_key(PEER3, GEN3, key_pair);
+	p = labeled3(c, (const uint8_t[4]){ 0 });
+	ip = p.b + ETH_HLEN;
+	ip[6] = 0x00;
+	ip[7] = 0x10; /* offset 128 bytes */
+	fix_csum(&p);
+	expect_verified(&p);
+	/* the same fragment with a MAC over what looks like ports */
+	p = labeled3(c, NULL);
+	ip[6] = 0x00;
+	ip[7] = 0x10;
+	fix_csum(&p);
+	expect_drop(&p, DSM_CNT_PKT_DROP_BADMAC, DSM_NR_BADMAC, 0, &c);
+	/* a protocol without ports: zero ports at offset 0 too */
+	p = build((uint8_t[DSM_OPT_LEN]){ 0 }, DSM_OPT_LEN, IPPROTO_ICMP);
+	{
+		uint8_t msg[DSM_MAC_MSG3_LEN], *o = p.b + ETH_HLEN + 20;
+
+		o[0] = DSM_OPT_TYPE;
+		o[1] = DSM_OPT_LEN;
+		o[2] = DSM_OPT_VERSION_3;
+		o[3] = c.kid;
+		put_be32(o + 4, c.label);
+		put_be32(o + 8, c.node);
+		put_be32(o + 12, c.epoch);
+		ref_mac_msg3(p.b + ETH_HLEN, o, (const uint8_t[4]){ 0 }, msg);
+		ref_siphash(c.key, msg, sizeof(msg), o + DSM_OPT_MAC_OFF);
+	}
+	fix_csum(&p);
+	expect_verified(&p);
+}
+
+/* Versions 1 and 2 keep verifying with the cluster keys next to pair
+ * keys (the upgrade). */
+static void test_in_v2_beside_pair_keys(void **state)
+{
+	struct pkt p;
+
+	NEED_BPF();
+	set_pair_key(PEER3, GEN3, key_pair);
+	p = labeled(good_claim());
+	expect_verified(&p);
+	clear_pair_keys();
 }
 
 /* Two full options do not fit in 40 bytes; a second (short) one after a
@@ -1428,7 +1636,13 @@ int main(void)
 		T(test_in_dsm_len_23),
 		T(test_in_dsm_len_25),
 		T(test_in_dsm_too_short_for_claim),
-		T(test_in_version_3),
+		T(test_in_version_4),
+		T(test_in_v3_good),
+		T(test_in_v3_wrong_port),
+		T(test_in_v3_wrong_generation),
+		T(test_in_v3_unknown_node),
+		T(test_in_v3_fragment),
+		T(test_in_v2_beside_pair_keys),
 		T(test_in_two_options),
 		T(test_in_option_after_eol),
 		T(test_in_eol_zero_padding),

@@ -582,6 +582,8 @@ static int group_teardown(void **state)
 }
 
 /* Both nodes: same key, labeling and verification on, default TCP mode. */
+static void clear_pairs(struct node *n);
+
 static int setup(void **state)
 {
 	(void)state;
@@ -590,6 +592,8 @@ static int setup(void **state)
 	want_version = DSM_OPT_VERSION;
 	set_key(&A, cluster_key);
 	set_key(&B, cluster_key);
+	clear_pairs(&A);
+	clear_pairs(&B);
 	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY);
 	set_flags(&B, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY);
 	read_events(&A);
@@ -925,6 +929,278 @@ static void test_udp_wrong_key(void **state)
 	assert_int_equal(events[0].p.label, LABEL_A);
 	assert_int_equal(events[0].p.node, NODE_A);
 	assert_int_equal(events[0].p.ifindex, B.ifindex);
+	close(cli);
+	close(srv);
+}
+
+/* ---- version 3: pair keys ---------------------------------------------- */
+
+#define GEN_AB 4 /* the generation of K(A, B) */
+
+static const uint8_t pair_key_ab[16] = { 0x41, 0x42, 0x2d, 0x70, 0x61, 0x69, 0x72, 0x2d,
+					 0x6b, 0x65, 0x79, 0x2d, 0x67, 0x34, 0x00, 0x01 };
+
+/* n's pair key for peer of generation gen, and peer's address (NULL: none). */
+static void set_pair(struct node *n, uint32_t peer, uint8_t gen, const uint8_t key[16],
+		     const char *peer_addr)
+{
+	struct dsm_pair_slot ps = { .node = peer, .slot = gen & 1 };
+	struct dsm_mac_key k = { .valid = 1, .key_id = gen, .k0 = le64(key), .k1 = le64(key + 8) };
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_pair_keys), &ps, &k,
+					     0), 0);
+	if (peer_addr) {
+		uint32_t a = sin_of(peer_addr, 0).sin_addr.s_addr;
+
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_pair_addrs), &a,
+						     &peer, 0), 0);
+	}
+}
+
+static void clear_pairs(struct node *n)
+{
+	int fds[2] = { bpf_map__fd(n->skel->maps.dsm_pair_keys),
+		       bpf_map__fd(n->skel->maps.dsm_pair_addrs) };
+	uint8_t key[8];
+
+	for (int i = 0; i < 2; i++)
+		while (bpf_map_get_next_key(fds[i], NULL, key) == 0)
+			assert_int_equal(bpf_map_delete_elem(fds[i], key), 0);
+}
+
+/* Pair mode on n: these flags besides, sending with generation gen. */
+static void set_pair_mode(struct node *n, uint32_t flags, uint8_t gen)
+{
+	struct dsm_net_cfg c = { .node_id = n->id, .epoch_window = 2,
+				 .flags = DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY |
+					  DSM_NET_F_PAIR | flags,
+				 .send_generation = gen };
+	uint32_t k = 0;
+
+	dsm_cfg_at_epoch(&c, EPOCH);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_net_config), &k, &c, 0),
+			 0);
+}
+
+/* A captured version 3 option, byte for byte: generation, claim, and the
+ * MAC over the message with the datagram's ports. */
+static void expect_option3(const uint8_t *ip, uint32_t lab, uint32_t node, uint8_t gen,
+			   const uint8_t key[16])
+{
+	const uint8_t *o = ip + 20;
+	size_t hl = (size_t)(ip[0] & 0xf) * 4;
+	uint8_t msg[DSM_MAC_MSG3_LEN], mac[8];
+
+	assert_int_equal(hl, 20 + DSM_OPT_LEN);
+	assert_true(csum_ok(ip));
+	assert_int_equal(o[0], DSM_OPT_TYPE);
+	assert_int_equal(o[1], DSM_OPT_LEN);
+	assert_int_equal(o[2], DSM_OPT_VERSION_3);
+	assert_int_equal(o[3], gen);
+	assert_int_equal(be32_at(o + 4), lab);
+	assert_int_equal(be32_at(o + 8), node);
+	assert_int_equal(be32_at(o + 12), EPOCH);
+	ref_mac_msg3(ip, o, ip + hl, msg);
+	ref_siphash(key, msg, sizeof(msg), mac);
+	assert_memory_equal(o + DSM_OPT_MAC_OFF, mac, 8);
+}
+
+/* Pair mode: A sends to B's address with K(A, B) of the sending
+ * generation, as version 3 with the ports in the MAC; B verifies it with
+ * its own copy of the key (no cluster key at B at all). */
+static void test_udp_pair_v3(void **state)
+{
+	int srv, cli, cap;
+	struct counts a, b;
+	const uint8_t *ip;
+	char buf[64];
+	size_t iplen;
+
+	NEED_NET();
+	clear_pairs(&A);
+	clear_pairs(&B);
+	set_pair(&A, NODE_B, GEN_AB, pair_key_ab, ADDR_B);
+	set_pair(&B, NODE_A, GEN_AB, pair_key_ab, ADDR_A);
+	set_pair_mode(&A, 0, GEN_AB);
+	set_slot(&B, 0, 0, 0, cluster_key);
+	srv = udp_server(5020);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	a = snap(&A);
+	b = snap(&B);
+	send_to_b(cli, 5020, "pair3", 5);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+	ip = next_ip(cap, IPPROTO_UDP, 5020, &iplen, 2000);
+	assert_non_null(ip);
+	expect_option3(ip, LABEL_A, NODE_A, GEN_AB, pair_key_ab);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 1);
+	/* B without the key of that generation (another in its slot): NOKEY */
+	set_pair(&B, NODE_A, GEN_AB + 2, pair_key_ab, NULL);
+	read_events(&B);
+	b = snap(&B);
+	send_to_b(cli, 5020, "pair3", 5);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_DROP_BADMAC), 1);
+	read_events(&B);
+	assert_int_equal(nevents, 1);
+	assert_int_equal(events[0].p.reason, DSM_NR_NOKEY);
+	assert_int_equal(events[0].p.key_id, GEN_AB);
+	close(cap);
+	close(cli);
+	close(srv);
+	clear_pairs(&A);
+	clear_pairs(&B);
+}
+
+/* The next UDP frame from A, fragment or not, within ms: its IPv4 header. */
+static const uint8_t *next_udp_from_a(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint32_t a = sin_of(ADDR_A, 0).sin_addr.s_addr;
+
+	while (poll(&pfd, 1, ms) == 1) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(fd, frame, sizeof(frame), 0, (struct sockaddr *)&from, &fl);
+		const uint8_t *ip = frame + ETH_HLEN;
+
+		if (len < ETH_HLEN + 20 + DSM_OPT_LEN || from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		if (frame[12] == 0x08 && frame[13] == 0x00 && ip[9] == IPPROTO_UDP &&
+		    !memcmp(ip + 12, &a, 4))
+			return ip;
+	}
+	return NULL;
+}
+
+/* A datagram fragmented by A's stack (the route leaves room for the
+ * option): every fragment carries a version 3 option, the first one's MAC
+ * over the ports, the later ones' over zero ports (they have none), and
+ * B's ingress program verifies each on its own. */
+static void test_udp_pair_v3_fragments(void **state)
+{
+	static char big[3000];
+	int srv, cli, cap, n = 0, first = 0;
+	struct counts b;
+	const uint8_t *ip;
+
+	NEED_NET();
+	clear_pairs(&A);
+	clear_pairs(&B);
+	set_pair(&A, NODE_B, GEN_AB, pair_key_ab, ADDR_B);
+	set_pair(&B, NODE_A, GEN_AB, pair_key_ab, ADDR_A);
+	set_pair_mode(&A, 0, GEN_AB);
+	assert_int_equal(sh("ip -n %s route replace 10.199.0.0/24 dev %s mtu 1476", A.ns, A.dev),
+			 0);
+	srv = udp_server(5023);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	b = snap(&B);
+	memset(big, 'z', sizeof(big));
+	send_to_b(cli, 5023, big, sizeof(big));
+	assert_int_equal(recv_within(srv, big, sizeof(big), 2000), sizeof(big));
+	while (n < 8 && (ip = next_udp_from_a(cap, 500))) {
+		size_t hl = (size_t)(ip[0] & 0xf) * 4;
+		uint16_t frag = (uint16_t)(ip[6] << 8 | ip[7]);
+		uint8_t ports[4] = { 0 }, msg[DSM_MAC_MSG3_LEN], mac[8];
+		const uint8_t *o = ip + 20;
+
+		assert_int_equal(hl, 20 + DSM_OPT_LEN);
+		assert_int_equal(o[2], DSM_OPT_VERSION_3);
+		assert_int_equal(o[3], GEN_AB);
+		if (!(frag & 0x1fff)) {
+			memcpy(ports, ip + hl, 4);
+			assert_int_equal(ntohs(*(const uint16_t *)(ip + hl + 2)), 5023);
+			first++;
+		}
+		ref_mac_msg3(ip, o, ports, msg);
+		ref_siphash(pair_key_ab, msg, sizeof(msg), mac);
+		assert_memory_equal(o + DSM_OPT_MAC_OFF, mac, 8);
+		n++;
+	}
+	assert_int_equal(n, 3); /* 3000 bytes in fragments of 1476 */
+	assert_int_equal(first, 1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 3);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_DROP_BADMAC), 0);
+	assert_int_equal(sh("ip -n %s route replace 10.199.0.0/24 dev %s", A.ns, A.dev), 0);
+	close(cap);
+	close(cli);
+	close(srv);
+	clear_pairs(&A);
+	clear_pairs(&B);
+}
+
+/* Pair mode with the cluster key still configured: a destination without
+ * a pair key of the sending generation gets version 2 under the cluster
+ * key (the upgrade). */
+static void test_udp_pair_falls_back_to_v2(void **state)
+{
+	int srv, cli, cap;
+	const uint8_t *ip;
+	char buf[64];
+	size_t iplen;
+
+	NEED_NET();
+	clear_pairs(&A);
+	set_pair(&A, NODE_B, GEN_AB + 1, pair_key_ab, ADDR_B); /* not the sending one */
+	set_pair_mode(&A, 0, GEN_AB);
+	srv = udp_server(5021);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	send_to_b(cli, 5021, "v2", 2);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 2);
+	ip = next_ip(cap, IPPROTO_UDP, 5021, &iplen, 2000);
+	assert_non_null(ip);
+	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+	close(cap);
+	close(cli);
+	close(srv);
+	clear_pairs(&A);
+}
+
+/* No cluster key at all (DSM_NET_F_NO_CLUSTER): to a node's address
+ * without a pair key, dropped (that node would judge it by its address);
+ * to an address of no node, sent without option and counted. */
+static void test_udp_pair_no_cluster_key(void **state)
+{
+	int srv, cli, cap;
+	struct counts a;
+	const uint8_t *ip;
+	char buf[64];
+	size_t iplen;
+
+	NEED_NET();
+	clear_pairs(&A);
+	set_pair(&A, NODE_B, GEN_AB + 1, pair_key_ab, ADDR_B);
+	set_pair_mode(&A, DSM_NET_F_NO_CLUSTER, GEN_AB);
+	set_slot(&A, 0, 0, 0, cluster_key);
+	srv = udp_server(5022);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	cap = capture(&B);
+	read_events(&A);
+	a = snap(&A);
+	send_to_b(cli, 5022, "nokey", 5);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM), 1);
+	read_events(&A);
+	assert_int_equal(nevents, 1);
+	assert_int_equal(events[0].p.reason, DSM_NR_NOROOM_NOKEY);
+	/* B's address is no node's: unlabeled */
+	clear_pairs(&A);
+	a = snap(&A);
+	send_to_b(cli, 5022, "plain", 5);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+	ip = next_ip(cap, IPPROTO_UDP, 5022, &iplen, 2000);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x45);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_NOT_LABELED), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
+	close(cap);
 	close(cli);
 	close(srv);
 }
@@ -1811,6 +2087,10 @@ int main(void)
 		T(test_udp_mtu),
 		T(test_udp_gso),
 		T(test_udp_wrong_key),
+		T(test_udp_pair_v3),
+		T(test_udp_pair_v3_fragments),
+		T(test_udp_pair_falls_back_to_v2),
+		T(test_udp_pair_no_cluster_key),
 		T(test_key_rotation),
 		T(test_tcp_handshake_only),
 		T(test_tcp_syncookies),

@@ -30,6 +30,10 @@ _Static_assert(offsetof(union dsm_mac_msg, f.id) == 10, "msg: id at 10");
 _Static_assert(offsetof(union dsm_mac_msg, f.opt) == 12, "msg: option bytes at 12");
 _Static_assert(offsetof(union dsm_mac_msg, f.opt) + DSM_OPT_MAC_OFF == DSM_MAC_MSG_LEN,
 	       "msg: 28 bytes end with the option's bytes 0..15");
+_Static_assert(offsetof(union dsm_mac_msg, f3.zero2) == 10, "msg3: zero at 10");
+_Static_assert(offsetof(union dsm_mac_msg, f3.ports) == 12, "msg3: ports at 12");
+_Static_assert(offsetof(union dsm_mac_msg, f3.opt) + DSM_OPT_MAC_OFF == DSM_MAC_MSG3_LEN,
+	       "msg3: 32 bytes end with the option's bytes 0..15");
 _Static_assert(sizeof(struct dsm_ipopt) == DSM_OPT_LEN, "dsm_ipopt: 24 bytes");
 _Static_assert(offsetof(struct dsm_ipopt, label) == 4, "option: label at 4");
 _Static_assert(offsetof(struct dsm_ipopt, node) == 8, "option: node at 8");
@@ -342,6 +346,7 @@ static void test_scan_dsm_alone(void **state)
 	(void)state;
 	PRESENT(0, 24, DSM);
 	PRESENT(0, 24, DSM_V(DSM_OPT_VERSION_1));
+	PRESENT(0, 24, DSM_V(DSM_OPT_VERSION_3));
 	PRESENT(4, 28, NOP4, DSM);
 	PRESENT(1, 25, 1, DSM);
 	PRESENT(16, 40, NOP16, DSM); /* ends on the last byte of the space */
@@ -433,9 +438,9 @@ static void test_scan_dsm_wrong_shape(void **state)
 	BAD_LEN(32, DSM_IPOPT_E_DSM_LEN, 4, RA, 0x9e, 28, 2, 7);
 	BAD_LEN(40, DSM_IPOPT_E_DSM_LEN, 0, 0x9e, 40, 2, 7);
 	BAD(DSM_IPOPT_E_DSM_VER, 0, DSM_V(0));
-	BAD(DSM_IPOPT_E_DSM_VER, 0, DSM_V(3));
+	BAD(DSM_IPOPT_E_DSM_VER, 0, DSM_V(4));
 	BAD(DSM_IPOPT_E_DSM_VER, 0, DSM_V(0xff));
-	BAD(DSM_IPOPT_E_DSM_VER, 8, TS, DSM_V(3), 0, 0, 0, 0);
+	BAD(DSM_IPOPT_E_DSM_VER, 8, TS, DSM_V(4), 0, 0, 0, 0);
 	BAD(DSM_IPOPT_E_DSM_VER, 1, 1, DSM_V(0x82));
 }
 
@@ -517,7 +522,8 @@ static struct dsm_ipopt_scan ref_scan(const uint8_t *b, size_t len)
 			s.dsm_off = (uint8_t)off;
 			if (olen != DSM_OPT_LEN)
 				REF_FAIL(DSM_IPOPT_E_DSM_LEN);
-			if (b[off + 2] != DSM_OPT_VERSION && b[off + 2] != DSM_OPT_VERSION_1)
+			if (b[off + 2] != DSM_OPT_VERSION && b[off + 2] != DSM_OPT_VERSION_1 &&
+			    b[off + 2] != DSM_OPT_VERSION_3)
 				REF_FAIL(DSM_IPOPT_E_DSM_VER);
 		}
 		off += olen;
@@ -628,6 +634,7 @@ struct pkt {
 	uint8_t saddr[4], daddr[4];
 	uint8_t protocol;
 	uint8_t id[2];
+	uint8_t ports[4]; /* source, destination: bound by a version 3 MAC */
 	uint8_t opt[DSM_OPT_LEN];
 };
 
@@ -646,6 +653,7 @@ static struct pkt base_pkt(uint8_t version)
 		.daddr = { 10, 0, 0, 2 },
 		.protocol = 6,
 		.id = { 0x12, 0x34 },
+		.ports = { 0x9c, 0x40, 0x00, 0x35 }, /* 40000 -> 53 */
 		.opt = { DSM_OPT_TYPE, DSM_OPT_LEN, version, 7 },
 	};
 
@@ -659,11 +667,22 @@ static struct pkt base_pkt(uint8_t version)
 }
 
 /* The MAC of docs/wire.md, built here byte by byte: SipHash-2-4 (OpenSSL)
- * of saddr daddr protocol 0 id-or-0 option[0..16). */
+ * of saddr daddr protocol 0 id-or-0 option[0..16), or for version 3 of
+ * saddr daddr protocol 0 0 0 sport dport option[0..16). */
 static void ref_mac(const struct pkt *p, uint8_t out[8])
 {
-	uint8_t msg[DSM_MAC_MSG_LEN];
+	uint8_t msg[DSM_MAC_MSG_LEN], msg3[DSM_MAC_MSG3_LEN];
 
+	if (p->opt[2] == DSM_OPT_VERSION_3) {
+		memcpy(msg3, p->saddr, 4);
+		memcpy(msg3 + 4, p->daddr, 4);
+		msg3[8] = p->protocol;
+		msg3[9] = msg3[10] = msg3[11] = 0;
+		memcpy(msg3 + 12, p->ports, 4);
+		memcpy(msg3 + 16, p->opt, 16);
+		ref_siphash(p->key, msg3, sizeof(msg3), out);
+		return;
+	}
 	memcpy(msg, p->saddr, 4);
 	memcpy(msg + 4, p->daddr, 4);
 	msg[8] = p->protocol;
@@ -691,6 +710,7 @@ static struct dsm_mac_key key_of(const uint8_t key[16], uint8_t key_id)
 struct native {
 	__be32 saddr, daddr;
 	__be16 id;
+	__be32 ports;
 	struct dsm_ipopt opt;
 };
 
@@ -701,6 +721,7 @@ static struct native native_of(const struct pkt *p)
 	memcpy(&n.saddr, p->saddr, 4);
 	memcpy(&n.daddr, p->daddr, 4);
 	memcpy(&n.id, p->id, 2);
+	memcpy(&n.ports, p->ports, 4);
 	memcpy(&n.opt, p->opt, sizeof(n.opt));
 	return n;
 }
@@ -711,7 +732,7 @@ static void native_mac(struct dsm_mac_memo *memo, const struct pkt *p, uint8_t o
 	struct dsm_mac_key k = key_of(p->key, p->opt[3]);
 	struct native n = native_of(p);
 
-	store_le64(out, dsm_mac(memo, &k, n.saddr, n.daddr, p->protocol, n.id, &n.opt));
+	store_le64(out, dsm_mac(memo, &k, n.saddr, n.daddr, p->protocol, n.id, n.ports, &n.opt));
 }
 
 static void check_mac(int line, struct dsm_mac_memo *memo, const struct pkt *p)
@@ -737,13 +758,15 @@ static void test_mac_message(void **state)
 	check_mac(__LINE__, NULL, &p);
 	p = base_pkt(DSM_OPT_VERSION_1);
 	check_mac(__LINE__, NULL, &p);
+	p = base_pkt(DSM_OPT_VERSION_3);
+	check_mac(__LINE__, NULL, &p);
 
 	/* dsm_mac_put writes the reference's bytes into the MAC field only */
 	p = base_pkt(DSM_OPT_VERSION);
 	n = native_of(&p);
 	k = key_of(p.key, p.opt[3]);
 	memcpy(before, &n.opt, sizeof(before));
-	dsm_mac_put(&n.opt, dsm_mac(NULL, &k, n.saddr, n.daddr, p.protocol, n.id, &n.opt));
+	dsm_mac_put(&n.opt, dsm_mac(NULL, &k, n.saddr, n.daddr, p.protocol, n.id, n.ports, &n.opt));
 	ref_mac(&p, want);
 	assert_memory_equal(n.opt.mac, want, 8);
 	assert_memory_equal(&n.opt, before, DSM_OPT_MAC_OFF);
@@ -752,7 +775,7 @@ static void test_mac_message(void **state)
 		rnd_bytes((uint8_t *)&p, sizeof(p));
 		p.opt[0] = DSM_OPT_TYPE;
 		p.opt[1] = DSM_OPT_LEN;
-		p.opt[2] = i % 2 ? DSM_OPT_VERSION : DSM_OPT_VERSION_1;
+		p.opt[2] = i % 3 == 2 ? DSM_OPT_VERSION_3 : i % 2 ? DSM_OPT_VERSION : DSM_OPT_VERSION_1;
 		check_mac(__LINE__, NULL, &p);
 	}
 }
@@ -780,7 +803,7 @@ static void test_mac_covers_fields(void **state)
 	};
 
 	(void)state;
-	for (int v = DSM_OPT_VERSION_1; v <= DSM_OPT_VERSION; v++) {
+	for (int v = DSM_OPT_VERSION_1; v <= DSM_OPT_VERSION_3; v++) {
 		struct pkt base = base_pkt((uint8_t)v), p;
 		uint8_t mac0[8], mac[8];
 
@@ -811,6 +834,15 @@ static void test_mac_covers_fields(void **state)
 				fail_msg("version %d: IP ID bit %d %s the MAC", v, bit,
 					 v == DSM_OPT_VERSION_1 ? "does not change" : "changes");
 		}
+		/* the ports: in the message of a version 3 option only */
+		for (int bit = 0; bit < 32; bit++) {
+			p = base;
+			p.ports[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			native_mac(NULL, &p, mac);
+			if ((v == DSM_OPT_VERSION_3) != (memcmp(mac, mac0, 8) != 0))
+				fail_msg("version %d: port bit %d %s the MAC", v, bit,
+					 v == DSM_OPT_VERSION_3 ? "does not change" : "changes");
+		}
 		/* the MAC field is not read */
 		p = base;
 		rnd_bytes(p.opt + DSM_OPT_MAC_OFF, 8);
@@ -826,7 +858,7 @@ static void test_mac_equal(void **state)
 	struct pkt p = base_pkt(DSM_OPT_VERSION);
 	struct native n = native_of(&p);
 	struct dsm_mac_key k = key_of(p.key, p.opt[3]);
-	__u64 mac = dsm_mac(NULL, &k, n.saddr, n.daddr, p.protocol, n.id, &n.opt);
+	__u64 mac = dsm_mac(NULL, &k, n.saddr, n.daddr, p.protocol, n.id, n.ports, &n.opt);
 	uint8_t wire[8];
 
 	(void)state;
@@ -854,17 +886,25 @@ static struct dsm_mac_memo_slot *memo_find(struct dsm_mac_memo *memo, const stru
 {
 	struct dsm_mac_memo_slot *hit = NULL;
 	union dsm_mac_msg m = { .w = { 0 } };
+	__u64 len = DSM_MAC_MSG_LEN;
 
 	memcpy(&m.f.saddr, p->saddr, 4);
 	memcpy(&m.f.daddr, p->daddr, 4);
 	m.f.protocol = p->protocol;
-	if (p->opt[2] == DSM_OPT_VERSION_1)
-		memcpy(&m.f.id, p->id, 2);
-	memcpy(m.f.opt, p->opt, 16);
+	if (p->opt[2] == DSM_OPT_VERSION_3) {
+		memcpy(&m.f3.ports, p->ports, 4);
+		memcpy(m.f3.opt, p->opt, 16);
+		len = DSM_MAC_MSG3_LEN;
+	} else {
+		if (p->opt[2] == DSM_OPT_VERSION_1)
+			memcpy(&m.f.id, p->id, 2);
+		memcpy(m.f.opt, p->opt, 16);
+	}
 	for (int i = 0; i < DSM_MAC_MEMO_SLOTS; i++) {
 		struct dsm_mac_memo_slot *s = &memo->slot[i];
 
-		if (s->k0 == k->k0 && s->k1 == k->k1 && !memcmp(s->msg, m.w, sizeof(m.w))) {
+		if (s->k0 == k->k0 && s->k1 == k->k1 && s->len == len &&
+		    !memcmp(s->msg, m.w, sizeof(m.w))) {
 			assert_null(hit);
 			hit = s;
 		}
@@ -929,7 +969,7 @@ static void test_mac_memo(void **state)
 			memcpy(q.key, p.key, sizeof(q.key));
 		q.opt[0] = DSM_OPT_TYPE;
 		q.opt[1] = DSM_OPT_LEN;
-		q.opt[2] = i % 2 ? DSM_OPT_VERSION : DSM_OPT_VERSION_1;
+		q.opt[2] = i % 3 == 2 ? DSM_OPT_VERSION_3 : i % 2 ? DSM_OPT_VERSION : DSM_OPT_VERSION_1;
 		q.protocol = (uint8_t)(i % 4);
 		check_mac(__LINE__, memo, &q);
 		check_mac(__LINE__, memo, &q);
@@ -1034,7 +1074,7 @@ static enum dsm_verify verify(struct dsm_mac_memo *memo, const struct pkt *p,
 {
 	struct native n = native_of(p);
 
-	return dsm_verify(memo, &n.opt, n.saddr, n.daddr, p->protocol, n.id, slot0, slot1,
+	return dsm_verify(memo, &n.opt, n.saddr, n.daddr, p->protocol, n.id, n.ports, slot0, slot1,
 			  local, window);
 }
 
@@ -1177,6 +1217,87 @@ static void test_verify(void **state)
 	free(memo);
 }
 
+/* Version 3: the pair key of the claimed node and generation bit is the
+ * only key tried (the caller passes it as slot 0), its stored generation
+ * byte must be the option's key id, and the MAC binds the ports. */
+static void verify_v3_cases(struct dsm_mac_memo *memo)
+{
+	struct pkt p = base_pkt(DSM_OPT_VERSION_3), q;
+	struct dsm_mac_key pair, older, other;
+	uint8_t k2[16];
+
+	p.opt[3] = 9; /* generation 9 (slot 1) */
+	sign(&p);
+	pair = key_of(p.key, 9);
+	older = key_of(p.key, 7); /* the same slot, generation 7 stored */
+	memcpy(k2, p.key, 16);
+	k2[5] ^= 0x10;
+	other = key_of(k2, 9);    /* another pair's key of generation 9 */
+
+	VERIFY(DSM_VERIFY_OK, &p, &pair, NULL, 1000, 0);
+	/* the ports are bound: another destination or source port fails */
+	q = p;
+	q.ports[3] ^= 1;
+	VERIFY(DSM_VERIFY_BADMAC, &q, &pair, NULL, 1000, 0);
+	q = p;
+	q.ports[0] ^= 0x80;
+	VERIFY(DSM_VERIFY_BADMAC, &q, &pair, NULL, 1000, 0);
+	q = p;
+	memset(q.ports, 0, 4); /* a later fragment's zero ports: another message */
+	VERIFY(DSM_VERIFY_BADMAC, &q, &pair, NULL, 1000, 0);
+	/* the generation byte must be the stored one: none is, no key */
+	VERIFY(DSM_VERIFY_NOKEY, &p, &older, NULL, 1000, 0);
+	q = p;
+	q.opt[3] = 11; /* same slot bit, a generation not held */
+	sign(&q);
+	VERIFY(DSM_VERIFY_NOKEY, &q, &pair, NULL, 1000, 0);
+	/* no pair key for the claimed node */
+	VERIFY(DSM_VERIFY_NOKEY, &p, NULL, NULL, 1000, 0);
+	/* a key of another pair with the right generation: wrong MAC */
+	VERIFY(DSM_VERIFY_BADMAC, &p, &other, NULL, 1000, 0);
+	/* the MAC of version 3 does not verify the option as version 2 */
+	q = p;
+	q.opt[2] = DSM_OPT_VERSION;
+	VERIFY(DSM_VERIFY_BADMAC, &q, &pair, NULL, 1000, 0);
+	/* and a version 2 MAC does not verify as version 3 */
+	q = base_pkt(DSM_OPT_VERSION);
+	q.opt[3] = 9;
+	sign(&q);
+	q.opt[2] = DSM_OPT_VERSION_3;
+	VERIFY(DSM_VERIFY_BADMAC, &q, &pair, NULL, 1000, 0);
+	/* stale after a good MAC */
+	VERIFY(DSM_VERIFY_STALE, &p, &pair, NULL, 2000, 10);
+}
+
+static void test_verify_v3(void **state)
+{
+	struct dsm_mac_memo *memo = calloc(1, sizeof(*memo));
+
+	(void)state;
+	assert_non_null(memo);
+	verify_v3_cases(NULL);
+	verify_v3_cases(memo);
+	verify_v3_cases(memo);
+	assert_int_equal(memo->busy, 0);
+	free(memo);
+}
+
+/* dsm_siphash_32() is SipHash-2-4 of 32 bytes (the version 3 message). */
+static void test_siphash_32(void **state)
+{
+	uint8_t key[16], out[8];
+	union dsm_mac_msg m;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		rnd_bytes(key, 16);
+		rnd_bytes((uint8_t *)m.w, sizeof(m.w));
+		ref_siphash(key, (const uint8_t *)m.w, 32, out);
+		assert_int_equal(dsm_siphash_32(load_le64(key), load_le64(key + 8), &m),
+				 load_le64(out));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1201,6 +1322,8 @@ int main(void)
 		cmocka_unit_test(test_epoch_window),
 		cmocka_unit_test(test_key_matches),
 		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_verify_v3),
+		cmocka_unit_test(test_siphash_32),
 	};
 
 	return cmocka_run_group_tests_name("wire_native", tests, NULL, NULL);

@@ -21,7 +21,8 @@
  *   probe unlink PATH
  *   probe rmdir PATH
  *   probe udp-recv PORT SECONDS     count datagrams for SECONDS: "received N"
- *   probe udp-send ADDR PORT N [SIZE]  send N datagrams of SIZE bytes: "sent N"
+ *   probe udp-send ADDR PORT N [SIZE [SPORT]]  send N datagrams of SIZE bytes
+ *                                   (from source port SPORT): "sent N"
  *   probe udp-step ADDR PORT        one socket; a datagram per line of stdin,
  *                                   "send OK" or "send ERRNAME" for each
  *   probe fd-send FD                send "x" on the socket FD we were given
@@ -42,8 +43,21 @@
  *                                   option (IP_HDRINCL), MAC computed with
  *                                   the key KEYID of KEYFILE (or spoiled);
  *                                   version 2 (good1: version 1, whose MAC
- *                                   covers the IP ID; badver: version 3);
+ *                                   covers the IP ID; badver: version 4);
  *                                   EPOCH "now" is the current 10 s epoch
+ *   probe forge3 FILE DSTMAC SRCMAC SADDR DADDR PORT LABEL NODE EPOCH GEN KEYHEX
+ *                                   write FILE, an Ethernet and IPv4 header
+ *                                   (as attack_net_pkt capture saves one)
+ *                                   with a version 3 dsm option claiming
+ *                                   LABEL@NODE, generation GEN, its MAC made
+ *                                   with the 16-byte KEYHEX over UDP source
+ *                                   port 40000 (attack_net_pkt replay's) and
+ *                                   destination PORT: "forge3 OK"
+ *   probe mkstate DIR CLUSTER ID NAME
+ *                                   a server-state directory of an enrolled
+ *                                   node ID NAME of CLUSTER (its own CA and
+ *                                   operator key: for tests that run without
+ *                                   a server): "mkstate OK"
  *   probe lo-inject SADDR DADDR PORT PRIORITY
  *                                   one UDP datagram put on lo by a packet
  *                                   socket that skips the tc egress
@@ -63,6 +77,9 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include "peerlabel.h"
+#include "pki.h"
+#include "policy_sign.h"
+#include <sys/stat.h>
 #include <netinet/ip.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -404,15 +421,19 @@ static int do_udp_recv(int port, int seconds)
 	return 0;
 }
 
-static int do_udp_send(const char *addr, int port, unsigned long n, size_t size)
+static int do_udp_send(const char *addr, int port, unsigned long n, size_t size, int sport)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons((uint16_t)sport) };
 	static char buf[65000];
 	unsigned long sent = 0;
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int s = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
 
 	if (s < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || size > sizeof(buf))
 		return step("create", 0), 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sport && step("bind", bind(s, (struct sockaddr *)&me, sizeof(me)) == 0))
+		return 1;
 	memset(buf, 'd', size);
 	for (unsigned long i = 0; i < n; i++) {
 		if (sendto(s, buf, size, 0, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)size)
@@ -557,7 +578,7 @@ static int do_rawsend(char **a)
 	 * keeps the packet), malformed for dsm. A broken option length would
 	 * make the kernel drop the packet itself, before any socket. */
 	if (!strcmp(a[7], "badver"))
-		pkt.opt[2] = 3;
+		pkt.opt[2] = 4;
 	memcpy(pkt.opt + 16, mac, 8);
 	{
 		uint16_t sport = htons(40000), dport = sa.sin_port, ulen = htons(16);
@@ -569,6 +590,110 @@ static int do_rawsend(char **a)
 	memcpy(pkt.data, "forged!\n", 8);
 	return step("rawsend", sendto(s, &pkt, sizeof(pkt), 0, (struct sockaddr *)&sa,
 				      sizeof(sa)) == sizeof(pkt)) ? 1 : 0;
+}
+
+static int parse_mac(const char *s, unsigned char mac[6])
+{
+	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
+		      &mac[4], &mac[5]) == 6 ? 0 : -1;
+}
+
+/* A version 3 option as a forger with the pair key KEYHEX would write it
+ * (docs/wire.md: the MAC message binds the ports), in a frame header file
+ * for attack_net_pkt replay, which sends it from UDP port 40000. */
+static int do_forge3(char **a)
+{
+	unsigned char f[14 + 20 + 24] = { 0 }, key[16], msg[32], mac[8], *ip = f + 14, *o = ip + 20;
+	uint32_t label = htonl((uint32_t)strtoul(a[6], NULL, 0));
+	uint32_t node = htonl((uint32_t)strtoul(a[7], NULL, 0));
+	uint32_t epoch = htonl(!strcmp(a[8], "now") ? (uint32_t)(time(NULL) / 10)
+						    : (uint32_t)strtoul(a[8], NULL, 0));
+	uint16_t sport = htons(40000), dport = htons((uint16_t)atoi(a[5]));
+	FILE *out;
+
+	if (parse_mac(a[1], f) || parse_mac(a[2], f + 6) || inet_pton(AF_INET, a[3], ip + 12) != 1 ||
+	    inet_pton(AF_INET, a[4], ip + 16) != 1 || strlen(a[10]) != 32)
+		return usage();
+	for (int i = 0; i < 16; i++)
+		if (sscanf(a[10] + 2 * i, "%2hhx", &key[i]) != 1)
+			return usage();
+	f[12] = 0x08;
+	ip[0] = 0x40 | (20 + 24) / 4;
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	o[0] = 0x9e;
+	o[1] = 24;
+	o[2] = 3;
+	o[3] = (unsigned char)strtoul(a[9], NULL, 0);
+	memcpy(o + 4, &label, 4);
+	memcpy(o + 8, &node, 4);
+	memcpy(o + 12, &epoch, 4);
+	memcpy(msg, ip + 12, 8);
+	msg[8] = IPPROTO_UDP;
+	memset(msg + 9, 0, 3);
+	memcpy(msg + 12, &sport, 2);
+	memcpy(msg + 14, &dport, 2);
+	memcpy(msg + 16, o, 16);
+	if (siphash24(key, msg, sizeof(msg), mac))
+		return step("siphash", 0), 1;
+	memcpy(o + 16, mac, 8);
+	out = fopen(a[0], "w");
+	if (!out || fwrite(f, 1, sizeof(f), out) != sizeof(f) || fclose(out)) {
+		printf("forge3 failed\n");
+		return 1;
+	}
+	printf("forge3 OK\n");
+	return 0;
+}
+
+/* The files enrolment writes (dsmd/uplink.h), made here: a CA of our
+ * own, the node's key and certificate, an operator key, cluster and
+ * node-id. dsmd runs joined on them; no server needs to answer. */
+static int write_line(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f))
+		return -1;
+	return chmod(path, 0644);
+}
+
+static int do_mkstate(const char *dir, const char *cluster, const char *id, const char *name)
+{
+	const struct dsm_pki_issue req = { .role = DSM_ROLE_NODE, .name = name, .now = time(NULL),
+					   .lifetime_s = 86400 * 30 };
+	struct dsm_pki_ca ca = { 0 };
+	struct dsm_sign_key *op = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	char path[512], line[64];
+	int ok;
+
+	mkdir(dir, 0700);
+	snprintf(line, sizeof(line), "%s\n", id);
+	ok = !dsm_pki_ca_create(cluster, time(NULL), 86400 * 60, &ca) && !dsm_pki_key_new(&key) &&
+	     !dsm_pki_issue(&ca, &req, key, &cert) && !dsm_sign_key_generate(&op);
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	ok = ok && !dsm_pki_cert_save(path, ca.cert);
+	snprintf(path, sizeof(path), "%s/operator.pub", dir);
+	ok = ok && !dsm_sign_pubkey_write_file(op, path);
+	snprintf(path, sizeof(path), "%s/node.key", dir);
+	ok = ok && !dsm_pki_key_save(path, key);
+	ok = ok && !write_line(dir, "node-id", line);
+	snprintf(line, sizeof(line), "%s\n", cluster);
+	ok = ok && !write_line(dir, "cluster", line);
+	snprintf(path, sizeof(path), "%s/node.pem", dir);
+	ok = ok && !dsm_pki_cert_save(path, cert); /* last: enrolled from now on */
+	dsm_pki_ca_free(&ca);
+	dsm_sign_key_free(op);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	printf("mkstate %s\n", ok ? "OK" : "failed");
+	return ok ? 0 : 1;
 }
 
 /*
@@ -719,9 +844,14 @@ int main(int argc, char **argv)
 		return step("rmdir", rmdir(argv[2]) == 0) ? 1 : 0;
 	if (!strcmp(op, "udp-recv") && argc == 4)
 		return do_udp_recv(atoi(argv[2]), atoi(argv[3]));
-	if (!strcmp(op, "udp-send") && (argc == 5 || argc == 6))
+	if (!strcmp(op, "udp-send") && argc >= 5 && argc <= 7)
 		return do_udp_send(argv[2], atoi(argv[3]), strtoul(argv[4], NULL, 0),
-				   argc == 6 ? strtoul(argv[5], NULL, 0) : 64);
+				   argc >= 6 ? strtoul(argv[5], NULL, 0) : 64,
+				   argc == 7 ? atoi(argv[6]) : 0);
+	if (!strcmp(op, "forge3") && argc == 13)
+		return do_forge3(argv + 2);
+	if (!strcmp(op, "mkstate") && argc == 6)
+		return do_mkstate(argv[2], argv[3], argv[4], argv[5]);
 	if (!strcmp(op, "udp-step") && argc == 4)
 		return do_udp_step(argv[2], atoi(argv[3]));
 	if (!strcmp(op, "fd-send") && argc == 3)
