@@ -160,22 +160,30 @@ static int srv_send(struct dsm_tls_conn *t, struct dsm_msg *m)
 	return err;
 }
 
+/* Bytes read from the session but not yet fed: dsmd may send two frames
+ * in one write (a PING and a batch), and the second is the next call's.
+ * Only the server thread reads, one session at a time. */
+static uint8_t pending[4096];
+static size_t pending_off, pending_len;
+
 static int srv_recv(struct dsm_tls_conn *t, struct dsm_msg_reader *rd, struct dsm_msg *m)
 {
-	uint8_t buf[4096];
-
 	for (;;) {
-		size_t got = 0, used = 0, off = 0;
-		int r = dsm_tls_read(t, buf, sizeof(buf), &got);
+		size_t got = 0, used = 0;
+		int r;
 
-		if (r)
-			return -EIO;
-		while (off < got) {
-			r = dsm_msg_reader_feed(rd, buf + off, got - off, &used, m);
-			off += used;
+		if (pending_off < pending_len) {
+			r = dsm_msg_reader_feed(rd, pending + pending_off, pending_len - pending_off,
+						&used, m);
+			pending_off += used;
 			if (r)
-				return r == 1 && off == got ? 0 : r == 1 ? -E2BIG : r;
+				return r == 1 ? 0 : r;
+			continue;
 		}
+		pending_off = pending_len = 0;
+		if (dsm_tls_read(t, pending, sizeof(pending), &got))
+			return -EIO;
+		pending_len = got;
 	}
 }
 
@@ -281,6 +289,7 @@ static void serve_one(struct server *s, int fd, unsigned session)
 	struct dsm_msg m = { 0 };
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+	pending_off = pending_len = 0; /* a new session */
 	dsm_msg_reader_init(&rd, DSM_MSG_FROM_NODE);
 	if (dsm_tls_conn_new(s->ctx, fd, &t) || dsm_tls_handshake(t) != DSM_TLS_DONE ||
 	    srv_recv(t, &rd, &m))
