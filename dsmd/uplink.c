@@ -25,6 +25,11 @@
  *
  * ALARMS: once READY, the alarm log is forwarded (uplink_alarms.c), on
  * the tick and after each ALARMS_ACK; HELLO says the highest seq spooled.
+ *
+ * FRESH (protocol 2): the server's freshness statements (uplink_fresh.c);
+ * HELLO offers protocol versions 1 and 2, HELLO_OK chooses, and every
+ * frame after it must be of the chosen version (HELLO, HELLO_OK and ERROR
+ * are always version 1).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -284,6 +289,7 @@ static int install(struct dsmd *d, const struct dsm_msg_bytes *b, struct dsmd_re
 	free(u->bundle);
 	u->bundle = copy;
 	u->bundle_len = b->len;
+	dsmd_uplink_fresh_installed(d);
 	return 0;
 }
 
@@ -314,6 +320,7 @@ static void on_hello_ok(struct dsmd *d, const struct dsm_msg *m)
 
 	u->phase = UPLINK_READY;
 	u->attempt = 0;
+	u->conn.version = m->hello_ok.version;
 	u->last_ping_ms = u->last_read_ms = dsmd_uplink_mono_ms();
 	log_info("uplink: %s: session up (protocol %u), node %s of cluster %s, policy "
 		 "version %llu", d->o.servers[u->server], m->hello_ok.version, u->st.name,
@@ -373,6 +380,11 @@ static void on_message(struct dsmd *d, const struct dsm_msg *m)
 	struct dsmd_uplink *u = d->uplink;
 	struct dsm_msg pong = { .type = DSM_MSG_PONG };
 
+	if (m->version != dsm_msg_frame_version(m->type, u->conn.version)) {
+		send_error(d, DSM_ERR_UNEXPECTED, m->id, "frame of another protocol version");
+		drop(d, -EPROTO, "a frame of another protocol version than the session's");
+		return;
+	}
 	if (u->phase == UPLINK_HELLO && m->type != DSM_MSG_HELLO_OK && m->type != DSM_MSG_ERROR) {
 		send_error(d, DSM_ERR_UNEXPECTED, m->id, "HELLO_OK expected");
 		drop(d, -EPROTO, "unexpected message before HELLO_OK");
@@ -392,6 +404,9 @@ static void on_message(struct dsmd *d, const struct dsm_msg *m)
 		return;
 	case DSM_MSG_POLICY:
 		on_policy(d, m);
+		return;
+	case DSM_MSG_FRESH:
+		dsmd_uplink_fresh_on(d, m);
 		return;
 	case DSM_MSG_ALARMS_ACK:
 		if (dsmd_uplink_alarms_ack(d, m))
@@ -494,6 +509,7 @@ void dsmd_uplink_tick(struct dsmd *d)
 
 	if (!u)
 		return;
+	dsmd_uplink_fresh_tick(d);
 	if (u->phase == UPLINK_WAITING) {
 		if (now >= u->next_at_ms)
 			begin(d);
@@ -577,6 +593,7 @@ int dsmd_uplink_open(struct dsmd *d)
 				  DSM_SIGN_MAX_SIZE);
 	if (err && err != -ENOENT)
 		return log_errno(LOG_ERR, err, "uplink: %s/policy.signed", d->o.server_state);
+	dsmd_uplink_fresh_load(d);
 	log_info("uplink: node %s (%u) of cluster %s, %u server%s", u->st.name, u->st.node_id,
 		 u->st.cluster, d->o.n_servers, d->o.n_servers == 1 ? "" : "s");
 	return 0;
@@ -610,6 +627,7 @@ void dsmd_uplink_close(struct dsmd *d)
 	SSL_CTX_free(u->ctx);
 	EVP_PKEY_free(u->renew_key);
 	free(u->bundle);
+	dsmd_uplink_fresh_free(&u->fresh);
 	dsmd_uplink_state_free(&u->st);
 	free(u);
 	d->uplink = NULL;

@@ -101,12 +101,14 @@ static void compact(struct srv_conn *c)
 
 int srv_conn_send(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
+	struct dsm_msg framed = *m; /* in the session's protocol version */
 	int err;
 
 	if (c->dead)
 		return -EPIPE;
 	compact(c);
-	err = dsm_msg_encode(m, &c->out);
+	framed.version = (uint8_t)dsm_msg_frame_version(m->type, c->version);
+	err = dsm_msg_encode(&framed, &c->out);
 	if (!err && pending(c) > SRV_OUT_MAX) {
 		srv_warn("conn: %s: output queue over %u bytes: a slow reader, closed",
 			 who(c), SRV_OUT_MAX);
@@ -242,6 +244,7 @@ int srv_conn_accept(struct srv *s, int fd, const char *addr)
 	}
 	c->src = (struct dsm_source){ .fd = fd, .ready = conn_ready };
 	c->state = SRV_CONN_HANDSHAKE;
+	c->version = DSM_MSG_VERSION_MIN; /* until HELLO_OK chooses */
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	dsm_msg_reader_init(&c->rd, DSM_MSG_FROM_NODE);
 	c->last_read_ms = srv_now_ms();

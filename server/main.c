@@ -3,7 +3,7 @@
  * dsm-server: flags, signals, the loop.
  *
  *   dsm-server --state DIR --listen ADDR:PORT [--control PATH]
- *              [--admit-rate N/s] [-v]
+ *              [--admit-rate N/s] [--fresh-expiry S] [--fresh-interval S] [-v]
  *
  * A bad flag is one line on stderr and exit status 2; a state directory
  * that does not check out is one line naming what is wrong and status 1.
@@ -27,7 +27,8 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-#define USAGE "dsm-server --state DIR --listen ADDR:PORT [--control PATH] [--admit-rate N/s] [-v]"
+#define USAGE "dsm-server --state DIR --listen ADDR:PORT [--control PATH] [--admit-rate N/s] " \
+	      "[--fresh-expiry SECONDS] [--fresh-interval SECONDS] [-v]"
 
 static int usage(const char *why, const char *what)
 {
@@ -47,6 +48,20 @@ static int parse_rate(const char *arg, unsigned int *rate)
 	return 0;
 }
 
+/* Whole seconds, 1 .. max, as milliseconds. */
+static int parse_seconds(const char *arg, unsigned long max, uint32_t *ms)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (end == arg || *end || errno || !n || n > max || arg[0] == '-')
+		return -EINVAL;
+	*ms = (uint32_t)(n * 1000);
+	return 0;
+}
+
 static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verbose)
 {
 	static const struct option opts[] = {
@@ -54,6 +69,8 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		{ "listen", required_argument, NULL, 'l' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "admit-rate", required_argument, NULL, 'r' },
+		{ "fresh-expiry", required_argument, NULL, 'e' },
+		{ "fresh-interval", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -71,6 +88,14 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 			if (parse_rate(optarg, &cfg->admit_rate))
 				return usage("--admit-rate: want N or N/s, 1 to 100000", optarg);
 			break;
+		case 'e':
+			if (parse_seconds(optarg, SRV_FRESH_EXPIRY_MAX_MS / 1000, &cfg->fresh_expiry_ms))
+				return usage("--fresh-expiry: want seconds, 1 to 604800", optarg);
+			break;
+		case 'i':
+			if (parse_seconds(optarg, SRV_FRESH_EXPIRY_MAX_MS / 1000, &cfg->fresh_interval_ms))
+				return usage("--fresh-interval: want seconds, 1 to 604800", optarg);
+			break;
 		case 'h':
 			printf("usage: " USAGE "\n");
 			return 1;
@@ -84,6 +109,9 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		return usage("unexpected argument", argv[optind]);
 	if (!cfg->state_dir || !cfg->listen)
 		return usage("--state and --listen are required", NULL);
+	if (cfg->fresh_interval_ms &&
+	    cfg->fresh_interval_ms >= (cfg->fresh_expiry_ms ? cfg->fresh_expiry_ms : SRV_FRESH_EXPIRY_MS))
+		return usage("--fresh-interval must be below --fresh-expiry (default 3600)", NULL);
 	return 0;
 }
 

@@ -35,6 +35,9 @@
 #define SRV_TOKEN_TTL_MAX_S  86400
 #define SRV_TOKEN_LEN        32          /* random bytes; 64 hex characters */
 #define SRV_CONTROL_PATH     "/run/dsm-server/control.sock"
+#define SRV_FRESH_EXPIRY_MS  (3600u * 1000) /* a freshness statement's validity */
+#define SRV_FRESH_EXPIRY_MIN_MS 1000
+#define SRV_FRESH_EXPIRY_MAX_MS (7u * 86400 * 1000)
 
 struct srv_conn;
 
@@ -43,12 +46,23 @@ struct srv_config {
 	const char *listen;       /* ADDR:PORT */
 	const char *control;      /* unix socket path */
 	unsigned int admit_rate;  /* handshakes per second */
+	uint32_t fresh_expiry_ms; /* 0: SRV_FRESH_EXPIRY_MS */
+	uint32_t fresh_interval_ms; /* below the expiry; 0: a third of it */
 };
 
 struct srv_policy {
 	uint64_t version;
 	uint8_t *buf;             /* the signed envelope, as pushed */
 	size_t len;
+};
+
+struct srv_fresh {
+	uint8_t *buf;             /* the newest freshness statement; NULL none */
+	size_t len;
+	uint64_t version;         /* the policy version it is about */
+	uint64_t issued_ms, expires_ms; /* wall clock */
+	uint64_t next_ms;         /* monotonic: issue the next one then */
+	uint32_t expiry_ms, interval_ms;
 };
 
 struct srv_alarm_log {
@@ -70,6 +84,7 @@ struct srv {
 	SSL_CTX *tls;
 	struct dsm_store *store;
 	struct srv_policy policy;
+	struct srv_fresh fresh;
 	struct srv_alarm_log alarms;
 
 	struct dsm_loop *loop;
@@ -88,6 +103,7 @@ struct srv {
 /* ---- util.c: time, hex, paths, files --------------------------------- */
 
 uint64_t srv_now_ms(void);        /* monotonic */
+uint64_t srv_wall_ms(void);       /* milliseconds since the epoch */
 time_t srv_wall(void);            /* seconds since the epoch */
 /* n bytes as lower-case hex into out (2n + 1 bytes). */
 void srv_hex(const uint8_t *b, size_t n, char *out);
@@ -176,6 +192,7 @@ struct srv_conn {
 	uint64_t deadline_ms;          /* handshake, first message, closing */
 	uint64_t last_read_ms;
 	uint64_t next_id;              /* the server's request ids */
+	unsigned int version;          /* the session's protocol version (HELLO_OK) */
 	uint64_t policy_sent;          /* the version of the POLICY in flight; 0 none */
 };
 
@@ -242,6 +259,18 @@ int srv_policy_offer(struct srv *s, struct srv_conn *c, uint64_t node_version);
 /* POLICY_ACK from c's node. */
 int srv_policy_ack(struct srv *s, struct srv_conn *c, const struct dsm_msg_policy_ack *a);
 const char *srv_policy_result_name(uint32_t result);
+
+/* ---- fresh.c: freshness statements ----------------------------------- */
+
+/* Sign a new statement about the policy in force (none without one) and
+ * send it to every node session of protocol 2 or later: at a push and
+ * when the interval is up. The number of sessions it went to, or -errno. */
+int srv_fresh_issue(struct srv *s);
+/* Issue when the interval is up (the tick). */
+void srv_fresh_tick(struct srv *s);
+/* The newest statement to c, after HELLO (and POLICY, if any). */
+int srv_fresh_offer(struct srv *s, struct srv_conn *c);
+void srv_fresh_free(struct srv *s);
 
 /* ---- alarms.c: alarms.jsonl ------------------------------------------- */
 

@@ -33,6 +33,7 @@
 #include "../../server/conn.c"
 #include "../../server/control.c"
 #include "../../server/enrol.c"
+#include "../../server/fresh.c"
 #include "../../server/listen.c"
 #include "../../server/log.c"
 #include "../../server/nodes.c"
