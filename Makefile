@@ -115,6 +115,13 @@ $(O)/bench/%: bench/%.c $(BPF_SKEL) $(BENCH_SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -I$(O)/bench $(CFLAGS) $(WARN) $< $(LDLIBS) -o $@
 
+# ...except server_scale, which drives dsm-server and speaks the channel
+# with lib/tls and lib/chan_msg (docs/performance.md, "The Security Server
+# at scale").
+$(O)/bench/server_scale: bench/server_scale.c $(O)/libdsm.a $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< $(O)/libdsm.a $(LDLIBS) -lm -o $@
+
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h lib/*.h include/dsm/*.h) $(BPF_SKEL)
 	@mkdir -p $(@D)
