@@ -43,7 +43,7 @@ DSMCTL_SRC := $(wildcard dsmctl/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl) $(if $(SERVER_SRC),$(O)/dsm-server)
 
-.PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench clean
+.PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench bench-server clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 
@@ -194,6 +194,12 @@ bench:
 	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory all
 	@bench/run $(BENCH_ARGS)
+
+# Only the Security Server at scale (bench/server_scale, about a minute;
+# docs/performance.md): SERVER_BENCH_ARGS="-n 2000 --pushes 9" for others.
+bench-server:
+	@$(MAKE) --no-print-directory $(O)/dsm-server $(O)/dsmctl $(O)/bench/server_scale
+	@$(O)/bench/server_scale $(SERVER_BENCH_ARGS)
 
 clean:
 	rm -rf $(O)/lib $(O)/san $(O)/fuzz $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm
