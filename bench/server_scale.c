@@ -830,6 +830,21 @@ static struct mem server_mem(void)
 	return m;
 }
 
+/* The server's time on a CPU so far, in seconds (/proc/PID/schedstat). */
+static double server_cpu(void)
+{
+	char path[64];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)B.pid);
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%llu", &ns) != 1)
+		die("%s: does not read", path);
+	fclose(f);
+	return (double)ns / 1e9;
+}
+
 static void run(const char *what, char *const argv[])
 {
 	int st;
@@ -1032,6 +1047,7 @@ static bool server_has_all(uint64_t v)
 
 struct push_result {
 	double answer, last_ack, recorded; /* seconds from the push */
+	double cpu;                        /* the server's CPU seconds until recorded */
 	unsigned sent_to;
 	unsigned polls;
 };
@@ -1047,6 +1063,7 @@ static struct push_result push_once(unsigned version)
 	B.envelope = sp.env;
 	B.envelope_len = sp.len;
 	push_target = version;
+	r.cpu = server_cpu();
 	t0 = now_us();
 	ctl_start("policy-push\n", sp.fd);
 	while (!ctl_pending.done || !all_acked()) {
@@ -1077,6 +1094,7 @@ static struct push_result push_once(unsigned version)
 		pump(5);
 	}
 	r.recorded = secs(now_us() - t0);
+	r.cpu = server_cpu() - r.cpu;
 	close(sp.fd);
 	return r; /* B.envelope stays: a reconnecting node behind would get it */
 }
@@ -1248,7 +1266,7 @@ static void flags(int argc, char **argv)
 		switch (o) {
 		case 'n': B.n = parse_uint("-n", optarg, 1, 4000); break;
 		case 'p': B.pushes = parse_uint("--pushes", optarg, 1, 100); break;
-		case 'S': B.storms = parse_uint("--storms", optarg, 1, 20); break;
+		case 'S': B.storms = parse_uint("--storms", optarg, 0, 20); break;
 		case 'r': B.rules = parse_uint("--rules", optarg, 1, 200000); break;
 		case 'a': B.admit_rate = parse_uint("--admit-rate", optarg, 1, 100000); break;
 		case 's': B.server_bin = optarg; break;
@@ -1388,7 +1406,7 @@ static void cleanup(void)
 int main(int argc, char **argv)
 {
 	struct push_result *pr;
-	double *recorded, *answer, *last_ack, t_add, t_enrol, t_first, rec_min, rec_max;
+	double *recorded, *answer, *last_ack, *cpu, t_add, t_enrol, t_first, rec_min, rec_max;
 	struct mem idle, after_push, after_storm;
 	struct rotation rot;
 	struct storm *sto, st_med;
@@ -1420,7 +1438,7 @@ int main(int argc, char **argv)
 	}
 	server_start();
 	server_wait();
-	note("%u managers: node-add", B.n);
+	note("dsm-server is pid %d; %u managers: node-add", (int)B.pid, B.n);
 	t_add = node_add_all();
 	note("enrolment");
 	t_enrol = enrol_all();
@@ -1433,7 +1451,8 @@ int main(int argc, char **argv)
 	recorded = calloc(B.pushes, sizeof(double));
 	answer = calloc(B.pushes, sizeof(double));
 	last_ack = calloc(B.pushes, sizeof(double));
-	if (!pr || !recorded || !answer || !last_ack)
+	cpu = calloc(B.pushes, sizeof(double));
+	if (!pr || !recorded || !answer || !last_ack || !cpu)
 		die("out of memory");
 	for (unsigned k = 0; k < B.pushes; k++) {
 		note("push %u of %u", k + 1, B.pushes);
@@ -1443,6 +1462,7 @@ int main(int argc, char **argv)
 		recorded[k] = pr[k].recorded;
 		answer[k] = pr[k].answer;
 		last_ack[k] = pr[k].last_ack;
+		cpu[k] = pr[k].cpu;
 		settle(PUSH_GAP_MS);
 	}
 	rec_min = rec_max = recorded[0];
@@ -1453,10 +1473,10 @@ int main(int argc, char **argv)
 	after_push = server_mem();
 	note("key rotation");
 	rot = rotate();
-	sto = calloc(B.storms, sizeof(*sto));
-	st_all = calloc(B.storms, sizeof(double));
-	st_first = calloc(B.storms, sizeof(double));
-	st_rate = calloc(B.storms, sizeof(double));
+	sto = calloc(B.storms + 1, sizeof(*sto));
+	st_all = calloc(B.storms + 1, sizeof(double));
+	st_first = calloc(B.storms + 1, sizeof(double));
+	st_rate = calloc(B.storms + 1, sizeof(double));
 	if (!sto || !st_all || !st_first || !st_rate)
 		die("out of memory");
 	for (unsigned k = 0; k < B.storms; k++) {
@@ -1468,19 +1488,22 @@ int main(int argc, char **argv)
 		st_peak = fmax(st_peak, sto[k].peak);
 		settle(PUSH_GAP_MS);
 	}
-	st_min = st_max = st_all[0];
+	st_min = st_max = B.storms ? st_all[0] : NAN;
 	for (unsigned k = 0; k < B.storms; k++) {
 		st_min = fmin(st_min, st_all[k]);
 		st_max = fmax(st_max, st_all[k]);
 	}
-	st_med = (struct storm){ .all = median(st_all, B.storms), .first = median(st_first, B.storms),
-				 .rate = median(st_rate, B.storms), .peak = st_peak };
+	st_med = (struct storm){ .all = NAN, .first = NAN, .rate = NAN, .peak = NAN };
+	if (B.storms)
+		st_med = (struct storm){ .all = median(st_all, B.storms),
+			.first = median(st_first, B.storms), .rate = median(st_rate, B.storms),
+			.peak = st_peak };
 	settle(500);
 	after_storm = server_mem();
 
 	{
 		const double med_rec = median(recorded, B.pushes), med_ans = median(answer, B.pushes),
-			     med_last = median(last_ack, B.pushes);
+			     med_last = median(last_ack, B.pushes), med_cpu = median(cpu, B.pushes);
 
 		if (!B.json_only) {
 			printf("\n### Security Server at scale\n\n");
@@ -1503,6 +1526,8 @@ int main(int argc, char **argv)
 			printf("| ... the control answer (verified, stored, POLICY queued to all) | median %.3f s |\n",
 			       med_ans);
 			printf("| ... the last POLICY_ACK sent by a manager | median %.3f s |\n", med_last);
+			printf("| ... the server's CPU time for the push, to the last ack recorded | median %.3f s |\n",
+			       med_cpu);
 			printf("| server memory after the pushes | VmRSS %.1f MiB, VmHWM %.1f MiB |\n",
 			       after_push.rss, after_push.hwm);
 			if (rot.measured)
@@ -1511,15 +1536,20 @@ int main(int argc, char **argv)
 				       rot.install, rot.switched);
 			else
 				printf("| key rotation | not measured (%s) |\n", rot.why);
-			printf("| **reconnect storm**: kill -9, restart, all %u at HELLO_OK, %u storms | "
-			       "**median %.2f s** after the restart (min %.2f, max %.2f) |\n", B.n,
-			       B.storms, st_med.all, st_min, st_max);
-			printf("| ... the first session back | median %.3f s after the restart |\n",
-			       st_med.first);
-			printf("| ... the rate sessions came back at | median %.0f/s, %.0f in the best second |\n",
-			       st_med.rate, st_med.peak);
-			printf("| server memory after the storm | VmRSS %.1f MiB, VmHWM %.1f MiB |\n",
-			       after_storm.rss, after_storm.hwm);
+			if (!B.storms) {
+				printf("| reconnect storm | not measured (--storms 0) |\n");
+			} else {
+				printf("| **reconnect storm**: kill -9, restart, all %u at HELLO_OK, %u storms | "
+				       "**median %.2f s** after the restart (min %.2f, max %.2f) |\n", B.n,
+				       B.storms, st_med.all, st_min, st_max);
+				printf("| ... the first session back | median %.3f s after the restart |\n",
+				       st_med.first);
+				printf("| ... the rate sessions came back at | median %.0f/s, %.0f in the "
+				       "best second |\n", st_med.rate, st_med.peak);
+			}
+			if (B.storms)
+				printf("| server memory after the storm | VmRSS %.1f MiB, VmHWM %.1f MiB |\n",
+				       after_storm.rss, after_storm.hwm);
 			printf("\nPush times (s): ");
 			for (unsigned k = 0; k < B.pushes; k++)
 				printf("%s%.3f", k ? ", " : "", pr[k].recorded);
@@ -1542,22 +1572,26 @@ int main(int argc, char **argv)
 		       t_enrol, t_first, idle.rss, idle.hwm, med_rec, rec_min, rec_max);
 		for (unsigned k = 0; k < B.pushes; k++)
 			printf("%s%.4f", k ? "," : "", pr[k].recorded);
-		printf("]},\"push_answer_s\":%.4f,\"push_last_ack_s\":%.4f,"
-		       "\"push_rss_mib\":%.1f,\"push_hwm_mib\":%.1f,", med_ans, med_last,
+		printf("]},\"push_answer_s\":%.4f,\"push_last_ack_s\":%.4f,\"push_server_cpu_s\":%.4f,"
+		       "\"push_rss_mib\":%.1f,\"push_hwm_mib\":%.1f,", med_ans, med_last, med_cpu,
 		       after_push.rss, after_push.hwm);
 		if (rot.measured)
 			printf("\"rotation\":{\"generation\":%llu,\"install_s\":%.4f,\"switch_s\":%.4f},",
 			       (unsigned long long)rot.generation, rot.install, rot.switched);
 		else
 			printf("\"rotation\":null,");
-		printf("\"storm_s\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f,\"runs\":[",
-		       st_med.all, st_min, st_max);
-		for (unsigned k = 0; k < B.storms; k++)
-			printf("%s%.3f", k ? "," : "", sto[k].all);
-		printf("]},\"storm_first_s\":%.4f,\"storm_rate_per_s\":%.1f,\"storm_peak_per_s\":%.0f,"
-		       "\"storm_rss_mib\":%.1f,\"storm_hwm_mib\":%.1f,\"bad_policy\":%u,\"errors\":%u}\n",
-		       st_med.first, st_med.rate, st_med.peak, after_storm.rss, after_storm.hwm,
-		       B.bad_policy, B.refused);
+		if (B.storms) {
+			printf("\"storm_s\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f,\"runs\":[",
+			       st_med.all, st_min, st_max);
+			for (unsigned k = 0; k < B.storms; k++)
+				printf("%s%.3f", k ? "," : "", sto[k].all);
+			printf("]},\"storm_first_s\":%.4f,\"storm_rate_per_s\":%.1f,"
+			       "\"storm_peak_per_s\":%.0f,\"storm_rss_mib\":%.1f,\"storm_hwm_mib\":%.1f,",
+			       st_med.first, st_med.rate, st_med.peak, after_storm.rss, after_storm.hwm);
+		} else {
+			printf("\"storm_s\":null,");
+		}
+		printf("\"bad_policy\":%u,\"errors\":%u}\n", B.bad_policy, B.refused);
 	}
 	fflush(stdout);
 	cleanup();
