@@ -86,10 +86,12 @@
 #define SETUP_MS        10000    /* dsmd: connect, TLS and HELLO within this */
 #define BACKOFF_MIN_MS  1000     /* dsmd's full-jitter backoff */
 #define BACKOFF_MAX_MS  30000
-#define ENROL_INFLIGHT  256
+#define ENROL_INFLIGHT  64
+#define ENROL_TRIES     3
 #define ENVELOPE_VERSION_OFF 44  /* docs/policy.md: the envelope's u64 version */
 #define ENVELOPE_MIN    (DSM_SIGN_HDR_LEN + DSM_SIGN_SIG_LEN)
 #define PUSH_GAP_MS     1000
+#define IDLE_MS         4000     /* two heartbeats: every session PINGs twice */
 #define PHASE_TIMEOUT_MS 120000
 
 enum kind { K_MGR = 1, K_CTL };
@@ -119,6 +121,8 @@ struct mgr {
 	enum mstate st;
 	bool enrol;       /* this session enrols */
 	bool enrolled;
+	bool enrol_failed; /* to be tried again, with a new token */
+	unsigned enrol_tries;
 	bool want_write;
 	uint32_t watched;
 	unsigned attempt;
@@ -155,7 +159,7 @@ static struct {
 	struct dsm_sign_pubkey *op_pub;
 	const uint8_t *envelope; /* the one pushed last */
 	size_t envelope_len;
-	unsigned ready, enrolled, enrol_inflight;
+	unsigned ready, enrolled, enrol_inflight, enrol_retries;
 	unsigned bad_policy, refused, drops;
 	uint64_t *hello_at;      /* storm: HELLO_OK times */
 	unsigned nhello;
@@ -271,9 +275,15 @@ static void drop(struct mgr *m, const char *why)
 	if (m->enrol) {
 		B.enrol_inflight--;
 		m->enrol = false;
-		if (!m->enrolled)
-			die("%s: enrolment failed: %s", m->name, why);
 		m->st = M_OFF;
+		if (!m->enrolled) {
+			if (m->enrol_tries >= ENROL_TRIES)
+				die("%s: enrolment failed %u times, the last: %s", m->name,
+				    m->enrol_tries, why);
+			note("%s: enrolment failed (%s); again with a new token", m->name, why);
+			m->enrol_failed = true;
+			B.enrol_retries++;
+		}
 		return;
 	}
 	B.drops++;
@@ -963,24 +973,37 @@ static void settle(unsigned ms)
 		pump(20);
 }
 
+/* A join token for m (a pending node gets a new one). */
+static void node_add(struct mgr *m)
+{
+	char line[64];
+	json_object *o;
+	const char *tok;
+
+	snprintf(line, sizeof(line), "node-add %s\n", m->name);
+	o = ctl_call(line, -1);
+	tok = jstr(o, "token");
+	if (!tok || jstr(o, "error"))
+		die("node-add %s: %s", m->name, jstr(o, "error") ?: "no token");
+	snprintf(m->token, sizeof(m->token), "%s", tok);
+	json_object_put(o);
+}
+
 static double node_add_all(void)
 {
 	const uint64_t t0 = now_us();
 
-	for (unsigned i = 0; i < B.n; i++) {
-		char line[64];
-		json_object *o;
-		const char *tok;
-
-		snprintf(line, sizeof(line), "node-add %s\n", B.m[i].name);
-		o = ctl_call(line, -1);
-		tok = jstr(o, "token");
-		if (!tok || jstr(o, "error"))
-			die("node-add %s: %s", B.m[i].name, jstr(o, "error") ?: "no token");
-		snprintf(B.m[i].token, sizeof(B.m[i].token), "%s", tok);
-		json_object_put(o);
-	}
+	for (unsigned i = 0; i < B.n; i++)
+		node_add(&B.m[i]);
 	return secs(now_us() - t0);
+}
+
+static void enrol_start(struct mgr *m)
+{
+	m->enrol = true;
+	m->enrol_tries++;
+	B.enrol_inflight++;
+	mgr_connect(m);
 }
 
 static double enrol_all(void)
@@ -989,13 +1012,14 @@ static double enrol_all(void)
 	unsigned next = 0;
 
 	while (!all_enrolled()) {
-		while (next < B.n && B.enrol_inflight < ENROL_INFLIGHT) {
-			struct mgr *m = &B.m[next++];
-
-			m->enrol = true;
-			B.enrol_inflight++;
-			mgr_connect(m);
-		}
+		for (unsigned i = 0; i < next; i++)
+			if (B.m[i].enrol_failed) {
+				B.m[i].enrol_failed = false;
+				node_add(&B.m[i]);
+				enrol_start(&B.m[i]);
+			}
+		while (next < B.n && B.enrol_inflight < ENROL_INFLIGHT)
+			enrol_start(&B.m[next++]);
 		if (now_us() - t0 > 600 * 1000000ull)
 			die("enrolment: %u of %u in 600 s", B.enrolled, B.n);
 		pump(20);
@@ -1172,6 +1196,7 @@ static struct rotation rotate(void)
 struct storm {
 	double kill_to_start, first, all; /* from the restart */
 	double rate, peak;                /* sessions a second: overall, best second */
+	double cpu;                       /* the new server's CPU seconds until all were back */
 	unsigned drops;
 };
 
@@ -1202,6 +1227,7 @@ static struct storm storm(void)
 	server_start();
 	s.kill_to_start = secs(t0 - t_kill);
 	wait_until(all_back, "reconnect storm", 600000);
+	s.cpu = server_cpu();
 	B.record_hello = false;
 	if (B.nhello < B.n)
 		die("storm: %u HELLO_OK for %u managers", B.nhello, B.n);
@@ -1406,11 +1432,11 @@ static void cleanup(void)
 int main(int argc, char **argv)
 {
 	struct push_result *pr;
-	double *recorded, *answer, *last_ack, *cpu, t_add, t_enrol, t_first, rec_min, rec_max;
+	double *recorded, *answer, *last_ack, *cpu, idle_cpu, t_add, t_enrol, t_first, rec_min, rec_max;
 	struct mem idle, after_push, after_storm;
 	struct rotation rot;
 	struct storm *sto, st_med;
-	double *st_all, *st_first, *st_rate, st_min, st_max, st_peak = 0;
+	double *st_all, *st_first, *st_rate, *st_cpu, st_min, st_max, st_peak = 0;
 	size_t env_len;
 	long ncpu;
 
@@ -1444,7 +1470,10 @@ int main(int argc, char **argv)
 	t_enrol = enrol_all();
 	note("first connection");
 	t_first = connect_all();
-	settle(1500);
+	settle(1000);
+	idle_cpu = server_cpu();
+	settle(IDLE_MS);
+	idle_cpu = (server_cpu() - idle_cpu) / (IDLE_MS / 1000.0);
 	idle = server_mem();
 
 	pr = calloc(B.pushes, sizeof(*pr));
@@ -1477,7 +1506,8 @@ int main(int argc, char **argv)
 	st_all = calloc(B.storms + 1, sizeof(double));
 	st_first = calloc(B.storms + 1, sizeof(double));
 	st_rate = calloc(B.storms + 1, sizeof(double));
-	if (!sto || !st_all || !st_first || !st_rate)
+	st_cpu = calloc(B.storms + 1, sizeof(double));
+	if (!sto || !st_all || !st_first || !st_rate || !st_cpu)
 		die("out of memory");
 	for (unsigned k = 0; k < B.storms; k++) {
 		note("reconnect storm %u of %u", k + 1, B.storms);
@@ -1485,6 +1515,7 @@ int main(int argc, char **argv)
 		st_all[k] = sto[k].all;
 		st_first[k] = sto[k].first;
 		st_rate[k] = sto[k].rate;
+		st_cpu[k] = sto[k].cpu;
 		st_peak = fmax(st_peak, sto[k].peak);
 		settle(PUSH_GAP_MS);
 	}
@@ -1497,7 +1528,7 @@ int main(int argc, char **argv)
 	if (B.storms)
 		st_med = (struct storm){ .all = median(st_all, B.storms),
 			.first = median(st_first, B.storms), .rate = median(st_rate, B.storms),
-			.peak = st_peak };
+			.peak = st_peak, .cpu = median(st_cpu, B.storms) };
 	settle(500);
 	after_storm = server_mem();
 
@@ -1515,12 +1546,15 @@ int main(int argc, char **argv)
 			printf("| measurement | result |\n|---|---|\n");
 			printf("| node-add, one at a time on the control socket | %.2f s (%.0f/s) |\n",
 			       t_add, B.n / t_add);
-			printf("| enrolment, ENROL sessions (%u at once at most) | %.2f s (%.0f/s) |\n",
-			       ENROL_INFLIGHT, t_enrol, B.n / t_enrol);
+			printf("| enrolment, ENROL sessions (%u at once at most) | %.2f s (%.0f/s); "
+			       "%u tried again |\n", ENROL_INFLIGHT, t_enrol, B.n / t_enrol,
+			       B.enrol_retries);
 			printf("| first connection, all sessions at HELLO_OK | %.2f s (%.0f/s) |\n",
 			       t_first, B.n / t_first);
 			printf("| server memory, %u idle sessions | VmRSS %.1f MiB, VmHWM %.1f MiB |\n",
 			       B.n, idle.rss, idle.hwm);
+			printf("| server CPU, %u idle sessions (a PING each every %u ms) | %.1f %% of a CPU |\n",
+			       B.n, HEARTBEAT_MS, idle_cpu * 100);
 			printf("| **policy push until the server has every ack** | **median %.3f s** "
 			       "(min %.3f, max %.3f) |\n", med_rec, rec_min, rec_max);
 			printf("| ... the control answer (verified, stored, POLICY queued to all) | median %.3f s |\n",
@@ -1546,6 +1580,8 @@ int main(int argc, char **argv)
 				       st_med.first);
 				printf("| ... the rate sessions came back at | median %.0f/s, %.0f in the "
 				       "best second |\n", st_med.rate, st_med.peak);
+				printf("| ... the new server's CPU time until all were back | median %.3f s |\n",
+				       st_med.cpu);
 			}
 			if (B.storms)
 				printf("| server memory after the storm | VmRSS %.1f MiB, VmHWM %.1f MiB |\n",
@@ -1566,10 +1602,10 @@ int main(int argc, char **argv)
 		}
 		printf("{\"bench\":\"server_scale\",\"n\":%u,\"cpus\":%ld,\"pinned\":%s,\"rules\":%u,"
 		       "\"envelope_bytes\":%zu,\"admit_rate\":%u,\"node_add_s\":%.3f,\"enrol_s\":%.3f,"
-		       "\"first_connect_s\":%.3f,\"idle_rss_mib\":%.1f,\"idle_hwm_mib\":%.1f,"
+		       "\"enrol_retries\":%u,\"first_connect_s\":%.3f,\"idle_rss_mib\":%.1f,\"idle_hwm_mib\":%.1f,\"idle_cpu\":%.4f,"
 		       "\"push_s\":{\"median\":%.4f,\"min\":%.4f,\"max\":%.4f,\"runs\":[",
 		       B.n, ncpu, B.pin ? "true" : "false", B.rules, env_len, B.admit_rate, t_add,
-		       t_enrol, t_first, idle.rss, idle.hwm, med_rec, rec_min, rec_max);
+		       t_enrol, B.enrol_retries, t_first, idle.rss, idle.hwm, idle_cpu, med_rec, rec_min, rec_max);
 		for (unsigned k = 0; k < B.pushes; k++)
 			printf("%s%.4f", k ? "," : "", pr[k].recorded);
 		printf("]},\"push_answer_s\":%.4f,\"push_last_ack_s\":%.4f,\"push_server_cpu_s\":%.4f,"
@@ -1585,9 +1621,10 @@ int main(int argc, char **argv)
 			       st_med.all, st_min, st_max);
 			for (unsigned k = 0; k < B.storms; k++)
 				printf("%s%.3f", k ? "," : "", sto[k].all);
-			printf("]},\"storm_first_s\":%.4f,\"storm_rate_per_s\":%.1f,"
+			printf("]},\"storm_first_s\":%.4f,\"storm_rate_per_s\":%.1f,\"storm_server_cpu_s\":%.3f,"
 			       "\"storm_peak_per_s\":%.0f,\"storm_rss_mib\":%.1f,\"storm_hwm_mib\":%.1f,",
-			       st_med.first, st_med.rate, st_med.peak, after_storm.rss, after_storm.hwm);
+			       st_med.first, st_med.rate, st_med.cpu, st_med.peak, after_storm.rss,
+			       after_storm.hwm);
 		} else {
 			printf("\"storm_s\":null,");
 		}
