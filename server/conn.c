@@ -36,7 +36,10 @@ static const char *who(const struct srv_conn *c)
 
 void srv_conn_kill(struct srv_conn *c)
 {
+	if (c->dead)
+		return;
 	c->dead = true;
+	c->srv->ndead++;
 }
 
 static size_t pending(const struct srv_conn *c)
@@ -241,6 +244,7 @@ int srv_conn_accept(struct srv *s, int fd, const char *addr)
 		return err;
 	}
 	c->src = (struct dsm_source){ .fd = fd, .ready = conn_ready };
+	c->srv = s;
 	c->state = SRV_CONN_HANDSHAKE;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	dsm_msg_reader_init(&c->rd, DSM_MSG_FROM_NODE);
@@ -291,6 +295,9 @@ void srv_conns_reap(struct srv *s)
 {
 	struct srv_conn *c = s->conns, *next;
 
+	if (!s->ndead)
+		return;
+	s->ndead = 0; /* a connection a closed hook marks is counted again */
 	for (; c; c = next) {
 		next = c->next;
 		if (c->dead)
