@@ -21,6 +21,7 @@
 
 #define READ_CHUNK  16384
 #define CLOSING_MS  5000
+#define OUT_KEEP    16384 /* a drained queue keeps at most this much memory */
 
 struct srv_conn_hooks srv_hooks;
 
@@ -90,6 +91,11 @@ static void flush(struct srv_conn *c)
 		}
 	}
 	c->out.len = c->out_off = 0;
+	/* A POLICY is the whole bundle in every session's queue: once it is
+	 * written, the memory goes, or a push would leave sessions x bundle
+	 * allocated until the connections close. */
+	if (c->out.cap > OUT_KEEP)
+		dsm_msg_buf_release(&c->out);
 	close_when_flushed(c);
 }
 
