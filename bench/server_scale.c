@@ -1176,16 +1176,29 @@ static struct rotation rotate(void)
 		json_object_put(o);
 		return r;
 	}
-	if (err)
-		die("%s: %s", B.rotate_verb, err);
+	if (err) {
+		snprintf(r.why, sizeof(r.why), "%s refused: %.100s", B.rotate_verb, err);
+		json_object_put(o);
+		return r;
+	}
 	json_object_put(o);
 	rot_gen = newest + 1;
-	rot_phase = DSM_KEYS_INSTALL;
-	wait_until(all_keys, "key rotation: install", PHASE_TIMEOUT_MS);
-	r.install = secs(now_us() - t0);
-	rot_phase = DSM_KEYS_SWITCH;
-	wait_until(all_keys, "key rotation: switch", PHASE_TIMEOUT_MS);
-	r.switched = secs(now_us() - t0);
+	for (rot_phase = DSM_KEYS_INSTALL; rot_phase <= DSM_KEYS_SWITCH; rot_phase++) {
+		while (!all_keys()) {
+			if (now_us() - t0 > PHASE_TIMEOUT_MS * 1000ull) {
+				snprintf(r.why, sizeof(r.why), "generation %llu: %s not acknowledged by "
+					 "every manager within %d s", (unsigned long long)rot_gen,
+					 rot_phase == DSM_KEYS_INSTALL ? "install" : "switch",
+					 PHASE_TIMEOUT_MS / 1000);
+				return r;
+			}
+			pump(20);
+		}
+		if (rot_phase == DSM_KEYS_INSTALL)
+			r.install = secs(now_us() - t0);
+		else
+			r.switched = secs(now_us() - t0);
+	}
 	r.generation = rot_gen;
 	r.measured = true;
 	return r;
