@@ -161,10 +161,7 @@ static int set_protocol(SSL_CTX *ctx)
 	if (!SSL_CTX_set_num_tickets(ctx, 0) || !SSL_CTX_set_max_early_data(ctx, 0) ||
 	    !SSL_CTX_set_recv_max_early_data(ctx, 0))
 		return -EIO;
-	/* idle sessions give their record buffers back: the server has one
-	 * session per node */
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-			      SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	return 0;
 }
 
