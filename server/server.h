@@ -92,6 +92,7 @@ struct srv {
 	char control_path[PATH_MAX];
 	struct srv_conn *conns;                /* every connection, newest first */
 	unsigned int nconns;
+	unsigned int ndead;                    /* marked dead since the last reap */
 	struct srv_ctl_client *ctl_clients;
 	unsigned int nctl;
 	double admit_tokens;
@@ -178,6 +179,7 @@ enum srv_conn_state {
 
 struct srv_conn {
 	struct dsm_source src;
+	struct srv *srv;
 	struct srv_conn *next, **pprev;
 	struct dsm_tls_conn *tls;
 	enum srv_conn_state state;
@@ -210,7 +212,8 @@ void srv_conn_finish(struct srv *s, struct srv_conn *c);
 void srv_conn_kill(struct srv_conn *c);
 /* The node session of name (HELLO or READY), or NULL. */
 struct srv_conn *srv_conn_find(struct srv *s, const char *name);
-/* Free every dead connection. */
+/* Free every dead connection (no walk when none was marked since the
+ * last call: it runs after every event). */
 void srv_conns_reap(struct srv *s);
 /* Deadlines: handshakes, silent nodes, closings. */
 void srv_conns_tick(struct srv *s);
