@@ -43,7 +43,7 @@ DSMCTL_SRC := $(wildcard dsmctl/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl) $(if $(SERVER_SRC),$(O)/dsm-server)
 
-.PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench clean
+.PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench bench-server clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 
@@ -114,6 +114,13 @@ $(O)/tests/guest/tools/%: tests/guest/tools/%.c
 $(O)/bench/%: bench/%.c $(BPF_SKEL) $(BENCH_SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -I$(O)/bench $(CFLAGS) $(WARN) $< $(LDLIBS) -o $@
+
+# ...except server_scale, which drives dsm-server and speaks the channel
+# with lib/tls and lib/chan_msg (docs/performance.md, "The Security Server
+# at scale").
+$(O)/bench/server_scale: bench/server_scale.c $(O)/libdsm.a $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< $(O)/libdsm.a $(LDLIBS) -lm -o $@
 
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h lib/*.h include/dsm/*.h) $(BPF_SKEL)
@@ -187,6 +194,12 @@ bench:
 	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory all
 	@bench/run $(BENCH_ARGS)
+
+# Only the Security Server at scale (bench/server_scale, about a minute;
+# docs/performance.md): SERVER_BENCH_ARGS="-n 2000 --pushes 9" for others.
+bench-server:
+	@$(MAKE) --no-print-directory $(O)/dsm-server $(O)/dsmctl $(O)/bench/server_scale
+	@$(O)/bench/server_scale $(SERVER_BENCH_ARGS)
 
 clean:
 	rm -rf $(O)/lib $(O)/san $(O)/fuzz $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm

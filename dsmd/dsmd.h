@@ -70,6 +70,7 @@ struct dsmd {
 	struct dsm_net_bpf *net;      /* loaded packet object */
 	bool takeover;                /* found pins: the programs were attached already */
 	struct dsm_policy *policy;    /* the policy in force */
+	char policy_source[600];      /* where it came from: the file or the server's bundle */
 	uint32_t node_id;
 	char node_name[64];
 	struct dsm_loop *loop;       /* serve.c */

@@ -384,6 +384,7 @@ int dsmd_policy_install(struct dsmd *d, struct dsm_policy *p, char *why, size_t 
 		return err;
 	dsm_policy_free(d->policy);
 	d->policy = p;
+	snprintf(d->policy_source, sizeof(d->policy_source), "%s", source);
 	take_node(d, p);
 	log_info("policy: %s: policy '%s' version %llu installed: %zu entries, %s, node %s (%u)",
 		 source, dsm_policy_name(p), (unsigned long long)dsm_policy_version(p),

@@ -128,7 +128,7 @@ static json_object *policy_obj(const struct dsmd *d)
 	add_int(pol, "version", (int64_t)dsm_policy_version(d->policy));
 	add_int(pol, "labels", (int64_t)nlabels);
 	add_int(pol, "entries", (int64_t)(nent + nres + 1));
-	json_object_object_add(pol, "source", json_object_new_string(d->o.policy_path));
+	json_object_object_add(pol, "source", json_object_new_string(d->policy_source));
 	return pol;
 }
 

@@ -33,6 +33,10 @@
  * installed: never a regression) raises an alarm (class dsm), is answered
  * with ERROR UNEXPECTED and ends the session, as a message out of order
  * does. HELLO says the newest generation held.
+ * FRESH (protocol 2): the server's freshness statements (uplink_fresh.c);
+ * HELLO offers protocol versions 1 and 2, HELLO_OK chooses, and every
+ * frame after it must be of the chosen version (HELLO, HELLO_OK and ERROR
+ * are always version 1).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -295,6 +299,7 @@ static int install(struct dsmd *d, const struct dsm_msg_bytes *b, struct dsmd_re
 	free(u->bundle);
 	u->bundle = copy;
 	u->bundle_len = b->len;
+	dsmd_uplink_fresh_installed(d);
 	return 0;
 }
 
@@ -371,6 +376,7 @@ static void on_hello_ok(struct dsmd *d, const struct dsm_msg *m)
 
 	u->phase = UPLINK_READY;
 	u->attempt = 0;
+	u->conn.version = m->hello_ok.version;
 	u->last_ping_ms = u->last_read_ms = dsmd_uplink_mono_ms();
 	log_info("uplink: %s: session up (protocol %u), node %s of cluster %s, policy "
 		 "version %llu", d->o.servers[u->server], m->hello_ok.version, u->st.name,
@@ -430,6 +436,11 @@ static void on_message(struct dsmd *d, const struct dsm_msg *m)
 	struct dsmd_uplink *u = d->uplink;
 	struct dsm_msg pong = { .type = DSM_MSG_PONG };
 
+	if (m->version != dsm_msg_frame_version(m->type, u->conn.version)) {
+		send_error(d, DSM_ERR_UNEXPECTED, m->id, "frame of another protocol version");
+		drop(d, -EPROTO, "a frame of another protocol version than the session's");
+		return;
+	}
 	if (u->phase == UPLINK_HELLO && m->type != DSM_MSG_HELLO_OK && m->type != DSM_MSG_ERROR) {
 		send_error(d, DSM_ERR_UNEXPECTED, m->id, "HELLO_OK expected");
 		drop(d, -EPROTO, "unexpected message before HELLO_OK");
@@ -453,6 +464,8 @@ static void on_message(struct dsmd *d, const struct dsm_msg *m)
 	case DSM_MSG_KEYS:
 		if (on_keys(d, m))
 			drop(d, -EPROTO, "KEYS refused");
+	case DSM_MSG_FRESH:
+		dsmd_uplink_fresh_on(d, m);
 		return;
 	case DSM_MSG_ALARMS_ACK:
 		if (dsmd_uplink_alarms_ack(d, m))
@@ -555,6 +568,7 @@ void dsmd_uplink_tick(struct dsmd *d)
 
 	if (!u)
 		return;
+	dsmd_uplink_fresh_tick(d);
 	if (u->phase == UPLINK_WAITING) {
 		if (now >= u->next_at_ms)
 			begin(d);
@@ -643,6 +657,7 @@ int dsmd_uplink_open(struct dsmd *d)
 	if (err)
 		return log_errno(LOG_ERR, err, "uplink: %s/%s", d->o.server_state,
 				 DSMD_PAIRKEYS_FILE);
+	dsmd_uplink_fresh_load(d);
 	log_info("uplink: node %s (%u) of cluster %s, %u server%s", u->st.name, u->st.node_id,
 		 u->st.cluster, d->o.n_servers, d->o.n_servers == 1 ? "" : "s");
 	return 0;
@@ -676,6 +691,7 @@ void dsmd_uplink_close(struct dsmd *d)
 	SSL_CTX_free(u->ctx);
 	EVP_PKEY_free(u->renew_key);
 	free(u->bundle);
+	dsmd_uplink_fresh_free(&u->fresh);
 	dsmd_uplink_state_free(&u->st);
 	free(u);
 	d->uplink = NULL;

@@ -11,6 +11,7 @@
  *   operator.pub                the operator's policy key, pinned at enrolment
  *   cluster, node-id            one line each
  *   policy.signed               the last good signed bundle
+ *   policy.fresh                the newest freshness statement accepted
  *   alarm-acked                 the last alarm seq the server acknowledged;
  *                               alarm numbers never go below it
  *   keys (0600)                 the pair keys (pairkeys.h), after every
@@ -32,6 +33,7 @@
 #include "chan_msg.h"
 #include "dsmd.h"
 #include "policy.h"
+#include "policy_fresh.h"
 #include "policy_sign.h"
 #include "tls.h"
 #include "evloop.h"
@@ -67,6 +69,7 @@ struct dsmd_uplink_conn {
 	uint8_t in[16384];        /* read, not yet fed to the reader */
 	size_t in_off, in_len;
 	uint64_t next_id;         /* our requests' ids, from 1 */
+	unsigned version;         /* the session's protocol version (HELLO_OK) */
 	int want;                 /* DSM_TLS_WANT_READ or _WRITE of the last step */
 };
 
@@ -189,6 +192,29 @@ int dsmd_uplink_alarms_ack(struct dsmd *d, const struct dsm_msg *m);
 /* The session ended: nothing in flight; the next one reads again. */
 void dsmd_uplink_alarms_stop(struct dsmd_uplink_spool *sp);
 
+/* ---- freshness (uplink_fresh.c) ---------------------------------------- */
+
+struct dsmd_uplink_fresh {
+	uint8_t *buf;                  /* the newest statement accepted; NULL none */
+	size_t len;
+	struct dsm_fresh_info info;    /* what it says */
+	bool stale;                    /* policy_stale reported, not fresh since */
+	int64_t alarm_ms;              /* monotonic: the last policy_stale alarm */
+	int64_t start_ms;              /* monotonic: when the uplink opened */
+	uint64_t behind_version;       /* policy_behind reported for this version */
+};
+
+/* At open, after the bundle: the persisted statement (policy.fresh). */
+void dsmd_uplink_fresh_load(struct dsmd *d);
+/* FRESH from the server: verified, then held and persisted, or refused
+ * with an alarm. */
+void dsmd_uplink_fresh_on(struct dsmd *d, const struct dsm_msg *m);
+/* A bundle from the server is in force now. */
+void dsmd_uplink_fresh_installed(struct dsmd *d);
+/* Once a second: policy_stale when the newest statement held expired. */
+void dsmd_uplink_fresh_tick(struct dsmd *d);
+void dsmd_uplink_fresh_free(struct dsmd_uplink_fresh *f);
+
 /* ---- the session (uplink.c) --------------------------------------------- */
 
 enum dsmd_uplink_phase {
@@ -215,6 +241,7 @@ struct dsmd_uplink {
 	uint8_t *bundle;               /* the last good bundle, as on disk */
 	size_t bundle_len;
 	struct dsmd_uplink_spool spool; /* alarms forwarded */
+	struct dsmd_uplink_fresh fresh; /* freshness statements */
 	bool renewing;
 	EVP_PKEY *renew_key;           /* the key of the RENEW in flight */
 };

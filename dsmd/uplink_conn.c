@@ -108,6 +108,7 @@ int dsmd_uplink_conn_open(struct dsmd_uplink_conn *c, SSL_CTX *ctx, int fd)
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->next_id = 1;
+	c->version = DSM_MSG_VERSION_MIN; /* until HELLO_OK chooses */
 	dsm_msg_reader_init(&c->rd, DSM_MSG_FROM_SERVER);
 	err = dsm_tls_conn_new(ctx, fd, &c->tls);
 	if (err) {
@@ -153,6 +154,7 @@ int dsmd_uplink_conn_handshake(struct dsmd_uplink_conn *c)
 int dsmd_uplink_conn_send(struct dsmd_uplink_conn *c, struct dsm_msg *m, uint64_t id)
 {
 	m->id = id ? id : c->next_id++;
+	m->version = (uint8_t)dsm_msg_frame_version(m->type, c->version);
 	return dsm_msg_encode(m, &c->out);
 }
 

@@ -24,9 +24,7 @@
 _Static_assert(HDR_ID + 8 == DSM_MSG_HDR_LEN, "header layout");
 _Static_assert(DSM_MSG_MAX_POLICY <= UINT32_MAX - DSM_MSG_HDR_LEN, "frame length fits");
 
-#define FRAME_VERSION 1 /* what this code writes: the only version it speaks */
-_Static_assert(FRAME_VERSION >= DSM_MSG_VERSION_MIN && FRAME_VERSION <= DSM_MSG_VERSION_MAX,
-	       "frames are written in a version this code reads");
+_Static_assert(DSM_MSG_VERSION_MIN == 1, "HELLO, HELLO_OK and ERROR frames are version 1");
 
 /* ---- buffers ------------------------------------------------------------ */
 
@@ -156,18 +154,26 @@ bool dsm_msg_der_ok(const uint8_t *p, size_t n)
 
 /* ---- the header --------------------------------------------------------- */
 
+unsigned int dsm_msg_frame_version(unsigned int type, unsigned int session)
+{
+	return type == DSM_MSG_HELLO || type == DSM_MSG_HELLO_OK || type == DSM_MSG_ERROR
+		       ? 1 : session;
+}
+
 /* What the header says alone, in the order the errors are reported. Only
  * ERROR may have id 0 (an error about no request in particular). */
 static int check_hdr(const struct dsm_msg_hdr *h)
 {
 	if (h->version < DSM_MSG_VERSION_MIN || h->version > DSM_MSG_VERSION_MAX)
 		return -EPROTONOSUPPORT;
-	if (!dsm_msg_sender(h->type))
-		return -ENOTSUP;
+	if (!dsm_msg_sender(h->type) || dsm_msg_type_since(h->type) > h->version)
+		return -ENOTSUP; /* unknown, or not in this version */
 	if (h->flags & ~DSM_MSG_FLAGS_KNOWN)
 		return -EBADMSG;
 	if (!h->id && h->type != DSM_MSG_ERROR)
 		return -EBADMSG;
+	if (h->version != dsm_msg_frame_version(h->type, h->version))
+		return -EBADMSG; /* HELLO, HELLO_OK, ERROR in a frame of another version */
 	return h->body_len <= dsm_msg_max_body(h->type) ? 0 : -EMSGSIZE;
 }
 
@@ -201,7 +207,8 @@ static int errno_for_encoder(int err)
 
 int dsm_msg_encode(const struct dsm_msg *m, struct dsm_msg_buf *out)
 {
-	struct dsm_msg_hdr h = { .version = FRAME_VERSION, .type = m->type,
+	struct dsm_msg_hdr h = { .version = m->version ? m->version : DSM_MSG_VERSION_MIN,
+				 .type = m->type,
 				 .flags = m->flags, .id = m->id };
 	const size_t start = out->len;
 	int err;
@@ -238,6 +245,7 @@ int dsm_msg_decode(const void *frame, size_t len, struct dsm_msg *out)
 		return err;
 	if (h.body_len != len - DSM_MSG_HDR_LEN)
 		return -EBADMSG; /* cut short, or bytes after the frame */
+	out->version = h.version;
 	out->type = h.type;
 	out->flags = h.flags;
 	out->id = h.id;

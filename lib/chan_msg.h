@@ -32,9 +32,9 @@
 /* ---- limits ------------------------------------------------------------- */
 
 #define DSM_MSG_VERSION_MIN 1 /* protocol versions this code speaks */
-#define DSM_MSG_VERSION_MAX 1
+#define DSM_MSG_VERSION_MAX 2 /* 2: version 1 and FRESH */
 #define DSM_MSG_HDR_LEN     16
-#define DSM_MSG_FLAGS_KNOWN 0u /* version 1 defines no flag */
+#define DSM_MSG_FLAGS_KNOWN 0u /* versions 1 and 2 define no flag */
 
 #define DSM_MSG_MAX_BODY    (128u << 10) /* every type but POLICY */
 #define DSM_MSG_MAX_POLICY  (64u << 20)  /* a signed policy bundle */
@@ -55,6 +55,7 @@
 #define DSM_MSG_HEARTBEAT_MIN_MS 100
 #define DSM_MSG_HEARTBEAT_MAX_MS 60000
 #define DSM_MSG_NODE_ID_MAX   0xfffffffeu /* node ids are 1 .. this */
+#define DSM_MSG_FRESH_MAX     16582 /* a freshness statement (DSM_FRESH_MAX_SIZE) */
 
 /* ---- types -------------------------------------------------------------- */
 
@@ -75,7 +76,8 @@ enum dsm_msg_type {
 	DSM_MSG_RENEW,
 	DSM_MSG_RENEW_OK,
 	DSM_MSG_ERROR,
-	DSM_MSG_TYPE_MAX = DSM_MSG_ERROR,
+	DSM_MSG_FRESH,  /* version 2 on */
+	DSM_MSG_TYPE_MAX = DSM_MSG_FRESH,
 };
 
 /* Who may send a type; a reader is told which side it reads from. */
@@ -139,6 +141,10 @@ struct dsm_msg_ping { /* PING and PONG, either side; PONG echoes */
 
 struct dsm_msg_policy { /* server -> node: a signed bundle, 1..DSM_MSG_MAX_POLICY bytes */
 	struct dsm_msg_bytes bundle;
+};
+
+struct dsm_msg_fresh { /* server -> node, version 2: a freshness statement, no reply */
+	struct dsm_msg_bytes statement; /* 1..DSM_MSG_FRESH_MAX bytes */
 };
 
 struct dsm_msg_policy_ack { /* node -> server */
@@ -212,6 +218,8 @@ struct dsm_msg_error { /* either side */
 };
 
 struct dsm_msg {
+	uint8_t version; /* of the frame: decoded, the header's; encoding, 0 means
+			  * DSM_MSG_VERSION_MIN (dsm_msg_frame_version()) */
 	uint8_t type;   /* enum dsm_msg_type: says which member is valid */
 	uint16_t flags; /* DSM_MSG_FLAGS_KNOWN only */
 	uint64_t id;    /* requests: != 0, chosen by the sender; replies:
@@ -231,6 +239,7 @@ struct dsm_msg {
 		struct dsm_msg_renew renew;
 		struct dsm_msg_renew_ok renew_ok;
 		struct dsm_msg_error error;
+		struct dsm_msg_fresh fresh;
 	};
 };
 
@@ -239,6 +248,14 @@ const char *dsm_msg_type_name(unsigned int type);
 
 /* Who may send type; 0 when type is unknown. */
 enum dsm_msg_sender dsm_msg_sender(unsigned int type);
+
+/* The protocol version a type was defined in (0: unknown type). */
+unsigned int dsm_msg_type_since(unsigned int type);
+
+/* The version of the frame that carries type in a session of version
+ * session: HELLO, HELLO_OK and ERROR are always version 1 (so that any
+ * two versions can negotiate), every other type the session's. */
+unsigned int dsm_msg_frame_version(unsigned int type, unsigned int session);
 
 /* Whether type answers a request (its id is the request's). */
 bool dsm_msg_is_reply(unsigned int type);

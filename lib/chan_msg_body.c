@@ -165,6 +165,11 @@ static const struct field renew_ok_fields[] = {
 	END,
 };
 
+static const struct field fresh_fields[] = {
+	REST(fresh.statement, 1, DSM_MSG_FRESH_MAX),
+	END,
+};
+
 static const struct field error_fields[] = {
 	U32(error.code, 1, DSM_ERR_CODE_MAX),
 	TEXT(error.text, 1, CS_TEXT, 0, DSM_MSG_REASON_MAX),
@@ -201,15 +206,17 @@ static int check_alarms(const struct dsm_msg *m)
 
 struct body_type {
 	const char *name;
+	uint8_t since;  /* the protocol version that defined it */
 	uint8_t sender; /* enum dsm_msg_sender */
 	bool reply;
 	const struct field *fields;
 	int (*check)(const struct dsm_msg *m);
 };
 
-#define TYPE(t, nm, from, rep, chk) \
-	[DSM_MSG_##t] = { .name = #t, .sender = DSM_MSG_FROM_##from, .reply = rep, \
+#define TYPE_SINCE(v, t, nm, from, rep, chk) \
+	[DSM_MSG_##t] = { .name = #t, .since = v, .sender = DSM_MSG_FROM_##from, .reply = rep, \
 			  .fields = nm##_fields, .check = chk }
+#define TYPE(t, nm, from, rep, chk) TYPE_SINCE(1, t, nm, from, rep, chk)
 
 static const struct body_type types[DSM_MSG_TYPE_MAX + 1] = {
 	TYPE(HELLO, hello, NODE, false, check_hello),
@@ -227,7 +234,9 @@ static const struct body_type types[DSM_MSG_TYPE_MAX + 1] = {
 	TYPE(RENEW, renew, NODE, false, NULL),
 	TYPE(RENEW_OK, renew_ok, SERVER, true, NULL),
 	TYPE(ERROR, error, EITHER, false, NULL),
+	TYPE_SINCE(2, FRESH, fresh, SERVER, false, NULL),
 };
+_Static_assert(DSM_MSG_VERSION_MAX == 2, "every type's version is within what this code speaks");
 
 static const struct body_type *type_of(unsigned int type)
 {
@@ -246,6 +255,13 @@ enum dsm_msg_sender dsm_msg_sender(unsigned int type)
 	const struct body_type *t = type_of(type);
 
 	return t ? (enum dsm_msg_sender)t->sender : 0;
+}
+
+unsigned int dsm_msg_type_since(unsigned int type)
+{
+	const struct body_type *t = type_of(type);
+
+	return t ? t->since : 0;
 }
 
 bool dsm_msg_is_reply(unsigned int type)
@@ -701,7 +717,8 @@ int dsm_msg_body_decode(const uint8_t *body, size_t len, struct dsm_msg *out)
 	if (err == -EINVAL || err == -EMSGSIZE)
 		err = -EBADMSG; /* what the encoder calls invalid is malformed here */
 	if (err) {
-		const struct dsm_msg keep = { .type = out->type, .flags = out->flags, .id = out->id };
+		const struct dsm_msg keep = { .version = out->version, .type = out->type,
+					      .flags = out->flags, .id = out->id };
 
 		dsm_msg_free(out);
 		*out = keep;

@@ -21,6 +21,7 @@
 
 #define READ_CHUNK  16384
 #define CLOSING_MS  5000
+#define OUT_KEEP    16384 /* a drained queue keeps at most this much memory */
 
 struct srv_conn_hooks srv_hooks;
 
@@ -36,7 +37,10 @@ static const char *who(const struct srv_conn *c)
 
 void srv_conn_kill(struct srv_conn *c)
 {
+	if (c->dead)
+		return;
 	c->dead = true;
+	c->srv->ndead++;
 }
 
 static size_t pending(const struct srv_conn *c)
@@ -87,6 +91,11 @@ static void flush(struct srv_conn *c)
 		}
 	}
 	c->out.len = c->out_off = 0;
+	/* A POLICY is the whole bundle in every session's queue: once it is
+	 * written, the memory goes, or a push would leave sessions x bundle
+	 * allocated until the connections close. */
+	if (c->out.cap > OUT_KEEP)
+		dsm_msg_buf_release(&c->out);
 	close_when_flushed(c);
 }
 
@@ -101,12 +110,14 @@ static void compact(struct srv_conn *c)
 
 int srv_conn_send(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
+	struct dsm_msg framed = *m; /* in the session's protocol version */
 	int err;
 
 	if (c->dead)
 		return -EPIPE;
 	compact(c);
-	err = dsm_msg_encode(m, &c->out);
+	framed.version = (uint8_t)dsm_msg_frame_version(m->type, c->version);
+	err = dsm_msg_encode(&framed, &c->out);
 	if (!err && pending(c) > SRV_OUT_MAX) {
 		srv_warn("conn: %s: output queue over %u bytes: a slow reader, closed",
 			 who(c), SRV_OUT_MAX);
@@ -241,7 +252,9 @@ int srv_conn_accept(struct srv *s, int fd, const char *addr)
 		return err;
 	}
 	c->src = (struct dsm_source){ .fd = fd, .ready = conn_ready };
+	c->srv = s;
 	c->state = SRV_CONN_HANDSHAKE;
+	c->version = DSM_MSG_VERSION_MIN; /* until HELLO_OK chooses */
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	dsm_msg_reader_init(&c->rd, DSM_MSG_FROM_NODE);
 	c->last_read_ms = srv_now_ms();
@@ -291,6 +304,9 @@ void srv_conns_reap(struct srv *s)
 {
 	struct srv_conn *c = s->conns, *next;
 
+	if (!s->ndead)
+		return;
+	s->ndead = 0; /* a connection a closed hook marks is counted again */
 	for (; c; c = next) {
 		next = c->next;
 		if (c->dead)

@@ -4,7 +4,8 @@
  *
  *   dsm-server --state DIR --listen ADDR:PORT [--control PATH]
  *              [--admit-rate N/s] [--key-rotation-interval D] [--key-grace D]
- *              [--epoch-window D] [--key-ack-timeout D] [-v]
+ *              [--epoch-window D] [--key-ack-timeout D] [--fresh-expiry D]
+ *              [--fresh-interval D] [-v]
  *
  * Durations D are N with a unit: ms, s, m, h or d (s if none).
  *
@@ -31,7 +32,8 @@ static void on_signal(int sig)
 }
 
 #define USAGE "dsm-server --state DIR --listen ADDR:PORT [--control PATH] [--admit-rate N/s] " \
-	"[--key-rotation-interval D] [--key-grace D] [--epoch-window D] [--key-ack-timeout D] [-v]"
+	"[--key-rotation-interval D] [--key-grace D] [--epoch-window D] [--key-ack-timeout D] " \
+	"[--fresh-expiry D] [--fresh-interval D] [-v]"
 
 static int usage(const char *why, const char *what)
 {
@@ -77,6 +79,18 @@ static int parse_duration(const char *arg, bool zero_ok, uint64_t *ms)
 	return -EINVAL;
 }
 
+/* A freshness period: a duration of 1 s to SRV_FRESH_EXPIRY_MAX_MS. */
+static int parse_fresh(const char *arg, uint32_t *ms)
+{
+	uint64_t v;
+
+	if (parse_duration(arg, false, &v) || v < SRV_FRESH_EXPIRY_MIN_MS ||
+	    v > SRV_FRESH_EXPIRY_MAX_MS)
+		return -EINVAL;
+	*ms = (uint32_t)v;
+	return 0;
+}
+
 static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verbose)
 {
 	static const struct option opts[] = {
@@ -88,6 +102,8 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		{ "key-grace", required_argument, NULL, 'G' },
 		{ "epoch-window", required_argument, NULL, 'E' },
 		{ "key-ack-timeout", required_argument, NULL, 'A' },
+		{ "fresh-expiry", required_argument, NULL, 'e' },
+		{ "fresh-interval", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -122,6 +138,14 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 			if (parse_duration(optarg, false, &cfg->key_ack_ms))
 				return usage("--key-ack-timeout: want a duration above 0 (5m)", optarg);
 			break;
+		case 'e':
+			if (parse_fresh(optarg, &cfg->fresh_expiry_ms))
+				return usage("--fresh-expiry: want a duration, 1s to 7d (1h)", optarg);
+			break;
+		case 'i':
+			if (parse_fresh(optarg, &cfg->fresh_interval_ms))
+				return usage("--fresh-interval: want a duration, 1s to 7d", optarg);
+			break;
 		case 'h':
 			printf("usage: " USAGE "\n");
 			return 1;
@@ -135,6 +159,9 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		return usage("unexpected argument", argv[optind]);
 	if (!cfg->state_dir || !cfg->listen)
 		return usage("--state and --listen are required", NULL);
+	if (cfg->fresh_interval_ms &&
+	    cfg->fresh_interval_ms >= (cfg->fresh_expiry_ms ? cfg->fresh_expiry_ms : SRV_FRESH_EXPIRY_MS))
+		return usage("--fresh-interval must be below --fresh-expiry (default 3600)", NULL);
 	return 0;
 }
 

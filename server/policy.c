@@ -184,6 +184,7 @@ int srv_policy_push(struct srv *s, const uint8_t *buf, size_t len, uint64_t *ver
 		return err;
 	*version = info.version;
 	*sent_to = broadcast(s);
+	srv_fresh_issue(s); /* after POLICY, in the same queues: the nodes have the bundle */
 	srv_info("policy: version %llu (%s) pushed, sent to %u nodes",
 		 (unsigned long long)info.version, info.policy, *sent_to);
 	return 0;

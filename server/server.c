@@ -28,6 +28,7 @@ static void tick_ready(void *ctx, struct dsm_source *src, uint32_t events)
 	srv_conns_tick(s);
 	srv_control_tick(s);
 	srv_rotation_tick(s);
+	srv_fresh_tick(s);
 }
 
 static int tick_open(struct srv *s)
@@ -63,6 +64,22 @@ static int tls_open(struct srv *s)
 	return 0;
 }
 
+/* The freshness periods: an expiry within bounds, an interval below it. */
+static int fresh_config(struct srv *s, const struct srv_config *cfg)
+{
+	s->fresh.expiry_ms = cfg->fresh_expiry_ms ? cfg->fresh_expiry_ms : SRV_FRESH_EXPIRY_MS;
+	s->fresh.interval_ms = cfg->fresh_interval_ms ? cfg->fresh_interval_ms
+						      : s->fresh.expiry_ms / 3;
+	if (s->fresh.expiry_ms < SRV_FRESH_EXPIRY_MIN_MS ||
+	    s->fresh.expiry_ms > SRV_FRESH_EXPIRY_MAX_MS ||
+	    s->fresh.interval_ms >= s->fresh.expiry_ms) {
+		srv_err("fresh: the expiry must be %u to %u ms and the interval below it",
+			SRV_FRESH_EXPIRY_MIN_MS, SRV_FRESH_EXPIRY_MAX_MS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int srv_open(struct srv *s, const struct srv_config *cfg)
 {
 	int err;
@@ -70,6 +87,9 @@ int srv_open(struct srv *s, const struct srv_config *cfg)
 	memset(s, 0, sizeof(*s));
 	s->listener.fd = s->control.fd = s->tick.fd = s->alarms.fd = -1;
 	s->admit_rate = cfg->admit_rate ? cfg->admit_rate : SRV_ADMIT_RATE;
+	err = fresh_config(s, cfg);
+	if (err)
+		return err;
 	srv_hooks = (struct srv_conn_hooks){ .opened = srv_session_opened,
 		.message = srv_session_message, .closed = srv_session_closed };
 	err = srv_state_open(s, cfg->state_dir);
@@ -79,6 +99,10 @@ int srv_open(struct srv *s, const struct srv_config *cfg)
 		err = srv_rotation_open(s, cfg);
 	if (!err)
 		err = tls_open(s);
+	if (!err && s->policy.buf) {
+		err = srv_fresh_issue(s);
+		err = err < 0 ? err : 0;
+	}
 	if (!err)
 		err = dsm_loop_open(&s->loop);
 	if (!err)
@@ -121,5 +145,6 @@ void srv_close(struct srv *s)
 	s->tls = NULL;
 	srv_rotation_close(s);
 	srv_keys_close(s);
+	srv_fresh_free(s);
 	srv_state_close(s);
 }

@@ -42,6 +42,9 @@
 #define SRV_KEY_GRACE_MS     60000       /* epoch window (30 s) + flight time */
 #define SRV_EPOCH_WINDOW_MS  30000       /* dsmd's default: 3 epochs of 10 s */
 #define SRV_KEY_ACK_MS       300000      /* a node this late with KEYS_ACK is reported */
+#define SRV_FRESH_EXPIRY_MS  (3600u * 1000) /* a freshness statement's validity */
+#define SRV_FRESH_EXPIRY_MIN_MS 1000
+#define SRV_FRESH_EXPIRY_MAX_MS (7u * 86400 * 1000)
 
 struct srv_conn;
 
@@ -56,6 +59,8 @@ struct srv_config {
 	uint64_t key_grace_ms;    /* after the last switch ack, before DROP_OLD */
 	uint64_t key_grace_now_ms; /* the same for keys-rotate now: the epoch window */
 	uint64_t key_ack_ms;      /* a member that has not acked after this is reported */
+	uint32_t fresh_expiry_ms; /* 0: SRV_FRESH_EXPIRY_MS */
+	uint32_t fresh_interval_ms; /* below the expiry; 0: a third of it */
 };
 
 /* A set of node ids (KEYS_ACKs of one phase). */
@@ -110,6 +115,15 @@ struct srv_policy {
 	size_t len;
 };
 
+struct srv_fresh {
+	uint8_t *buf;             /* the newest freshness statement; NULL none */
+	size_t len;
+	uint64_t version;         /* the policy version it is about */
+	uint64_t issued_ms, expires_ms; /* wall clock */
+	uint64_t next_ms;         /* monotonic: issue the next one then */
+	uint32_t expiry_ms, interval_ms;
+};
+
 struct srv_alarm_log {
 	int fd;
 	uint64_t size;
@@ -129,6 +143,7 @@ struct srv {
 	SSL_CTX *tls;
 	struct dsm_store *store;
 	struct srv_policy policy;
+	struct srv_fresh fresh;
 	struct srv_alarm_log alarms;
 	struct srv_keys keys;
 
@@ -137,6 +152,7 @@ struct srv {
 	char control_path[PATH_MAX];
 	struct srv_conn *conns;                /* every connection, newest first */
 	unsigned int nconns;
+	unsigned int ndead;                    /* marked dead since the last reap */
 	struct srv_ctl_client *ctl_clients;
 	unsigned int nctl;
 	double admit_tokens;
@@ -148,6 +164,7 @@ struct srv {
 /* ---- util.c: time, hex, paths, files --------------------------------- */
 
 uint64_t srv_now_ms(void);        /* monotonic */
+uint64_t srv_wall_ms(void);       /* milliseconds since the epoch */
 time_t srv_wall(void);            /* seconds since the epoch */
 /* n bytes as lower-case hex into out (2n + 1 bytes). */
 void srv_hex(const uint8_t *b, size_t n, char *out);
@@ -226,6 +243,7 @@ enum srv_conn_state {
 
 struct srv_conn {
 	struct dsm_source src;
+	struct srv *srv;
 	struct srv_conn *next, **pprev;
 	struct dsm_tls_conn *tls;
 	enum srv_conn_state state;
@@ -240,6 +258,7 @@ struct srv_conn {
 	uint64_t deadline_ms;          /* handshake, first message, closing */
 	uint64_t last_read_ms;
 	uint64_t next_id;              /* the server's request ids */
+	unsigned int version;          /* the session's protocol version (HELLO_OK) */
 	uint64_t policy_sent;          /* the version of the POLICY in flight; 0 none */
 	uint64_t keys_gen[2];          /* KEYS sent on this session: two generations, */
 	uint8_t keys_sent[2];          /* ... the phases of each (1 << phase) */
@@ -259,7 +278,8 @@ void srv_conn_finish(struct srv *s, struct srv_conn *c);
 void srv_conn_kill(struct srv_conn *c);
 /* The node session of name (HELLO or READY), or NULL. */
 struct srv_conn *srv_conn_find(struct srv *s, const char *name);
-/* Free every dead connection. */
+/* Free every dead connection (no walk when none was marked since the
+ * last call: it runs after every event). */
 void srv_conns_reap(struct srv *s);
 /* Deadlines: handshakes, silent nodes, closings. */
 void srv_conns_tick(struct srv *s);
@@ -308,6 +328,18 @@ int srv_policy_offer(struct srv *s, struct srv_conn *c, uint64_t node_version);
 /* POLICY_ACK from c's node. */
 int srv_policy_ack(struct srv *s, struct srv_conn *c, const struct dsm_msg_policy_ack *a);
 const char *srv_policy_result_name(uint32_t result);
+
+/* ---- fresh.c: freshness statements ----------------------------------- */
+
+/* Sign a new statement about the policy in force (none without one) and
+ * send it to every node session of protocol 2 or later: at a push and
+ * when the interval is up. The number of sessions it went to, or -errno. */
+int srv_fresh_issue(struct srv *s);
+/* Issue when the interval is up (the tick). */
+void srv_fresh_tick(struct srv *s);
+/* The newest statement to c, after HELLO (and POLICY, if any). */
+int srv_fresh_offer(struct srv *s, struct srv_conn *c);
+void srv_fresh_free(struct srv *s);
 
 /* ---- alarms.c: alarms.jsonl ------------------------------------------- */
 

@@ -150,6 +150,7 @@ static int on_hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	err = srv_conn_send(s, c, &ok);
 	if (err)
 		return err;
+	c->version = ok.hello_ok.version;
 	c->state = SRV_CONN_READY;
 	c->in_session = true;
 	c->deadline_ms = 0;
@@ -160,7 +161,8 @@ static int on_hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	err = srv_rotation_hello(s, c, h->key_generation);
 	if (err)
 		return err;
-	return srv_policy_offer(s, c, h->policy_version);
+	err = srv_policy_offer(s, c, h->policy_version);
+	return err ? err : srv_fresh_offer(s, c);
 }
 
 static int on_alarms(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
@@ -237,6 +239,10 @@ int srv_session_message(struct srv *s, struct srv_conn *c, const struct dsm_msg 
 {
 	srv_debug("session: %s: %s", c->id.name[0] ? c->id.name : c->addr,
 		  dsm_msg_type_name(m->type));
+	if (m->version != dsm_msg_frame_version(m->type, c->version)) {
+		unexpected(s, c, m); /* a frame of another version than the session's */
+		return 0;
+	}
 	switch (c->state) {
 	case SRV_CONN_ENROL:
 		if (m->type != DSM_MSG_ENROL)

@@ -85,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 static const uint8_t token[DSM_MSG_TOKEN_MIN] = { 0x5a };
 static const uint8_t bundle[] = { 'D', 'S', 'M', 'B', 'N', 'D', 'L', '\n' };
+static const uint8_t fresh[] = { 'D', 'S', 'M', 'F', 'R', 'S', 'H', '\n', 1, 0, 0, 0 };
 static const struct dsm_msg_pair_key keys[] = { { .peer = 2, .addr = { 10, 0, 0, 2 }, .key = { 9 } },
 						{ .peer = 3, .addr = { 10, 0, 0, 3 }, .key = { 8 } } };
 static const char *const lines[] = { "{\"kind\":\"deny\"}", "{\"kind\":\"drop\"}" };
@@ -136,6 +137,10 @@ static struct dsm_msg seed(unsigned int type)
 		break;
 	case DSM_MSG_ERROR:
 		m.error = (struct dsm_msg_error){ DSM_ERR_UNEXPECTED, "not now" };
+		break;
+	case DSM_MSG_FRESH:
+		m.version = 2;
+		m.fresh.statement = (struct dsm_msg_bytes){ fresh, sizeof(fresh) };
 		break;
 	}
 	return m;

@@ -12,11 +12,11 @@ NODE_STATE=/tmp/dsm-node-state # a joined dsmd's --server-state
 # srvctl ARGS...: dsmctl against the server's control socket.
 srvctl() { "$DSMCTL" --server-socket "$SERVER_SOCK" "$@"; }
 
-# server_start: start dsm-server on its state directory; wait until it
-# serves (30 s) or fail with its log.
+# server_start [FLAGS...]: start dsm-server on its state directory (with
+# FLAGS); wait until it serves (30 s) or fail with its log.
 server_start() {
 	local _
-	"$SERVER" --state "$SERVER_STATE" --listen "$SERVER_ADDR" --control "$SERVER_SOCK" \
+	"$SERVER" --state "$SERVER_STATE" --listen "$SERVER_ADDR" --control "$SERVER_SOCK" "$@" \
 		>>"$SERVER_LOG" 2>&1 &
 	SERVER_PID=$!
 	for _ in $(seq 300); do

@@ -34,6 +34,7 @@
 #include "../../server/control.c"
 #include "../../server/enrol.c"
 #include "../../server/keys.c"
+#include "../../server/fresh.c"
 #include "../../server/listen.c"
 #include "../../server/log.c"
 #include "../../server/nodes.c"

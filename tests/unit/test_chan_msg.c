@@ -87,6 +87,10 @@ static struct dsm_msg sample(unsigned int type)
 		m.error = (struct dsm_msg_error){ .code = DSM_ERR_DENIED, .text = "" };
 		m.id = 0;
 		break;
+	case DSM_MSG_FRESH:
+		m.version = 2;
+		m.fresh.statement = (struct dsm_msg_bytes){ bundle, sizeof(bundle) };
+		break;
 	}
 	return m;
 }
@@ -107,6 +111,7 @@ static void assert_round_trip(const struct dsm_msg *m)
 
 	assert_int_equal(dsm_msg_decode(a.data, a.len, &d), 0);
 	assert_int_equal(d.type, m->type);
+	assert_int_equal(d.version, m->version ? m->version : 1);
 	assert_true(d.id == m->id);
 	b = encode(&d);
 	assert_int_equal(b.len, a.len);
@@ -313,9 +318,11 @@ static void test_truncations(void **state)
 			 * (a POLICY's bundle is the whole body: a shorter one
 			 * is another bundle, for the signature check to refuse) */
 			set_body_len(cut, n);
-			if (t == DSM_MSG_POLICY && n > DSM_MSG_HDR_LEN) {
+			if ((t == DSM_MSG_POLICY || t == DSM_MSG_FRESH) && n > DSM_MSG_HDR_LEN) {
 				assert_int_equal(dsm_msg_decode(cut, n, &d), 0);
-				assert_int_equal(d.policy.bundle.len, n - DSM_MSG_HDR_LEN);
+				assert_int_equal(t == DSM_MSG_FRESH ? d.fresh.statement.len
+								    : d.policy.bundle.len,
+						 n - DSM_MSG_HDR_LEN);
 				dsm_msg_free(&d);
 				continue;
 			}
@@ -343,7 +350,7 @@ static void test_trailing_bytes(void **state)
 		/* past a fixed-size type's limit on the header alone; POLICY's
 		 * body is the rest of the frame: one byte more is its own */
 		assert_int_equal(dsm_msg_decode(b.data, b.len, &d),
-				 t == DSM_MSG_POLICY ? 0 :
+				 t == DSM_MSG_POLICY || t == DSM_MSG_FRESH ? 0 :
 				 b.len - DSM_MSG_HDR_LEN > dsm_msg_max_body(t) ? -EMSGSIZE : -EBADMSG);
 		dsm_msg_free(&d);
 		dsm_msg_buf_release(&b);
@@ -375,16 +382,16 @@ static void test_length_past_limit(void **state)
 	for (unsigned int t = 1; t <= NTYPES; t++) {
 		const uint32_t max = (uint32_t)dsm_msg_max_body(t);
 
-		hdr_bytes(h, max, 1, (uint8_t)t, 0, 1);
+		hdr_bytes(h, max, (uint8_t)dsm_msg_type_since(t), (uint8_t)t, 0, 1);
 		assert_int_equal(dsm_msg_hdr_decode(h, &hd), 0);
-		hdr_bytes(h, max + 1, 1, (uint8_t)t, 0, 1);
+		hdr_bytes(h, max + 1, (uint8_t)dsm_msg_type_since(t), (uint8_t)t, 0, 1);
 		assert_int_equal(dsm_msg_hdr_decode(h, &hd), -EMSGSIZE);
 		/* the reader refuses on the header alone, nothing allocated */
 		dsm_msg_reader_init(&r, DSM_MSG_FROM_EITHER);
 		assert_int_equal(dsm_msg_reader_feed(&r, h, sizeof(h), &used, &d), -EMSGSIZE);
 		assert_null(r.frame);
 		dsm_msg_reader_release(&r);
-		hdr_bytes(h, UINT32_MAX, 1, (uint8_t)t, 0, 1);
+		hdr_bytes(h, UINT32_MAX, (uint8_t)dsm_msg_type_since(t), (uint8_t)t, 0, 1);
 		assert_int_equal(dsm_msg_hdr_decode(h, &hd), -EMSGSIZE);
 	}
 }
@@ -425,7 +432,7 @@ static void test_unknown_type_flags_version(void **state)
 	}
 	/* id 0: only an ERROR may be about no request */
 	for (unsigned int t = 1; t <= NTYPES; t++) {
-		hdr_bytes(h, 0, 1, (uint8_t)t, 0, 0);
+		hdr_bytes(h, 0, (uint8_t)dsm_msg_type_since(t), (uint8_t)t, 0, 0);
 		assert_int_equal(dsm_msg_hdr_decode(h, &hd), t == DSM_MSG_ERROR ? 0 : -EBADMSG);
 		m = sample(t);
 		m.id = 0;
@@ -679,6 +686,60 @@ static void test_type_names(void **state)
 		assert_true(dsm_msg_is_reply(t + 1));
 	}
 	assert_false(dsm_msg_is_reply(DSM_MSG_ERROR));
+	assert_false(dsm_msg_is_reply(DSM_MSG_FRESH));
+	assert_string_equal(dsm_msg_type_name(DSM_MSG_FRESH), "FRESH");
+	assert_int_equal(dsm_msg_sender(DSM_MSG_FRESH), DSM_MSG_FROM_SERVER);
+}
+
+/* Version 2 is version 1 and FRESH; HELLO, HELLO_OK and ERROR are always
+ * in version 1 frames. */
+static void test_versions(void **state)
+{
+	struct dsm_msg_buf b = { 0 };
+	struct dsm_msg m, d;
+	uint8_t h[DSM_MSG_HDR_LEN];
+	struct dsm_msg_hdr hd;
+
+	(void)state;
+	assert_int_equal(dsm_msg_type_since(DSM_MSG_PING), 1);
+	assert_int_equal(dsm_msg_type_since(DSM_MSG_FRESH), 2);
+	assert_int_equal(dsm_msg_type_since(NTYPES + 1), 0);
+	assert_int_equal(dsm_msg_frame_version(DSM_MSG_HELLO, 2), 1);
+	assert_int_equal(dsm_msg_frame_version(DSM_MSG_HELLO_OK, 2), 1);
+	assert_int_equal(dsm_msg_frame_version(DSM_MSG_ERROR, 2), 1);
+	assert_int_equal(dsm_msg_frame_version(DSM_MSG_POLICY, 2), 2);
+	assert_int_equal(dsm_msg_frame_version(DSM_MSG_FRESH, 2), 2);
+	/* FRESH does not exist in version 1: neither way */
+	m = sample(DSM_MSG_FRESH);
+	m.version = 1;
+	assert_int_equal(dsm_msg_encode(&m, &b), -ENOTSUP);
+	m.version = 0; /* the lowest version */
+	assert_int_equal(dsm_msg_encode(&m, &b), -ENOTSUP);
+	hdr_bytes(h, 4, 1, DSM_MSG_FRESH, 0, 1);
+	assert_int_equal(dsm_msg_hdr_decode(h, &hd), -ENOTSUP);
+	assert_int_equal(b.len, 0);
+	/* every version 1 type in a version 2 frame round-trips, with its
+	 * version; HELLO, HELLO_OK, ERROR only in version 1 frames */
+	for (unsigned int t = 1; t <= NTYPES; t++) {
+		const bool v1_only = t == DSM_MSG_HELLO || t == DSM_MSG_HELLO_OK ||
+				     t == DSM_MSG_ERROR;
+
+		m = sample(t);
+		m.version = 2;
+		hdr_bytes(h, 0, 2, (uint8_t)t, 0, t == DSM_MSG_ERROR ? 0 : 1);
+		if (v1_only) {
+			assert_int_equal(dsm_msg_encode(&m, &b), -EINVAL);
+			assert_int_equal(dsm_msg_hdr_decode(h, &hd), -EBADMSG);
+			continue;
+		}
+		b.len = 0;
+		assert_int_equal(dsm_msg_encode(&m, &b), 0);
+		assert_int_equal(b.data[4], 2);
+		assert_int_equal(dsm_msg_decode(b.data, b.len, &d), 0);
+		assert_int_equal(d.version, 2);
+		dsm_msg_free(&d);
+	}
+	dsm_msg_buf_release(&b);
 }
 
 /* Every sample, one after the other, as one stream. */
@@ -829,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_decoder_refuses_what_encoder_would),
 		cmocka_unit_test(test_value_rules),
 		cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_reader),
 		cmocka_unit_test(test_reader_errors),
 		cmocka_unit_test(test_byte_flips_reencode),

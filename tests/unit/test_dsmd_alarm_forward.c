@@ -44,6 +44,7 @@
 #include "../../dsmd/uplink_alarms.c"
 #include "../../dsmd/uplink_conn.c"
 #include "../../dsmd/uplink_enrol.c"
+#include "../../dsmd/uplink_fresh.c"
 #include "../../dsmd/uplink_state.c"
 #include "../../dsmd/pairkeys.c"
 

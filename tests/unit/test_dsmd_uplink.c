@@ -13,6 +13,14 @@
  *    version; one with a bad signature, and one older than the version in
  *    force, are refused: the ACK carries the version still in force and
  *    the error, an alarm names why, and the last good bundle stays on disk;
+ *  - freshness (protocol 2): a good FRESH for the bundle in force is held
+ *    and persisted; one older than the one held, one for a newer version
+ *    (policy_behind), one of a server certificate another CA issued, and
+ *    one issued in the future are refused with an alarm each; no
+ *    policy_stale while the statement held is valid, one when it expires
+ *    (the server gone), enforcement unchanged, and not again within the
+ *    period; at boot without a server the persisted statement decides the
+ *    same way;
  *  - the backoff stays within [0, cap] and its ceiling grows to the cap.
  */
 #include <errno.h>
@@ -33,10 +41,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#define UPLINK_FRESH_GRACE_MS 300 /* the stale check soon after start */
 #include "../../dsmd/uplink.c"
 #include "../../dsmd/uplink_alarms.c"
 #include "../../dsmd/uplink_conn.c"
 #include "../../dsmd/uplink_enrol.c"
+#include "../../dsmd/uplink_fresh.c"
 #include "../../dsmd/uplink_state.c"
 #include "../../dsmd/pairkeys.c"
 
@@ -73,13 +83,26 @@ int log_errno(int level, int err, const char *fmt, ...)
 static unsigned reloads, alarms;
 static int last_alarm_err;
 static char last_alarm_reason[300];
+static char alarm_reasons[16][300]; /* the first 16 */
 
 void dsmd_alarm_raise_reason(struct dsmd *d, const struct dsm_event *e, const char *reason)
 {
 	(void)d;
+	if (alarms < 16)
+		snprintf(alarm_reasons[alarms], sizeof(alarm_reasons[0]), "%s", reason);
 	alarms++;
 	last_alarm_err = e->err;
 	snprintf(last_alarm_reason, sizeof(last_alarm_reason), "%s", reason);
+}
+
+/* How many alarms so far begin with prefix. */
+static unsigned alarms_starting(const char *prefix)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < alarms && i < 16; i++)
+		n += !strncmp(alarm_reasons[i], prefix, strlen(prefix));
+	return n;
 }
 
 /* An empty alarm log (test_dsmd_alarm_forward.c forwards a real one). */
@@ -170,7 +193,7 @@ void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)
 static const uint8_t op_seed[DSM_SIGN_SEED_LEN] = { 9, 9, 9 };
 static const uint8_t other_seed[DSM_SIGN_SEED_LEN] = { 7, 7, 7 };
 
-enum script { ENROL_ACCEPT, ENROL_REFUSE, PUSH_POLICIES, PUSH_KEYS };
+enum script { ENROL_ACCEPT, ENROL_REFUSE, PUSH_POLICIES, PUSH_KEYS, FRESH_SESSION };
 
 #define KEYS_MAX 8
 
@@ -186,6 +209,8 @@ struct server {
 	size_t push_len[3];
 	struct dsm_msg_policy_ack acks[3];
 	unsigned nacks;
+	uint8_t *fresh[6];      /* FRESH bodies after the pushes (FRESH_SESSION) */
+	size_t fresh_len[6];
 	bool hello_seen;
 	uint64_t hello_key_generation;
 	/* PUSH_KEYS: KEYS messages in order, and what answered each */
@@ -214,22 +239,30 @@ static int srv_send(struct dsm_tls_conn *t, struct dsm_msg *m)
 	return err;
 }
 
+/* Bytes read from the session but not yet fed: dsmd may send two frames
+ * in one write (a PING and a reply), and the second is the next call's.
+ * Only the server thread reads, one session at a time. */
+static uint8_t pending[4096];
+static size_t pending_off, pending_len;
+
 static int srv_recv(struct dsm_tls_conn *t, struct dsm_msg_reader *rd, struct dsm_msg *m)
 {
-	uint8_t buf[4096];
-
 	for (;;) {
-		size_t got = 0, used = 0, off = 0;
-		int r = dsm_tls_read(t, buf, sizeof(buf), &got);
+		size_t got = 0, used = 0;
+		int r;
 
-		if (r)
-			return -EIO;
-		while (off < got) {
-			r = dsm_msg_reader_feed(rd, buf + off, got - off, &used, m);
-			off += used;
+		if (pending_off < pending_len) {
+			r = dsm_msg_reader_feed(rd, pending + pending_off, pending_len - pending_off,
+						&used, m);
+			pending_off += used;
 			if (r)
-				return r == 1 && off == got ? 0 : r == 1 ? -E2BIG : r;
+				return r == 1 ? 0 : r;
+			continue;
 		}
+		pending_off = pending_len = 0;
+		if (dsm_tls_read(t, pending, sizeof(pending), &got))
+			return -EIO;
+		pending_len = got;
 	}
 }
 
@@ -303,6 +336,7 @@ static void serve_keys(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_
 
 static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_reader *rd)
 {
+	const uint8_t version = s->script == FRESH_SESSION ? 2 : 1;
 	struct dsm_msg m = { 0 };
 	uint64_t id = 1;
 
@@ -312,7 +346,7 @@ static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_m
 	}
 
 	for (unsigned i = 0; i < 3 && s->push[i]; i++) {
-		struct dsm_msg p = { .type = DSM_MSG_POLICY, .id = id++ };
+		struct dsm_msg p = { .version = version, .type = DSM_MSG_POLICY, .id = id++ };
 
 		p.policy.bundle = (struct dsm_msg_bytes){ s->push[i], s->push_len[i] };
 		assert_int_equal(srv_send(t, &p), 0);
@@ -323,6 +357,24 @@ static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_m
 		assert_int_equal(m.type, DSM_MSG_POLICY_ACK);
 		s->acks[s->nacks] = m.policy_ack;
 		s->acks[s->nacks++].reason = NULL;
+	}
+	for (unsigned i = 0; i < 6 && s->fresh[i]; i++) {
+		struct dsm_msg fr = { .version = version, .type = DSM_MSG_FRESH, .id = id++ };
+
+		fr.fresh.statement = (struct dsm_msg_bytes){ s->fresh[i], s->fresh_len[i] };
+		assert_int_equal(srv_send(t, &fr), 0);
+	}
+	if (s->fresh[0]) {
+		/* FRESH has no answer: a PING's PONG says dsmd read them all */
+		struct dsm_msg ping = { .version = version, .type = DSM_MSG_PING, .id = id++,
+					.ping.nonce = 77 };
+
+		assert_int_equal(srv_send(t, &ping), 0);
+		do {
+			dsm_msg_free(&m);
+			assert_int_equal(srv_recv(t, rd, &m), 0);
+		} while (m.type != DSM_MSG_PONG || m.ping.nonce != 77);
+		assert_int_equal(m.version, 2);
 	}
 	dsm_msg_free(&m);
 }
@@ -335,6 +387,7 @@ static void *server_main(void *arg)
 	struct dsm_msg m = { 0 };
 	int fd = accept(s->lfd, NULL, NULL);
 
+	pending_off = pending_len = 0; /* a new session */
 	dsm_msg_reader_init(&rd, DSM_MSG_FROM_NODE);
 	if (fd < 0 || dsm_tls_conn_new(s->ctx, fd, &t) || dsm_tls_handshake(t) != DSM_TLS_DONE)
 		goto out;
@@ -344,8 +397,10 @@ static void *server_main(void *arg)
 		serve_enrol(s, t, &m);
 	} else if (m.type == DSM_MSG_HELLO) {
 		struct dsm_msg ok = { .type = DSM_MSG_HELLO_OK, .id = m.id,
-				      .hello_ok = { .version = 1, .heartbeat_ms = 2000 } };
+				      .hello_ok = { .version = s->script == FRESH_SESSION ? 2 : 1,
+						    .heartbeat_ms = 2000 } };
 
+		assert_int_equal(m.hello.version_max, 2);
 		s->hello_seen = true;
 		s->hello_key_generation = m.hello.key_generation;
 		srv_send(t, &ok);
@@ -424,6 +479,7 @@ static int setup(void **state)
 	f->d.o.server_state = f->state;
 	reloads = alarms = 0;
 	last_alarm_err = 0;
+	memset(alarm_reasons, 0, sizeof(alarm_reasons));
 	*state = f;
 	return 0;
 }
@@ -439,6 +495,8 @@ static int teardown(void **state)
 	dsm_pki_ca_free(&f->srv.ca);
 	for (unsigned i = 0; i < 3; i++)
 		free(f->srv.push[i]);
+	for (unsigned i = 0; i < 6; i++)
+		free(f->srv.fresh[i]);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -650,9 +708,10 @@ static void test_policy_push(void **state)
 	assert_int_equal(f->srv.acks[2].version, 2);
 	assert_int_equal(f->srv.acks[2].result, DSM_POLICY_STALE);
 	assert_int_equal(reloads, 1);
-	assert_int_equal(alarms, 2);
-	assert_int_equal(last_alarm_err, -ESTALE);
-	assert_non_null(strstr(last_alarm_reason, "policy from the server refused"));
+	/* (a protocol 1 server sends no freshness: policy_stale may come too) */
+	assert_int_equal(alarms_starting("policy from the server refused"), 2);
+	assert_int_equal(alarms - alarms_starting("policy_stale"), 2);
+	assert_non_null(strstr(alarm_reasons[1], "rollback"));
 	assert_int_equal(dsm_policy_version(f->d.policy), 2);
 	/* The last good bundle is on disk and verifies (a restart enforces it). */
 	assert_int_equal(mode_of(f, "policy.signed"), 0600);
@@ -928,6 +987,160 @@ static void test_keys_session(void **state)
 	assert_int_equal(f->srv.hello_key_generation, 1);
 	assert_int_equal(f->srv.answer[0], DSM_MSG_ERROR);
 	assert_int_equal(f->srv.error_code[0], DSM_ERR_INTERNAL);
+static uint64_t wall_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* A statement about bundle (as version), signed by a new server
+ * certificate that ca issues. */
+static uint8_t *statement(struct dsm_pki_ca *ca, uint64_t version, const uint8_t *bundle,
+			  size_t blen, uint64_t issued, uint64_t expires, size_t *len)
+{
+	const struct dsm_pki_issue req = { .role = DSM_ROLE_SERVER, .name = "srv",
+					   .now = time(NULL), .lifetime_s = 86400 };
+	uint8_t digest[DSM_FRESH_DIGEST_LEN], *b = NULL;
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+
+	assert_int_equal(dsm_pki_key_new(&k), 0);
+	assert_int_equal(dsm_pki_issue(ca, &req, k, &x), 0);
+	assert_int_equal(dsm_fresh_digest(bundle, blen, digest), 0);
+	assert_int_equal(dsm_fresh_write(k, x, CLUSTER, version, digest, issued, expires, &b, len),
+			 0);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return b;
+}
+
+/* dsmd's loop and tick for ms, or until a policy_stale alarm. */
+static void run_for(struct fixture *f, int64_t ms)
+{
+	int64_t end = dsmd_uplink_mono_ms() + ms;
+
+	while (!alarms_starting("policy_stale") && dsmd_uplink_mono_ms() < end) {
+		dsm_loop_once(f->d.loop, &f->d, 50);
+		dsmd_uplink_tick(&f->d);
+	}
+}
+
+static void reset_alarms(void)
+{
+	alarms = 0;
+	memset(alarm_reasons, 0, sizeof(alarm_reasons));
+}
+
+static void test_freshness(void **state)
+{
+	struct fixture *f = *state;
+	struct dsm_pki_ca other = { 0 };
+	struct dsmd_uplink_state st = { .dirfd = -1 };
+	static const uint8_t not_the_bundle[] = "DSMSIGN\n another one";
+	char why[512] = "";
+	size_t len2 = 0, slen = 0;
+	uint8_t *v2, *s;
+	uint64_t t0, t1;
+
+	server_start(&f->srv, ENROL_ACCEPT);
+	assert_int_equal(enrol_node(f, why, sizeof(why)), 0);
+	server_stop(&f->srv);
+
+	v2 = envelope(SRC("2"), op_seed, &len2);
+	f->srv.push[0] = v2;
+	f->srv.push_len[0] = len2;
+	t0 = wall_now_ms();
+	/* held: valid for 2.5 s */
+	f->srv.fresh[0] = statement(&f->srv.ca, 2, v2, len2, t0, t0 + 2500, &f->srv.fresh_len[0]);
+	/* older than the one held */
+	f->srv.fresh[1] = statement(&f->srv.ca, 2, v2, len2, t0 - 1000, t0 + 60000,
+				    &f->srv.fresh_len[1]);
+	/* the server has version 3: this node is behind */
+	f->srv.fresh[2] = statement(&f->srv.ca, 3, v2, len2, t0 + 1, t0 + 60000,
+				    &f->srv.fresh_len[2]);
+	/* a server certificate another CA (of the same cluster name) issued */
+	assert_int_equal(dsm_pki_ca_create(CLUSTER, time(NULL), 86400, &other), 0);
+	f->srv.fresh[3] = statement(&other, 2, v2, len2, t0 + 2, t0 + 60000, &f->srv.fresh_len[3]);
+	/* issued an hour ahead */
+	f->srv.fresh[4] = statement(&f->srv.ca, 2, v2, len2, t0 + 3600000, t0 + 7200000,
+				    &f->srv.fresh_len[4]);
+	/* version 2, but not the bytes in force */
+	f->srv.fresh[5] = statement(&f->srv.ca, 2, not_the_bundle, sizeof(not_the_bundle), t0 + 3,
+				    t0 + 60000, &f->srv.fresh_len[5]);
+	dsm_pki_ca_free(&other);
+
+	f->d.o.servers[0] = f->srv.addr;
+	f->d.o.n_servers = 1;
+	f->d.o.join = f->srv.addr;
+	server_start(&f->srv, FRESH_SESSION);
+	assert_int_equal(dsm_loop_open(&f->d.loop), 0);
+	assert_int_equal(dsmd_uplink_open(&f->d), 0);
+	assert_null(f->d.uplink->fresh.buf); /* nothing persisted yet */
+	assert_int_equal(dsmd_uplink_start(&f->d), 0);
+	run_until_done(f);
+	server_stop(&f->srv);
+
+	assert_int_equal(f->srv.nacks, 1);
+	assert_int_equal(f->srv.acks[0].result, DSM_POLICY_OK);
+	assert_int_equal(dsm_policy_version(f->d.policy), 2);
+	/* one held, five refused; nothing stale while it is valid */
+	assert_true(wall_now_ms() < t0 + 2500);
+	assert_int_equal(alarms_starting("freshness statement from the server refused"), 4);
+	assert_int_equal(alarms_starting("policy_behind"), 1);
+	assert_non_null(strstr(alarm_reasons[1], "version 3, this node enforces version 2"));
+	assert_int_equal(alarms_starting("policy_stale"), 0);
+	assert_int_equal(alarms, 5);
+	assert_non_null(f->d.uplink->fresh.buf);
+	assert_true(f->d.uplink->fresh.info.issued_ms == t0);
+	assert_int_equal(mode_of(f, "policy.fresh"), 0600);
+
+	/* The server gone: stale once the statement expires, the policy stays. */
+	run_for(f, 6000);
+	assert_int_equal(alarms_starting("policy_stale"), 1);
+	assert_true(wall_now_ms() >= t0 + 2500);
+	assert_int_equal(last_alarm_err, -ETIME);
+	assert_int_equal(dsm_policy_version(f->d.policy), 2);
+	assert_int_equal(reloads, 1);
+	/* and not again within the period (2.5 s) */
+	reset_alarms();
+	run_for(f, 1000);
+	assert_int_equal(alarms, 0);
+
+	/* A restart without a server: the persisted (expired) statement says
+	 * stale at the first check. */
+	dsmd_uplink_close(&f->d);
+	reset_alarms();
+	assert_int_equal(dsmd_uplink_open(&f->d), 0);
+	assert_non_null(f->d.uplink->fresh.buf);
+	dsmd_uplink_fresh_tick(&f->d);
+	assert_int_equal(alarms, 0); /* a session may still bring one */
+	usleep(UPLINK_FRESH_GRACE_MS * 1000);
+	dsmd_uplink_fresh_tick(&f->d);
+	assert_int_equal(alarms_starting("policy_stale"), 1);
+	assert_int_equal(alarms, 1);
+
+	/* A restart with a valid statement on disk: fresh until it expires. */
+	dsmd_uplink_close(&f->d);
+	reset_alarms();
+	t1 = wall_now_ms();
+	s = statement(&f->srv.ca, 2, v2, len2, t1, t1 + 1500, &slen);
+	assert_int_equal(dsmd_uplink_state_dir(&st, f->state, false), 0);
+	assert_int_equal(dsmd_uplink_write_at(st.dirfd, "policy.fresh", s, slen, 0600), 0);
+	dsmd_uplink_state_free(&st);
+	free(s);
+	assert_int_equal(dsmd_uplink_open(&f->d), 0);
+	assert_true(f->d.uplink->fresh.info.issued_ms == t1);
+	usleep(UPLINK_FRESH_GRACE_MS * 1000);
+	while (wall_now_ms() < t1 + 1500) {
+		dsmd_uplink_fresh_tick(&f->d);
+		assert_int_equal(alarms, 0);
+		usleep(50000);
+	}
+	dsmd_uplink_fresh_tick(&f->d);
+	assert_int_equal(alarms_starting("policy_stale"), 1);
+	assert_int_equal(dsm_policy_version(f->d.policy), 2);
 }
 
 static void test_addresses(void **state)
@@ -956,6 +1169,7 @@ int main(void)
 		cmocka_unit_test(test_pairkeys_phases),
 		cmocka_unit_test(test_pairkeys_file),
 		cmocka_unit_test_setup_teardown(test_keys_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freshness, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

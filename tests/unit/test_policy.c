@@ -852,7 +852,7 @@ static void test_example_policy(void **state)
 {
 	struct dsm_diags d = { 0 };
 	struct dsm_policy *p = NULL;
-	uint32_t web, db, ext, app, dsmd, init, stray, unconf;
+	uint32_t web, db, ext, app, dsmd, init, stray, unconf, srv;
 	(void)state;
 
 	/* Unit tests run from the top of the tree. */
@@ -880,6 +880,21 @@ static void test_example_policy(void **state)
 	 * reaches no service. */
 	assert_int_equal(dsm_policy_label_id(p, "stray", &stray), 0);
 	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, stray, DSM_NODE_ANY, web), 0);
+	/* The Security Server's address reaches dsmd's sockets (its uplink)
+	 * and no service; a joined dsmd may use TCP over IPv4 and IPv6. */
+	assert_int_equal(dsm_policy_label_id(p, "dsm_server", &srv), 0);
+	assert_true(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, srv, DSM_NODE_ANY, dsmd) &
+		    DSM_PERM_PEER_RECV);
+	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, srv, DSM_NODE_ANY, web), 0);
+	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, srv, DSM_NODE_ANY, app), 0);
+	assert_int_equal(rule_perms(p, DSM_CLASS_PEER, DSM_QUAL_ANY, srv, DSM_NODE_ANY, db), 0);
+	for (int fam = 0; fam < 2; fam++) {
+		uint16_t q = dsm_qual(fam ? AF_INET6 : AF_INET, SOCK_STREAM);
+		uint32_t need = DSM_PERM_CREATE | DSM_PERM_CONNECT | DSM_PERM_SEND | DSM_PERM_RECV;
+
+		assert_int_equal(rule_perms(p, DSM_CLASS_SOCKET, q, dsmd, DSM_NODE_ANY, dsmd) & need,
+				 need);
+	}
 	/* Only PID 1's label stops dsmd: a label that may mount (and so
 	 * unmount dsm's pins) and end dsmd could switch dsm off. */
 	assert_int_equal(dsm_policy_label_id(p, "unconfined", &unconf), 0);

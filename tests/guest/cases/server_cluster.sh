@@ -13,12 +13,30 @@
 #      server answers; the server comes back and every node reconnects.
 #      Node 2's alarms raised during the outage (c@node1 -> b) reach the
 #      server: its seqs there form one range without a gap or a repeat.
+#      Freshness (statements valid 30 s, every 5 s): every node holds one
+#      after the push and raises no policy_stale while the server is up;
+#      during the outage nodes 2 and 3 (restarted) raise policy_stale and
+#      keep enforcing version 2; back in session each is fresh again.
 #   4. a removed node's session is closed and it cannot come back.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 . "$(dirname "$0")/../server.sh"
 
 shared=$DSM_SHARED/server_cluster
+fresh_args=(--fresh-expiry 30 --fresh-interval 5)
+# stale_alarms: how many policy_stale alarms this node has raised.
+stale_alarms() {
+	alarm_stream | jq -n '[inputs | select((.reason // "") | startswith("policy_stale"))] | length'
+}
+# wait_stale TENTHS: until this node has raised policy_stale, or fail.
+wait_stale() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		(($(stale_alarms) > 0)) && return 0
+		sleep 0.1
+	done
+	fail "no policy_stale alarm: $(grep -i fresh "$DSM_LOG" | tail -3)"
+}
 dsm_keyfile /tmp/cluster.key 1
 # The policy every node starts with (version 1) and the one pushed
 # (version 2): the same, but 2 lets a@node1 talk to b.
@@ -37,7 +55,7 @@ if ((DSM_NODE == SERVER_NODE)); then
 	mkdir -p "$shared"
 	"$DSMCTL" cluster init --state "$SERVER_STATE" --cluster test --server-name srv >/dev/null ||
 		fail "cluster init"
-	server_start
+	server_start "${fresh_args[@]}"
 	for k in 1 2 3; do
 		srvctl node add "node$k" --json | jq -r .token >"$shared/token.$k" || fail "node add node$k"
 	done
@@ -110,6 +128,10 @@ if ((DSM_NODE == SERVER_NODE)); then
 	grep -q "rollback" /tmp/old.err || fail "older version: $(cat /tmp/old.err)"
 else
 	expect_eq "policy version after the push" "$(policy_version_is 2)" 2
+	# the statement that follows the push's POLICY is held, and kept on disk
+	for _ in $(seq 100); do [[ -s $NODE_STATE/policy.fresh ]] && break; sleep 0.1; done
+	expect_eq "policy.fresh mode" "$(stat -c %a "$NODE_STATE/policy.fresh")" 600
+	expect_eq "policy_stale with the server up" "$(stale_alarms)" 0
 fi
 vm_barrier pushed 180
 
@@ -159,6 +181,12 @@ if ((DSM_NODE == 3)); then
 fi
 vm_barrier restarted 180 # (a fresh start takes a while: the servers below time out)
 check_flows server-down
+if ((DSM_NODE == 2 || DSM_NODE == 3)); then
+	# no statement for 30 s (node 3: since before its restart): stale,
+	# and the bundle stays in force
+	wait_stale 600
+	expect_eq "node $DSM_NODE stale: policy version" "$(policy_version_is 2 10)" 2
+fi
 if ((DSM_NODE == 2)); then
 	alarm_expect subject=c subject_node=node1 verdict=deny
 	alarm_seq_max >"$shared/seq-outage.2"
@@ -172,8 +200,12 @@ node2_seqs() {
 		jq -cn '[inputs | select(.node == "node2") | .seq] | sort'
 }
 
-((DSM_NODE == SERVER_NODE)) && server_start
+((DSM_NODE == SERVER_NODE)) && server_start "${fresh_args[@]}"
 vm_barrier server-up
+if ((DSM_NODE == 2 || DSM_NODE == 3)); then
+	for _ in $(seq 600); do grep -q "is fresh again" "$DSM_LOG" && break; sleep 0.1; done
+	grep -q "is fresh again" "$DSM_LOG" || fail "node $DSM_NODE not fresh again"
+fi
 if ((DSM_NODE == SERVER_NODE)); then
 	expect_eq "nodes connected again" "$(server_nodes_where '.connected' 3 900)" 3
 	# Node 2 forwards what it held: wait for the last alarm of the outage.
