@@ -464,6 +464,7 @@ static void on_message(struct dsmd *d, const struct dsm_msg *m)
 	case DSM_MSG_KEYS:
 		if (on_keys(d, m))
 			drop(d, -EPROTO, "KEYS refused");
+		return;
 	case DSM_MSG_FRESH:
 		dsmd_uplink_fresh_on(d, m);
 		return;

@@ -116,7 +116,7 @@ void dsmd_uplink_fresh_load(struct dsmd *d)
 	hold(&u->fresh, buf, len, &info);
 }
 
-static void refuse(struct dsmd *d, int err, uint64_t version, const char *what)
+static void refuse_statement(struct dsmd *d, int err, uint64_t version, const char *what)
 {
 	char reason[200];
 
@@ -141,13 +141,13 @@ void dsmd_uplink_fresh_on(struct dsmd *d, const struct dsm_msg *m)
 	if (!err)
 		err = dsm_fresh_check_time(&info, wall_ms(), DSM_FRESH_SKEW_MS);
 	if (err) {
-		refuse(d, err, info.version, NULL);
+		refuse_statement(d, err, info.version, NULL);
 		return;
 	}
 	if (f->buf && f->len == b->len && !memcmp(f->buf, b->data, b->len))
 		return; /* the one held, again (a reconnect) */
 	if (f->buf && info.issued_ms <= f->info.issued_ms) {
-		refuse(d, -ESTALE, info.version, "not newer than the statement held");
+		refuse_statement(d, -ESTALE, info.version, "not newer than the statement held");
 		return;
 	}
 	err = dsm_fresh_match(&info, in_force, u->bundle, u->bundle_len);
@@ -164,7 +164,7 @@ void dsmd_uplink_fresh_on(struct dsmd *d, const struct dsm_msg *m)
 		return;
 	}
 	if (err) {
-		refuse(d, err, info.version, NULL);
+		refuse_statement(d, err, info.version, NULL);
 		return;
 	}
 	copy = malloc(b->len);

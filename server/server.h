@@ -164,7 +164,6 @@ struct srv {
 /* ---- util.c: time, hex, paths, files --------------------------------- */
 
 uint64_t srv_now_ms(void);        /* monotonic */
-uint64_t srv_wall_ms(void);       /* milliseconds since the epoch */
 time_t srv_wall(void);            /* seconds since the epoch */
 /* n bytes as lower-case hex into out (2n + 1 bytes). */
 void srv_hex(const uint8_t *b, size_t n, char *out);

@@ -987,6 +987,8 @@ static void test_keys_session(void **state)
 	assert_int_equal(f->srv.hello_key_generation, 1);
 	assert_int_equal(f->srv.answer[0], DSM_MSG_ERROR);
 	assert_int_equal(f->srv.error_code[0], DSM_ERR_INTERNAL);
+}
+
 static uint64_t wall_now_ms(void)
 {
 	struct timespec t;
