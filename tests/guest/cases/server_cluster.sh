@@ -1,4 +1,5 @@
 # nodes: 4
+# timeout: 480
 # A cluster run from one place. Node 4 runs the Security Server (no dsm);
 # nodes 1-3 join it with one-time tokens and take their policy from it.
 #   1. cluster init, a token per node; every node enrols and connects; a
@@ -7,7 +8,9 @@
 #   2. a policy pushed on the server is enforced on every node: a flow it
 #      newly allows (a@node1 -> b@node2) works, one it still denies
 #      (c@node1 -> b@node2) does not; cluster status shows every node on
-#      the new version; an older version is refused by the server.
+#      the new version; an older version is refused by the server. The
+#      first pair-key generation is in force on every node (keys status,
+#      each node's keys file), so those flows are version 3 options.
 #   3. the server is stopped: the nodes keep enforcing; node 3's dsmd is
 #      restarted meanwhile and enforces its persisted bundle before any
 #      server answers; the server comes back and every node reconnects.
@@ -121,6 +124,18 @@ if ((DSM_NODE == SERVER_NODE)); then
 	out=$(srvctl policy push /tmp/v2.policy --state "$SERVER_STATE") || fail "push: $out"
 	expect_eq "push" "$out" "pushed policy 'test' version 2 to 3 nodes"
 	expect_eq "nodes on version 2" "$(server_nodes_where '.policy_version == 2' 3)" 3
+	# Keys per node pair: the first generation, made when the nodes
+	# enrolled, is installed on all three and in force (switched).
+	for _ in $(seq 300); do
+		ks=$(srvctl keys status --json 2>/dev/null)
+		[[ $(jq '.current >= 1 and ([.nodes[] | select(.key_generation >= 1)] | length) == 3' \
+			<<<"$ks" 2>/dev/null) == true ]] && break
+		sleep 0.1
+	done
+	expect_eq "nodes holding a pair-key generation" \
+		"$(jq '[.nodes[] | select(.key_generation >= 1)] | length' <<<"$ks")" 3
+	expect_eq "a pair-key generation in force" "$(jq '.current >= 1' <<<"$ks")" true
+	srvctl keys status
 	srvctl cluster status
 	cluster_policy /tmp/v1.policy 1 'allow a@node1 b : peer recv; allow c@node1 b : peer recv;'
 	srvctl policy push /tmp/v1.policy --state "$SERVER_STATE" 2>/tmp/old.err &&
@@ -128,6 +143,12 @@ if ((DSM_NODE == SERVER_NODE)); then
 	grep -q "rollback" /tmp/old.err || fail "older version: $(cat /tmp/old.err)"
 else
 	expect_eq "policy version after the push" "$(policy_version_is 2)" 2
+	# the pair keys the server sent, persisted and switched to: from here
+	# on the flows between the nodes carry version 3 options
+	for _ in $(seq 300); do grep -qE '^send [1-9]' "$NODE_STATE/keys" 2>/dev/null && break; sleep 0.1; done
+	grep -qE '^send [1-9]' "$NODE_STATE/keys" ||
+		fail "no pair-key generation switched to: $(head -3 "$NODE_STATE/keys" 2>&1)"
+	expect_eq "keys file mode" "$(stat -c %a "$NODE_STATE/keys")" 600
 	# the statement that follows the push's POLICY is held, and kept on disk
 	for _ in $(seq 100); do [[ -s $NODE_STATE/policy.fresh ]] && break; sleep 0.1; done
 	expect_eq "policy.fresh mode" "$(stat -c %a "$NODE_STATE/policy.fresh")" 600
