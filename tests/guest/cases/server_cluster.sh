@@ -11,6 +11,9 @@
 #      the new version; an older version is refused by the server. The
 #      first pair-key generation is in force on every node (keys status,
 #      each node's keys file), so those flows are version 3 options.
+#   2b. a key rotation under traffic (a@node1 -> b@node2), node 3 away
+#      during the install: the switch waits and keys status names node 3;
+#      once it is back the switch follows; no datagram is lost.
 #   3. the server is stopped: the nodes keep enforcing; node 3's dsmd is
 #      restarted meanwhile and enforces its persisted bundle before any
 #      server answers; the server comes back and every node reconnects.
@@ -26,7 +29,7 @@
 . "$(dirname "$0")/../server.sh"
 
 shared=$DSM_SHARED/server_cluster
-fresh_args=(--fresh-expiry 30 --fresh-interval 5)
+server_args=(--fresh-expiry 30 --fresh-interval 5 --key-grace 5s)
 # stale_alarms: how many policy_stale alarms this node has raised.
 stale_alarms() {
 	alarm_stream | jq -n '[inputs | select((.reason // "") | startswith("policy_stale"))] | length'
@@ -58,7 +61,7 @@ if ((DSM_NODE == SERVER_NODE)); then
 	mkdir -p "$shared"
 	"$DSMCTL" cluster init --state "$SERVER_STATE" --cluster test --server-name srv >/dev/null ||
 		fail "cluster init"
-	server_start "${fresh_args[@]}"
+	server_start "${server_args[@]}"
 	for k in 1 2 3; do
 		srvctl node add "node$k" --json | jq -r .token >"$shared/token.$k" || fail "node add node$k"
 	done
@@ -187,6 +190,77 @@ if ((DSM_NODE == 2)); then
 fi
 check_flows pushed
 
+# A key rotation under traffic, with node 3 away during the install: the
+# switch waits for it (keys status names it pending), node 3 gets the
+# install when it is back, the switch follows, and not one datagram of
+# the allowed flow a@node1 -> b@node2 is lost on the way.
+keys_json() { srvctl keys status --json 2>/dev/null; }
+send_gen() { sed -nE 's/^send ([0-9]+)$/\1/p' "$NODE_STATE/keys"; }
+if ((DSM_NODE == 2)); then
+	as b "$PROBE" udp-recv 9510 60 >/tmp/rot-a &
+	server_ready /tmp/rot-a
+fi
+((DSM_NODE == SERVER_NODE)) && keys_json | jq .current >"$shared/rot-gen0"
+vm_barrier rot-up
+if ((DSM_NODE == 1)); then
+	(
+		sent=0 stop_at=$((SECONDS + 45))
+		while ((SECONDS < stop_at)); do
+			as a "$PROBE" udp-send "$(vm_node_ip 2)" 9510 5 | grep -q '^sent 5$' && sent=$((sent + 5))
+			# two more seconds of traffic once the switch is done
+			[[ -e $shared/rot-switched ]] && ((stop_at > SECONDS + 2)) && stop_at=$((SECONDS + 2))
+			sleep 0.3
+		done
+		echo "$sent" >"$shared/rot-sent"
+	) &
+	rot_sender=$!
+fi
+((DSM_NODE == 3)) && dsm_stop
+vm_barrier rot-node3-away
+if ((DSM_NODE == SERVER_NODE)); then
+	gen0=$(cat "$shared/rot-gen0")
+	# the first generation's rotation ends (its grace, --key-grace) first
+	for _ in $(seq 300); do [[ $(keys_json | jq .rotation) == null ]] && break; sleep 0.1; done
+	srvctl keys rotate --now >/dev/null || fail "keys rotate"
+	for _ in $(seq 300); do
+		ks=$(keys_json)
+		[[ $(jq '[.nodes[] | select(.acked | index("install"))] | length' <<<"$ks") == 2 ]] && break
+		sleep 0.1
+	done
+	expect_eq "rotation held at install" "$(jq -r '.rotation.phase' <<<"$ks")" install
+	expect_eq "generation in force while held" "$(jq .current <<<"$ks")" "$gen0"
+	expect_eq "node3 named pending" \
+		"$(jq -r '[.nodes[] | select(.pending) | .name] | join(",")' <<<"$ks")" node3
+	srvctl keys status
+fi
+vm_barrier rot-held 120
+if ((DSM_NODE == 3)); then
+	cluster_policy /tmp/boot.policy 1
+	dsm_start /tmp/boot.policy "${join_args[@]}" --server "$SERVER_ADDR"
+fi
+if ((DSM_NODE == SERVER_NODE)); then
+	for _ in $(seq 900); do
+		[[ $(keys_json | jq .current) == $((gen0 + 1)) ]] && break
+		sleep 0.1
+	done
+	touch "$shared/rot-switched"
+	expect_eq "generation in force after node 3 came back" "$(keys_json | jq .current)" $((gen0 + 1))
+fi
+vm_barrier rot-switched 180
+if ((DSM_NODE == 1)); then
+	wait "$rot_sender"
+	expect_eq "node 1 sends with the new generation" "$(send_gen)" $(($(cat "$shared/rot-gen0") + 1))
+fi
+vm_barrier rot-sent 120
+if ((DSM_NODE == 2)); then
+	for _ in $(seq 700); do grep -q '^received' /tmp/rot-a && break; sleep 0.1; done
+	sent=$(cat "$shared/rot-sent")
+	((sent >= 50)) || fail "only $sent datagrams sent during the rotation"
+	expect_eq "a@node1 -> b through the rotation: none lost" "$(tail -1 /tmp/rot-a)" "received $sent"
+	expect_eq "node 2 sends with the new generation" "$(send_gen)" $(($(cat "$shared/rot-gen0") + 1))
+fi
+vm_barrier rot-checked 120
+
 # alarm_seq_max: the highest "seq" of this node's alarm log (0: none).
 alarm_seq_max() { alarm_stream | jq -n '[inputs | .seq // 0] | max // 0'; }
 
@@ -221,7 +295,7 @@ node2_seqs() {
 		jq -cn '[inputs | select(.node == "node2") | .seq] | sort'
 }
 
-((DSM_NODE == SERVER_NODE)) && server_start "${fresh_args[@]}"
+((DSM_NODE == SERVER_NODE)) && server_start "${server_args[@]}"
 vm_barrier server-up
 if ((DSM_NODE == 2 || DSM_NODE == 3)); then
 	for _ in $(seq 600); do grep -q "is fresh again" "$DSM_LOG" && break; sleep 0.1; done
