@@ -247,12 +247,12 @@ static void policy_ack(struct dsmd *d, uint64_t id, uint32_t result, const char 
 	send_msg(d, &m, id);
 }
 
-/* A refused policy: an alarm of class dsm naming why. */
-static void policy_alarm(struct dsmd *d, int err, const struct dsm_signed_info *info)
+/* An alarm of class dsm about what the server sent: err the refusal, aux
+ * a number it concerns (a version, a generation: the low 32 bits). */
+void dsmd_uplink_alarm(struct dsmd *d, int err, uint64_t aux, const char *reason)
 {
 	struct dsm_event e = { .version = DSM_ABI_VERSION, .kind = DSM_EV_DECISION,
 			       .verdict = DSM_VERDICT_DENY, .err = err, .comm = "dsm-server" };
-	char reason[160];
 	struct timespec t;
 
 	clock_gettime(CLOCK_BOOTTIME, &t);
@@ -262,10 +262,18 @@ static void policy_alarm(struct dsmd *d, int err, const struct dsm_signed_info *
 	e.d.subject = DSM_LABEL_INVALID;
 	e.d.subject_node = DSM_NODE_LOCAL;
 	e.d.target = d->policy ? dsm_config(d->policy, DSM_CFG_DSMD_LABEL, 0) : 0;
-	e.d.aux = (uint32_t)info->version;
+	e.d.aux = (uint32_t)aux;
+	dsmd_alarm_raise_reason(d, &e, reason);
+}
+
+/* A refused policy: an alarm naming why. */
+static void policy_alarm(struct dsmd *d, int err, const struct dsm_signed_info *info)
+{
+	char reason[160];
+
 	snprintf(reason, sizeof(reason), "policy from the server refused: %s",
 		 dsm_signed_strerror(err));
-	dsmd_alarm_raise_reason(d, &e, reason);
+	dsmd_uplink_alarm(d, err, info->version, reason);
 }
 
 /* Persist the bundle and run the one reload path; 0 once it is in force. */
@@ -328,21 +336,10 @@ static void on_policy(struct dsmd *d, const struct dsm_msg *m)
  * low 32 bits, err the refusal). */
 static void keys_alarm(struct dsmd *d, int err, const struct dsm_msg_keys *k, const char *why)
 {
-	struct dsm_event e = { .version = DSM_ABI_VERSION, .kind = DSM_EV_DECISION,
-			       .verdict = DSM_VERDICT_DENY, .err = err, .comm = "dsm-server" };
 	char reason[260];
-	struct timespec t;
 
-	clock_gettime(CLOCK_BOOTTIME, &t);
-	e.time_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-	e.d.class = DSM_CLASS_DSM;
-	e.d.perm = DSM_PERM_ADMIN;
-	e.d.subject = DSM_LABEL_INVALID;
-	e.d.subject_node = DSM_NODE_LOCAL;
-	e.d.target = d->policy ? dsm_config(d->policy, DSM_CFG_DSMD_LABEL, 0) : 0;
-	e.d.aux = (uint32_t)k->generation;
 	snprintf(reason, sizeof(reason), "pair keys from the server refused: %s", why);
-	dsmd_alarm_raise_reason(d, &e, reason);
+	dsmd_uplink_alarm(d, err, k->generation, reason);
 }
 
 /* KEYS: 0 acknowledged, < 0 refused (the caller ends the session). */

@@ -51,24 +51,6 @@ static uint64_t bundle_version(const struct dsmd *d)
 	return d->uplink->bundle && d->policy ? dsm_policy_version(d->policy) : 0;
 }
 
-/* A class dsm alarm about freshness: err, the version it is about. */
-static void fresh_alarm(struct dsmd *d, int err, uint64_t version, const char *reason)
-{
-	struct dsm_event e = { .version = DSM_ABI_VERSION, .kind = DSM_EV_DECISION,
-			       .verdict = DSM_VERDICT_DENY, .err = err, .comm = "dsm-server" };
-	struct timespec t;
-
-	clock_gettime(CLOCK_BOOTTIME, &t);
-	e.time_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-	e.d.class = DSM_CLASS_DSM;
-	e.d.perm = DSM_PERM_ADMIN;
-	e.d.subject = DSM_LABEL_INVALID;
-	e.d.subject_node = DSM_NODE_LOCAL;
-	e.d.target = d->policy ? dsm_config(d->policy, DSM_CFG_DSMD_LABEL, 0) : 0;
-	e.d.aux = (uint32_t)version;
-	dsmd_alarm_raise_reason(d, &e, reason);
-}
-
 /* Hold buf (taken over) as the newest statement. */
 static void hold(struct dsmd_uplink_fresh *f, uint8_t *buf, size_t len,
 		 const struct dsm_fresh_info *info)
@@ -123,7 +105,7 @@ static void refuse_statement(struct dsmd *d, int err, uint64_t version, const ch
 	snprintf(reason, sizeof(reason), "freshness statement from the server refused: %s",
 		 what ? what : dsm_fresh_strerror(err));
 	log_error("uplink: %s (version %llu)", reason, (unsigned long long)version);
-	fresh_alarm(d, err, version, reason);
+	dsmd_uplink_alarm(d, err, version, reason);
 }
 
 void dsmd_uplink_fresh_on(struct dsmd *d, const struct dsm_msg *m)
@@ -159,7 +141,7 @@ void dsmd_uplink_fresh_on(struct dsmd *d, const struct dsm_msg *m)
 				 "version %llu, this node enforces version %llu",
 				 (unsigned long long)info.version, (unsigned long long)in_force);
 			log_error("uplink: %s", reason);
-			fresh_alarm(d, -EAGAIN, info.version, reason);
+			dsmd_uplink_alarm(d, -EAGAIN, info.version, reason);
 		}
 		return;
 	}
@@ -218,7 +200,7 @@ void dsmd_uplink_fresh_tick(struct dsmd *d)
 			 "version %llu stays in force",
 			 (unsigned long long)dsm_policy_version(d->policy));
 	log_warning("uplink: %s", reason);
-	fresh_alarm(d, -ETIME, dsm_policy_version(d->policy), reason);
+	dsmd_uplink_alarm(d, -ETIME, dsm_policy_version(d->policy), reason);
 	f->stale = true;
 	f->alarm_ms = mono;
 }

@@ -42,6 +42,7 @@
 #include <cmocka.h>
 
 #define UPLINK_FRESH_GRACE_MS 300 /* the stale check soon after start */
+#include "fake_frames.h"
 #include "../../dsmd/uplink.c"
 #include "../../dsmd/uplink_alarms.c"
 #include "../../dsmd/uplink_conn.c"
@@ -223,49 +224,6 @@ struct server {
 	volatile bool done;
 };
 
-static int srv_send(struct dsm_tls_conn *t, struct dsm_msg *m)
-{
-	struct dsm_msg_buf b = { 0 };
-	size_t off = 0;
-	int err = dsm_msg_encode(m, &b);
-
-	while (!err && off < b.len) {
-		size_t put = 0;
-
-		err = dsm_tls_write(t, b.data + off, b.len - off, &put);
-		off += put;
-	}
-	dsm_msg_buf_release(&b);
-	return err;
-}
-
-/* Bytes read from the session but not yet fed: dsmd may send two frames
- * in one write (a PING and a reply), and the second is the next call's.
- * Only the server thread reads, one session at a time. */
-static uint8_t pending[4096];
-static size_t pending_off, pending_len;
-
-static int srv_recv(struct dsm_tls_conn *t, struct dsm_msg_reader *rd, struct dsm_msg *m)
-{
-	for (;;) {
-		size_t got = 0, used = 0;
-		int r;
-
-		if (pending_off < pending_len) {
-			r = dsm_msg_reader_feed(rd, pending + pending_off, pending_len - pending_off,
-						&used, m);
-			pending_off += used;
-			if (r)
-				return r == 1 ? 0 : r;
-			continue;
-		}
-		pending_off = pending_len = 0;
-		if (dsm_tls_read(t, pending, sizeof(pending), &got))
-			return -EIO;
-		pending_len = got;
-	}
-}
-
 static void raw_operator_key(uint8_t raw[DSM_MSG_PUBKEY_LEN])
 {
 	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, op_seed, 32);
@@ -289,7 +247,7 @@ static void serve_enrol(struct server *s, struct dsm_tls_conn *t, const struct d
 		struct dsm_msg e = { .type = DSM_MSG_ERROR, .id = m->id,
 				     .error = { .code = DSM_ERR_BAD_TOKEN, .text = "used" } };
 
-		srv_send(t, &e);
+		frames_send(t, &e);
 		return;
 	}
 	assert_int_equal(dsm_pki_issue_csr(&s->ca, &req, m->enrol.csr.data, m->enrol.csr.len, &x), 0);
@@ -300,13 +258,13 @@ static void serve_enrol(struct server *s, struct dsm_tls_conn *t, const struct d
 	ok.enrol_ok.cert = (struct dsm_msg_bytes){ cert, clen };
 	ok.enrol_ok.ca = (struct dsm_msg_bytes){ ca, calen };
 	raw_operator_key(ok.enrol_ok.policy_key);
-	srv_send(t, &ok);
+	frames_send(t, &ok);
 	OPENSSL_free(cert);
 	OPENSSL_free(ca);
 	X509_free(x);
 }
 
-static void serve_keys(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_reader *rd)
+static void serve_keys(struct server *s, struct dsm_tls_conn *t, struct frames_in *in)
 {
 	struct dsm_msg m = { 0 };
 	uint64_t id = 100;
@@ -315,10 +273,10 @@ static void serve_keys(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_
 		struct dsm_msg k = { .type = DSM_MSG_KEYS, .id = id++ };
 
 		k.keys = s->keys[i];
-		assert_int_equal(srv_send(t, &k), 0);
+		assert_int_equal(frames_send(t, &k), 0);
 		do {
 			dsm_msg_free(&m);
-			if (srv_recv(t, rd, &m))
+			if (frames_recv(t, in, &m))
 				return; /* the node closed */
 		} while (m.type == DSM_MSG_PING);
 		s->answer[i] = m.type;
@@ -334,14 +292,14 @@ static void serve_keys(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_
 	dsm_msg_free(&m);
 }
 
-static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_msg_reader *rd)
+static void serve_session(struct server *s, struct dsm_tls_conn *t, struct frames_in *in)
 {
 	const uint8_t version = s->script == FRESH_SESSION ? 2 : 1;
 	struct dsm_msg m = { 0 };
 	uint64_t id = 1;
 
 	if (s->script == PUSH_KEYS) {
-		serve_keys(s, t, rd);
+		serve_keys(s, t, in);
 		return;
 	}
 
@@ -349,10 +307,10 @@ static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_m
 		struct dsm_msg p = { .version = version, .type = DSM_MSG_POLICY, .id = id++ };
 
 		p.policy.bundle = (struct dsm_msg_bytes){ s->push[i], s->push_len[i] };
-		assert_int_equal(srv_send(t, &p), 0);
+		assert_int_equal(frames_send(t, &p), 0);
 		do {
 			dsm_msg_free(&m);
-			assert_int_equal(srv_recv(t, rd, &m), 0);
+			assert_int_equal(frames_recv(t, in, &m), 0);
 		} while (m.type == DSM_MSG_PING);
 		assert_int_equal(m.type, DSM_MSG_POLICY_ACK);
 		s->acks[s->nacks] = m.policy_ack;
@@ -362,17 +320,17 @@ static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_m
 		struct dsm_msg fr = { .version = version, .type = DSM_MSG_FRESH, .id = id++ };
 
 		fr.fresh.statement = (struct dsm_msg_bytes){ s->fresh[i], s->fresh_len[i] };
-		assert_int_equal(srv_send(t, &fr), 0);
+		assert_int_equal(frames_send(t, &fr), 0);
 	}
 	if (s->fresh[0]) {
 		/* FRESH has no answer: a PING's PONG says dsmd read them all */
 		struct dsm_msg ping = { .version = version, .type = DSM_MSG_PING, .id = id++,
 					.ping.nonce = 77 };
 
-		assert_int_equal(srv_send(t, &ping), 0);
+		assert_int_equal(frames_send(t, &ping), 0);
 		do {
 			dsm_msg_free(&m);
-			assert_int_equal(srv_recv(t, rd, &m), 0);
+			assert_int_equal(frames_recv(t, in, &m), 0);
 		} while (m.type != DSM_MSG_PONG || m.ping.nonce != 77);
 		assert_int_equal(m.version, 2);
 	}
@@ -382,16 +340,15 @@ static void serve_session(struct server *s, struct dsm_tls_conn *t, struct dsm_m
 static void *server_main(void *arg)
 {
 	struct server *s = arg;
-	struct dsm_msg_reader rd;
+	struct frames_in in;
 	struct dsm_tls_conn *t = NULL;
 	struct dsm_msg m = { 0 };
 	int fd = accept(s->lfd, NULL, NULL);
 
-	pending_off = pending_len = 0; /* a new session */
-	dsm_msg_reader_init(&rd, DSM_MSG_FROM_NODE);
+	frames_in_init(&in, DSM_MSG_FROM_NODE);
 	if (fd < 0 || dsm_tls_conn_new(s->ctx, fd, &t) || dsm_tls_handshake(t) != DSM_TLS_DONE)
 		goto out;
-	if (srv_recv(t, &rd, &m))
+	if (frames_recv(t, &in, &m))
 		goto out;
 	if (m.type == DSM_MSG_ENROL) {
 		serve_enrol(s, t, &m);
@@ -403,13 +360,13 @@ static void *server_main(void *arg)
 		assert_int_equal(m.hello.version_max, 2);
 		s->hello_seen = true;
 		s->hello_key_generation = m.hello.key_generation;
-		srv_send(t, &ok);
-		serve_session(s, t, &rd);
+		frames_send(t, &ok);
+		serve_session(s, t, &in);
 	}
 	dsm_tls_shutdown(t);
 out:
 	dsm_msg_free(&m);
-	dsm_msg_reader_release(&rd);
+	frames_in_release(&in);
 	if (t)
 		dsm_tls_conn_free(t);
 	if (fd >= 0)
