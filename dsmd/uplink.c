@@ -247,25 +247,6 @@ static void policy_ack(struct dsmd *d, uint64_t id, uint32_t result, const char 
 	send_msg(d, &m, id);
 }
 
-/* An alarm of class dsm about what the server sent: err the refusal, aux
- * a number it concerns (a version, a generation: the low 32 bits). */
-void dsmd_uplink_alarm(struct dsmd *d, int err, uint64_t aux, const char *reason)
-{
-	struct dsm_event e = { .version = DSM_ABI_VERSION, .kind = DSM_EV_DECISION,
-			       .verdict = DSM_VERDICT_DENY, .err = err, .comm = "dsm-server" };
-	struct timespec t;
-
-	clock_gettime(CLOCK_BOOTTIME, &t);
-	e.time_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-	e.d.class = DSM_CLASS_DSM;
-	e.d.perm = DSM_PERM_ADMIN;
-	e.d.subject = DSM_LABEL_INVALID;
-	e.d.subject_node = DSM_NODE_LOCAL;
-	e.d.target = d->policy ? dsm_config(d->policy, DSM_CFG_DSMD_LABEL, 0) : 0;
-	e.d.aux = (uint32_t)aux;
-	dsmd_alarm_raise_reason(d, &e, reason);
-}
-
 /* A refused policy: an alarm naming why. */
 static void policy_alarm(struct dsmd *d, int err, const struct dsm_signed_info *info)
 {

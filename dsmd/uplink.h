@@ -45,8 +45,8 @@ struct dsmd;
 #define DSMD_UPLINK_BACKOFF_MIN_MS 1000
 #define DSMD_UPLINK_BACKOFF_MAX_MS 30000
 
-/* An alarm of class dsm about what the server sent (uplink.c): err the
- * refusal, aux a number it concerns (a version, a generation). */
+/* An alarm of class dsm about what the server sent (uplink_refusal.c):
+ * err the refusal, aux a number it concerns (a version, a generation). */
 void dsmd_uplink_alarm(struct dsmd *d, int err, uint64_t aux, const char *reason);
 
 /* ---- addresses (uplink_conn.c) ------------------------------------------ */

@@ -46,6 +46,7 @@
 #include "../../dsmd/uplink.c"
 #include "../../dsmd/uplink_alarms.c"
 #include "../../dsmd/uplink_conn.c"
+#include "../../dsmd/uplink_refusal.c"
 #include "../../dsmd/uplink_enrol.c"
 #include "../../dsmd/uplink_fresh.c"
 #include "../../dsmd/uplink_state.c"
