@@ -208,6 +208,10 @@ int dsm_fresh_verify(const uint8_t *buf, size_t len, X509 *ca, const char *clust
 	    len != DSM_FRESH_HDR_LEN + clen + dlen + DSM_FRESH_SIG_LEN)
 		return -EBADMSG;
 	cl = buf + OFF_CLUSTER;
+	/* the name is its clen bytes, no NUL among them: "fz\0\0a`" is not
+	 * "fz", whatever a C string of it says */
+	if (memchr(cl, 0, clen))
+		return -EBADMSG;
 	/* Step 2: the certificate, exactly its bytes, issued by the CA. */
 	p = cl + clen;
 	cert = d2i_X509(NULL, &p, (long)dlen);

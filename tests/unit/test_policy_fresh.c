@@ -21,6 +21,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "pki.h"
 #include "policy_fresh.h"
 
@@ -230,6 +232,42 @@ static void test_every_byte_and_length(void **state)
 	free(b);
 }
 
+/* The cluster name is its bytes: "c1\0z", signed by the right key, is not
+ * "c1" (a C string of it would say so; found by fuzz_policy_fresh). */
+static void test_cluster_name_with_nul(void **state)
+{
+	struct fx *f = *state;
+	struct dsm_fresh_info info;
+	size_t len = 0, total, siglen = DSM_FRESH_SIG_LEN;
+	uint8_t *b = good(f, &len), *e, *msg;
+	const size_t clen = strlen(CLUSTER), rest = len - DSM_FRESH_HDR_LEN - clen;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	/* header, "c1\0z", the certificate, a new signature over it all */
+	total = len + 2;
+	e = malloc(total);
+	msg = malloc(DSM_FRESH_DOMAIN_LEN + total);
+	assert_non_null(e);
+	assert_non_null(msg);
+	assert_non_null(ctx);
+	memcpy(e, b, DSM_FRESH_HDR_LEN);
+	e[68] = (uint8_t)(clen + 2); /* the cluster name's length */
+	memcpy(e + DSM_FRESH_HDR_LEN, CLUSTER "\0z", clen + 2);
+	memcpy(e + DSM_FRESH_HDR_LEN + clen + 2, b + DSM_FRESH_HDR_LEN + clen,
+	       rest - DSM_FRESH_SIG_LEN);
+	memcpy(msg, DSM_FRESH_DOMAIN, DSM_FRESH_DOMAIN_LEN);
+	memcpy(msg + DSM_FRESH_DOMAIN_LEN, e, total - DSM_FRESH_SIG_LEN);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, f->key), 1);
+	assert_int_equal(EVP_DigestSign(ctx, e + total - DSM_FRESH_SIG_LEN, &siglen, msg,
+					DSM_FRESH_DOMAIN_LEN + total - DSM_FRESH_SIG_LEN), 1);
+	assert_int_equal(dsm_fresh_verify(e, total, f->ca.cert, CLUSTER, &info), -EBADMSG);
+	assert_int_equal(info.version, 0);
+	EVP_MD_CTX_free(ctx);
+	free(msg);
+	free(e);
+	free(b);
+}
+
 static void test_time(void **state)
 {
 	struct fx *f = *state;
@@ -281,6 +319,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_signer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_certificate_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_byte_and_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_name_with_nul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match, setup, teardown),
 	};
