@@ -34,16 +34,16 @@ attack() {
 
 # wait_ready FILE: wait (60 s at most) for a server's "ready" line.
 wait_ready() {
-	local _
-	for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done
+	local i
+	for ((i = 0; i < 600; i++)); do vm_file_has "$1" ready && return 0; sleep 0.1; done
 	return 1
 }
 
 # wait_done FILE PATTERN [TENTHS]: wait for a line matching PATTERN, then
 # print the file's last line.
 wait_done() {
-	local _ n=${3:-300}
-	for _ in $(seq "$n"); do grep -qE "$2" "$1" 2>/dev/null && break; sleep 0.1; done
+	local i n=${3:-300}
+	for ((i = 0; i < n; i++)); do vm_file_has "$1" "$2" && break; sleep 0.1; done
 	tail -1 "$1" 2>/dev/null
 }
 

@@ -79,7 +79,7 @@ dsm_start() {
 	"$DSMD" --policy "$policy" "$@" >>"$DSM_LOG" 2>&1 &
 	DSMD_PID=$!
 	for ((i = 0; i < 600; i++)); do
-		[[ -S $DSM_RUN/dsmd.sock ]] && grep -q "main: ready: .*, pid $DSMD_PID\b" "$DSM_LOG" && return 0
+		[[ -S $DSM_RUN/dsmd.sock ]] && vm_file_has "$DSM_LOG" "main: ready: .*, pid $DSMD_PID\b" && return 0
 		dsm_running || { cat "$DSM_LOG" >&2; fail "dsmd exited while starting"; }
 		sleep 0.1
 	done
@@ -140,18 +140,34 @@ alarm_stream() {
 }
 
 # alarm_find KEY=VALUE...: the first alarm (JSON line) matching every pair,
-# waiting up to 10 s for it to arrive.
+# waiting up to 30 s for it to arrive.
 alarm_find() {
 	local filter='.' kv i line
 	for kv in "$@"; do
 		filter+=" | select((.${kv%%=*} | tostring) == \"${kv#*=}\")"
 	done
-	for ((i = 0; i < 100; i++)); do
-		line=$(alarm_stream | jq -c "$filter" 2>/dev/null | head -1)
-		[[ -n $line ]] && { echo "$line"; return 0; }
+	ALARMS_SEEN=
+	for ((i = 0; i < 300; i++)); do
+		if alarms_changed; then
+			line=$(alarm_stream | jq -c "$filter" 2>/dev/null | head -1)
+			[[ -n $line ]] && { echo "$line"; return 0; }
+		fi
 		sleep 0.1
 	done
 	return 1
+}
+
+# alarms_changed: whether the alarm log differs (line count, last line)
+# from what it was when this shell last asked (always yes without a log
+# file, and after ALARMS_SEEN= ), so that a wait runs jq only when there
+# is something new to look at.
+alarms_changed() {
+	local lines now
+	mapfile -t lines 2>/dev/null <"$DSM_ALARMS" || return 0
+	now=${#lines[@]}
+	((now == 0)) || now+=":${lines[now - 1]}"
+	[[ ${ALARMS_SEEN:-} != "$now" ]] || return 1
+	ALARMS_SEEN=$now
 }
 
 # alarm_expect KEY=VALUE...: fail unless such an alarm arrives.
@@ -194,7 +210,7 @@ expect_probe() {
 
 # expect_alarmed WANT KEY=VALUE... -- CMD...: run CMD, compare its last
 # output line to WANT, and fail unless CMD raised an alarm matching every
-# pair (one more than there were before it ran; waits up to 10 s).
+# pair (one more than there were before it ran; waits up to 30 s).
 expect_alarmed() {
 	local want=$1 kv=() before got i
 	shift
@@ -203,8 +219,9 @@ expect_alarmed() {
 	before=$(alarm_count "${kv[@]}")
 	got=$("$@" 2>&1 | tail -1)
 	[[ $got == "$want" ]] || fail "$*: got '$got', want '$want'"
-	for ((i = 0; i < 100; i++)); do
-		(($(alarm_count "${kv[@]}") > before)) && return 0
+	ALARMS_SEEN=
+	for ((i = 0; i < 300; i++)); do
+		alarms_changed && (($(alarm_count "${kv[@]}") > before)) && return 0
 		sleep 0.1
 	done
 	echo "alarms so far:" >&2

@@ -24,7 +24,7 @@ expect_ok() { "$@" || fail "expected success: $*"; }
 # datagrams (they are not queued), and starting a labeled process takes
 # a while in a loaded guest.
 server_ready() {
-	local _
-	for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done
+	local i
+	for ((i = 0; i < 600; i++)); do vm_file_has "$1" ready && return 0; sleep 0.1; done
 	fail "server not ready: $1: $(cat "$1" 2>/dev/null)"
 }

@@ -15,12 +15,12 @@ srvctl() { "$DSMCTL" --server-socket "$SERVER_SOCK" "$@"; }
 # server_start [FLAGS...]: start dsm-server on its state directory (with
 # FLAGS); wait until it serves (30 s) or fail with its log.
 server_start() {
-	local _
+	local i
 	"$SERVER" --state "$SERVER_STATE" --listen "$SERVER_ADDR" --control "$SERVER_SOCK" "$@" \
 		>>"$SERVER_LOG" 2>&1 &
 	SERVER_PID=$!
-	for _ in $(seq 300); do
-		grep -q ': serving, policy version' "$SERVER_LOG" && [[ -S $SERVER_SOCK ]] && return 0
+	for ((i = 0; i < 300; i++)); do
+		vm_file_has "$SERVER_LOG" ': serving, policy version' && [[ -S $SERVER_SOCK ]] && return 0
 		kill -0 "$SERVER_PID" 2>/dev/null || break
 		sleep 0.1
 	done
