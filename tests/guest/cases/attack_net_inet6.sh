@@ -94,9 +94,10 @@ if ((DSM_NODE == 2)); then
 	serve s 9821:inet 9822:inet6 9824:inet6 9825:inet6 9826:inet6 9828:inet 9831:inet6 \
 		9833:inet6 9837:inet
 	serve s6 9829:inet6 9834:inet6 9835:inet6 9836:inet6:1
-	as s sh -c "$SOCKT udp-serve inet6 9823 60 0 >/tmp/srv.9823 2>&1 &
-		$SOCKT udp-serve inet6 9832 60 0 >/tmp/srv.9832 2>&1 &
-		$SOCKT udp-serve inet 9827 60 >/tmp/srv.9827 2>&1 & wait" >/dev/null 2>&1 &
+	# (the windows end once every client is done, below: /tmp/udp.stop)
+	as s sh -c "$SOCKT udp-serve inet6 9823 90 0 /tmp/udp.stop >/tmp/srv.9823 2>&1 &
+		$SOCKT udp-serve inet6 9832 90 0 /tmp/udp.stop >/tmp/srv.9832 2>&1 &
+		$SOCKT udp-serve inet 9827 90 0 /tmp/udp.stop >/tmp/srv.9827 2>&1 & wait" >/dev/null 2>&1 &
 	for p in 9823 9832 9827; do wait_ready /tmp/srv.$p || fail "udp server $p"; done
 fi
 vm_barrier servers-up
@@ -127,6 +128,9 @@ fi
 vm_barrier clients-done 120
 
 if ((DSM_NODE == 2)); then
+	# every datagram is sent: two more seconds for the last in flight
+	sleep 2
+	: >/tmp/udp.stop
 	res() { # what the server on port $1 accepted, "not accepted" if nothing in
 		# 2 s (every client is done: connects time out after 6 s)
 		local l
@@ -138,21 +142,21 @@ if ((DSM_NODE == 2)); then
 	alarm_expect subject=c subject_node=node1 target=s class=peer verdict=deny saddr="$n1"
 	attack "6e c@node1 -> s, IPv4 to a dual-stack AF_INET6 listener" blocked "$(res 9822)" "accepted x"
 	attack "6e c@node1 -> s, IPv4 datagrams to a dual-stack AF_INET6 socket" blocked \
-		"$(wait_done /tmp/srv.9823 '^received' 700)" "received 3"
+		"$(wait_done /tmp/srv.9823 '^received' 100)" "received 3"
 	attack "6e c@node2 -> s, 127.0.0.1 to a dual-stack listener" blocked "$(res 9824)" "accepted x"
 	alarm_expect subject=c subject_node=node2 target=s class=peer verdict=deny saddr=127.0.0.1
 	attack "6e c@node2 -> s, native IPv6 over ::1" blocked "$(res 9825)" "accepted x"
 	alarm_expect target=s class=peer verdict=deny saddr=::1
 	attack "6e c@node1 -> s, native IPv6 between nodes" blocked "$(res 9826)" "accepted x"
 	alarm_expect subject=v6n1 target=s class=peer verdict=deny saddr=fd77::1
-	control "c@node1 -> s, AF_INET datagrams" "$(wait_done /tmp/srv.9827 '^received' 700)" "received 0"
+	control "c@node1 -> s, AF_INET datagrams" "$(wait_done /tmp/srv.9827 '^received' 100)" "received 0"
 	attack "6e c@node1 -> s, from a v4-mapped AF_INET6 client" blocked "$(res 9828)" "accepted x"
 	attack "6e IPv6 from an address no rule names -> s6" blocked "$(res 9829)" "accepted x"
 	alarm_expect subject_id=0 target=s6 class=peer verdict=deny saddr=fd77::11
 
 	control "b@node1 -> s, IPv4 to a dual-stack listener" "$(res 9831)" "accepted x"
 	control "b@node1 -> s, IPv4 datagrams to a dual-stack socket" \
-		"$(wait_done /tmp/srv.9832 '^received' 700)" "received 3"
+		"$(wait_done /tmp/srv.9832 '^received' 100)" "received 3"
 	control "b@node2 -> s, 127.0.0.1 to a dual-stack listener" "$(res 9833)" "accepted x"
 	control "b@node2 -> s6, native IPv6 over ::1" "$(res 9834)" "accepted x"
 	control "fd77::1 (v6n1) -> s6, native IPv6 between nodes" "$(res 9835)" "accepted x"

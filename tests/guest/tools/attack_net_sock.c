@@ -13,8 +13,10 @@
  *        connect (from source address SRC if given), send "x\n": "send OK";
  *        for MPTCP also "mptcp active" or "mptcp fallback" (the connection
  *        fell back to plain TCP)
- *   attack_net_sock udp-serve inet|inet6 PORT SECONDS [V6ONLY]
- *        count datagrams: "from ADDR" for each, then "received N"
+ *   attack_net_sock udp-serve inet|inet6 PORT SECONDS [V6ONLY [STOPFILE]]
+ *        count datagrams: "from ADDR" for each, then "received N" after
+ *        SECONDS, or sooner once STOPFILE exists (the test makes it when
+ *        every sender is done: a fixed window only costs time)
  *   attack_net_sock udp-send inet|inet6 ADDR PORT N [PRIORITY]
  *        N datagrams (with SO_PRIORITY PRIORITY if given): "sent N"
  */
@@ -210,7 +212,8 @@ static int do_connect(const struct fam *f, const char *addr, int port, const cha
 	return 0;
 }
 
-static int do_udp_serve(const struct fam *f, int port, int seconds, int v6only)
+static int do_udp_serve(const struct fam *f, int port, int seconds, int v6only,
+			const char *stop)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
 	time_t end = time(NULL) + seconds;
@@ -223,7 +226,7 @@ static int do_udp_serve(const struct fam *f, int port, int seconds, int v6only)
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	printf("ready\n");
 	fflush(stdout);
-	while (time(NULL) < end) {
+	while (time(NULL) < end && !(stop && !access(stop, F_OK))) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 
@@ -275,8 +278,9 @@ int main(int argc, char **argv)
 		return do_serve(f, atoi(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 0);
 	if (!strcmp(op, "connect") && (argc == 5 || argc == 6))
 		return do_connect(f, argv[3], atoi(argv[4]), argc == 6 ? argv[5] : NULL);
-	if (!strcmp(op, "udp-serve") && (argc == 5 || argc == 6) && f->protocol == 0)
-		return do_udp_serve(f, atoi(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 0);
+	if (!strcmp(op, "udp-serve") && argc >= 5 && argc <= 7 && f->protocol == 0)
+		return do_udp_serve(f, atoi(argv[3]), atoi(argv[4]), argc >= 6 ? atoi(argv[5]) : 0,
+				    argc == 7 ? argv[6] : NULL);
 	if (!strcmp(op, "udp-send") && (argc == 6 || argc == 7) && f->protocol == 0)
 		return do_udp_send(f, argv[3], atoi(argv[4]), strtoul(argv[5], NULL, 0),
 				   argc == 7 ? atoi(argv[6]) : -1);
