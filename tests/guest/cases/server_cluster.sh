@@ -1,5 +1,5 @@
 # nodes: 4
-# timeout: 480
+# timeout: 600
 # A cluster run from one place. Node 4 runs the Security Server (no dsm);
 # nodes 1-3 join it with one-time tokens and take their policy from it.
 # No node has a cluster key (dsmd runs without --key-file): what a node
