@@ -1,16 +1,27 @@
 # nodes: 4
-# timeout: 480
+# timeout: 600
 # A cluster run from one place. Node 4 runs the Security Server (no dsm);
 # nodes 1-3 join it with one-time tokens and take their policy from it.
+# No node has a cluster key (dsmd runs without --key-file): what a node
+# holds at rest is its own node key and its pair keys K(self, peer), none
+# of which lets it speak for another node; the only packet keys are the
+# pair keys the server hands out. (The upgrade, a cluster key and pair
+# keys together, is net_pair's.)
 #   1. cluster init, a token per node; every node enrols and connects; a
 #      used token and an expired one are refused and write nothing; root
-#      in a confined label cannot read a node's key.
-#   2. a policy pushed on the server is enforced on every node: a flow it
+#      in a confined label cannot read a node's key. The first pair-key
+#      generation, made when the nodes enrolled, is in force on every
+#      node (keys status, each node's keys file) before any flow between
+#      nodes is looked at: until then a node without a cluster key labels
+#      nothing (its packets would be unlabeled: "world", which the test
+#      preamble lets reach every test label). From here on the flows
+#      between the nodes carry version 3 options.
+#   2. before the push a@node1 -> b@node2 is denied by policy version 1
+#      (a peer alarm reason policy naming a@node1: its option verified);
+#      a policy pushed on the server is enforced on every node: a flow it
 #      newly allows (a@node1 -> b@node2) works, one it still denies
 #      (c@node1 -> b@node2) does not; cluster status shows every node on
-#      the new version; an older version is refused by the server. The
-#      first pair-key generation is in force on every node (keys status,
-#      each node's keys file), so those flows are version 3 options.
+#      the new version; an older version is refused by the server.
 #   2b. a key rotation under traffic (a@node1 -> b@node2), node 3 away
 #      during the install: the switch waits and keys status names node 3;
 #      once it is back the switch follows; no datagram is lost.
@@ -23,7 +34,22 @@
 #      after the push and raises no policy_stale while the server is up;
 #      during the outage nodes 2 and 3 (restarted) raise policy_stale and
 #      keep enforcing version 2; back in session each is fresh again.
-#   4. a removed node's session is closed and it cannot come back.
+#   4. a removed node's packets are refused by the others. Before the
+#      removal a@node3 -> b@node2 arrives (version 2 allows it).
+#      `node remove node3` closes its session and starts a rotation that
+#      leaves it out; once that has ended (keys status: no rotation, the
+#      generation in force one on, nodes 1 and 2 on it; their keys files
+#      hold that generation alone, no key of node 3's), node 3, whose dsmd
+#      runs on with the keys it had, sends a@node3 -> b@node2 again: node 2
+#      receives none and raises a peer alarm, reason forged (EKEYREJECTED:
+#      it holds no key of that generation any more), while a@node1 -> b@node2
+#      still arrives. Node 3 tries the server again and is refused at the
+#      handshake. Root in dsmd's label on node 3 can do no better: it
+#      holds what its dsmd holds, K(3, x) of the dropped generation, so an
+#      option it forges with them, whatever label or node it names, is
+#      the honest send above, refused the same way (naming another node,
+#      a key of another pair: net_pair); a packet with no option is
+#      unlabeled, which the policy's unlabeled rules decide, not keys.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 . "$(dirname "$0")/../server.sh"
@@ -43,9 +69,8 @@ wait_stale() {
 	done
 	fail "no policy_stale alarm: $(grep -i fresh "$DSM_LOG" | tail -3)"
 }
-dsm_keyfile /tmp/cluster.key 1
 # The policy every node starts with (version 1) and the one pushed
-# (version 2): the same, but 2 lets a@node1 talk to b.
+# (version 2): the same, but 2 lets a@node1 and a@node3 talk to b.
 cluster_policy() {
 	dsm_policy "$1" "$2" <<EOF2
 node node1 = 1;
@@ -69,7 +94,7 @@ if ((DSM_NODE == SERVER_NODE)); then
 fi
 vm_barrier tokens
 
-join_args=(--key-file /tmp/cluster.key --server-state "$NODE_STATE")
+join_args=(--server-state "$NODE_STATE") # no --key-file: pair keys only
 if ((DSM_NODE != SERVER_NODE)); then
 	cluster_policy /tmp/boot.policy 1
 	dsm_start /tmp/boot.policy "${join_args[@]}" --join "$SERVER_ADDR" \
@@ -110,10 +135,32 @@ if ((DSM_NODE == SERVER_NODE)); then
 	expect_eq "enrolment with an expired token: exit" "$rc" 1
 	grep -q "refused the enrolment" <<<"$out" || fail "expired token: $out"
 	[[ -z $(ls -A /tmp/expired 2>/dev/null) ]] || fail "expired token wrote $(ls /tmp/expired)"
+	# Keys per node pair: the first generation, made when the nodes
+	# enrolled, is installed on all three and in force, its rotation over
+	# (every node in session acknowledged the drop, so the switch before).
+	for _ in $(seq 300); do
+		ks=$(srvctl keys status --json 2>/dev/null)
+		[[ $(jq '.current >= 1 and .rotation == null and
+			([.nodes[] | select(.key_generation >= 1)] | length) == 3' <<<"$ks" 2>/dev/null) == true ]] &&
+			break
+		sleep 0.1
+	done
+	expect_eq "nodes holding a pair-key generation" \
+		"$(jq '[.nodes[] | select(.key_generation >= 1)] | length' <<<"$ks")" 3
+	expect_eq "a pair-key generation in force" "$(jq '.current >= 1 and .rotation == null' <<<"$ks")" true
 fi
 vm_barrier refusals 120
+if ((DSM_NODE != SERVER_NODE)); then
+	# the pair keys the server sent, persisted and switched to (a node
+	# that enrolled after the first switch got it as it said HELLO)
+	for _ in $(seq 100); do grep -qE '^send [1-9]' "$NODE_STATE/keys" 2>/dev/null && break; sleep 0.1; done
+	grep -qE '^send [1-9]' "$NODE_STATE/keys" ||
+		fail "no pair-key generation switched to: $(head -3 "$NODE_STATE/keys" 2>&1)"
+	expect_eq "keys file mode" "$(stat -c %a "$NODE_STATE/keys")" 600
+fi
 
-# Before the push: a@node1 -> b@node2 is denied (version 1).
+# Before the push: a@node1 -> b@node2 is denied (version 1), a policy
+# denial of a verified version 3 option.
 if ((DSM_NODE == 2)); then
 	as b "$PROBE" udp-recv 9500 40 >/tmp/before-a &
 	server_ready /tmp/before-a
@@ -123,21 +170,10 @@ vm_barrier before-up
 vm_barrier before-sent
 
 if ((DSM_NODE == SERVER_NODE)); then
-	cluster_policy /tmp/v2.policy 2 'allow a@node1 b : peer recv;'
+	cluster_policy /tmp/v2.policy 2 'allow a@node1 b : peer recv; allow a@node3 b : peer recv;'
 	out=$(srvctl policy push /tmp/v2.policy --state "$SERVER_STATE") || fail "push: $out"
 	expect_eq "push" "$out" "pushed policy 'test' version 2 to 3 nodes"
 	expect_eq "nodes on version 2" "$(server_nodes_where '.policy_version == 2' 3)" 3
-	# Keys per node pair: the first generation, made when the nodes
-	# enrolled, is installed on all three and in force (switched).
-	for _ in $(seq 300); do
-		ks=$(srvctl keys status --json 2>/dev/null)
-		[[ $(jq '.current >= 1 and ([.nodes[] | select(.key_generation >= 1)] | length) == 3' \
-			<<<"$ks" 2>/dev/null) == true ]] && break
-		sleep 0.1
-	done
-	expect_eq "nodes holding a pair-key generation" \
-		"$(jq '[.nodes[] | select(.key_generation >= 1)] | length' <<<"$ks")" 3
-	expect_eq "a pair-key generation in force" "$(jq '.current >= 1' <<<"$ks")" true
 	srvctl keys status
 	srvctl cluster status
 	cluster_policy /tmp/v1.policy 1 'allow a@node1 b : peer recv; allow c@node1 b : peer recv;'
@@ -146,12 +182,6 @@ if ((DSM_NODE == SERVER_NODE)); then
 	grep -q "rollback" /tmp/old.err || fail "older version: $(cat /tmp/old.err)"
 else
 	expect_eq "policy version after the push" "$(policy_version_is 2)" 2
-	# the pair keys the server sent, persisted and switched to: from here
-	# on the flows between the nodes carry version 3 options
-	for _ in $(seq 300); do grep -qE '^send [1-9]' "$NODE_STATE/keys" 2>/dev/null && break; sleep 0.1; done
-	grep -qE '^send [1-9]' "$NODE_STATE/keys" ||
-		fail "no pair-key generation switched to: $(head -3 "$NODE_STATE/keys" 2>&1)"
-	expect_eq "keys file mode" "$(stat -c %a "$NODE_STATE/keys")" 600
 	# the statement that follows the push's POLICY is held, and kept on disk
 	for _ in $(seq 100); do [[ -s $NODE_STATE/policy.fresh ]] && break; sleep 0.1; done
 	expect_eq "policy.fresh mode" "$(stat -c %a "$NODE_STATE/policy.fresh")" 600
@@ -187,6 +217,7 @@ check_flows() {
 if ((DSM_NODE == 2)); then
 	for _ in $(seq 450); do grep -q '^received' /tmp/before-a && break; sleep 0.1; done
 	expect_eq "a@node1 -> b before the push" "$(tail -1 /tmp/before-a)" "received 0"
+	alarm_expect subject=a subject_node=node1 target=b class=peer verdict=deny reason=policy
 fi
 check_flows pushed
 
@@ -301,6 +332,12 @@ if ((DSM_NODE == 2 || DSM_NODE == 3)); then
 	for _ in $(seq 600); do grep -q "is fresh again" "$DSM_LOG" && break; sleep 0.1; done
 	grep -q "is fresh again" "$DSM_LOG" || fail "node $DSM_NODE not fresh again"
 fi
+# The control of step 4, while the server looks at what node 2 forwarded:
+# before the removal, a@node3 -> b@node2 arrives (version 2 allows it).
+if ((DSM_NODE == 2)); then
+	as b "$PROBE" udp-recv 9520 30 3 >/tmp/rm-before &
+	server_ready /tmp/rm-before
+fi
 if ((DSM_NODE == SERVER_NODE)); then
 	expect_eq "nodes connected again" "$(server_nodes_where '.connected' 3 900)" 3
 	# Node 2 forwards what it held: wait for the last alarm of the outage.
@@ -318,14 +355,85 @@ if ((DSM_NODE == SERVER_NODE)); then
 		"$(jq '.[-1] - .[0] + 1 == length and length == (unique | length)' <<<"$seqs")" true
 	expect_eq "node2's seqs reach the outage's first" \
 		"$(jq --argjson b "$before" '.[0] <= $b + 1' <<<"$seqs")" true
+fi
+vm_barrier rm-before-up 120
+((DSM_NODE == 3)) && expect_probe "sent 3" as a "$PROBE" udp-send "$(vm_node_ip 2)" 9520 3
+vm_barrier rm-before-sent
+if ((DSM_NODE == 2)); then
+	for _ in $(seq 300); do grep -q '^received' /tmp/rm-before && break; sleep 0.1; done
+	expect_eq "a@node3 -> b before the removal" "$(tail -1 /tmp/rm-before)" "received 3"
+fi
+if ((DSM_NODE == SERVER_NODE)); then
+	ks=$(keys_json)
+	expect_eq "no rotation before the removal" "$(jq .rotation <<<"$ks")" null
+	jq .current <<<"$ks" >"$shared/rm-gen0"
+	gen0=$(cat "$shared/rm-gen0")
+fi
+vm_barrier rm-before-checked 60
+
+# The removal: node 3's session closed, and a rotation that leaves it out.
+if ((DSM_NODE == SERVER_NODE)); then
 	srvctl node remove node3 >/dev/null || fail "node remove"
 	expect_eq "nodes left" "$(srvctl node list --json | jq '[.nodes[] | select(.name == "node3")] | length')" 0
+	# install and switch on nodes 1 and 2 alone, the grace (--key-grace
+	# 5s), the drop: the rotation ends and its older generation is gone
+	for _ in $(seq 600); do
+		ks=$(keys_json)
+		[[ $(jq --argjson g $((gen0 + 1)) '.rotation == null and .current == $g' <<<"$ks" 2>/dev/null) == true ]] &&
+			break
+		sleep 0.1
+	done
+	srvctl keys status
+	expect_eq "the removal's rotation: over" "$(jq .rotation <<<"$ks")" null
+	expect_eq "the removal's rotation: generation in force" "$(jq .current <<<"$ks")" $((gen0 + 1))
+	expect_eq "the removal's rotation: nodes" \
+		"$(jq -r '[.nodes[] | select(.key_generation == '$((gen0 + 1))') | .name] | sort | join(",")' \
+			<<<"$ks")" node1,node2
+	grep -q "keys: rotation to generation $((gen0 + 1)) started (node node3 removed)" "$SERVER_LOG" ||
+		fail "no rotation for the removal: $(grep 'keys:' "$SERVER_LOG" | tail -3)"
 fi
-vm_barrier removed
 if ((DSM_NODE == 3)); then
 	for _ in $(seq 300); do grep -q "uplink: the server sent ERROR" "$DSM_LOG" && break; sleep 0.1; done
 	grep -q "uplink: the server sent ERROR" "$DSM_LOG" || fail "node 3's session was not closed"
 	expect_eq "node 3 still enforces" "$(policy_version_is 2 10)" 2
+fi
+vm_barrier rm-rotated 120
+gen0=$(cat "$shared/rm-gen0")
+if ((DSM_NODE == 1 || DSM_NODE == 2)); then
+	# the old generation dropped here too: the new one alone, no key of node 3
+	expect_eq "node $DSM_NODE sends with the removal's generation" "$(send_gen)" $((gen0 + 1))
+	expect_eq "node $DSM_NODE's generations held" "$(grep '^gen ' "$NODE_STATE/keys" | tr '\n' ,)" \
+		"gen $((gen0 + 1)),"
+	expect_eq "node $DSM_NODE's keys of node 3" "$(grep -c '^key 3 ' "$NODE_STATE/keys")" 0
+fi
+# node 3's dsmd runs on with what it had: it still sends with the old one
+((DSM_NODE == 3)) && expect_eq "node 3 sends with the dropped generation" "$(send_gen)" "$gen0"
+forged=(subject=a subject_node=node3 target=b class=peer verdict=deny reason=forged errno=129)
+if ((DSM_NODE == 2)); then
+	as b "$PROBE" udp-recv 9522 30 3 >/tmp/rm-after-1 &
+	server_ready /tmp/rm-after-1
+	as b "$PROBE" udp-recv 9521 10 >/tmp/rm-after-3 &
+	server_ready /tmp/rm-after-3
+	alarm_count "${forged[@]}" >/tmp/rm-forged-before
+fi
+vm_barrier rm-after-up 60
+((DSM_NODE == 1)) && expect_probe "sent 3" as a "$PROBE" udp-send "$(vm_node_ip 2)" 9522 3
+((DSM_NODE == 3)) && expect_probe "sent 3" as a "$PROBE" udp-send "$(vm_node_ip 2)" 9521 3
+vm_barrier rm-after-sent
+if ((DSM_NODE == 2)); then
+	for _ in $(seq 300); do grep -q '^received' /tmp/rm-after-1 && break; sleep 0.1; done
+	expect_eq "a@node1 -> b after the removal's rotation" "$(tail -1 /tmp/rm-after-1)" "received 3"
+	# node 3's datagrams arrive and are refused: no key of their generation
+	for _ in $(seq 100); do
+		(($(alarm_count "${forged[@]}") > $(cat /tmp/rm-forged-before))) && break
+		sleep 0.1
+	done
+	(($(alarm_count "${forged[@]}") > $(cat /tmp/rm-forged-before))) || {
+		alarm_stream | tail -5 >&2
+		fail "no alarm with ${forged[*]}"
+	}
+	for _ in $(seq 150); do grep -q '^received' /tmp/rm-after-3 && break; sleep 0.1; done
+	expect_eq "a@node3 -> b after the removal's rotation" "$(tail -1 /tmp/rm-after-3)" "received 0"
 fi
 if ((DSM_NODE == SERVER_NODE)); then
 	# node 3 tries again (backoff of at most 30 s) and is refused at the handshake

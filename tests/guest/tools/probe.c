@@ -20,7 +20,8 @@
  *   probe write PATH                open(PATH, O_WRONLY | O_APPEND)
  *   probe unlink PATH
  *   probe rmdir PATH
- *   probe udp-recv PORT SECONDS     count datagrams for SECONDS: "received N"
+ *   probe udp-recv PORT SECONDS [N] count datagrams for SECONDS (or until N
+ *                                   have arrived): "received N"
  *   probe udp-send ADDR PORT N [SIZE [SPORT]]  send N datagrams of SIZE bytes
  *                                   (from source port SPORT): "sent N"
  *   probe udp-step ADDR PORT        one socket; a datagram per line of stdin,
@@ -400,7 +401,7 @@ static int do_traceme(void)
 	return step("traceme", r == 0) ? 1 : 0;
 }
 
-static int do_udp_recv(int port, int seconds)
+static int do_udp_recv(int port, int seconds, unsigned long stop)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
@@ -414,7 +415,7 @@ static int do_udp_recv(int port, int seconds)
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	printf("ready\n");
 	fflush(stdout);
-	while (time(NULL) < end)
+	while (time(NULL) < end && (!stop || n < stop))
 		if (recv(s, buf, sizeof(buf), 0) >= 0)
 			n++;
 	printf("received %lu\n", n);
@@ -842,8 +843,9 @@ int main(int argc, char **argv)
 		return step("unlink", unlink(argv[2]) == 0) ? 1 : 0;
 	if (!strcmp(op, "rmdir") && argc == 3)
 		return step("rmdir", rmdir(argv[2]) == 0) ? 1 : 0;
-	if (!strcmp(op, "udp-recv") && argc == 4)
-		return do_udp_recv(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(op, "udp-recv") && (argc == 4 || argc == 5))
+		return do_udp_recv(atoi(argv[2]), atoi(argv[3]),
+				   argc == 5 ? strtoul(argv[4], NULL, 0) : 0);
 	if (!strcmp(op, "udp-send") && argc >= 5 && argc <= 7)
 		return do_udp_send(argv[2], atoi(argv[3]), strtoul(argv[4], NULL, 0),
 				   argc >= 6 ? strtoul(argv[5], NULL, 0) : 64,
