@@ -195,7 +195,7 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@bench/run $(BENCH_ARGS)
 
-# Only the Security Server at scale (bench/server_scale, about a minute;
+# Only the Security Server at scale (bench/server_scale, about three minutes;
 # docs/performance.md): SERVER_BENCH_ARGS="-n 2000 --pushes 9" for others.
 bench-server:
 	@$(MAKE) --no-print-directory $(O)/dsm-server $(O)/dsmctl $(O)/bench/server_scale

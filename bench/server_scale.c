@@ -3,7 +3,7 @@
  * server_scale: dsm-server with N managers (default 1 000) over loopback.
  *
  *   server_scale [-n N] [--pushes K] [--storms K] [--rules R] [--admit-rate R]
- *                [--server PATH] [--dsmctl PATH] [--rotate-verb VERB] [--tmp DIR]
+ *                [--server PATH] [--dsmctl PATH] [--tmp DIR]
  *                [--verify] [--no-pin] [--keep] [--json]
  *
  * The state directory and the server's log go to a new directory in
@@ -14,7 +14,10 @@
  * one epoll loop: each its own non-blocking TLS 1.3 session (lib/tls, the
  * node certificate it enrolled for) speaking the channel (lib/chan_msg)
  * as dsmd does: HELLO, PING every heartbeat, POLICY answered with
- * POLICY_ACK of its version, KEYS with KEYS_ACK {generation, phase}, and
+ * POLICY_ACK of its version, KEYS checked as dsmd checks them (two
+ * generations held, INSTALL never older than the newest nor over the one
+ * sent with, SWITCH only to one installed, DROP_OLD only up to the one
+ * sent with) and answered with KEYS_ACK {generation, phase}, and
  * after a lost session dsmd's full-jitter backoff (up to 1 s, 2 s, ...
  * 30 s) and its 10 s limit for connect, TLS and HELLO.
  *
@@ -29,10 +32,11 @@
  *     last manager has sent its ack), with the control answer and the
  *     last ack sent as intermediate times; median, min and max;
  *   - the server's memory after the pushes;
- *   - a key rotation, if the server knows the control verb (keys-rotate,
- *     or --rotate-verb): the time until every manager has acknowledged
- *     the install and the switch of the new generation; otherwise it says
- *     it was not measured;
+ *   - a key rotation (control verb keys-rotate, once the first generation's
+ *     rotation has ended): the time until every manager has acknowledged
+ *     the install, then the switch, of the new generation, and until
+ *     keys-status says the server has it in force (every switch ack
+ *     recorded); the grace before DROP_OLD (60 s) is not waited for;
  *   - K reconnect storms (default 3): the server killed with SIGKILL and
  *     started again on the same state directory; the time from the
  *     restart until all N sessions have HELLO_OK again, and the rate they
@@ -130,8 +134,10 @@ struct mgr {
 	uint64_t policy_version; /* acknowledged */
 	uint64_t policy_at;      /* when the last POLICY_ACK was sent */
 	uint64_t ready_at;       /* the last HELLO_OK */
-	uint64_t key_gen[4];     /* by phase (install, switch, drop): the newest acked */
-	uint64_t key_at[4];
+	unsigned version;        /* the session's protocol version (HELLO_OK) */
+	uint64_t key_slot[2];    /* the generations held (dsmd's two slots, g & 1) */
+	uint64_t key_send;       /* the one sent with */
+	uint64_t key_acked[4];   /* by phase (install, switch, drop): the newest acked */
 };
 
 struct ctl {
@@ -149,7 +155,7 @@ static struct {
 	struct sockaddr_in addr;
 	char port[8];
 	char dir[80], state[96], ctl_path[100], log_path[100];
-	const char *server_bin, *dsmctl_bin, *rotate_verb, *tmp;
+	const char *server_bin, *dsmctl_bin, *tmp;
 	unsigned admit_rate, rules, pushes, storms;
 	bool verify, pin, keep, json_only;
 	pid_t pid;
@@ -160,12 +166,11 @@ static struct {
 	const uint8_t *envelope; /* the one pushed last */
 	size_t envelope_len;
 	unsigned ready, enrolled, enrol_inflight, enrol_retries;
-	unsigned bad_policy, refused, drops, ignored;
+	unsigned bad_policy, refused, drops, ignored, keys_refused, keys_short, fresh;
 	uint64_t *hello_at;      /* storm: HELLO_OK times */
 	unsigned nhello;
 	bool record_hello;
-} B = { .n = 1000, .pushes = 5, .storms = 3, .rules = 1000, .pin = true, .rotate_verb = "keys-rotate",
-	.tmp = "/tmp" };
+} B = { .n = 1000, .pushes = 5, .storms = 3, .rules = 1000, .pin = true, .tmp = "/tmp" };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -299,6 +304,8 @@ static void send_msg(struct mgr *m, struct dsm_msg *msg)
 
 	if (!msg->id)
 		msg->id = ++m->next_id;
+	/* every frame after HELLO_OK in the session's version, as dsmd sends */
+	msg->version = (uint8_t)dsm_msg_frame_version(msg->type, m->version);
 	err = dsm_msg_encode(msg, &m->out);
 	if (err)
 		die("%s: encoding %s: %s", m->name, dsm_msg_type_name(msg->type), strerror(-err));
@@ -308,7 +315,8 @@ static void send_hello(struct mgr *m)
 {
 	struct dsm_msg h = { .type = DSM_MSG_HELLO, .hello = {
 		.version_min = DSM_MSG_VERSION_MIN, .version_max = DSM_MSG_VERSION_MAX,
-		.policy_version = m->policy_version, .key_generation = m->key_gen[DSM_KEYS_INSTALL],
+		.policy_version = m->policy_version,
+		.key_generation = m->key_slot[0] > m->key_slot[1] ? m->key_slot[0] : m->key_slot[1],
 		.software = "dsm server_scale 1" } };
 
 	send_msg(m, &h);
@@ -372,17 +380,74 @@ static void on_policy(struct mgr *m, const struct dsm_msg *msg)
 	send_msg(m, &ack);
 }
 
+static bool flush_out(struct mgr *m);
+
+/* dsmd_pairkeys_phase()'s checks, on generations only (the keys are
+ * counted, not kept): NULL if the phase applies, else why not. */
+static const char *keys_apply(struct mgr *m, const struct dsm_msg_keys *k)
+{
+	const uint64_t g = k->generation;
+	uint64_t *slot = &m->key_slot[g & 1];
+	const uint64_t newest = m->key_slot[0] > m->key_slot[1] ? m->key_slot[0] : m->key_slot[1];
+
+	if (!g)
+		return "generation 0";
+	if (k->phase != DSM_KEYS_INSTALL && k->keys.count)
+		return "keys in a phase other than INSTALL";
+	switch (k->phase) {
+	case DSM_KEYS_INSTALL:
+		if (*slot == g)
+			return NULL; /* more keys, or a repeat: merged */
+		if (g < newest)
+			return "INSTALL older than the newest held";
+		if (*slot && *slot == m->key_send)
+			return "INSTALL over the generation sent with";
+		*slot = g;
+		return NULL;
+	case DSM_KEYS_SWITCH:
+		if (*slot != g)
+			return "SWITCH to a generation not installed";
+		if (g < m->key_send)
+			return "SWITCH back";
+		m->key_send = g;
+		return NULL;
+	case DSM_KEYS_DROP_OLD:
+		if (!m->key_send || g > m->key_send)
+			return "DROP_OLD above the generation sent with";
+		for (int i = 0; i < 2; i++)
+			if (m->key_slot[i] < g)
+				m->key_slot[i] = 0;
+		return NULL;
+	default:
+		return "unknown phase";
+	}
+}
+
 static void on_keys(struct mgr *m, const struct dsm_msg *msg)
 {
 	const struct dsm_msg_keys *k = &msg->keys;
 	struct dsm_msg ack = { .type = DSM_MSG_KEYS_ACK, .id = msg->id,
 			       .keys_ack = { .generation = k->generation, .phase = k->phase } };
+	const char *why = keys_apply(m, k);
 
-	if (k->phase >= DSM_KEYS_INSTALL && k->phase <= DSM_KEYS_DROP_OLD &&
-	    k->generation > m->key_gen[k->phase]) {
-		m->key_gen[k->phase] = k->generation;
-		m->key_at[k->phase] = now_us();
+	if (why) {
+		struct dsm_msg e = { .type = DSM_MSG_ERROR, .id = msg->id,
+				     .error = { .code = DSM_ERR_UNEXPECTED, .text = why } };
+
+		/* dsmd: ERROR UNEXPECTED and the session ends */
+		if (!B.keys_refused++)
+			note("%s: KEYS generation %llu phase %u refused: %s", m->name,
+			     (unsigned long long)k->generation, k->phase, why);
+		send_msg(m, &e);
+		if (flush_out(m))
+			drop(m, why);
+		return;
 	}
+	/* a full INSTALL (not a peer's new address) carries a key for every other node */
+	if (k->phase == DSM_KEYS_INSTALL && k->keys.count > 1 && k->keys.count != B.n - 1)
+		B.keys_short++;
+	if (k->generation > m->key_acked[k->phase])
+		m->key_acked[k->phase] = k->generation;
 	send_msg(m, &ack);
 }
 
@@ -399,6 +464,7 @@ static void on_message(struct mgr *m, const struct dsm_msg *msg)
 		if (m->st != M_HELLO)
 			break;
 		m->st = M_READY;
+		m->version = msg->hello_ok.version;
 		m->attempt = 0;
 		m->deadline = 0;
 		m->ready_at = now_us();
@@ -421,6 +487,9 @@ static void on_message(struct mgr *m, const struct dsm_msg *msg)
 		return;
 	case DSM_MSG_KEYS:
 		on_keys(m, msg);
+		return;
+	case DSM_MSG_FRESH:
+		B.fresh++; /* dsmd verifies and keeps it; counted here, not verified */
 		return;
 	case DSM_MSG_ERROR:
 		B.refused++;
@@ -542,6 +611,7 @@ static void mgr_connect(struct mgr *m)
 		die("socket: %s (RLIMIT_NOFILE?)", strerror(errno));
 	m->fd = fd;
 	m->st = M_CONNECTING;
+	m->version = DSM_MSG_VERSION_MIN; /* until HELLO_OK chooses */
 	m->deadline = now_ms() + SETUP_MS;
 	m->watched = EPOLLOUT;
 	dsm_msg_reader_init(&m->rd, DSM_MSG_FROM_SERVER);
@@ -1144,10 +1214,11 @@ static double median(double *v, unsigned n)
 /* ---- key rotation ------------------------------------------------------------ */
 
 struct rotation {
-	bool measured;
-	char why[160];
 	uint64_t generation;
-	double install, switched; /* all acked, seconds from the request */
+	double install, switched; /* every manager acked, seconds from the request */
+	double in_force;          /* keys-status: the server has every switch ack */
+	double cpu;               /* the server's CPU seconds until in force */
+	unsigned polls;
 };
 
 static uint64_t rot_gen;
@@ -1156,56 +1227,72 @@ static int rot_phase;
 static bool all_keys(void)
 {
 	for (unsigned i = 0; i < B.n; i++)
-		if (B.m[i].key_gen[rot_phase] < rot_gen)
+		if (B.m[i].key_acked[rot_phase] < rot_gen)
 			return false;
 	return true;
+}
+
+/* keys-status: the generation in force and whether a rotation runs. */
+static uint64_t keys_current(bool *running)
+{
+	json_object *o = ctl_call("keys-status\n", -1), *rot;
+	uint64_t cur;
+
+	if (jstr(o, "error"))
+		die("keys-status: %s", jstr(o, "error"));
+	cur = (uint64_t)jint(o, "current");
+	*running = json_object_object_get_ex(o, "rotation", &rot) && rot &&
+		   json_object_is_type(rot, json_type_object);
+	json_object_put(o);
+	return cur;
 }
 
 static struct rotation rotate(void)
 {
 	struct rotation r = { 0 };
-	char line[80];
-	uint64_t t0, newest = 0;
-	const char *err;
-	json_object *o;
+	uint64_t t0, until = now_ms() + PHASE_TIMEOUT_MS;
+	bool running = true;
+	json_object *o, *q;
 
-	for (unsigned i = 0; i < B.n; i++)
-		if (B.m[i].key_gen[DSM_KEYS_INSTALL] > newest)
-			newest = B.m[i].key_gen[DSM_KEYS_INSTALL];
-	snprintf(line, sizeof(line), "%s\n", B.rotate_verb);
+	/* the first generation's rotation ran while the managers came up */
+	while (keys_current(&running), running) {
+		if (now_ms() > until)
+			die("key rotation: the first generation's has not ended in %d s",
+			    PHASE_TIMEOUT_MS / 1000);
+		settle(100);
+	}
+	r.cpu = server_cpu();
 	t0 = now_us();
-	o = ctl_call(line, -1);
-	err = jstr(o, "error");
-	if (err && !strncmp(err, "unknown verb", 12)) {
-		snprintf(r.why, sizeof(r.why), "server has no rotation yet");
-		json_object_put(o);
-		return r;
-	}
-	if (err) {
-		snprintf(r.why, sizeof(r.why), "%s refused: %.100s", B.rotate_verb, err);
-		json_object_put(o);
-		return r;
-	}
+	o = ctl_call("keys-rotate\n", -1);
+	if (jstr(o, "error"))
+		die("keys-rotate: %s", jstr(o, "error"));
+	if (json_object_object_get_ex(o, "queued", &q) && json_object_get_boolean(q))
+		die("keys-rotate: queued behind a rotation that runs");
+	rot_gen = r.generation = (uint64_t)jint(o, "generation");
 	json_object_put(o);
-	rot_gen = newest + 1;
 	for (rot_phase = DSM_KEYS_INSTALL; rot_phase <= DSM_KEYS_SWITCH; rot_phase++) {
 		while (!all_keys()) {
-			if (now_us() - t0 > PHASE_TIMEOUT_MS * 1000ull) {
-				snprintf(r.why, sizeof(r.why), "generation %llu: %s not acknowledged by "
-					 "every manager within %d s", (unsigned long long)rot_gen,
-					 rot_phase == DSM_KEYS_INSTALL ? "install" : "switch",
-					 PHASE_TIMEOUT_MS / 1000);
-				return r;
-			}
-			pump(20);
+			if (now_us() - t0 > PHASE_TIMEOUT_MS * 1000ull)
+				die("key rotation to %llu: %s not acknowledged by every manager "
+				    "within %d s", (unsigned long long)rot_gen,
+				    rot_phase == DSM_KEYS_INSTALL ? "install" : "switch",
+				    PHASE_TIMEOUT_MS / 1000);
+			pump(5);
 		}
 		if (rot_phase == DSM_KEYS_INSTALL)
 			r.install = secs(now_us() - t0);
 		else
 			r.switched = secs(now_us() - t0);
 	}
-	r.generation = rot_gen;
-	r.measured = true;
+	while (keys_current(&running) != rot_gen) {
+		r.polls++;
+		if (now_us() - t0 > PHASE_TIMEOUT_MS * 1000ull)
+			die("key rotation to %llu: not in force within %d s",
+			    (unsigned long long)rot_gen, PHASE_TIMEOUT_MS / 1000);
+		pump(5);
+	}
+	r.in_force = secs(now_us() - t0);
+	r.cpu = server_cpu() - r.cpu;
 	return r;
 }
 
@@ -1269,8 +1356,8 @@ static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: server_scale [-n N] [--pushes K] [--storms K] [--rules R] [--admit-rate R]\n"
-		"                    [--server PATH] [--dsmctl PATH] [--rotate-verb VERB]\n"
-		"                    [--tmp DIR] [--verify] [--no-pin] [--keep] [--json]\n");
+		"                    [--server PATH] [--dsmctl PATH] [--tmp DIR] [--verify]\n"
+		"                    [--no-pin] [--keep] [--json]\n");
 	exit(status);
 }
 
@@ -1295,7 +1382,6 @@ static void flags(int argc, char **argv)
 		{ "admit-rate", required_argument, NULL, 'a' },
 		{ "server", required_argument, NULL, 's' },
 		{ "dsmctl", required_argument, NULL, 'c' },
-		{ "rotate-verb", required_argument, NULL, 'R' },
 		{ "tmp", required_argument, NULL, 't' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "no-pin", no_argument, NULL, 'P' },
@@ -1315,7 +1401,6 @@ static void flags(int argc, char **argv)
 		case 'a': B.admit_rate = parse_uint("--admit-rate", optarg, 1, 100000); break;
 		case 's': B.server_bin = optarg; break;
 		case 'c': B.dsmctl_bin = optarg; break;
-		case 'R': B.rotate_verb = optarg; break;
 		case 't': B.tmp = optarg; break;
 		case 'V': B.verify = true; break;
 		case 'P': B.pin = false; break;
@@ -1582,12 +1667,13 @@ int main(int argc, char **argv)
 			       med_cpu);
 			printf("| server memory after the pushes | VmRSS %.1f MiB, VmHWM %.1f MiB |\n",
 			       after_push.rss, after_push.hwm);
-			if (rot.measured)
-				printf("| key rotation to generation %llu: all installed / all switched | "
-				       "%.3f s / %.3f s |\n", (unsigned long long)rot.generation,
-				       rot.install, rot.switched);
-			else
-				printf("| key rotation | not measured (%s) |\n", rot.why);
+			printf("| **key rotation** to generation %llu (keys-rotate): every manager "
+			       "acked install / switch | **%.3f s / %.3f s** |\n",
+			       (unsigned long long)rot.generation, rot.install, rot.switched);
+			printf("| ... the server has it in force (keys-status, %u polls after the last "
+			       "switch ack) | %.3f s |\n", rot.polls, rot.in_force);
+			printf("| ... the server's CPU time for the rotation, to in force | %.3f s |\n",
+			       rot.cpu);
 			if (!B.storms) {
 				printf("| reconnect storm | not measured (--storms 0) |\n");
 			} else {
@@ -1611,12 +1697,11 @@ int main(int argc, char **argv)
 			for (unsigned k = 0; k < B.pushes; k++)
 				printf("%s%u", k ? ", " : "", pr[k].polls);
 			printf(".\n");
-			if (!rot.measured)
-				printf("key rotation: not measured (%s)\n", rot.why);
-			if (B.bad_policy || B.refused || B.ignored)
+			if (B.bad_policy || B.refused || B.ignored || B.keys_refused || B.keys_short)
 				printf("Warnings: %u POLICY not the envelope pushed, %u ERRORs from the "
-				       "server, %u messages the managers ignored.\n", B.bad_policy,
-				       B.refused, B.ignored);
+				       "server, %u messages the managers ignored, %u KEYS refused, %u "
+				       "INSTALL without a key for every other node.\n", B.bad_policy,
+				       B.refused, B.ignored, B.keys_refused, B.keys_short);
 			printf("\n");
 		}
 		printf("{\"bench\":\"server_scale\",\"n\":%u,\"cpus\":%ld,\"pinned\":%s,\"rules\":%u,"
@@ -1630,11 +1715,9 @@ int main(int argc, char **argv)
 		printf("]},\"push_answer_s\":%.4f,\"push_last_ack_s\":%.4f,\"push_server_cpu_s\":%.4f,"
 		       "\"push_rss_mib\":%.1f,\"push_hwm_mib\":%.1f,", med_ans, med_last, med_cpu,
 		       after_push.rss, after_push.hwm);
-		if (rot.measured)
-			printf("\"rotation\":{\"generation\":%llu,\"install_s\":%.4f,\"switch_s\":%.4f},",
-			       (unsigned long long)rot.generation, rot.install, rot.switched);
-		else
-			printf("\"rotation\":null,");
+		printf("\"rotation\":{\"generation\":%llu,\"install_s\":%.4f,\"switch_s\":%.4f,"
+		       "\"in_force_s\":%.4f,\"server_cpu_s\":%.4f},", (unsigned long long)rot.generation,
+		       rot.install, rot.switched, rot.in_force, rot.cpu);
 		if (B.storms) {
 			printf("\"storm_s\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f,\"runs\":[",
 			       st_med.all, st_min, st_max);
@@ -1647,10 +1730,11 @@ int main(int argc, char **argv)
 		} else {
 			printf("\"storm_s\":null,");
 		}
-		printf("\"bad_policy\":%u,\"errors\":%u,\"ignored\":%u}\n", B.bad_policy, B.refused,
-		       B.ignored);
+		printf("\"bad_policy\":%u,\"errors\":%u,\"ignored\":%u,\"keys_refused\":%u,"
+		       "\"keys_short\":%u}\n", B.bad_policy, B.refused, B.ignored, B.keys_refused,
+		       B.keys_short);
 	}
 	fflush(stdout);
 	cleanup();
-	return B.bad_policy || B.refused ? 1 : 0;
+	return B.bad_policy || B.refused || B.keys_refused || B.keys_short ? 1 : 0;
 }

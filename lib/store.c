@@ -17,6 +17,8 @@ struct dsm_store {
 	dsm_store_notify_fn notify;
 	void *notify_ctx;
 	bool in_callback;	/* inside range, changes or notify */
+	bool batch;		/* between begin and commit */
+	int64_t batch_rev;	/* its latest write's revision; 0 none yet */
 };
 
 _Static_assert(DSM_STORE_VALUE_MAX <= DSM_STORE_TXN_MAX_BYTES,
@@ -281,8 +283,44 @@ int dsm_store_txn(struct dsm_store *s, const struct dsm_store_op *ops, size_t n,
 		return err;
 	if (rev)
 		*rev = new_rev;
-	notify_commit(s, new_rev);
+	if (s->batch)
+		s->batch_rev = new_rev; /* notified once it is durable */
+	else
+		notify_commit(s, new_rev);
 	return 0;
+}
+
+int dsm_store_begin(struct dsm_store *s)
+{
+	int err = usable(s);
+
+	if (err)
+		return err;
+	if (s->batch)
+		return -EBUSY;
+	err = s->ops->begin(s->be);
+	if (err)
+		return err;
+	s->batch = true;
+	s->batch_rev = 0;
+	return 0;
+}
+
+int dsm_store_commit(struct dsm_store *s)
+{
+	const int64_t rev = s ? s->batch_rev : 0;
+	int err = usable(s);
+
+	if (err)
+		return err;
+	if (!s->batch)
+		return -EINVAL;
+	s->batch = false; /* over, whatever the backend says */
+	s->batch_rev = 0;
+	err = s->ops->commit(s->be);
+	if (!err && rev)
+		notify_commit(s, rev);
+	return err;
 }
 
 int dsm_store_put(struct dsm_store *s, const char *key, const void *value, size_t len,

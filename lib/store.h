@@ -130,6 +130,21 @@ int dsm_store_delete(struct dsm_store *s, const char *key, int64_t expect_mod_re
  * once; at least one op writes. */
 int dsm_store_txn(struct dsm_store *s, const struct dsm_store_op *ops, size_t n, int64_t *rev);
 
+/*
+ * A group commit. Between begin() and commit() every write is done as it
+ * would be alone: its conditions checked then, its own revision, seen at
+ * once by reads through this handle; a write refused inside (-ECANCELED
+ * ...) leaves the others as they are. But none of them is durable, seen
+ * by another handle or notified until commit() returns 0; then all of
+ * them are, together (one fsync with SQLite). A commit that fails, or a
+ * handle closed (a process ended) with a batch open, loses every write of
+ * the batch and none before it. One batch at a time: begin() with one
+ * open is -EBUSY, commit() with none -EINVAL. docs/server.md says what the
+ * server puts in one.
+ */
+int dsm_store_begin(struct dsm_store *s);
+int dsm_store_commit(struct dsm_store *s);
+
 /* Replay every change with revision >= from_rev (>= 1), in order (the ops
  * of one transaction in op order), up to the revision of the snapshot,
  * returned in *rev (may be NULL). -ESTALE if from_rev was compacted away:
@@ -159,6 +174,9 @@ struct dsm_store_ops {
 	int (*changes)(void *be, int64_t from_rev, dsm_store_change_fn fn, void *ctx,
 		       int64_t *rev);
 	int (*compact)(void *be, int64_t rev);
+	/* a group commit: the writes until commit are durable together */
+	int (*begin)(void *be);
+	int (*commit)(void *be);
 };
 
 /* A handle over backend state be; on failure be is the caller's still. */

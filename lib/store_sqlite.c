@@ -90,6 +90,8 @@ struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	bool broken;	/* a rollback failed: the connection's state is unknown */
+	bool batch;	/* a group commit is open: every write is a savepoint in it */
+	bool sp;	/* ... and one write's savepoint is open */
 };
 
 /* ---- errors and statements ------------------------------------------------ */
@@ -212,14 +214,37 @@ static int column_revs(sqlite3_stmt *st, int i, struct dsm_store_revs *revs)
 
 static int sq_begin(struct sq *q, bool write)
 {
+	int err;
+
 	if (q->broken)
 		return -EIO;
+	if (q->batch) {
+		/* SQLite ended the batch's transaction by itself (an I/O error
+		 * rolls it back): its writes are gone, and a savepoint now would
+		 * start a transaction of its own */
+		if (sqlite3_get_autocommit(q->db)) {
+			q->broken = true;
+			return -EIO;
+		}
+		if (!write)
+			return 0; /* a read in the batch's transaction sees its writes */
+		err = exec(q, "SAVEPOINT w");
+		q->sp = !err;
+		return err;
+	}
 	return exec(q, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
-/* End the open transaction, if any, without its writes; returns err. */
+/* End the open transaction, if any, without its writes; returns err. In a
+ * batch: the one write's savepoint only. */
 static int sq_abort(struct sq *q, int err)
 {
+	if (q->batch) {
+		if (q->sp && (exec(q, "ROLLBACK TO w") || exec(q, "RELEASE w")))
+			q->broken = true;
+		q->sp = false;
+		return err;
+	}
 	if (!sqlite3_get_autocommit(q->db) && exec(q, "ROLLBACK"))
 		q->broken = true;
 	return err;
@@ -227,8 +252,48 @@ static int sq_abort(struct sq *q, int err)
 
 static int sq_commit(struct sq *q)
 {
-	const int err = exec(q, "COMMIT");
+	int err;
 
+	if (q->batch) {
+		if (!q->sp)
+			return 0;
+		q->sp = false;
+		err = exec(q, "RELEASE w"); /* into the batch: durable at its commit */
+		if (err)
+			q->broken = true;
+		return err;
+	}
+	err = exec(q, "COMMIT");
+	return err ? sq_abort(q, err) : 0;
+}
+
+static int sq_batch_begin(void *be)
+{
+	struct sq *q = be;
+	int err;
+
+	if (q->broken)
+		return -EIO;
+	err = exec(q, "BEGIN IMMEDIATE");
+	if (!err)
+		q->batch = true;
+	return err;
+}
+
+static int sq_batch_commit(void *be)
+{
+	struct sq *q = be;
+	int err;
+
+	q->batch = false;
+	q->sp = false;
+	if (q->broken)
+		return sq_abort(q, -EIO);
+	if (sqlite3_get_autocommit(q->db)) {
+		q->broken = true; /* rolled back by SQLite itself: the writes are gone */
+		return -EIO;
+	}
+	err = exec(q, "COMMIT");
 	return err ? sq_abort(q, err) : 0;
 }
 
@@ -645,6 +710,8 @@ static const struct dsm_store_ops sqlite_ops = {
 	.txn		= sq_txn,
 	.changes	= sq_changes,
 	.compact	= sq_compact,
+	.begin		= sq_batch_begin,
+	.commit		= sq_batch_commit,
 };
 
 /* Make the directory entry of a file just created durable. */

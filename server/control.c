@@ -352,6 +352,9 @@ static json_object *answer(struct srv *s, char *line, int fd)
 	}
 	if (!r.argc)
 		return error_answer("empty request");
+	/* what is answered (policy-status, keys-status ...) or acted on is on disk */
+	if (srv_batch_flush(s))
+		return error_answer("the store could not commit the nodes' acks");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(r.argv[0], verbs[i].verb))
 			return verbs[i].fn(s, &r);

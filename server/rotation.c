@@ -911,6 +911,16 @@ int srv_rotation_request(struct srv *s, bool now, const char *reason, uint64_t *
 	return err;
 }
 
+int srv_rotation_reload(struct srv *s)
+{
+	const int err = load(s);
+
+	if (err)
+		srv_err("keys: the key state in the store does not read back: %s", strerror(-err));
+	s->keys.kick = true;
+	return err;
+}
+
 int srv_rotation_node_removed(struct srv *s, const char *name)
 {
 	char reason[DSM_PKI_NAME_MAX + 16];

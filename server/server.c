@@ -24,6 +24,7 @@ static void tick_ready(void *ctx, struct dsm_source *src, uint32_t events)
 	(void)events;
 	if (read(src->fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		srv_debug("tick: %s", strerror(errno));
+	srv_batch_flush(s); /* a rotation step acts on the acks: they are on disk first */
 	srv_listen_tick(s);
 	srv_conns_tick(s);
 	srv_control_tick(s);
@@ -120,17 +121,70 @@ int srv_open(struct srv *s, const struct srv_config *cfg)
 	return 0;
 }
 
+/* ---- the group commit of acks ------------------------------------------ */
+
+void srv_batch_join(struct srv *s, struct srv_conn *c)
+{
+	struct srv_batch *b = &s->batch;
+	int err;
+
+	if (!b->open) {
+		err = dsm_store_begin(s->store);
+		if (err) {
+			/* its writes go to the store one by one, each durable */
+			srv_warn("store: no batch: %s", strerror(-err));
+			return;
+		}
+		b->open = true;
+		b->since_ms = srv_now_ms();
+		b->seq++;
+		b->writers = 0;
+	}
+	b->writers++;
+	if (c)
+		c->batch_seq = b->seq;
+}
+
+int srv_batch_flush(struct srv *s)
+{
+	struct srv_batch *b = &s->batch;
+	int err;
+
+	if (!b->open)
+		return 0;
+	b->open = false;
+	err = dsm_store_commit(s->store);
+	if (!err) {
+		b->commits++;
+		return 0;
+	}
+	srv_err("store: the acks of %u messages could not be committed (%s): their sessions "
+		"are closed, to send them again", b->writers, strerror(-err));
+	for (struct srv_conn *c = s->conns; c; c = c->next)
+		if (c->batch_seq == b->seq)
+			srv_conn_kill(c);
+	srv_rotation_reload(s);
+	return err;
+}
+
 int srv_run_once(struct srv *s, int timeout_ms)
 {
-	const int r = dsm_loop_once(s->loop, s, timeout_ms);
+	const int r = dsm_loop_once(s->loop, s, s->batch.open ? 0 : timeout_ms);
 
 	srv_conns_reap(s);
+	/* a round: every event ready now, then one commit for their acks */
+	if (s->batch.open && (r <= 0 || srv_now_ms() - s->batch.since_ms >= SRV_BATCH_MS)) {
+		srv_batch_flush(s);
+		srv_conns_reap(s); /* the sessions of a lost batch */
+	}
 	return r;
 }
 
 void srv_close(struct srv *s)
 {
 	srv_conns_close_all(s);
+	if (s->store)
+		srv_batch_flush(s); /* what the closed sessions wrote too */
 	srv_listen_close(s);
 	if (s->loop)
 		srv_control_close(s);

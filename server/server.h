@@ -45,6 +45,7 @@
 #define SRV_FRESH_EXPIRY_MS  (3600u * 1000) /* a freshness statement's validity */
 #define SRV_FRESH_EXPIRY_MIN_MS 1000
 #define SRV_FRESH_EXPIRY_MAX_MS (7u * 86400 * 1000)
+#define SRV_BATCH_MS         10          /* a group commit of acks stays open this long at most */
 
 struct srv_conn;
 
@@ -124,6 +125,15 @@ struct srv_fresh {
 	uint32_t expiry_ms, interval_ms;
 };
 
+/* The group commit of node acks (docs/server.md, "What is durable when"). */
+struct srv_batch {
+	bool open;
+	uint64_t since_ms;         /* monotonic: opened then */
+	uint64_t seq;              /* the number of the open one (or the last) */
+	unsigned int writers;      /* messages that joined it */
+	uint64_t commits;          /* batches committed so far */
+};
+
 struct srv_alarm_log {
 	int fd;
 	uint64_t size;
@@ -146,6 +156,7 @@ struct srv {
 	struct srv_fresh fresh;
 	struct srv_alarm_log alarms;
 	struct srv_keys keys;
+	struct srv_batch batch;
 
 	struct dsm_loop *loop;
 	struct dsm_source listener, control, tick;
@@ -191,8 +202,19 @@ void srv_state_close(struct srv *s);
 
 int srv_open(struct srv *s, const struct srv_config *cfg);
 void srv_close(struct srv *s);
-/* One event or a timeout: 1, 0, or -errno. */
+/* One event or a timeout: 1, 0, or -errno. With a batch open it does not
+ * wait: when no event is ready, or the batch is SRV_BATCH_MS old, it
+ * commits the batch. */
 int srv_run_once(struct srv *s, int timeout_ms);
+/* A node's ack (c's) is about to be written: into the open batch, or a new
+ * one. Its writes are durable at the next srv_batch_flush(). */
+void srv_batch_join(struct srv *s, struct srv_conn *c);
+/* Commit the open batch, if any: before anything that acts on what it
+ * holds (a control request, the tick, a message that is answered with
+ * something stored). If the commit fails its writes are lost: the key
+ * state is read back and the sessions that wrote into it are closed, so
+ * that they say it again at their next HELLO. 0 or -errno. */
+int srv_batch_flush(struct srv *s);
 
 /* ---- nodes.c: the node registry and the deny list, over the store ----- */
 
@@ -259,6 +281,7 @@ struct srv_conn {
 	uint64_t next_id;              /* the server's request ids */
 	unsigned int version;          /* the session's protocol version (HELLO_OK) */
 	uint64_t policy_sent;          /* the version of the POLICY in flight; 0 none */
+	uint64_t batch_seq;            /* the last batch its acks went into */
 	uint64_t keys_gen[2];          /* KEYS sent on this session: two generations, */
 	uint8_t keys_sent[2];          /* ... the phases of each (1 << phase) */
 };
@@ -391,6 +414,8 @@ void srv_rotation_tick(struct srv *s);
 int srv_rotation_hello(struct srv *s, struct srv_conn *c, uint64_t key_generation);
 /* KEYS_ACK from c's node; -EPROTO for an ack of nothing sent. */
 int srv_rotation_ack(struct srv *s, struct srv_conn *c, const struct dsm_msg_keys_ack *a);
+/* Read the key state back from the store (a lost batch). */
+int srv_rotation_reload(struct srv *s);
 /* A node was removed: a rotation without it (now, or after the running one). */
 int srv_rotation_node_removed(struct srv *s, const char *name);
 /* keys-rotate: start one, or queue one behind the running one (*queued);

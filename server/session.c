@@ -100,7 +100,10 @@ static void on_enrol(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	srv_conn_finish(s, c);
 }
 
-static void note_connected(struct srv *s, struct srv_conn *c)
+/* The node's record at connect. A node that enforces a newer version
+ * than recorded accepted it (a POLICY_ACK the server lost, in a batch
+ * that did not commit before a crash): recorded now. */
+static void note_connected(struct srv *s, struct srv_conn *c, uint64_t policy_version)
 {
 	struct srv_node n;
 
@@ -108,6 +111,11 @@ static void note_connected(struct srv *s, struct srv_conn *c)
 		return;
 	snprintf(n.address, sizeof(n.address), "%s", c->addr);
 	n.last_seen = srv_wall();
+	if (policy_version > n.policy_version) {
+		n.policy_version = policy_version;
+		snprintf(n.policy_result, sizeof(n.policy_result), "%s",
+			 srv_policy_result_name(DSM_POLICY_OK));
+	}
 	if (srv_node_put(s, &n))
 		srv_warn("session: node %s: its record could not be updated", n.name);
 }
@@ -156,7 +164,7 @@ static int on_hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	c->deadline_ms = 0;
 	srv_info("session: node %s connected from %s (%s, policy %llu)", c->id.name, c->addr,
 		 h->software, (unsigned long long)h->policy_version);
-	note_connected(s, c);
+	note_connected(s, c, h->policy_version);
 	note_alarm_seq(s, c, h->alarm_seq);
 	err = srv_rotation_hello(s, c, h->key_generation);
 	if (err)
@@ -235,10 +243,32 @@ static int on_ready(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	}
 }
 
+/* Acks (and HELLO's record of the node) go into the loop round's batch:
+ * nobody is answered on them, and what acts on them flushes it first.
+ * Anything else whose answer says something is stored (ALARMS_ACK,
+ * ENROL_OK, RENEW_OK) is written and committed on its own, so the batch
+ * is committed before it; a PING changes nothing stored. */
+static void batch_for(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
+{
+	switch (m->type) {
+	case DSM_MSG_HELLO:
+	case DSM_MSG_POLICY_ACK:
+	case DSM_MSG_KEYS_ACK:
+		srv_batch_join(s, c);
+		return;
+	case DSM_MSG_PING:
+		return;
+	default:
+		srv_batch_flush(s);
+		return;
+	}
+}
+
 int srv_session_message(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 {
 	srv_debug("session: %s: %s", c->id.name[0] ? c->id.name : c->addr,
 		  dsm_msg_type_name(m->type));
+	batch_for(s, c, m);
 	if (m->version != dsm_msg_frame_version(m->type, c->version)) {
 		unexpected(s, c, m); /* a frame of another version than the session's */
 		return 0;

@@ -660,6 +660,108 @@ static void test_two_handles(void **state)
 	assert_int_equal(dsm_store_close(other), 0);
 }
 
+/* notify calls, for the batch: the count and the last revision */
+struct commits {
+	int calls;
+	int64_t rev;
+};
+
+static void count_commit(void *ctx, int64_t rev)
+{
+	struct commits *c = ctx;
+
+	c->calls++;
+	c->rev = rev;
+}
+
+/* A group commit: each write checked and numbered as alone, seen through
+ * this handle at once, by another handle (what a crash leaves) and by the
+ * notify hook only at the commit, all together; a refused write inside
+ * leaves the others. */
+static void test_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct dsm_store *other = NULL;
+	struct commits c = { 0 };
+	int64_t r0 = revision(f->s), ra = 0, rb = 0, rc = 0;
+
+	assert_int_equal(dsm_store_commit(f->s), -EINVAL);
+	put_str(f->s, "b", "old");
+	r0 = revision(f->s);
+	assert_int_equal(dsm_store_open_sqlite(f->path, &other), 0);
+	dsm_store_set_notify(f->s, count_commit, &c);
+	assert_int_equal(dsm_store_begin(f->s), 0);
+	assert_int_equal(dsm_store_begin(f->s), -EBUSY);
+	assert_int_equal(dsm_store_put(f->s, "a", "1", 1, &ra), 0);
+	assert_int_equal(dsm_store_cas(f->s, "b", r0, "new", 3, &rb), 0);
+	assert_int_equal(dsm_store_cas(f->s, "b", r0, "stale", 5, NULL), -ECANCELED);
+	assert_int_equal(dsm_store_cas(f->s, "a", ra, "2", 1, &rc), 0);
+	assert_int_equal(ra, r0 + 1);
+	assert_int_equal(rb, r0 + 2);
+	assert_int_equal(rc, r0 + 3);
+	/* this handle reads the batch; the other sees none of it, nor does notify */
+	value_is(f->s, "a", "2");
+	value_is(f->s, "b", "new");
+	assert_int_equal(revision(f->s), rc);
+	absent(other, "a");
+	value_is(other, "b", "old");
+	assert_int_equal(revision(other), r0);
+	assert_int_equal(c.calls, 0);
+	assert_int_equal(dsm_store_commit(f->s), 0);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.rev, rc);
+	value_is(other, "a", "2");
+	value_is(other, "b", "new");
+	assert_int_equal(revision(other), rc);
+	/* an empty batch commits, and notifies nobody */
+	assert_int_equal(dsm_store_begin(f->s), 0);
+	assert_int_equal(dsm_store_commit(f->s), 0);
+	assert_int_equal(c.calls, 1);
+	dsm_store_set_notify(f->s, NULL, NULL);
+	assert_int_equal(dsm_store_close(other), 0);
+}
+
+/* A process that ends without closing: a committed batch is all there, an
+ * open one is not there at all, and the store goes on from before it. */
+static void test_batch_crash(void **state)
+{
+	struct fixture *f = *state;
+	int64_t before;
+
+	for (int commit = 1; commit >= 0; commit--) {
+		const pid_t pid = fork();
+		int st = 0;
+
+		assert_true(pid >= 0);
+		if (!pid) {
+			struct dsm_store *s = NULL;
+			char key[16];
+			int bad = dsm_store_open_sqlite(f->path, &s) || dsm_store_begin(s);
+
+			for (int i = 0; i < 5 && !bad; i++) {
+				snprintf(key, sizeof(key), "%s/%d", commit ? "kept" : "lost", i);
+				bad = dsm_store_put(s, key, "v", 1, NULL) != 0;
+			}
+			if (!bad && commit)
+				bad = dsm_store_commit(s) != 0;
+			_exit(bad ? 1 : 0); /* no close: as a crash would leave it */
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	reopen(f);
+	for (int i = 0; i < 5; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "kept/%d", i);
+		value_is(f->s, key, "v");
+		snprintf(key, sizeof(key), "lost/%d", i);
+		absent(f->s, key);
+	}
+	before = revision(f->s);
+	assert_int_equal(put_str(f->s, "after", "x"), before + 1);
+}
+
 #define RACERS	4
 #define ROUNDS	40
 #define BUMPS	25
@@ -908,6 +1010,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
