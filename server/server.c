@@ -121,52 +121,6 @@ int srv_open(struct srv *s, const struct srv_config *cfg)
 	return 0;
 }
 
-/* ---- the group commit of acks ------------------------------------------ */
-
-void srv_batch_join(struct srv *s, struct srv_conn *c)
-{
-	struct srv_batch *b = &s->batch;
-	int err;
-
-	if (!b->open) {
-		err = dsm_store_begin(s->store);
-		if (err) {
-			/* its writes go to the store one by one, each durable */
-			srv_warn("store: no batch: %s", strerror(-err));
-			return;
-		}
-		b->open = true;
-		b->since_ms = srv_now_ms();
-		b->seq++;
-		b->writers = 0;
-	}
-	b->writers++;
-	if (c)
-		c->batch_seq = b->seq;
-}
-
-int srv_batch_flush(struct srv *s)
-{
-	struct srv_batch *b = &s->batch;
-	int err;
-
-	if (!b->open)
-		return 0;
-	b->open = false;
-	err = dsm_store_commit(s->store);
-	if (!err) {
-		b->commits++;
-		return 0;
-	}
-	srv_err("store: the acks of %u messages could not be committed (%s): their sessions "
-		"are closed, to send them again", b->writers, strerror(-err));
-	for (struct srv_conn *c = s->conns; c; c = c->next)
-		if (c->batch_seq == b->seq)
-			srv_conn_kill(c);
-	srv_rotation_reload(s);
-	return err;
-}
-
 int srv_run_once(struct srv *s, int timeout_ms)
 {
 	const int r = dsm_loop_once(s->loop, s, s->batch.open ? 0 : timeout_ms);

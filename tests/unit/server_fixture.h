@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "../../server/alarms.c"
+#include "../../server/batch.c"
 #include "../../server/conn.c"
 #include "../../server/control.c"
 #include "../../server/enrol.c"
