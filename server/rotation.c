@@ -448,9 +448,9 @@ static bool was_sent(const struct srv_conn *c, uint64_t g, unsigned int phase)
 }
 
 /* KEYS {g, phase} to c; INSTALL carries c's node's pair keys with every
- * other member (m: M_g). */
+ * other member (m: M_g), or with member `only` alone when it is not 0. */
 static int send_keys(struct srv *s, struct srv_conn *c, const struct members *ms,
-		     const uint8_t *m, uint64_t g, unsigned int phase)
+		     const uint8_t *m, uint64_t g, unsigned int phase, uint32_t only)
 {
 	struct dsm_msg msg = { .type = DSM_MSG_KEYS, .id = ++c->next_id,
 			       .keys = { .generation = g, .phase = (uint8_t)phase } };
@@ -471,7 +471,7 @@ static int send_keys(struct srv *s, struct srv_conn *c, const struct members *ms
 		if (!keys)
 			return -ENOMEM;
 		for (size_t i = 0; i < ms->n && !err; i++) {
-			if (ms->m[i].id == self->id)
+			if (ms->m[i].id == self->id || (only && ms->m[i].id != only))
 				continue;
 			keys[count].peer = ms->m[i].id;
 			memcpy(keys[count].addr, ms->m[i].addr, 4);
@@ -500,9 +500,12 @@ static bool in_session(const struct srv_conn *c)
 	return !c->dead && c->state == SRV_CONN_READY;
 }
 
-/* KEYS {g, phase} to every node in session but skip (may be NULL). */
+/* KEYS {g, phase} to every node in session; with `about` (a node that is
+ * new or moved, may be NULL) to every other one, an INSTALL carrying only
+ * their keys with it: their other entries stand, and a thousand nodes
+ * coming up do not cost a thousand full key lists each. */
 static unsigned int keys_broadcast(struct srv *s, uint64_t g, unsigned int phase,
-			      const struct srv_conn *skip)
+			      const struct srv_conn *about)
 {
 	uint8_t m[SRV_MASTER_LEN];
 	struct members ms;
@@ -517,8 +520,16 @@ static unsigned int keys_broadcast(struct srv *s, uint64_t g, unsigned int phase
 		free(ms.m);
 		return 0;
 	}
+	const struct member *only = about ? member_named(&ms, about->id.name) : NULL;
+
+	if (about && !only) {
+		free(ms.m);
+		OPENSSL_cleanse(m, sizeof(m));
+		return 0; /* not a member (any more): nobody gets its keys */
+	}
 	for (struct srv_conn *c = s->conns; c; c = c->next)
-		if (in_session(c) && c != skip && !send_keys(s, c, &ms, m, g, phase))
+		if (in_session(c) && c != about &&
+		    !send_keys(s, c, &ms, m, g, phase, only ? only->id : 0))
 			sent++;
 	OPENSSL_cleanse(m, sizeof(m));
 	free(ms.m);
@@ -817,21 +828,21 @@ int srv_rotation_hello(struct srv *s, struct srv_conn *c, uint64_t key_generatio
 	if (k->current && k->current != r->generation) {
 		err = srv_master_get(s, k->current, m);
 		if (!err)
-			err = send_keys(s, c, &ms, m, k->current, DSM_KEYS_INSTALL);
+			err = send_keys(s, c, &ms, m, k->current, DSM_KEYS_INSTALL, 0);
 		if (!err)
-			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_SWITCH);
+			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_SWITCH, 0);
 		if (!err)
-			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_DROP_OLD);
+			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_DROP_OLD, 0);
 	}
 	/* the rotating one, as far as it got */
 	if (!err && r->generation) {
 		err = srv_master_get(s, r->generation, m);
 		if (!err)
-			err = send_keys(s, c, &ms, m, r->generation, DSM_KEYS_INSTALL);
+			err = send_keys(s, c, &ms, m, r->generation, DSM_KEYS_INSTALL, 0);
 		if (!err && r->phase >= SRV_ROT_SWITCH)
-			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_SWITCH);
+			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_SWITCH, 0);
 		if (!err && r->phase >= SRV_ROT_DROP)
-			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_DROP_OLD);
+			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_DROP_OLD, 0);
 	}
 	OPENSSL_cleanse(m, sizeof(m));
 	free(ms.m);

@@ -44,6 +44,7 @@ struct fnode {
 	size_t seen;          /* messages of c looked at */
 	struct held gen[4];
 	unsigned int installs, switches, drops; /* KEYS received */
+	uint32_t last_install_keys; /* how many keys the last INSTALL carried */
 	uint8_t first_keys_phase; /* the phase of the first KEYS of this session */
 };
 
@@ -104,6 +105,7 @@ static void fn_look(struct fnode *n)
 		case DSM_KEYS_INSTALL:
 			take_install(n, &m->keys);
 			n->installs++;
+			n->last_install_keys = m->keys.keys.count;
 			break;
 		case DSM_KEYS_SWITCH:
 			h = held_of(n, m->keys.generation, false);
@@ -538,9 +540,13 @@ static void test_late_node_gets_install(void **state)
 	settle(f, ns, 3, 1);
 	assert_int_equal(ns[2].first_keys_phase, DSM_KEYS_INSTALL);
 	pairwise_equal(ns, 3, 1);
-	/* its peers got its address with a new INSTALL of the generation */
+	/* its peers got its address with a new INSTALL of the generation,
+	 * carrying their key with it alone (their others stand) */
 	for (int i = 0; i < 2; i++) {
 		const struct held *h = held_of(&ns[i], 1, false);
+
+		assert_int_equal(ns[i].last_install_keys, 1);
+		assert_int_equal(h->n, 2);
 
 		for (uint32_t j = 0; j < h->n; j++)
 			if (h->k[j].peer == ns[2].id)
