@@ -8,7 +8,9 @@
 # pair keys the server hands out. (The upgrade, a cluster key and pair
 # keys together, is net_pair's.)
 #   1. cluster init, a token per node; every node enrols and connects; a
-#      used token and an expired one are refused and write nothing; root
+#      used token and an expired one are refused and write nothing, and so
+#      are another cluster's server (its certificate is of another CA) and
+#      a client certificate of another CA at this server; root
 #      in a confined label cannot read a node's key. The first pair-key
 #      generation, made when the nodes enrolled, is in force on every
 #      node (keys status, each node's keys file) before any flow between
@@ -135,6 +137,38 @@ if ((DSM_NODE == SERVER_NODE)); then
 	expect_eq "enrolment with an expired token: exit" "$rc" 1
 	grep -q "refused the enrolment" <<<"$out" || fail "expired token: $out"
 	[[ -z $(ls -A /tmp/expired 2>/dev/null) ]] || fail "expired token wrote $(ls /tmp/expired)"
+	# Another cluster's CA, both ways: a dsmd that pins this cluster's CA
+	# refuses the server of another cluster, and this server refuses a
+	# client certificate of another cluster's CA.
+	"$DSMCTL" cluster init --state /tmp/other --cluster other --server-name srv >/dev/null ||
+		fail "cluster init (another cluster)"
+	"$SERVER" --state /tmp/other --listen 127.0.0.1:7811 --control /tmp/other.sock \
+		>/tmp/other.log 2>&1 &
+	other=$!
+	for ((i = 0; i < 300; i++)); do
+		vm_file_has /tmp/other.log ': serving, policy version' && [[ -S /tmp/other.sock ]] && break
+		sleep 0.1
+	done
+	token=$("$DSMCTL" --server-socket /tmp/other.sock node add node8 --json | jq -r .token)
+	out=$("$DSMD" --policy /tmp/boot.policy --join 127.0.0.1:7811 --token "$token" \
+		--ca "$SERVER_STATE/ca.pem" --server-state /tmp/otherca 2>&1)
+	rc=$?
+	kill "$other"
+	wait "$other" 2>/dev/null
+	expect_eq "enrolment at another cluster's server: exit" "$rc" 1
+	grep -q "enrolment at 127.0.0.1:7811 failed: .*peer certificate" <<<"$out" ||
+		fail "another cluster's server: $out"
+	[[ -z $(ls -A /tmp/otherca 2>/dev/null) ]] || fail "another cluster's server: wrote $(ls /tmp/otherca)"
+	echo | timeout 30 openssl s_client -connect "$SERVER_ADDR" -tls1_3 -CAfile "$SERVER_STATE/ca.pem" \
+		-cert /tmp/other/server.pem -key /tmp/other/server.key >/tmp/sclient.out 2>&1
+	for ((i = 0; i < 100; i++)); do
+		vm_file_has "$SERVER_LOG" "conn: $(vm_node_ip "$SERVER_NODE"): handshake refused: peer certificate" &&
+			break
+		sleep 0.1
+	done
+	vm_file_has "$SERVER_LOG" "conn: $(vm_node_ip "$SERVER_NODE"): handshake refused: peer certificate" ||
+		fail "a certificate of another CA was not refused: $(tail -3 "$SERVER_LOG")"
+	echo "another cluster's CA: refused both ways"
 	# Keys per node pair: the first generation, made when the nodes
 	# enrolled, is installed on all three and in force, its rotation over
 	# (every node in session acknowledged the drop, so the switch before).
