@@ -36,7 +36,13 @@ int tc_subflow_owner(struct __sk_buff *skb)
 	if (!sk)
 		return 0; /* TC_ACT_OK */
 	sk = bpf_sk_fullsock(sk);
-	if (!sk)
+	/* Only stream sockets. The replies TCP sends for no socket (an ACK
+	 * in TIME_WAIT, a RST) leave from the per-CPU control socket, a
+	 * SOCK_RAW IPPROTO_TCP one: on 6.1 bpf_skc_to_mptcp_sock() reads its
+	 * tcp_sock fields past the raw socket's end and may take it for a
+	 * subflow, and the "msk" it returns crashed bpf_sk_storage_get (a
+	 * guest panicked so, once). dsm calls neither helper on such sockets. */
+	if (!sk || sk->type != 1 /* SOCK_STREAM */)
 		return 0;
 	if (bpf_sk_storage_get(&tags, sk, 0, 0))
 		__sync_fetch_and_add(&tc_subflow_tagged, 1);
