@@ -35,8 +35,8 @@ vm_nap() {
 # sleep: the builtin nap for a plain number of seconds (what every polling
 # loop uses), the real sleep for anything else (suffixes, "infinity").
 sleep() {
-	if (($# == 1)) && [[ $1 =~ ^[0-9]*(\.[0-9]+)?$ && -n $1 ]]; then
-		vm_nap "$1"
+	if (($# == 1)); then
+		vm_nap "$1" # (itself the real sleep for what is not a plain number)
 	else
 		command sleep "$@"
 	fi
