@@ -26,6 +26,7 @@ packages=(
 	busybox-static cpio kmod     # guest initramfs; PID 1 powers off with it
 	iproute2 tcpdump iputils-ping # private switch, captures
 	jq                           # alarm checks in guest tests
+	openssl                      # s_client with a foreign CA's certificate (server_cluster)
 	procps psmisc                # pgrep/pkill in the harness checks
 	python3                      # scripts/check-calls (make test)
 )
