@@ -104,6 +104,8 @@ $(O)/tests/guest/progs/%: tests/guest/progs/%.c $(O)/tests/guest/progs/%.skel.h 
 $(O)/tests/guest/tools/vuln_server: TOOL_FLAGS := -O0 -fno-stack-protector -no-pie -fcf-protection=none
 $(O)/tests/guest/tools/probe: TOOL_LIBS := $(O)/libdsm.a -ljson-c -lcrypto
 $(O)/tests/guest/tools/probe: $(O)/libdsm.a
+$(O)/tests/guest/tools/rogue_server: TOOL_LIBS := $(O)/libdsm.a -ljson-c -lssl -lcrypto
+$(O)/tests/guest/tools/rogue_server: $(O)/libdsm.a tests/unit/fake_frames.h
 $(O)/tests/guest/tools/%: tests/guest/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(TOOL_FLAGS) $< $(TOOL_LIBS) -o $@

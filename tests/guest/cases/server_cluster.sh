@@ -52,6 +52,13 @@
 #      the honest send above, refused the same way (naming another node,
 #      a key of another pair: net_pair); a packet with no option is
 #      unlabeled, which the policy's unlabeled rules decide, not keys.
+#   5. a compromised server (its TLS key stolen: tests/guest/tools/
+#      rogue_server, with the real server's identity, in its place) sends
+#      nodes 1 and 2 a version 3 signed with another key, a version 3 cut
+#      in half and a version 1 signed with the operator's key: each node
+#      refuses each (POLICY_ACK: still version 2, and why) with an alarm,
+#      and keeps enforcing version 2. The signature a node checks is the
+#      operator's it pinned at enrolment, not the channel's.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 . "$(dirname "$0")/../server.sh"
@@ -479,5 +486,50 @@ if ((DSM_NODE == SERVER_NODE)); then
 		fail "node 3 was not refused: $(grep "$(vm_node_ip 3)" "$SERVER_LOG" | tail -3)"
 	expect_eq "node 3 listed" \
 		"$(srvctl node list --json | jq '[.nodes[] | select(.name == "node3")] | length')" 0
+fi
+vm_barrier removal-checked 120
+
+# 5. A compromised server. Node 3 is gone for good (else it would take one
+# of the rogue's two sessions).
+((DSM_NODE == 3)) && dsm_stop
+rogue_reasons=("signed by another key" "malformed signed bundle"
+	"rollback: version not newer than the one in force")
+if ((DSM_NODE == SERVER_NODE)); then
+	cluster_policy /tmp/v3.policy 3 'allow a@node1 b : peer recv;'
+	cluster_policy /tmp/v1.policy 1 'allow a@node1 b : peer recv;'
+	"$DSMCTL" policy sign /tmp/v3.policy --key /tmp/other/operator.key --cluster test \
+		-o /tmp/rogue-key.signed >/dev/null || fail "sign with another key"
+	"$DSMCTL" policy sign /tmp/v3.policy --key "$SERVER_STATE/operator.key" --cluster test \
+		-o /tmp/v3.signed >/dev/null || fail "sign version 3"
+	head -c $(($(stat -c %s /tmp/v3.signed) / 2)) /tmp/v3.signed >/tmp/rogue-cut.signed
+	"$DSMCTL" policy sign /tmp/v1.policy --key "$SERVER_STATE/operator.key" --cluster test \
+		-o /tmp/rogue-old.signed >/dev/null || fail "sign version 1"
+	server_stop
+	"$build/tests/guest/tools/rogue_server" "$SERVER_STATE" "$(vm_node_ip "$SERVER_NODE")" 7800 2 \
+		/tmp/rogue-key.signed /tmp/rogue-cut.signed /tmp/rogue-old.signed >/tmp/rogue.out 2>&1 &
+	rogue=$!
+	wait "$rogue"
+	cat /tmp/rogue.out
+	for n in node1 node2; do
+		expect_eq "$n: a version 3 signed with another key" \
+			"$(sed -n "s/^$n ack \([0-9]*\) [0-9]* //p" /tmp/rogue.out | sed -n 1p)" \
+			"${rogue_reasons[0]}"
+		expect_eq "$n: a version 3 cut in half" \
+			"$(sed -n "s/^$n ack \([0-9]*\) [0-9]* //p" /tmp/rogue.out | sed -n 2p)" \
+			"${rogue_reasons[1]}"
+		expect_eq "$n: a version 1" \
+			"$(sed -n "s/^$n ack \([0-9]*\) [0-9]* //p" /tmp/rogue.out | sed -n 3p)" \
+			"${rogue_reasons[2]}"
+		expect_eq "$n: the version it enforces, each time" \
+			"$(sed -n "s/^$n ack \([0-9]*\) .*/\1/p" /tmp/rogue.out | sort -u)" 2
+		grep -q "^$n done$" /tmp/rogue.out || fail "$n: the rogue's session did not end"
+	done
+fi
+vm_barrier rogue-served 180
+if ((DSM_NODE == 1 || DSM_NODE == 2)); then
+	for r in "${rogue_reasons[@]}"; do
+		alarm_expect class=dsm verdict=deny reason="policy from the server refused: $r"
+	done
+	expect_eq "policy version after the rogue's bundles" "$(policy_version_is 2 10)" 2
 fi
 vm_barrier done 120
