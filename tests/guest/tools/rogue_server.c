@@ -8,7 +8,8 @@
  *
  *   rogue_server STATE ADDR PORT NODES FILE...
  *
- * Serves NODES sessions, one after the other: to each node, after
+ * Serves NODES nodes, one session each, one after the other (a node that
+ * comes back is closed at once): to each node, after
  * HELLO_OK, every FILE as a POLICY in turn, printing what the node
  * answered ("NODE ack VERSION RESULT REASON", VERSION the one it enforces
  * now), then "NODE done". PINGs are answered; everything else a node sends
@@ -83,7 +84,20 @@ static int next_msg(struct dsm_tls_conn *t, struct frames_in *in, struct dsm_msg
 	}
 }
 
-/* One node's session; false if it never got as far as HELLO. */
+/* The names of the nodes served so far: each is served once. */
+static char served[8][sizeof(((struct dsm_identity *)0)->name)];
+static int nserved;
+
+static bool served_before(const char *node)
+{
+	for (int i = 0; i < nserved; i++)
+		if (!strcmp(served[i], node))
+			return true;
+	return false;
+}
+
+/* One node's session; false if it was not a new node's (no HELLO, or a
+ * node served before, which is closed at once). */
 static bool serve(struct dsm_tls_conn *t, char **files, int nfiles)
 {
 	struct frames_in in;
@@ -99,17 +113,27 @@ static bool serve(struct dsm_tls_conn *t, char **files, int nfiles)
 		printf("? no HELLO\n");
 		goto out;
 	}
-	hello = true;
 	if (!dsm_tls_peer_identity(t, &who))
 		node = who.name;
+	if (served_before(node) || nserved == (int)(sizeof(served) / sizeof(served[0]))) {
+		printf("%s again: closed\n", node);
+		goto out;
+	}
+	snprintf(served[nserved++], sizeof(served[0]), "%s", node);
+	hello = true;
 	{
-		struct dsm_msg ok = { .version = 2, .type = DSM_MSG_HELLO_OK, .id = m.id,
+		/* HELLO_OK travels in a version 1 frame whatever it chooses. */
+		struct dsm_msg ok = { .version = DSM_MSG_VERSION_MIN, .type = DSM_MSG_HELLO_OK,
+				      .id = m.id,
 				      .hello_ok = { .version = 2, .heartbeat_ms = 2000,
 						    .server_time_ms = (uint64_t)time(NULL) * 1000 } };
+		const int err = frames_send(t, &ok);
 
 		dsm_msg_free(&m);
-		if (frames_send(t, &ok))
+		if (err) {
+			printf("%s HELLO_OK not sent: %s\n", node, strerror(-err));
 			goto out;
+		}
 	}
 	for (int i = 0; i < nfiles; i++) {
 		struct dsm_msg p = { .version = 2, .type = DSM_MSG_POLICY, .id = id++ };
