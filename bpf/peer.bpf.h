@@ -443,7 +443,9 @@ static __always_inline bool mptcp_subflow(struct sock *sk)
 {
 	struct tcp_sock *tp;
 
-	if (sk->sk_protocol != IPPROTO_TCP)
+	/* 6.1's bpf_skc_to_tcp_sock() takes any full socket of IPPROTO_TCP,
+	 * a SOCK_RAW one too: only a stream socket is a tcp_sock. */
+	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
 		return false;
 	tp = bpf_skc_to_tcp_sock(sk);
 	return tp && tp->is_mptcp;
