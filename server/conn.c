@@ -9,6 +9,7 @@
  * handler (a removal, a broadcast) can end any connection safely.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,19 @@ void srv_conn_kill(struct srv_conn *c)
 		return;
 	c->dead = true;
 	c->srv->ndead++;
+}
+
+/* What of events the socket has now (POLLHUP and POLLERR always count). */
+static short poll_now(const struct srv_conn *c, short events)
+{
+	struct pollfd p = { .fd = c->src.fd, .events = events };
+
+	return poll(&p, 1, 0) == 1 ? p.revents & (events | POLLHUP | POLLERR) : 0;
+}
+
+bool srv_conn_peer_gone(const struct srv_conn *c)
+{
+	return poll_now(c, POLLRDHUP) != 0;
 }
 
 static size_t pending(const struct srv_conn *c)
@@ -325,7 +339,9 @@ void srv_conns_tick(struct srv *s)
 			srv_info("conn: %s: timed out", who(c));
 			srv_conn_kill(c);
 		} else if (c->state == SRV_CONN_READY &&
-			   now - c->last_read_ms > 3 * SRV_HEARTBEAT_MS) {
+			   now - c->last_read_ms > 3 * SRV_HEARTBEAT_MS &&
+			   poll_now(c, POLLIN) != POLLIN) {
+			/* (bytes waiting: the node spoke and this loop is behind) */
 			srv_info("session: node %s silent for %u ms: closed", c->id.name,
 				 3 * SRV_HEARTBEAT_MS);
 			srv_conn_kill(c);

@@ -298,6 +298,9 @@ void srv_conn_refuse(struct srv *s, struct srv_conn *c, uint32_t code, uint64_t 
 void srv_conn_finish(struct srv *s, struct srv_conn *c);
 /* Close now (after the current event). */
 void srv_conn_kill(struct srv_conn *c);
+/* Has the peer closed its end (its bytes so far may still be unread)? A
+ * node never half-closes: this is a node that gave up waiting. */
+bool srv_conn_peer_gone(const struct srv_conn *c);
 /* The node session of name (HELLO or READY), or NULL. */
 struct srv_conn *srv_conn_find(struct srv *s, const char *name);
 /* Free every dead connection (no walk when none was marked since the

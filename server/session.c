@@ -146,6 +146,15 @@ static int on_hello(struct srv *s, struct srv_conn *c, const struct dsm_msg *m)
 	struct dsm_msg ok = { .type = DSM_MSG_HELLO_OK, .id = m->id };
 	int err;
 
+	/* A node whose setup limit ran out while its HELLO waited here has
+	 * closed and will come again: answering it (its keys, a policy) would
+	 * be work for nobody, and on a server that is behind, that work is
+	 * what makes the next nodes give up too. */
+	if (srv_conn_peer_gone(c)) {
+		srv_info("session: node %s closed before its HELLO was answered", c->id.name);
+		srv_conn_kill(c);
+		return 0;
+	}
 	if (h->version_max < DSM_MSG_VERSION_MIN || h->version_min > DSM_MSG_VERSION_MAX) {
 		srv_conn_refuse(s, c, DSM_ERR_VERSION, m->id, "no protocol version in common");
 		return 0;

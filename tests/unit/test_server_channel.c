@@ -14,6 +14,7 @@
  *  - alarms: a resent sequence is written once; the ack is the highest
  *    contiguous sequence; PING is answered with its nonce.
  */
+#include <poll.h>
 #include "server_fixture.h"
 
 static void test_enrol_good_token_once(void **state)
@@ -266,6 +267,74 @@ static void test_ping_and_order(void **state)
 	cred_free(&n);
 }
 
+/* A node that gave up (its setup limit ran out) closes after its HELLO:
+ * the server answers nothing, and the node is not taken as connected. */
+static void test_hello_of_a_closed_node_unanswered(void **state)
+{
+	struct fx *f = *state;
+	struct node_cred n = { 0 };
+	struct dsm_msg hello = { .type = DSM_MSG_HELLO, .hello = { .version_min = 1,
+		.version_max = 2, .software = "test" } };
+	struct client c;
+	json_object *st, *nodes, *node;
+
+	enrolled_node(f, "node7", &n);
+	client_open(f, &c, &n, false);
+	client_send(&c, &hello);
+	for (int i = 0; i < 400 && c.off < c.out.len; i++) {
+		client_step(&c);
+		fx_pump(f, 0);
+	}
+	assert_int_equal(c.off, c.out.len); /* HELLO written, not yet read */
+	assert_int_equal(shutdown(c.fd, SHUT_WR), 0);
+	assert_null(client_wait(f, &c, DSM_MSG_HELLO_OK));
+	for (size_t k = 0; k < c.ngot; k++)
+		fail_msg("the server answered with %s", dsm_msg_type_name(c.got[k].type));
+	st = fx_ctl(f, "node-list\n", -1);
+	assert_non_null(st);
+	assert_true(json_object_object_get_ex(st, "nodes", &nodes));
+	assert_int_equal(json_object_array_length(nodes), 1);
+	node = json_object_array_get_idx(nodes, 0);
+	assert_string_equal(jget_str(node, "name"), "node7");
+	assert_int_equal(jget_int(node, "last_seen"), 0); /* never in session */
+	json_object_put(st);
+	client_close(&c);
+	cred_free(&n);
+}
+
+/* A node silent for three heartbeats is closed, unless its bytes wait
+ * unread: then the node spoke and the server is behind. */
+static void test_silence_counts_unread_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct node_cred n = { 0 };
+	struct dsm_msg ping = { .type = DSM_MSG_PING, .ping.nonce = 5 };
+	struct srv_conn *sc;
+	struct client c;
+
+	enrolled_node(f, "node8", &n);
+	fx_session(f, &c, &n, 0);
+	sc = srv_conn_find(&f->s, "node8");
+	assert_non_null(sc);
+	client_send(&c, &ping);
+	client_step(&c); /* written, not read by the server (not pumped) */
+	for (int i = 0; i < 100; i++) {
+		struct pollfd p = { .fd = sc->src.fd, .events = POLLIN };
+
+		if (poll(&p, 1, 10) == 1)
+			break;
+	}
+	sc->last_read_ms = srv_now_ms() - 3 * SRV_HEARTBEAT_MS - 1;
+	srv_conns_tick(&f->s);
+	assert_ptr_equal(srv_conn_find(&f->s, "node8"), sc); /* still in session */
+	assert_non_null(client_wait(f, &c, DSM_MSG_PONG));   /* read at last */
+	sc->last_read_ms = srv_now_ms() - 3 * SRV_HEARTBEAT_MS - 1;
+	srv_conns_tick(&f->s);
+	assert_null(srv_conn_find(&f->s, "node8"));          /* silent: closed */
+	client_close(&c);
+	cred_free(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +345,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_push_delivered, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_alarms_written_once, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ping_and_order, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hello_of_a_closed_node_unanswered, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_silence_counts_unread_bytes, fx_setup,
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
