@@ -368,7 +368,8 @@ struct member {
 };
 
 struct members {
-	struct member *m;
+	struct member *m;             /* by id */
+	const struct member **by_name; /* the same, by name (member_named) */
 	size_t n, cap;
 };
 
@@ -403,28 +404,54 @@ static int by_id(const void *a, const void *b)
 }
 
 /* Every enrolled node, by id. */
+static int by_name(const void *a, const void *b)
+{
+	const struct member *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static void members_free(struct members *ms)
+{
+	free(ms->m);
+	free(ms->by_name);
+	*ms = (struct members){ 0 };
+}
+
 static int members_get(struct srv *s, struct members *ms)
 {
 	int err;
 
 	*ms = (struct members){ 0 };
 	err = srv_node_each(s, member_add, ms);
+	if (!err && ms->n) {
+		ms->by_name = malloc(ms->n * sizeof(*ms->by_name));
+		err = ms->by_name ? 0 : -ENOMEM;
+	}
 	if (err) {
-		free(ms->m);
-		*ms = (struct members){ 0 };
+		members_free(ms);
 		return err;
 	}
-	if (ms->n)
-		qsort(ms->m, ms->n, sizeof(*ms->m), by_id);
+	if (!ms->n)
+		return 0;
+	qsort(ms->m, ms->n, sizeof(*ms->m), by_id);
+	for (size_t i = 0; i < ms->n; i++)
+		ms->by_name[i] = &ms->m[i];
+	qsort(ms->by_name, ms->n, sizeof(*ms->by_name), by_name);
 	return 0;
 }
 
+/* A broadcast looks up every session's node: by name, not a walk. */
 static const struct member *member_named(const struct members *ms, const char *name)
 {
-	for (size_t i = 0; i < ms->n; i++)
-		if (!strcmp(ms->m[i].name, name))
-			return &ms->m[i];
-	return NULL;
+	struct member key;
+	const struct member *k = &key, *const *hit;
+
+	if (!ms->n || strlen(name) >= sizeof(key.name))
+		return NULL;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	hit = bsearch(&k, ms->by_name, ms->n, sizeof(*ms->by_name), by_name);
+	return hit ? *hit : NULL;
 }
 
 static void mark_sent(struct srv_conn *c, uint64_t g, unsigned int phase)
@@ -448,34 +475,39 @@ static bool was_sent(const struct srv_conn *c, uint64_t g, unsigned int phase)
 }
 
 /* KEYS {g, phase} to c; INSTALL carries c's node's pair keys with every
- * other member (m: M_g), or with member `only` alone when it is not 0. */
+ * other member (m: M_g), or with member `only` alone when it is not NULL. */
 static int send_keys(struct srv *s, struct srv_conn *c, const struct members *ms,
-		     const uint8_t *m, uint64_t g, unsigned int phase, uint32_t only)
+		     const uint8_t *m, uint64_t g, unsigned int phase, const struct member *only)
 {
 	struct dsm_msg msg = { .type = DSM_MSG_KEYS, .id = ++c->next_id,
 			       .keys = { .generation = g, .phase = (uint8_t)phase } };
 	struct dsm_msg_pair_key *keys = NULL;
 	const struct member *self = member_named(ms, c->id.name);
 	uint32_t count = 0;
+	size_t slots = 0;
 	int err = 0;
 
 	if (!self)
 		return 0; /* not enrolled (any more): it gets no keys */
 	if (phase == DSM_KEYS_INSTALL) {
-		if (ms->n - 1 > DSM_MSG_KEYS_MAX) {
+		/* one entry for `only`, else every member but itself */
+		const struct member *from = only ? only : ms->m, *end = only ? only + 1 : ms->m + ms->n;
+
+		if (!only && ms->n - 1 > DSM_MSG_KEYS_MAX) {
 			srv_err("keys: %zu peers are more than one KEYS carries (%u)", ms->n - 1,
 				DSM_MSG_KEYS_MAX);
 			return -EMSGSIZE;
 		}
-		keys = calloc(ms->n ? ms->n : 1, sizeof(*keys));
+		slots = only ? 1 : ms->n;
+		keys = calloc(slots, sizeof(*keys));
 		if (!keys)
 			return -ENOMEM;
-		for (size_t i = 0; i < ms->n && !err; i++) {
-			if (ms->m[i].id == self->id || (only && ms->m[i].id != only))
+		for (const struct member *p = from; p < end && !err; p++) {
+			if (p->id == self->id)
 				continue;
-			keys[count].peer = ms->m[i].id;
-			memcpy(keys[count].addr, ms->m[i].addr, 4);
-			err = srv_pair_key(s->keys.kdf, m, s->cluster, self->id, ms->m[i].id, g,
+			keys[count].peer = p->id;
+			memcpy(keys[count].addr, p->addr, 4);
+			err = srv_pair_key(s->keys.kdf, m, s->cluster, self->id, p->id, g,
 					   keys[count].key);
 			count++;
 		}
@@ -484,7 +516,7 @@ static int send_keys(struct srv *s, struct srv_conn *c, const struct members *ms
 	if (!err)
 		err = srv_conn_send(s, c, &msg);
 	if (keys) {
-		OPENSSL_cleanse(keys, (ms->n ? ms->n : 1) * sizeof(*keys));
+		OPENSSL_cleanse(keys, slots * sizeof(*keys));
 		free(keys);
 	}
 	if (!err) {
@@ -517,22 +549,22 @@ static unsigned int keys_broadcast(struct srv *s, uint64_t g, unsigned int phase
 	if (err) {
 		srv_err("keys: generation %llu: KEYS not sent: %s", (unsigned long long)g,
 			strerror(-err));
-		free(ms.m);
+		members_free(&ms);
 		return 0;
 	}
 	const struct member *only = about ? member_named(&ms, about->id.name) : NULL;
 
 	if (about && !only) {
-		free(ms.m);
+		members_free(&ms);
 		OPENSSL_cleanse(m, sizeof(m));
 		return 0; /* not a member (any more): nobody gets its keys */
 	}
 	for (struct srv_conn *c = s->conns; c; c = c->next)
 		if (in_session(c) && c != about &&
-		    !send_keys(s, c, &ms, m, g, phase, only ? only->id : 0))
+		    !send_keys(s, c, &ms, m, g, phase, only))
 			sent++;
 	OPENSSL_cleanse(m, sizeof(m));
-	free(ms.m);
+	members_free(&ms);
 	return sent;
 }
 
@@ -710,7 +742,7 @@ static void step(struct srv *s)
 		else if (k->current && k->interval_ms &&
 			 now - k->current_ms >= (int64_t)k->interval_ms)
 			start(s, false, "periodic");
-		free(ms.m);
+		members_free(&ms);
 		look_again(s, now);
 		return;
 	}
@@ -760,7 +792,7 @@ static void step(struct srv *s)
 	}
 	if (k->rot.generation && wire_phase(k->rot.phase))
 		overdue(s, &ms, acks_of(&k->rot, wire_phase(k->rot.phase)), now);
-	free(ms.m);
+	members_free(&ms);
 	look_again(s, now);
 }
 
@@ -828,24 +860,24 @@ int srv_rotation_hello(struct srv *s, struct srv_conn *c, uint64_t key_generatio
 	if (k->current && k->current != r->generation) {
 		err = srv_master_get(s, k->current, m);
 		if (!err)
-			err = send_keys(s, c, &ms, m, k->current, DSM_KEYS_INSTALL, 0);
+			err = send_keys(s, c, &ms, m, k->current, DSM_KEYS_INSTALL, NULL);
 		if (!err)
-			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_SWITCH, 0);
+			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_SWITCH, NULL);
 		if (!err)
-			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_DROP_OLD, 0);
+			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_DROP_OLD, NULL);
 	}
 	/* the rotating one, as far as it got */
 	if (!err && r->generation) {
 		err = srv_master_get(s, r->generation, m);
 		if (!err)
-			err = send_keys(s, c, &ms, m, r->generation, DSM_KEYS_INSTALL, 0);
+			err = send_keys(s, c, &ms, m, r->generation, DSM_KEYS_INSTALL, NULL);
 		if (!err && r->phase >= SRV_ROT_SWITCH)
-			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_SWITCH, 0);
+			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_SWITCH, NULL);
 		if (!err && r->phase >= SRV_ROT_DROP)
-			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_DROP_OLD, 0);
+			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_DROP_OLD, NULL);
 	}
 	OPENSSL_cleanse(m, sizeof(m));
-	free(ms.m);
+	members_free(&ms);
 	if (err) {
 		srv_err("keys: node %s: KEYS not sent: %s", c->id.name, strerror(-err));
 		return err;
