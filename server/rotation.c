@@ -475,9 +475,11 @@ static bool was_sent(const struct srv_conn *c, uint64_t g, unsigned int phase)
 }
 
 /* KEYS {g, phase} to c; INSTALL carries c's node's pair keys with every
- * other member (m: M_g), or with member `only` alone when it is not NULL. */
+ * other member (m: M_g), or with the nonly members of `only` alone (c's
+ * own node skipped) when it is not NULL. */
 static int send_keys(struct srv *s, struct srv_conn *c, const struct members *ms,
-		     const uint8_t *m, uint64_t g, unsigned int phase, const struct member *only)
+		     const uint8_t *m, uint64_t g, unsigned int phase,
+		     const struct member *const *only, size_t nonly)
 {
 	struct dsm_msg msg = { .type = DSM_MSG_KEYS, .id = ++c->next_id,
 			       .keys = { .generation = g, .phase = (uint8_t)phase } };
@@ -490,19 +492,18 @@ static int send_keys(struct srv *s, struct srv_conn *c, const struct members *ms
 	if (!self)
 		return 0; /* not enrolled (any more): it gets no keys */
 	if (phase == DSM_KEYS_INSTALL) {
-		/* one entry for `only`, else every member but itself */
-		const struct member *from = only ? only : ms->m, *end = only ? only + 1 : ms->m + ms->n;
-
-		if (!only && ms->n - 1 > DSM_MSG_KEYS_MAX) {
-			srv_err("keys: %zu peers are more than one KEYS carries (%u)", ms->n - 1,
+		slots = only ? nonly : ms->n;
+		if (slots - (only ? 0 : 1) > DSM_MSG_KEYS_MAX) {
+			srv_err("keys: %zu peers are more than one KEYS carries (%u)", slots - 1,
 				DSM_MSG_KEYS_MAX);
 			return -EMSGSIZE;
 		}
-		slots = only ? 1 : ms->n;
-		keys = calloc(slots, sizeof(*keys));
+		keys = calloc(slots ? slots : 1, sizeof(*keys));
 		if (!keys)
 			return -ENOMEM;
-		for (const struct member *p = from; p < end && !err; p++) {
+		for (size_t i = 0; i < slots && !err; i++) {
+			const struct member *p = only ? only[i] : &ms->m[i];
+
 			if (p->id == self->id)
 				continue;
 			keys[count].peer = p->id;
@@ -512,11 +513,15 @@ static int send_keys(struct srv *s, struct srv_conn *c, const struct members *ms
 			count++;
 		}
 		msg.keys.keys = (struct dsm_msg_key_list){ .count = count, .key = keys };
+		if (only && !count) {
+			free(keys); /* an announcement of itself alone: nothing to tell */
+			return 0;
+		}
 	}
 	if (!err)
 		err = srv_conn_send(s, c, &msg);
 	if (keys) {
-		OPENSSL_cleanse(keys, slots * sizeof(*keys));
+		OPENSSL_cleanse(keys, (slots ? slots : 1) * sizeof(*keys));
 		free(keys);
 	}
 	if (!err) {
@@ -532,12 +537,8 @@ static bool in_session(const struct srv_conn *c)
 	return !c->dead && c->state == SRV_CONN_READY;
 }
 
-/* KEYS {g, phase} to every node in session; with `about` (a node that is
- * new or moved, may be NULL) to every other one, an INSTALL carrying only
- * their keys with it: their other entries stand, and a thousand nodes
- * coming up do not cost a thousand full key lists each. */
-static unsigned int keys_broadcast(struct srv *s, uint64_t g, unsigned int phase,
-			      const struct srv_conn *about)
+/* KEYS {g, phase} to every node in session. */
+static unsigned int keys_broadcast(struct srv *s, uint64_t g, unsigned int phase)
 {
 	uint8_t m[SRV_MASTER_LEN];
 	struct members ms;
@@ -552,20 +553,100 @@ static unsigned int keys_broadcast(struct srv *s, uint64_t g, unsigned int phase
 		members_free(&ms);
 		return 0;
 	}
-	const struct member *only = about ? member_named(&ms, about->id.name) : NULL;
-
-	if (about && !only) {
-		members_free(&ms);
-		OPENSSL_cleanse(m, sizeof(m));
-		return 0; /* not a member (any more): nobody gets its keys */
-	}
 	for (struct srv_conn *c = s->conns; c; c = c->next)
-		if (in_session(c) && c != about &&
-		    !send_keys(s, c, &ms, m, g, phase, only))
+		if (in_session(c) && !send_keys(s, c, &ms, m, g, phase, NULL, 0))
 			sent++;
 	OPENSSL_cleanse(m, sizeof(m));
 	members_free(&ms);
 	return sent;
+}
+
+/* ---- announcements: a new or moved node's key to its peers --------------- */
+
+/*
+ * A node that is new or has a new address gets a full INSTALL at its
+ * HELLO; its peers learn its key (with its address) from an INSTALL that
+ * carries only the keys of the nodes that came up since the last
+ * announcement, at most announce_ms later. INSTALL of a generation a node
+ * holds adds or replaces entries, so the others stand. One INSTALL per
+ * peer for each announcement, not for each node: 1 000 nodes coming up
+ * cost each peer a few dozen small INSTALLs, not 1 000.
+ */
+static int announce_add(struct srv_keys *k, uint32_t id)
+{
+	for (size_t i = 0; i < k->nannounce; i++)
+		if (k->announce[i] == id)
+			return 0;
+	if (k->nannounce == k->capannounce) {
+		const size_t cap = k->capannounce ? 2 * k->capannounce : 64;
+		uint32_t *p = realloc(k->announce, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		k->announce = p;
+		k->capannounce = cap;
+	}
+	if (!k->nannounce)
+		k->announce_since_ms = srv_now_ms();
+	k->announce[k->nannounce++] = id;
+	return 0;
+}
+
+static const struct member *member_of_id(const struct members *ms, uint32_t id)
+{
+	const struct member key = { .id = id };
+
+	return ms->n ? bsearch(&key, ms->m, ms->n, sizeof(*ms->m), by_id) : NULL;
+}
+
+/* INSTALL of generation g with the keys of about[] to every node in session. */
+static void announce_gen(struct srv *s, const struct members *ms, uint64_t g,
+			 const struct member *const *about, size_t n)
+{
+	uint8_t m[SRV_MASTER_LEN];
+	int err = srv_master_get(s, g, m);
+
+	if (err) {
+		srv_err("keys: generation %llu: new nodes' keys not sent: %s",
+			(unsigned long long)g, strerror(-err));
+		return;
+	}
+	for (struct srv_conn *c = s->conns; c; c = c->next)
+		if (in_session(c))
+			send_keys(s, c, ms, m, g, DSM_KEYS_INSTALL, about, n);
+	OPENSSL_cleanse(m, sizeof(m));
+}
+
+static void announce_flush(struct srv *s)
+{
+	struct srv_keys *k = &s->keys;
+	const struct member **about;
+	struct members ms;
+	size_t n = 0;
+
+	if (!k->nannounce || srv_now_ms() - k->announce_since_ms < k->announce_ms)
+		return;
+	if (members_get(s, &ms))
+		return; /* kept: told at a later tick */
+	about = calloc(k->nannounce, sizeof(*about));
+	if (!about) {
+		members_free(&ms);
+		return;
+	}
+	for (size_t i = 0; i < k->nannounce; i++) {
+		const struct member *p = member_of_id(&ms, k->announce[i]);
+
+		if (p) /* not a member (any more): nobody gets its keys */
+			about[n++] = p;
+	}
+	if (n && k->current && k->current != k->rot.generation)
+		announce_gen(s, &ms, k->current, about, n);
+	if (n && k->rot.generation)
+		announce_gen(s, &ms, k->rot.generation, about, n);
+	srv_debug("keys: %zu new or moved nodes' keys sent to their peers", n);
+	k->nannounce = 0;
+	free(about);
+	members_free(&ms);
 }
 
 static struct srv_conn *session_of(struct srv *s, const char *name)
@@ -610,7 +691,7 @@ static int start(struct srv *s, bool now, const char *reason)
 	free(text);
 	if (err)
 		return err;
-	sent = keys_broadcast(s, g, DSM_KEYS_INSTALL, NULL);
+	sent = keys_broadcast(s, g, DSM_KEYS_INSTALL);
 	srv_info("keys: rotation to generation %llu started (%s): INSTALL sent to %u nodes",
 		 (unsigned long long)g, reason, sent);
 	k->kick = true;
@@ -758,7 +839,7 @@ static void step(struct srv *s)
 			if (!commit(s, NULL, 0))
 				srv_info("keys: generation %llu installed on every node: SWITCH sent "
 					 "to %u", (unsigned long long)g,
-					 keys_broadcast(s, g, DSM_KEYS_SWITCH, NULL));
+					 keys_broadcast(s, g, DSM_KEYS_SWITCH));
 			break;
 		case SRV_ROT_SWITCH:
 			if (!all_acked(s, &ms, &k->rot.acked[1], false))
@@ -770,7 +851,7 @@ static void step(struct srv *s)
 				break;
 			srv_info("keys: every node sends with generation %llu", (unsigned long long)g);
 			if (k->rot.phase == SRV_ROT_DROP)
-				keys_broadcast(s, g, DSM_KEYS_DROP_OLD, NULL);
+				keys_broadcast(s, g, DSM_KEYS_DROP_OLD);
 			break;
 		case SRV_ROT_GRACE:
 			if (now - k->rot.phase_ms < (int64_t)k->rot.grace_ms)
@@ -778,7 +859,7 @@ static void step(struct srv *s)
 			enter(s, SRV_ROT_DROP, now);
 			if (!commit(s, NULL, 0))
 				srv_info("keys: grace over: DROP_OLD %llu sent to %u nodes",
-					 (unsigned long long)g, keys_broadcast(s, g, DSM_KEYS_DROP_OLD, NULL));
+					 (unsigned long long)g, keys_broadcast(s, g, DSM_KEYS_DROP_OLD));
 			break;
 		case SRV_ROT_DROP:
 			if (all_acked(s, &ms, &k->rot.acked[2], true))
@@ -801,6 +882,7 @@ void srv_rotation_tick(struct srv *s)
 	struct srv_keys *k = &s->keys;
 	const uint64_t mono = srv_now_ms();
 
+	announce_flush(s);
 	if (!k->kick && mono < k->next_look_ms)
 		return;
 	k->kick = false;
@@ -860,21 +942,21 @@ int srv_rotation_hello(struct srv *s, struct srv_conn *c, uint64_t key_generatio
 	if (k->current && k->current != r->generation) {
 		err = srv_master_get(s, k->current, m);
 		if (!err)
-			err = send_keys(s, c, &ms, m, k->current, DSM_KEYS_INSTALL, NULL);
+			err = send_keys(s, c, &ms, m, k->current, DSM_KEYS_INSTALL, NULL, 0);
 		if (!err)
-			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_SWITCH, NULL);
+			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_SWITCH, NULL, 0);
 		if (!err)
-			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_DROP_OLD, NULL);
+			err = send_keys(s, c, &ms, NULL, k->current, DSM_KEYS_DROP_OLD, NULL, 0);
 	}
 	/* the rotating one, as far as it got */
 	if (!err && r->generation) {
 		err = srv_master_get(s, r->generation, m);
 		if (!err)
-			err = send_keys(s, c, &ms, m, r->generation, DSM_KEYS_INSTALL, NULL);
+			err = send_keys(s, c, &ms, m, r->generation, DSM_KEYS_INSTALL, NULL, 0);
 		if (!err && r->phase >= SRV_ROT_SWITCH)
-			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_SWITCH, NULL);
+			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_SWITCH, NULL, 0);
 		if (!err && r->phase >= SRV_ROT_DROP)
-			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_DROP_OLD, NULL);
+			err = send_keys(s, c, &ms, NULL, r->generation, DSM_KEYS_DROP_OLD, NULL, 0);
 	}
 	OPENSSL_cleanse(m, sizeof(m));
 	members_free(&ms);
@@ -882,13 +964,10 @@ int srv_rotation_hello(struct srv *s, struct srv_conn *c, uint64_t key_generatio
 		srv_err("keys: node %s: KEYS not sent: %s", c->id.name, strerror(-err));
 		return err;
 	}
-	if (moved) {
-		/* its peers learn its key (a new node) or its new address */
-		if (k->current && k->current != r->generation)
-			keys_broadcast(s, k->current, DSM_KEYS_INSTALL, c);
-		if (r->generation)
-			keys_broadcast(s, r->generation, DSM_KEYS_INSTALL, c);
-	}
+	/* its peers learn its key (a new node) or its new address */
+	if (moved && announce_add(k, n.id))
+		srv_err("keys: node %s: its new address not announced: %s", n.name,
+			strerror(ENOMEM));
 	k->kick = true;
 	return 0;
 }
@@ -1055,6 +1134,7 @@ int srv_rotation_open(struct srv *s, const struct srv_config *cfg)
 	int err;
 
 	k->interval_ms = cfg->key_interval_ms;
+	k->announce_ms = SRV_ANNOUNCE_MS;
 	k->grace_ms = cfg->key_grace_ms ? cfg->key_grace_ms : SRV_KEY_GRACE_MS;
 	k->grace_now_ms = cfg->key_grace_now_ms ? cfg->key_grace_now_ms : SRV_EPOCH_WINDOW_MS;
 	k->ack_ms = cfg->key_ack_ms ? cfg->key_ack_ms : SRV_KEY_ACK_MS;
@@ -1094,4 +1174,7 @@ int srv_rotation_open(struct srv *s, const struct srv_config *cfg)
 void srv_rotation_close(struct srv *s)
 {
 	rot_free(&s->keys.rot);
+	free(s->keys.announce);
+	s->keys.announce = NULL;
+	s->keys.nannounce = s->keys.capannounce = 0;
 }

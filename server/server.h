@@ -30,6 +30,7 @@
 #define SRV_HEARTBEAT_MS     2000        /* HELLO_OK: the node PINGs this often */
 #define SRV_HANDSHAKE_MS     10000       /* TLS and the first message, or close */
 #define SRV_TICK_MS          100         /* deadlines and admission refill */
+#define SRV_ANNOUNCE_MS      SRV_TICK_MS /* a new node's key to its peers, at most */
 #define SRV_OUT_MAX          (DSM_MSG_MAX_POLICY + DSM_MSG_HDR_LEN + (1u << 20))
 #define SRV_ALARMS_ROTATE    (64ull << 20) /* alarms.jsonl is rotated at this size */
 #define SRV_TOKEN_TTL_S      3600
@@ -108,6 +109,12 @@ struct srv_keys {
 	uint64_t interval_ms, grace_ms, grace_now_ms, ack_ms;
 	bool kick;                 /* something changed: look at the phase now */
 	uint64_t next_look_ms;     /* monotonic: the next look without a kick */
+	/* Nodes new or moved since their peers were last told (ids): told in
+	 * one INSTALL each per announcement, at most announce_ms late. */
+	uint32_t *announce;
+	size_t nannounce, capannounce;
+	uint64_t announce_since_ms; /* monotonic: the oldest one waiting */
+	uint32_t announce_ms;       /* SRV_ANNOUNCE_MS */
 };
 
 struct srv_policy {

@@ -566,6 +566,51 @@ static void test_late_node_gets_install(void **state)
 	fn_free(ns, 3);
 }
 
+/* Nodes that come up within one announcement period reach their peers in
+ * one INSTALL carrying all their keys, not one INSTALL each. */
+static void test_new_nodes_announced_together(void **state)
+{
+	struct fx *f = *state;
+	struct fnode ns[4] = { 0 };
+	unsigned int before[2];
+
+	fn_enrol(f, &ns[0], "node1");
+	fn_enrol(f, &ns[1], "node2");
+	fn_enrol(f, &ns[2], "node3");
+	fn_enrol(f, &ns[3], "node4");
+	fn_connect(f, &ns[0], 0);
+	fn_connect(f, &ns[1], 0);
+	wait_acked(f, ns, 4, (const char *const[]){ "node1", "node2", NULL });
+	pump(f, ns, 4, 300);
+	before[0] = ns[0].installs;
+	before[1] = ns[1].installs;
+
+	f->s.keys.announce_ms = 60000; /* hold the announcement */
+	fn_connect(f, &ns[2], 0);
+	fn_connect(f, &ns[3], 0);
+	pump(f, ns, 4, 300);
+	assert_int_equal(ns[0].installs, before[0]);
+	assert_int_equal(ns[1].installs, before[1]);
+	assert_int_equal(ns[2].last_install_keys, 3); /* its own: every other member */
+
+	f->s.keys.announce_ms = 0;
+	pump(f, ns, 4, 300);
+	for (int i = 0; i < 2; i++) {
+		const struct held *h = held_of(&ns[i], 1, false);
+
+		assert_int_equal(ns[i].installs, before[i] + 1);
+		assert_int_equal(ns[i].last_install_keys, 2);
+		assert_int_equal(h->n, 3);
+		for (uint32_t j = 0; j < h->n; j++)
+			assert_memory_equal(h->k[j].addr, ((uint8_t[4]){ 127, 0, 0, 1 }), 4);
+	}
+	/* node3 was in session when node4 was announced: node4's key alone */
+	assert_int_equal(ns[2].last_install_keys, 1);
+	pump(f, ns, 4, 300);
+	assert_int_equal(ns[0].installs, before[0] + 1); /* told once */
+	fn_free(ns, 4);
+}
+
 static void test_removed_node_left_out(void **state)
 {
 	struct fx *f = *state;
@@ -749,6 +794,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_silent_node_holds_and_is_reported, keys_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_late_node_gets_install, keys_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_nodes_announced_together, keys_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_removed_node_left_out, keys_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_mid_rotation, keys_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_periodic_rotation, keys_setup, fx_teardown),
