@@ -138,6 +138,7 @@ struct mgr {
 	uint64_t key_slot[2];    /* the generations held (dsmd's two slots, g & 1) */
 	uint64_t key_send;       /* the one sent with */
 	uint64_t key_acked[4];   /* by phase (install, switch, drop): the newest acked */
+	uint64_t key_full[2];    /* this session's first INSTALL of a generation (slot g & 1) */
 };
 
 struct ctl {
@@ -270,6 +271,7 @@ static void drop(struct mgr *m, const char *why)
 		close(m->fd);
 	}
 	m->fd = -1;
+	m->key_full[0] = m->key_full[1] = 0;
 	dsm_tls_conn_free(m->tls);
 	m->tls = NULL;
 	dsm_msg_reader_release(&m->rd);
@@ -443,9 +445,13 @@ static void on_keys(struct mgr *m, const struct dsm_msg *msg)
 			drop(m, why);
 		return;
 	}
-	/* a full INSTALL (not a peer's new address) carries a key for every other node */
-	if (k->phase == DSM_KEYS_INSTALL && k->keys.count > 1 && k->keys.count != B.n - 1)
-		B.keys_short++;
+	/* A session's first INSTALL of a generation carries a key for every
+	 * other node; later ones announce nodes that came up or moved. */
+	if (k->phase == DSM_KEYS_INSTALL && m->key_full[k->generation & 1] != k->generation) {
+		m->key_full[k->generation & 1] = k->generation;
+		if (k->keys.count != B.n - 1)
+			B.keys_short++;
+	}
 	if (k->generation > m->key_acked[k->phase])
 		m->key_acked[k->phase] = k->generation;
 	send_msg(m, &ack);
