@@ -49,7 +49,7 @@ static int file_magic(const char *path, char magic[8])
 	return n < 0 ? -errno : 0;
 }
 
-static struct dsm_policy *load_file(const char *cmd, const char *file)
+static struct dsm_policy *policy_file_load(const char *cmd, const char *file)
 {
 	struct dsm_policy *p = NULL;
 	struct dsm_diags d = { 0 };
@@ -102,7 +102,7 @@ struct dsm_policy *dsmctl_load_policy(const struct dsmctl_global *g, const char 
 	if (node_id)
 		*node_id = DSM_NODE_LOCAL;
 	if (file)
-		return load_file(cmd, file);
+		return policy_file_load(cmd, file);
 	st = dsmctl_query(g, "status", exit_status);
 	if (!st)
 		return NULL;
@@ -122,7 +122,7 @@ struct dsm_policy *dsmctl_load_policy(const struct dsmctl_global *g, const char 
 		*node_id = (uint32_t)json_object_get_int64(v);
 	json_object_put(st);
 	*exit_status = DSMCTL_EXIT_FAIL;
-	p = load_file(cmd, source);
+	p = policy_file_load(cmd, source);
 	if (p && version >= 0 && (uint64_t)version != dsm_policy_version(p))
 		dsmctl_error("%s: warning: %s is version %llu, dsmd enforces version %lld "
 			     "(changed since the last reload?)", cmd, source,
@@ -214,7 +214,7 @@ static const char *note_key(enum dsm_note_kind k)
 	return "?";
 }
 
-static void name_or_id(const struct dsm_policy *p, uint32_t id, char *buf, size_t len)
+static void label_str(const struct dsm_policy *p, uint32_t id, char *buf, size_t len)
 {
 	const char *n = dsm_policy_label_name(p, id);
 
@@ -257,7 +257,7 @@ static json_object *src_json(const struct dsm_policy *p, const struct dsm_rule_s
 	return o;
 }
 
-static int print_json(const struct dsm_policy *p, const struct dsm_explain_req *q,
+static int explain_json(const struct dsm_policy *p, const struct dsm_explain_req *q,
 		      const struct dsm_explain *ex, const char *subj, const char *targ,
 		      const char *node, const char *entry)
 {
@@ -307,7 +307,7 @@ static int print_json(const struct dsm_policy *p, const struct dsm_explain_req *
 	return ret;
 }
 
-static void print_text(const struct dsm_policy *p, const struct dsm_explain_req *q,
+static void explain_text(const struct dsm_policy *p, const struct dsm_explain_req *q,
 		       const struct dsm_explain *ex, const char *subj, const char *targ,
 		       const char *node, const char *entry)
 {
@@ -463,8 +463,8 @@ int dsmctl_policy_explain(const struct dsmctl_global *g, int argc, char **argv)
 		dsm_policy_free(p);
 		return DSMCTL_EXIT_FAIL;
 	}
-	name_or_id(p, q.subject, sname, sizeof(sname));
-	name_or_id(p, q.target, tname, sizeof(tname));
+	label_str(p, q.subject, sname, sizeof(sname));
+	label_str(p, q.target, tname, sizeof(tname));
 	node_str(p, q.node, nname, sizeof(nname));
 	if (ex.found) {
 		struct dsm_pval v = { .perms = ex.perms };
@@ -472,9 +472,9 @@ int dsmctl_policy_explain(const struct dsmctl_global *g, int argc, char **argv)
 		dsm_entry_format(p, &ex.key, &v, entry, sizeof(entry));
 	}
 	if (json)
-		ret = print_json(p, &q, &ex, sname, tname, nname, entry);
+		ret = explain_json(p, &q, &ex, sname, tname, nname, entry);
 	else
-		print_text(p, &q, &ex, sname, tname, nname, entry);
+		explain_text(p, &q, &ex, sname, tname, nname, entry);
 	dsm_policy_free(p);
 	if (ret)
 		return DSMCTL_EXIT_FAIL;
