@@ -449,7 +449,9 @@ int dsmctl_policy_explain(const struct dsmctl_global *g, int argc, char **argv)
 	if (!p)
 		return ret;
 	ret = label_arg(p, "subject", subj, &q.subject);
-	if (!ret)
+	if (!ret && !strcmp(pos[1], "self"))
+		q.target = q.subject; /* as the language writes it */
+	else if (!ret)
 		ret = label_arg(p, "target", pos[1], &q.target);
 	if (!ret && node_opt)
 		ret = node_arg(p, node_opt, &q.node);

@@ -262,6 +262,62 @@ static void test_cross_check(void **state)
 	dsm_policy_free(p);
 }
 
+/* Every request over the policy's labels (and one it lacks), nodes, socket
+ * qualifiers, classes and permissions: explain's verdict is dsm_perms()',
+ * and a rule is named exactly when it is allowed. */
+static void exhaustive(const struct dsm_policy *p)
+{
+	const uint16_t quals[] = { DSM_QUAL_ANY, INET_STREAM, INET_DGRAM, UNIX_STREAM,
+				   dsm_qual(AF_INET6, SOCK_RAW), dsm_qual(40, SOCK_STREAM) };
+	size_t nl, nn, allowed = 0, denied = 0;
+	const struct dsm_label *l = dsm_policy_labels(p, &nl);
+	const struct dsm_node *nd = dsm_policy_nodes(p, &nn);
+	uint32_t labels[64], nodes[16];
+	size_t nlab = 0, nnod = 0;
+
+	for (size_t i = 0; i < nl && nlab < 63; i++)
+		labels[nlab++] = l[i].id;
+	labels[nlab++] = 4242; /* not in the policy */
+	for (size_t i = 0; i < nn && nnod < 14; i++)
+		nodes[nnod++] = nd[i].id;
+	nodes[nnod++] = DSM_NODE_ANY;
+	nodes[nnod++] = 777;
+	for (uint8_t c = DSM_CLASS_PROCESS; c < DSM_CLASS_MAX; c++) {
+		uint32_t all = dsm_class_all_perms(c);
+
+		for (size_t s = 0; s < nlab; s++)
+			for (size_t t = 0; t < nlab; t++)
+				for (size_t n = 0; n < (c == DSM_CLASS_PEER ? nnod : 1); n++)
+					for (size_t q = 0; q < (c == DSM_CLASS_SOCKET ? 6 : 1); q++)
+						for (uint32_t b = 1; b && b <= all; b <<= 1) {
+							struct dsm_explain ex;
+
+							if (!(all & b))
+								continue;
+							ex = explain(p, c, quals[q], labels[s],
+								     c == DSM_CLASS_PEER ? nodes[n] : DSM_NODE_ANY,
+								     labels[t], b);
+							ex.allowed ? allowed++ : denied++;
+						}
+	}
+	assert_true(allowed > 0);
+	assert_true(denied > 0);
+}
+
+static void test_exhaustive(void **state)
+{
+	struct dsm_policy *p = compile(src);
+	struct dsm_diags d = { 0 };
+
+	(void)state;
+	exhaustive(p);
+	dsm_policy_free(p);
+	assert_int_equal(dsm_policy_compile_file("policy/example.policy", &p, &d), 0);
+	dsm_diags_free(&d);
+	exhaustive(p);
+	dsm_policy_free(p);
+}
+
 /* A bundle keeps no sources: the verdict stands, no statement is named. */
 static void test_bundle_has_no_sources(void **state)
 {
@@ -295,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_peer_node),
 		cmocka_unit_test(test_permissive_mode),
 		cmocka_unit_test(test_cross_check),
+		cmocka_unit_test(test_exhaustive),
 		cmocka_unit_test(test_bundle_has_no_sources),
 	};
 
