@@ -22,6 +22,10 @@
  * --cluster asks dsm-server instead, for every node's alarms (request
  * `alarms OFFSET`, at most 1000 records an answer, and the offset to ask
  * from next); --follow polls it every second.
+ *
+ * --suggest [--policy FILE] reads the records (from dsmd or --file) into
+ * cmd_suggest.c instead of printing them, then prints the rules that would
+ * allow their denials, for review (never applied).
  */
 #include <errno.h>
 #include <fcntl.h>
