@@ -122,6 +122,12 @@ struct dsm_policy *dsmctl_load_policy(const struct dsmctl_global *g, const char 
 		*node_id = (uint32_t)json_object_get_int64(v);
 	json_object_put(st);
 	*exit_status = DSMCTL_EXIT_FAIL;
+	if (source[0] != '/') {
+		/* Relative to dsmd's directory, not ours: not a file to guess at. */
+		dsmctl_error("%s: dsmd names its policy by a relative path (%s): use --policy FILE",
+			     cmd, source);
+		return NULL;
+	}
 	p = policy_file_load(cmd, source);
 	if (p && version >= 0 && (uint64_t)version != dsm_policy_version(p))
 		dsmctl_error("%s: warning: %s is version %llu, dsmd enforces version %lld "

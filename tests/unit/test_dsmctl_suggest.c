@@ -7,6 +7,9 @@
  * is one of them, so a request not in the log stays denied); alarms that
  * are not policy denials are listed as "# not suggested" comments, never
  * as rules; --json says the same; --follow and --cluster are refused.
+ * Against a fake dsmd: --suggest and policy explain take the policy its
+ * status names (a version that differs is warned about, a relative path
+ * refused), explain exits 0 allowed, 1 denied, 2 usage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -336,12 +341,165 @@ static void test_usage(void **state)
 	assert_string_equal(r.out, "");
 }
 
+/* ---- against a fake dsmd: the policy its status names -------------------- */
+
+struct fake {
+	int fd, conns;
+	char status[512], requests[512];
+	const char *alarms;
+	pthread_t thread;
+};
+
+/* Serve conns connections: "status" gets the status, "alarms" the stream. */
+static void *fake_run(void *arg)
+{
+	struct fake *f = arg;
+
+	for (int i = 0; i < f->conns; i++) {
+		int c = accept(f->fd, NULL, NULL);
+		char req[64] = "", ch;
+		size_t got = 0;
+		const char *ans;
+
+		if (c < 0)
+			return NULL;
+		while (got + 1 < sizeof(req) && read(c, &ch, 1) == 1 && ch != '\n')
+			req[got++] = ch;
+		strncat(f->requests, req, sizeof(f->requests) - strlen(f->requests) - 2);
+		strcat(f->requests, ";");
+		ans = !strcmp(req, "status") ? f->status : f->alarms;
+		if (send(c, ans, strlen(ans), MSG_NOSIGNAL) < 0)
+			perror("fake: send");
+		close(c);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake *f, const char *sock, const char *source, int version,
+		       int conns)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	f->conns = conns;
+	snprintf(f->status, sizeof(f->status),
+		 "{\"node\":{\"id\":1,\"name\":\"n1\"},\"policy\":{\"name\":\"s\","
+		 "\"version\":%d,\"source\":\"%s\"}}\n", version, source);
+	f->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sa.sun_path, sock);
+	assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->fd, 4), 0);
+	assert_int_equal(pthread_create(&f->thread, NULL, fake_run, f), 0);
+}
+
+static void fake_stop(struct fake *f, const char *sock)
+{
+	pthread_join(f->thread, NULL);
+	close(f->fd);
+	unlink(sock);
+}
+
+/* Run fn(g, argc, argv) with output captured. */
+static void run_cmd(struct run *r, int (*fn)(const struct dsmctl_global *, int, char **),
+		    const char *sock, int argc, char **argv)
+{
+	struct dsmctl_global g = { .socket = sock };
+	char o[] = "/tmp/dsmctl-out-XXXXXX", e[] = "/tmp/dsmctl-err-XXXXXX";
+	int ofd = mkstemp(o), efd = mkstemp(e), saved_out, saved_err;
+
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	dup2(ofd, 1);
+	dup2(efd, 2);
+	r->status = fn(&g, argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	slurp(ofd, r->out, sizeof(r->out));
+	slurp(efd, r->err, sizeof(r->err));
+	unlink(o);
+	unlink(e);
+}
+
+static void test_from_dsmd(void **state)
+{
+	struct files f;
+	struct fake fk = { .fd = -1 };
+	struct run r;
+	char sock[128], *stream;
+	char *suggest[] = { "alarms", "--suggest", NULL };
+	char *allowed[] = { "policy", "explain", "web", "db", "socket", "connect", "--family",
+			    "inet", "--type", "stream", NULL };
+	char *denied[] = { "policy", "explain", "db@n1", "web", "peer", "recv", NULL };
+	char *usage[] = { "policy", "explain", "web", "db", "socket", NULL };
+
+	(void)state;
+	make_files(&f);
+	snprintf(sock, sizeof(sock), "%s/dsmd.sock", f.dir);
+	assert_true(asprintf(&stream, "{\"stream\":\"alarms\",\"follow\":false}\n%s"
+			     "{\"end\":\"alarms\",\"lost_files\":0}\n", log_text) > 0);
+	fk.alarms = stream;
+
+	/* --suggest: the alarms from dsmd, then its policy from its status. */
+	fake_start(&fk, sock, f.pol, 4, 2);
+	run_cmd(&r, dsmctl_cmd_alarms, sock, 2, suggest);
+	fake_stop(&fk, sock);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(fk.requests, "alarms;status;");
+	assert_non_null(strstr(r.out, "for policy 's' version 4"));
+	assert_non_null(strstr(r.out, "\nallow web db : socket inet stream { create send };"));
+
+	/* explain: allowed (exit 0) by the line of the file dsmd names. */
+	memset(fk.requests, 0, sizeof(fk.requests));
+	fake_start(&fk, sock, f.pol, 4, 1);
+	run_cmd(&r, dsmctl_policy_explain, sock, 10, allowed);
+	fake_stop(&fk, sock);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(fk.requests, "status;");
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want),
+			 "allowed by %s:7:1: allow web db : socket inet stream connect;\n", f.pol);
+		assert_string_equal(r.out, want);
+	}
+	assert_string_equal(r.err, "");
+
+	/* denied (exit 1); the file's version differs from dsmd's: a warning. */
+	fake_start(&fk, sock, f.pol, 3, 1);
+	run_cmd(&r, dsmctl_policy_explain, sock, 6, denied);
+	fake_stop(&fk, sock);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.out, "denied: no rule allows peer recv from db@n1 to web\n"));
+	assert_non_null(strstr(r.err, "is version 4, dsmd enforces version 3"));
+
+	/* A relative path is dsmd's, not ours: refused. */
+	fake_start(&fk, sock, "s.policy", 4, 1);
+	run_cmd(&r, dsmctl_policy_explain, sock, 6, denied);
+	fake_stop(&fk, sock);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "relative path"));
+	assert_string_equal(r.out, "");
+
+	/* Usage: exit 2, dsmd not asked. */
+	run_cmd(&r, dsmctl_policy_explain, sock, 5, usage);
+	assert_int_equal(r.status, 2);
+
+	free(stream);
+	remove_files(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_suggested_rules_allow_exactly_the_denials),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_from_dsmd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
