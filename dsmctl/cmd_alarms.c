@@ -22,6 +22,10 @@
  * --cluster asks dsm-server instead, for every node's alarms (request
  * `alarms OFFSET`, at most 1000 records an answer, and the offset to ask
  * from next); --follow polls it every second.
+ *
+ * --suggest [--policy FILE] reads the records (from dsmd or --file) into
+ * cmd_suggest.c instead of printing them, then prints the rules that would
+ * allow their denials, for review (never applied).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +43,10 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "dsmctl.h"
+#include "policy.h"
 #include "server_client.h"
+#include "suggest.h"
 
 #define POLL_MS        200
 #define RECORD_MAX     (64u << 10) /* longer lines are skipped */
@@ -59,6 +66,7 @@ struct alog {
 	unsigned long lineno;
 	bool from_dsmd;     /* reading dsmd's stream, not a file */
 	bool started, ended, failed; /* the stream's header, trailer, an error */
+	struct dsmctl_suggest *suggest; /* --suggest: records go here, not out */
 };
 
 static volatile sig_atomic_t stop;
@@ -162,6 +170,12 @@ static void record(struct alog *a, char *s, size_t n)
 	}
 	if (!o || !dsmctl_alarm_ok(o)) {
 		bad = 1;
+	} else if (a->suggest) {
+		bad = 0;
+		if (dsmctl_suggest_add(a->suggest, o)) {
+			dsmctl_error("alarms: out of memory");
+			a->failed = true;
+		}
 	} else if (a->json) {
 		bad = 0;
 		fwrite(s, 1, n, stdout);
@@ -519,10 +533,12 @@ int dsmctl_cluster_alarms(const struct dsmctl_global *g, bool follow, bool json)
 
 int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 {
-	const char *path = NULL;
+	const char *path = NULL, *policy = NULL;
 	struct alog a = { .fd = -1 };
-	bool cluster = false;
+	bool cluster = false, suggest = false;
 	const struct dsmctl_opt opts[] = {
+		{ .name = "--suggest", .flag = &suggest },
+		{ .name = "--policy", .value = &policy },
 		{ .name = "--cluster", .flag = &cluster },
 		{ .name = "--follow", .flag = &a.follow },
 		{ .name = "--json", .flag = &a.json },
@@ -541,6 +557,15 @@ int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 		return DSMCTL_EXIT_USAGE;
 	if (cluster && path)
 		return dsmctl_usage_error("alarms: --cluster and --file exclude each other");
+	if (suggest && (cluster || a.follow))
+		return dsmctl_usage_error("alarms: --suggest reads one node's log to its end: "
+					  "not with --%s", cluster ? "cluster" : "follow");
+	if (policy && !suggest)
+		return dsmctl_usage_error("alarms: --policy goes with --suggest");
+	if (suggest && !(a.suggest = dsmctl_suggest_new())) {
+		dsmctl_error("alarms: out of memory");
+		return DSMCTL_EXIT_FAIL;
+	}
 	a.line = malloc(RECORD_MAX + 1);
 	if (!a.line) {
 		dsmctl_error("alarms: out of memory");
@@ -560,6 +585,20 @@ int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv)
 	} else {
 		ret = run_dsmd(&a, g);
 	}
+	if (a.suggest && !ret && a.failed)
+		ret = DSMCTL_EXIT_FAIL;
+	if (a.suggest && !ret) {
+		struct dsm_policy *p = dsmctl_load_policy(g, "alarms --suggest", policy, NULL, &ret);
+
+		if (p && dsmctl_suggest_print(a.suggest, p, a.json, stdout)) {
+			dsmctl_error("alarms --suggest: out of memory");
+			ret = DSMCTL_EXIT_FAIL;
+		} else if (p) {
+			ret = DSMCTL_EXIT_OK;
+		}
+		dsm_policy_free(p);
+	}
+	dsmctl_suggest_free(a.suggest);
 	free(a.line);
 	return ret;
 }

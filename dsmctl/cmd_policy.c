@@ -41,7 +41,7 @@ struct policy_args {
 	bool help;
 };
 
-#define SUBCOMMANDS "check, compile, dump, keygen, sign, verify, push, status"
+#define SUBCOMMANDS "check, compile, dump, explain, keygen, sign, verify, push, status"
 
 static void policy_usage(FILE *out)
 {
@@ -55,7 +55,9 @@ static void policy_usage(FILE *out)
 	      "                            [--after-version N]\n"
 	      "       dsmctl policy push BUNDLE_OR_SOURCE (--key PRIVATE | --state DIR)\n"
 	      "                          [--cluster NAME] [--expires DURATION] [--json]\n"
-	      "       dsmctl policy status [--json]\n", out);
+	      "       dsmctl policy status [--json]\n"
+	      "       dsmctl policy explain SUBJECT[@NODE] TARGET CLASS PERM [--node NODE]\n"
+	      "                             [--family F --type T] [--policy FILE] [--json]\n", out);
 }
 
 /* FILE and, for compile, -o OUT / --output OUT / --output=OUT, in any
@@ -720,5 +722,7 @@ int dsmctl_policy(const struct dsmctl_global *g, int argc, char **argv)
 		return dsmctl_policy_push(g, argc, argv);
 	if (!strcmp(argv[1], "status"))
 		return dsmctl_policy_status(g, argc, argv);
+	if (!strcmp(argv[1], "explain"))
+		return dsmctl_policy_explain(g, argc, argv);
 	return dsmctl_usage_error("policy: unknown subcommand '%s' (" SUBCOMMANDS ")", argv[1]);
 }

@@ -27,4 +27,15 @@ bool dsmctl_parse_duration(const char *s, uint64_t *out);
  * *buf is malloc()ed. */
 int dsmctl_policy_load_bundle(const char *sub, const char *file, uint8_t **buf, size_t *len);
 
+/* dsmctl policy explain (cmd_explain.c): argv[0] "policy", argv[1]
+ * "explain". 0 allowed, 1 denied or failure, 2 usage. */
+int dsmctl_policy_explain(const struct dsmctl_global *g, int argc, char **argv);
+
+/* The policy to explain or suggest against: file (a source or a bundle),
+ * else the one dsmd reports enforcing in its status (with *node_id, if not
+ * NULL, dsmd's node). NULL after reporting; *exit_status says how to end. */
+struct dsm_policy;
+struct dsm_policy *dsmctl_load_policy(const struct dsmctl_global *g, const char *cmd,
+				      const char *file, uint32_t *node_id, int *exit_status);
+
 #endif /* DSMCTL_H */

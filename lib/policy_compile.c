@@ -46,6 +46,7 @@ struct compiler {
 	size_t emask;
 
 	PVEC(uint32_t) subj, subj_node, targ; /* scratch for one rule */
+	PVEC(struct dsm_rule_src) srcs;       /* every allow statement */
 };
 
 #define NO_ID 0u /* DSM_LABEL_INVALID; never a valid id */
@@ -410,6 +411,74 @@ static bool rule_operands(struct compiler *c, const struct prule *r)
 	return ok;
 }
 
+/* The statement as written on one line: blanks and comments collapsed to
+ * one space. */
+static char *rule_text(struct pslice t)
+{
+	char *out = malloc((size_t)t.len + 1), *o = out;
+	bool blank = false, quoted = false;
+
+	if (!out)
+		return NULL;
+	for (uint32_t i = 0; i < t.len; i++) {
+		char ch = t.s[i];
+
+		if (!quoted && ch == '#') {
+			while (i + 1 < t.len && t.s[i + 1] != '\n')
+				i++;
+			blank = true;
+			continue;
+		}
+		if (!quoted && (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' ||
+				ch == '\f' || ch == '\v')) {
+			blank = true;
+			continue;
+		}
+		if (blank && o > out)
+			*o++ = ' ';
+		blank = false;
+		if (ch == '"')
+			quoted = !quoted;
+		*o++ = ch;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Keep the statement's location, text and resolved operands (host only). */
+static void keep_source(struct compiler *c, const struct prule *r, const uint16_t *quals,
+			size_t nq)
+{
+	struct dsm_rule_src *s = PVEC_PUSH(c->srcs, SIZE_MAX / 2);
+	uint32_t *subj, *node, *targ;
+	uint16_t *qual;
+
+	if (!s) {
+		c->err = -ENOMEM;
+		return;
+	}
+	s->line = r->loc.line;
+	s->col = r->loc.col;
+	s->class = r->class;
+	s->perms = r->perms;
+	s->nsubj = c->subj.n;
+	s->ntarg = c->targ.n;
+	s->nqual = nq;
+	s->text = rule_text(r->text);
+	s->subj = subj = malloc((c->subj.n ? c->subj.n : 1) * sizeof(*subj));
+	s->subj_node = node = malloc((c->subj.n ? c->subj.n : 1) * sizeof(*node));
+	s->targ = targ = malloc((c->targ.n ? c->targ.n : 1) * sizeof(*targ));
+	s->qual = qual = malloc((nq ? nq : 1) * sizeof(*qual));
+	if (!s->text || !subj || !node || !targ || !qual) {
+		c->err = -ENOMEM;
+		return;
+	}
+	memcpy(subj, c->subj.v, c->subj.n * sizeof(*subj));
+	memcpy(node, c->subj_node.v, c->subj.n * sizeof(*node));
+	memcpy(targ, c->targ.v, c->targ.n * sizeof(*targ));
+	memcpy(qual, quals, nq * sizeof(*qual));
+}
+
 static void compile_rule(struct compiler *c, const struct prule *r)
 {
 	uint16_t quals[8];
@@ -418,6 +487,9 @@ static void compile_rule(struct compiler *c, const struct prule *r)
 	const struct dsm_entry *first = NULL;
 
 	if (!rule_operands(c, r))
+		return;
+	keep_source(c, r, quals, nq);
+	if (c->err)
 		return;
 	for (size_t i = 0; i < c->subj.n; i++) {
 		for (size_t j = 0; j < c->targ.n; j++) {
@@ -1040,6 +1112,11 @@ static void compiler_free(struct compiler *c)
 	free(c->subj.v);
 	free(c->subj_node.v);
 	free(c->targ.v);
+	if (c->srcs.v) {
+		struct dsm_policy tmp = { .srcs = c->srcs.v, .nsrcs = c->srcs.n };
+
+		policy_sources_free(&tmp);
+	}
 }
 
 int dsm_policy_compile(const char *name, const char *text, size_t len,
@@ -1100,6 +1177,15 @@ int dsm_policy_compile(const char *name, const char *text, size_t len,
 	p->nentries = c.ents.n;
 	c.ents.v = NULL;
 	c.ents.n = 0;
+	p->srcs = c.srcs.v;
+	p->nsrcs = c.srcs.n;
+	c.srcs.v = NULL;
+	c.srcs.n = 0;
+	p->source_name = strdup(name ? name : "");
+	if (!p->source_name) {
+		r = -ENOMEM;
+		goto out;
+	}
 	*out = p;
 	p = NULL;
 out:

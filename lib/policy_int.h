@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "policy.h"
+#include "policy_explain.h"
 
 /* Limits of the language; each one keeps a hostile source bounded. */
 #define POLICY_NAME_MAX    63      /* label, node, policy names */
@@ -126,6 +127,7 @@ struct prule { /* allow SUBJECTS TARGETS : CLASS [FAMILY] [TYPE] PERMS; */
 	uint8_t class;
 	int16_t family, type;     /* PQUAL_ANY or the Linux value */
 	uint32_t perms;
+	struct pslice text;       /* from 'allow' to ';', as written */
 };
 
 struct ptrans { /* transition SUBJECT FILE_LABEL -> NEW; */
@@ -221,7 +223,16 @@ struct dsm_policy {
 	size_t nresolved;
 	struct dsm_entry *local;     /* the loader's: sorted, unique */
 	size_t nlocal;
+
+	/* Host only, never in the map nor in bundles (policy_explain.h): the
+	 * source name and every allow statement, in source order. */
+	char *source_name;
+	struct dsm_rule_src *srcs;
+	size_t nsrcs;
 };
+
+/* Free the allow statements' sources of p. */
+void policy_sources_free(struct dsm_policy *p);
 
 /* Build the by-name indices once labels/nodes are filled and sorted by
  * id. -ENOMEM. */

@@ -28,6 +28,7 @@ void dsm_policy_free(struct dsm_policy *p)
 	free(p->resolved);
 	free(p->local);
 	free(p->name);
+	policy_sources_free(p);
 	free(p);
 }
 

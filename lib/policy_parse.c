@@ -22,6 +22,8 @@ struct parser {
 	struct policy_lexer lx;
 	struct ptok cur;
 	struct policy_loc prev_end;
+	const char *prev_end_p; /* just past the last token consumed */
+	const char *stmt_start; /* the current statement's keyword */
 	struct policy_diag_ctx *dc;
 	struct ptree *t;
 	int err;  /* sticky -ENOMEM / -E2BIG */
@@ -36,6 +38,7 @@ static const char *const stmt_keywords[] = {
 static void next(struct parser *ps)
 {
 	ps->prev_end = ps->cur.end;
+	ps->prev_end_p = ps->cur.text + ps->cur.len;
 	policy_lex_next(&ps->lx, &ps->cur);
 }
 
@@ -608,6 +611,8 @@ static bool stmt_allow(struct parser *ps, struct policy_loc loc)
 		return true;
 	}
 	r.class = (uint8_t)class;
+	/* The statement as written, for explanations (host only). */
+	r.text = (struct pslice){ ps->stmt_start, (uint32_t)(ps->prev_end_p - ps->stmt_start) };
 	slot = PVEC_PUSH(t->rules, SIZE_MAX / 2);
 	if (!slot) {
 		ps->err = -ENOMEM;
@@ -855,6 +860,7 @@ static void statement(struct parser *ps)
 	bool ok = false;
 
 	ps->bad = false;
+	ps->stmt_start = kw.text;
 	if (kw.kind != PT_WORD) {
 		expected(ps, "a statement");
 	} else {

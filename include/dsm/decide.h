@@ -96,20 +96,31 @@ DSM_DECIDE bool dsm_qual_any_covers(__u16 qual)
  * every exact entry (lib/policy_compile.c): at most two lookups on the
  * fast path, three for a peer no rule names by node.
  */
+/* The entry dsm_perms() decides on for the RULE key *k, which is left as
+ * the key found (the last one tried when none is): so the host can say
+ * which entry, and which statements behind it, a decision came from
+ * (lib/policy_explain.c). */
+DSM_DECIDE const struct dsm_pval *dsm_rule_lookup(dsm_pm_t pm, struct dsm_pkey *k)
+{
+	const struct dsm_pval *v = dsm_policy_get(pm, k);
+
+	if (!v && k->rule.qual != DSM_QUAL_ANY && dsm_qual_any_covers(k->rule.qual)) {
+		k->rule.qual = DSM_QUAL_ANY;
+		v = dsm_policy_get(pm, k);
+	}
+	if (!v && k->rule.node != DSM_NODE_ANY) {
+		k->rule.node = DSM_NODE_ANY;
+		v = dsm_policy_get(pm, k);
+	}
+	return v;
+}
+
 DSM_DECIDE __u32 dsm_perms(dsm_pm_t pm, __u8 class, __u16 qual, __u32 subject, __u32 node,
 			   __u32 target)
 {
 	struct dsm_pkey k = dsm_key_rule(class, qual, subject, node, target);
-	const struct dsm_pval *v = dsm_policy_get(pm, &k);
+	const struct dsm_pval *v = dsm_rule_lookup(pm, &k);
 
-	if (!v && qual != DSM_QUAL_ANY && dsm_qual_any_covers(qual)) {
-		k.rule.qual = DSM_QUAL_ANY;
-		v = dsm_policy_get(pm, &k);
-	}
-	if (!v && node != DSM_NODE_ANY) {
-		k.rule.node = DSM_NODE_ANY;
-		v = dsm_policy_get(pm, &k);
-	}
 	return v ? v->perms : 0;
 }
 

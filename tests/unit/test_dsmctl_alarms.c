@@ -23,6 +23,8 @@
 #include "../../dsmctl/client.c"
 #undef READ_CHUNK
 #include "../../dsmctl/cmd_alarms.c"
+#include "../../dsmctl/cmd_explain.c" /* alarms --suggest loads the policy */
+#include "../../dsmctl/cmd_suggest.c"
 #include "../../dsmctl/common.c"
 #include "../../dsmctl/format.c"
 #include "../../dsmctl/server_client.c" /* alarms --cluster */

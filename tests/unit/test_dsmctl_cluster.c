@@ -31,10 +31,12 @@
 #undef READ_CHUNK
 #include "../../dsmctl/cmd_alarms.c"
 #include "../../dsmctl/cmd_cluster.c"
+#include "../../dsmctl/cmd_explain.c"
 #include "../../dsmctl/cmd_keys.c"
 #include "../../dsmctl/cmd_node.c"
 #include "../../dsmctl/cmd_policy.c"
 #include "../../dsmctl/cmd_push.c"
+#include "../../dsmctl/cmd_suggest.c"
 #include "../../dsmctl/common.c"
 #include "../../dsmctl/format.c"
 #include "../../dsmctl/server_client.c"
