@@ -85,7 +85,7 @@ static const struct row rows[] = {
 	{ "dsm_policy_labels", G, "Labels the policy in force defines.", {}, ALWAYS,
 	  V(policy_labels) },
 	{ "dsm_denials_total", C, "Requests the policy denied, by verdict: deny (refused) or "
-	  "permissive (allowed because the policy is permissive).",
+	  "permissive (allowed: the subject's label or the node is permissive).",
 	  L1("verdict", "deny"), B(DSM_CNT_DENIED) },
 	{ "dsm_denials_total", C, NULL, L1("verdict", "permissive"), B(DSM_CNT_PERMISSIVE) },
 	{ "dsm_errors_total", C, "Internal errors in dsm's programs (each failed closed).", {},
