@@ -9,7 +9,7 @@
  * SRV_METRICS_REQ_MAX bytes of head (a longer one is answered 431) and
  * must arrive, and its answer be taken, within SRV_METRICS_DEADLINE_MS of
  * the accept; at most SRV_METRICS_CLIENTS connections are served at once
- * (one more is closed at accept). A request body is never read. GET
+ * (one more is closed at accept). A request body is never looked at. GET
  * /metrics (a query string is ignored) is answered 200, another path 404,
  * another method 405, a line that does not parse 400.
  *
@@ -188,7 +188,14 @@ int srv_metrics_collect(struct srv *s, struct prom_buf *b)
 
 static void mc_close(struct srv *s, struct srv_metrics_client *c)
 {
+	char sink[4096];
+
 	dsm_loop_del(s->loop, &c->src);
+	/* what the client sent beyond the head (a body) is read first, a
+	 * bounded amount: a close with unread data resets the connection,
+	 * and the reset can overtake the answer on its way to the client */
+	for (int i = 0; i < 16 && recv(c->src.fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
 	close(c->src.fd);
 	*c->pprev = c->next;
 	if (c->next)
@@ -242,7 +249,6 @@ static void mc_respond(struct srv *s, struct srv_metrics_client *c, enum srv_htt
 	memcpy(c->out + n, body, len);
 	c->out_len = (size_t)n + len;
 	c->out_off = 0;
-	shutdown(c->src.fd, SHUT_RD); /* nothing more is read */
 	r = mc_flush(c);
 	if (r != 0 || dsm_loop_watch(s->loop, &c->src, EPOLLOUT))
 		mc_close(s, c);
