@@ -20,6 +20,8 @@ void dsmctl_usage(FILE *out)
 "Commands:\n"
 "  status [--json]             this node: mode, policy, counters, alarm counts\n"
 "  ps [--json]                 processes and their labels\n"
+"  stats [--json|--prometheus] every counter dsmd keeps (Prometheus text with\n"
+"                              --prometheus, as in dsmd's --metrics-file)\n"
 "  getpeerlabel FD             label@node of the peer connected on FD\n"
 "  exec --label LABEL -- CMD [ARG...]\n"
 "                              run CMD under LABEL (the policy must allow the\n"
@@ -109,6 +111,7 @@ static const struct {
 } commands[] = {
 	{ "status", dsmctl_cmd_status },
 	{ "ps",     dsmctl_cmd_ps },
+	{ "stats",  dsmctl_cmd_stats },
 	{ "exec",   dsmctl_cmd_exec },
 	{ "alarms", dsmctl_cmd_alarms },
 	{ "getpeerlabel", dsmctl_cmd_peer },

@@ -42,6 +42,7 @@ struct dsmd_opts {
 	const char *servers[8]; /* the Security Servers, --join's first */
 	unsigned n_servers;
 	const char *server_state; /* the uplink's directory */
+	const char *metrics_file; /* --metrics-file: Prometheus text, rewritten (metrics.c) */
 };
 
 #define DSMD_ALARM_LOG_MAX (8u << 20)
@@ -133,6 +134,8 @@ int dsmd_policy_install(struct dsmd *d, struct dsm_policy *p, char *why, size_t 
 
 /* generation.c: decisions cached in sockets stop counting. */
 void dsmd_new_generation(const struct dsmd *d, const char *why);
+/* The generation now (metrics): 0 or -errno. */
+int dsmd_generation_read(const struct dsmd *d, uint32_t *gen);
 
 /* reload.c: the one path from the policy and key files into the kernel. */
 enum dsmd_reload_outcome {
@@ -286,6 +289,20 @@ int dsmd_unload_now(const struct dsmd_opts *o);
 /* `dsmd --unload`: through the running dsmd if there is one, else
  * directly; says which. Returns the exit status. */
 int dsmd_unload_command(const struct dsmd_opts *o);
+
+/* metrics.c: every counter in the Prometheus text format (docs/metrics.md). */
+struct prom_buf;
+struct dsmd_call;
+/* Add every family to b; up is dsm_up's value. b->err, 0 on success. */
+int dsmd_metrics_collect(const struct dsmd *d, struct prom_buf *b, bool up);
+/* The stats request: {"metrics": [families], "prometheus": TEXT}. */
+void dsmd_metrics_request(struct dsmd *d, struct dsmd_call *call);
+/* --metrics-file: start the writer thread (nothing without the option). */
+int dsmd_metrics_open(struct dsmd *d);
+/* Once a second: a new file every few seconds. */
+void dsmd_metrics_tick(struct dsmd *d);
+/* The last file (dsm_up 0), waited for a bounded time. */
+void dsmd_metrics_close(struct dsmd *d);
 
 /* serve.c: the event loop until SIGTERM, SIGINT or an unload. */
 int dsmd_serve(struct dsmd *d);

@@ -32,3 +32,11 @@ void dsmd_new_generation(const struct dsmd *d, const char *why)
 		log_errno(LOG_ERR, -errno, "policy: generation not advanced after the %s change: "
 			  "sockets may keep earlier decisions", why);
 }
+
+int dsmd_generation_read(const struct dsmd *d, uint32_t *gen)
+{
+	uint32_t zero = 0;
+
+	*gen = 0;
+	return bpf_map_lookup_elem(dsmd_map_fd(d, DSMD_MAP_GEN), &zero, gen) ? -errno : 0;
+}

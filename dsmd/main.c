@@ -76,6 +76,8 @@ static void usage(FILE *f)
 		"      --server-state DIR the joined node's state (default %s); joined,\n"
 		"                        --policy is only what is enforced until the\n"
 		"                        first policy from the server\n"
+		"      --metrics-file PATH write every metric to PATH every 5 s (Prometheus\n"
+		"                        text, for node_exporter's textfile collector)\n"
 		"      --unload          remove dsm from the kernel and exit: through the\n"
 		"                        running dsmd if there is one, else directly\n"
 		"  -v, --verbose         log more\n"
@@ -103,7 +105,7 @@ static int number_arg(const char *opt, const char *arg, unsigned long long min,
 
 enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
        OPT_TCPALL, OPT_NETNS, OPT_WIRE, OPT_ALARM_MAX, OPT_JOIN, OPT_TOKEN, OPT_CA,
-       OPT_CA_PIN, OPT_SERVER, OPT_SERVER_STATE };
+       OPT_CA_PIN, OPT_SERVER, OPT_SERVER_STATE, OPT_METRICS_FILE };
 static const struct option long_opts[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "node", required_argument, NULL, 'n' },
@@ -124,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "ca-pin", required_argument, NULL, OPT_CA_PIN },
 	{ "server", required_argument, NULL, OPT_SERVER },
 	{ "server-state", required_argument, NULL, OPT_SERVER_STATE },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -247,6 +250,13 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 				return -EINVAL;
 			}
 			o->server_state = optarg;
+			break;
+		case OPT_METRICS_FILE:
+			if (!*optarg) {
+				fprintf(stderr, "dsmd: --metrics-file wants a file name\n");
+				return -EINVAL;
+			}
+			o->metrics_file = optarg;
 			break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -372,6 +382,8 @@ static int run(struct dsmd *d)
 	if (!err)
 		err = dsmd_control_open(d, dsmd_requests, dsmd_nrequests);
 	if (!err)
+		err = dsmd_metrics_open(d);
+	if (!err)
 		err = dsmd_serve(d);
 	return err;
 }
@@ -404,6 +416,7 @@ int main(int argc, char **argv)
 	else if (d.unloaded)
 		log_info("main: exiting after the unload");
 
+	dsmd_metrics_close(&d);
 	dsmd_control_close(&d);
 	dsmd_uplink_close(&d);
 	dsm_loop_close(d.loop);

@@ -5,6 +5,7 @@
  * the handler runs):
  *
  *   status             query      node, mode, policy, counters, alarm counts
+ *   stats              query      every metric, as JSON and Prometheus text
  *   ps                 query      every process and its label
  *   alarms [follow]    query      the alarm log as JSON lines (a stream)
  *   peerlabel          peerlabel  the peer of the socket passed with it
@@ -448,6 +449,7 @@ static void do_alarms(struct dsmd *d, struct dsmd_call *call)
 
 const struct dsmd_request dsmd_requests[] = {
 	{ "status",     DSM_PERM_QUERY,     do_status },
+	{ "stats",      DSM_PERM_QUERY,     dsmd_metrics_request },
 	{ "ps",         DSM_PERM_QUERY,     do_ps },
 	{ "alarms",     DSM_PERM_QUERY,     do_alarms },
 	{ "peerlabel",  DSM_PERM_PEERLABEL, do_peerlabel },

@@ -96,6 +96,7 @@ static void tick_ready(void *ctx, struct dsm_source *src, uint32_t events)
 	dsmd_control_tick(d);
 	dsmd_uplink_tick(d);
 	heartbeat(d);
+	dsmd_metrics_tick(d);
 }
 
 static void signal_ready(void *ctx, struct dsm_source *src, uint32_t events)
@@ -168,6 +169,7 @@ int dsmd_serve(struct dsmd *d)
 		return err;
 	}
 	heartbeat(d);
+	dsmd_metrics_tick(d);
 	log_info("main: ready: node %s (%u), pid %d%s", d->node_name, d->node_id, getpid(),
 		 d->takeover ? ", took over pinned objects" : "");
 	while (!s.stop) {

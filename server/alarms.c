@@ -136,20 +136,24 @@ static json_object *dropped_record(const char *node, uint64_t dropped)
 
 /* The lines of the alarms not yet stored; *last is the highest now. */
 static int new_lines(const struct srv_node *n, const struct dsm_msg_alarms *a,
-		     struct dsm_msg_buf *b, uint64_t *last)
+		     struct dsm_msg_buf *b, uint64_t *last, uint64_t *dropped, uint64_t *gap)
 {
 	int err = 0;
 
-	if (a->dropped && a->first_seq > *last)
+	if (a->dropped && a->first_seq > *last) {
 		err = append(b, dropped_record(n->name, a->dropped));
+		*dropped += a->dropped;
+	}
 	for (uint32_t i = 0; i < a->alarms.count && !err; i++) {
 		const uint64_t seq = a->first_seq + i;
 
 		if (seq <= *last)
 			continue;
-		if (seq > *last + 1)
+		if (seq > *last + 1) {
 			srv_warn("alarms: node %s: alarms %llu to %llu never arrived", n->name,
 				 (unsigned long long)*last + 1, (unsigned long long)seq - 1);
+			*gap += seq - *last - 1;
+		}
 		err = append(b, record(n->name, seq, a->alarms.line[i]));
 		if (!err)
 			*last = seq;
@@ -161,14 +165,19 @@ int srv_alarms_store(struct srv *s, struct srv_node *n, const struct dsm_msg_ala
 		     uint64_t *acked)
 {
 	struct dsm_msg_buf b = { 0 };
-	uint64_t last = n->alarm_seq;
-	int err = new_lines(n, a, &b, &last);
+	uint64_t last = n->alarm_seq, dropped = 0, gap = 0;
+	int err = new_lines(n, a, &b, &last, &dropped, &gap);
 
+	s->stats.alarms_received += a->alarms.count;
 	if (!err)
 		err = write_all(s, &b);
 	dsm_msg_buf_release(&b);
 	if (err)
 		return err;
+	/* the records written: one per number taken, gaps aside */
+	s->stats.alarms_written += last - n->alarm_seq - gap;
+	s->stats.alarms_dropped += dropped;
+	s->stats.alarms_gap += gap;
 	if (last != n->alarm_seq) {
 		n->alarm_seq = last;
 		err = srv_node_put(s, n);

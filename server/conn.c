@@ -164,6 +164,7 @@ void srv_conn_refuse(struct srv *s, struct srv_conn *c, uint32_t code, uint64_t 
 				   .error = { .code = code, .text = text } };
 
 	srv_info("conn: %s refused: %s", who(c), text);
+	s->stats.refused[code <= DSM_ERR_CODE_MAX ? code : 0]++;
 	if (!srv_conn_send(s, c, &m))
 		srv_conn_finish(s, c);
 }

@@ -22,7 +22,7 @@
 
 #define BACKLOG 4096
 
-static int parse_addr(const char *addr_port, struct sockaddr_storage *ss, socklen_t *len)
+int srv_parse_addr(const char *addr_port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[64];
 	const char *colon = strrchr(addr_port, ':');
@@ -128,7 +128,7 @@ int srv_listen_open(struct srv *s, const char *addr_port)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	const int one = 1;
-	int fd, err = parse_addr(addr_port, &ss, &len);
+	int fd, err = srv_parse_addr(addr_port, &ss, &len);
 
 	if (err) {
 		srv_err("listen: %s: not ADDR:PORT (10.0.0.1:7443, [fd00::1]:7443)", addr_port);

@@ -5,7 +5,7 @@
  *   dsm-server --state DIR --listen ADDR:PORT [--control PATH]
  *              [--admit-rate N/s] [--key-rotation-interval D] [--key-grace D]
  *              [--epoch-window D] [--key-ack-timeout D] [--fresh-expiry D]
- *              [--fresh-interval D] [-v]
+ *              [--fresh-interval D] [--metrics ADDR:PORT] [-v]
  *
  * Durations D are N with a unit: ms, s, m, h or d (s if none).
  *
@@ -33,7 +33,7 @@ static void on_signal(int sig)
 
 #define USAGE "dsm-server --state DIR --listen ADDR:PORT [--control PATH] [--admit-rate N/s] " \
 	"[--key-rotation-interval D] [--key-grace D] [--epoch-window D] [--key-ack-timeout D] " \
-	"[--fresh-expiry D] [--fresh-interval D] [-v]"
+	"[--fresh-expiry D] [--fresh-interval D] [--metrics ADDR:PORT] [-v]"
 
 static int usage(const char *why, const char *what)
 {
@@ -104,6 +104,7 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		{ "key-ack-timeout", required_argument, NULL, 'A' },
 		{ "fresh-expiry", required_argument, NULL, 'e' },
 		{ "fresh-interval", required_argument, NULL, 'i' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -116,6 +117,7 @@ static int parse_flags(int argc, char **argv, struct srv_config *cfg, bool *verb
 		case 's': cfg->state_dir = optarg; break;
 		case 'l': cfg->listen = optarg; break;
 		case 'c': cfg->control = optarg; break;
+		case 'M': cfg->metrics = optarg; break;
 		case 'v': *verbose = true; break;
 		case 'r':
 			if (parse_rate(optarg, &cfg->admit_rate))

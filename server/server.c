@@ -30,6 +30,7 @@ static void tick_ready(void *ctx, struct dsm_source *src, uint32_t events)
 	srv_control_tick(s);
 	srv_rotation_tick(s);
 	srv_fresh_tick(s);
+	srv_metrics_tick(s);
 }
 
 static int tick_open(struct srv *s)
@@ -112,6 +113,8 @@ int srv_open(struct srv *s, const struct srv_config *cfg)
 		err = srv_control_open(s, cfg->control ? cfg->control : SRV_CONTROL_PATH);
 	if (!err)
 		err = srv_listen_open(s, cfg->listen);
+	if (!err && cfg->metrics)
+		err = srv_metrics_open(s, cfg->metrics);
 	if (err) {
 		srv_close(s);
 		return err;
@@ -140,6 +143,7 @@ void srv_close(struct srv *s)
 	if (s->store)
 		srv_batch_flush(s); /* what the closed sessions wrote too */
 	srv_listen_close(s);
+	srv_metrics_close(s);
 	if (s->loop)
 		srv_control_close(s);
 	if (s->tick.fd >= 0) {

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <openssl/kdf.h>
@@ -47,6 +48,11 @@
 #define SRV_FRESH_EXPIRY_MIN_MS 1000
 #define SRV_FRESH_EXPIRY_MAX_MS (7u * 86400 * 1000)
 #define SRV_BATCH_MS         10          /* a group commit of acks stays open this long at most */
+#define SRV_METRICS_REQ_MAX  4096        /* GET /metrics: the request head's bytes */
+#define SRV_METRICS_CLIENTS  16          /* metrics connections at once */
+#ifndef SRV_METRICS_DEADLINE_MS
+#define SRV_METRICS_DEADLINE_MS 5000     /* from accept to the answer taken */
+#endif
 
 struct srv_conn;
 
@@ -63,6 +69,7 @@ struct srv_config {
 	uint64_t key_ack_ms;      /* a member that has not acked after this is reported */
 	uint32_t fresh_expiry_ms; /* 0: SRV_FRESH_EXPIRY_MS */
 	uint32_t fresh_interval_ms; /* below the expiry; 0: a third of it */
+	const char *metrics;      /* ADDR:PORT for GET /metrics; NULL: none */
 };
 
 /* A set of node ids (KEYS_ACKs of one phase). */
@@ -141,6 +148,18 @@ struct srv_batch {
 	uint64_t commits;          /* batches committed so far */
 };
 
+/* Counters for the metrics (metrics.c). */
+enum srv_http { SRV_HTTP_200, SRV_HTTP_400, SRV_HTTP_404, SRV_HTTP_405, SRV_HTTP_431,
+		SRV_HTTP_503, SRV_HTTP_MAX };
+struct srv_stats {
+	uint64_t alarms_received;  /* records in ALARMS, repeats included */
+	uint64_t alarms_written;   /* new records appended to alarms.jsonl */
+	uint64_t alarms_dropped;   /* the nodes' own drop counts, as recorded */
+	uint64_t alarms_gap;       /* numbers skipped (never arrived) */
+	uint64_t refused[DSM_ERR_CODE_MAX + 1]; /* srv_conn_refuse by code; [0] other */
+	uint64_t http[SRV_HTTP_MAX], http_timed_out, http_turned_away;
+};
+
 struct srv_alarm_log {
 	int fd;
 	uint64_t size;
@@ -164,6 +183,8 @@ struct srv {
 	struct srv_alarm_log alarms;
 	struct srv_keys keys;
 	struct srv_batch batch;
+	struct srv_stats stats;
+	struct srv_metrics *metrics;           /* metrics.c; NULL without --metrics */
 
 	struct dsm_loop *loop;
 	struct dsm_source listener, control, tick;
@@ -438,6 +459,9 @@ struct json_object *srv_rotation_status(struct srv *s);
 /* ---- listen.c: the TCP listener and admission ------------------------- */
 
 int srv_listen_open(struct srv *s, const char *addr_port);
+/* "10.0.0.1:7443" or "[fd00::1]:7443" (numeric only): 0 or -EINVAL. */
+struct sockaddr_storage;
+int srv_parse_addr(const char *addr_port, struct sockaddr_storage *ss, socklen_t *len);
 void srv_listen_close(struct srv *s);
 /* Refill the admission bucket; resume accepting if it was paused. */
 void srv_listen_tick(struct srv *s);
@@ -448,5 +472,18 @@ struct srv_ctl_client;
 int srv_control_open(struct srv *s, const char *path);
 void srv_control_close(struct srv *s);
 void srv_control_tick(struct srv *s);
+
+/* ---- metrics.c: GET /metrics over HTTP ------------------------------- */
+
+struct prom_buf;
+struct srv_metrics;
+int srv_metrics_open(struct srv *s, const char *addr_port);
+void srv_metrics_close(struct srv *s);
+/* Deadlines of the metrics connections. */
+void srv_metrics_tick(struct srv *s);
+/* Every server metric into b (docs/metrics.md): b->err, 0 on success. */
+int srv_metrics_collect(struct srv *s, struct prom_buf *b);
+/* The port the listener is bound to (tests bind port 0), or -1. */
+int srv_metrics_port(const struct srv *s);
 
 #endif /* SRV_SERVER_H */

@@ -38,6 +38,7 @@
 #include "../../server/fresh.c"
 #include "../../server/listen.c"
 #include "../../server/log.c"
+#include "../../server/metrics.c"
 #include "../../server/nodes.c"
 #include "../../server/policy.c"
 #include "../../server/rotation.c"

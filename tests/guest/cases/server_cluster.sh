@@ -23,7 +23,8 @@
 #      a policy pushed on the server is enforced on every node: a flow it
 #      newly allows (a@node1 -> b@node2) works, one it still denies
 #      (c@node1 -> b@node2) does not; cluster status shows every node on
-#      the new version; an older version is refused by the server.
+#      the new version, and so do the server's GET /metrics and each
+#      node's dsmctl stats; an older version is refused by the server.
 #   2b. a key rotation under traffic (a@node1 -> b@node2), node 3 away
 #      during the install: the switch waits and keys status names node 3;
 #      once it is back the switch follows; no datagram is lost.
@@ -64,7 +65,16 @@
 . "$(dirname "$0")/../server.sh"
 
 shared=$DSM_SHARED/server_cluster
-server_args=(--fresh-expiry 30 --fresh-interval 5 --key-grace 5s)
+server_args=(--fresh-expiry 30 --fresh-interval 5 --key-grace 5s --metrics 127.0.0.1:9100)
+# metrics_get PATH: the answer of dsm-server's metrics listener (bash's
+# /dev/tcp: no HTTP client in the guest), carriage returns dropped.
+metrics_get() {
+	local fd line
+	exec {fd}<>/dev/tcp/127.0.0.1/9100 || return 1
+	printf 'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' "$1" >&"$fd"
+	while IFS= read -r -t 10 -u "$fd" line; do printf '%s\n' "${line%$'\r'}"; done
+	exec {fd}>&-
+}
 # stale_alarms: how many policy_stale alarms this node has raised.
 stale_alarms() {
 	alarm_stream | jq -n '[inputs | select((.reason // "") | startswith("policy_stale"))] | length'
@@ -215,6 +225,17 @@ if ((DSM_NODE == SERVER_NODE)); then
 	out=$(srvctl policy push /tmp/v2.policy --state "$SERVER_STATE") || fail "push: $out"
 	expect_eq "push" "$out" "pushed policy 'test' version 2 to 3 nodes"
 	expect_eq "nodes on version 2" "$(server_nodes_where '.policy_version == 2' 3)" 3
+	# The same from GET /metrics (docs/metrics.md).
+	metrics_get /metrics >/tmp/metrics.txt
+	expect_eq "GET /metrics" "$(head -1 /tmp/metrics.txt)" "HTTP/1.1 200 OK"
+	for want in 'dsm_server_policy_version 2' 'dsm_server_policy_nodes{version="2"} 3' \
+		'dsm_server_nodes{state="enrolled"} 3' 'dsm_server_nodes_in_session 3'; do
+		grep -qxF "$want" /tmp/metrics.txt ||
+			fail "server metrics: no '$want' in: $(grep '^dsm_server_[np]' /tmp/metrics.txt)"
+	done
+	grep -qE '^dsm_server_key_generation [1-9][0-9]*$' /tmp/metrics.txt ||
+		fail "server metrics: $(grep '^dsm_server_key_gen' /tmp/metrics.txt)"
+	expect_eq "GET /nothing" "$(metrics_get /nothing | head -1)" "HTTP/1.1 404 Not Found"
 	srvctl keys status
 	srvctl cluster status
 	cluster_policy /tmp/v1.policy 1 'allow a@node1 b : peer recv; allow c@node1 b : peer recv;'
@@ -223,6 +244,13 @@ if ((DSM_NODE == SERVER_NODE)); then
 	grep -q "rollback" /tmp/old.err || fail "older version: $(cat /tmp/old.err)"
 else
 	expect_eq "policy version after the push" "$(policy_version_is 2)" 2
+	# dsmctl stats: the version, the session, the pair keys held
+	"$DSMCTL" stats --prometheus >/tmp/stats.prom || fail "dsmctl stats --prometheus"
+	for want in 'dsm_policy_version 2' 'dsm_uplink_connected 1' 'dsm_up 1'; do
+		grep -qxF "$want" /tmp/stats.prom || fail "dsmctl stats: no '$want'"
+	done
+	grep -qE '^dsm_key_generation [1-9][0-9]*$' /tmp/stats.prom ||
+		fail "dsmctl stats: $(grep '^dsm_key_gen' /tmp/stats.prom)"
 	# the statement that follows the push's POLICY is held, and kept on disk
 	for _ in $(seq 100); do [[ -s $NODE_STATE/policy.fresh ]] && break; sleep 0.1; done
 	expect_eq "policy.fresh mode" "$(stat -c %a "$NODE_STATE/policy.fresh")" 600
