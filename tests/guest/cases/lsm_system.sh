@@ -5,11 +5,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
-ver=$(cat "$build/guest/kernel-version")
-mods=$build/guest/root/lib/modules/$ver/kernel
-mod_a=$mods/drivers/net/ifb.ko
-mod_b=$mods/drivers/net/nlmon.ko
-[[ -f $mod_a && -f $mod_b ]] || fail "test modules missing under $mods"
+mod_a=$(guest_module drivers/net/ifb) || exit 1
+mod_b=$(guest_module drivers/net/nlmon) || exit 1
 
 dsm_policy /tmp/p.policy <<'EOF2'
 label admin = 40;
