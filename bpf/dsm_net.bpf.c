@@ -391,7 +391,7 @@ static __always_inline int open_gap(struct __sk_buff *skb, const __u8 own[OWN_MA
 		 * store) */
 		__u64 n = oldlen;
 
-		dsm_opaque(n);
+		dsm_resync(n);
 		if (n < 4 || n > OWN_MAX || bpf_skb_store_bytes(skb, l2 + IP_HLEN, own, n, 0) < 0)
 			return -1;
 	}

@@ -49,6 +49,13 @@
  * verifier is emitted as written and not folded into one it cannot use. */
 #define dsm_opaque(v) asm volatile("" : "+r"(v))
 
+/* The same, and the verifier recomputes what it knows of the value (an
+ * ALU operation that changes nothing). 6.12's verifier can fill a
+ * register from a stack slot of zeros with a constant whose bounds it has
+ * not synced ("REG INVARIANTS VIOLATION"); a test on it then takes both
+ * ways, and a path that cannot run fails the load. */
+#define dsm_resync(v) asm volatile("%[r] += 0" : [r] "+r"(v))
+
 enum dsm_ipopt_status {
 	DSM_IPOPT_ABSENT    = 0,
 	DSM_IPOPT_PRESENT   = 1,

@@ -165,6 +165,7 @@ int dsm_label_files(struct bpf_iter__task_file *ctx)
 	struct task_struct *t = ctx->task;
 	struct file *f = ctx->file;
 	struct socket *sock;
+	struct sock *sk;
 	dsm_pm_t pm;
 
 	if (!t || !f)
@@ -175,8 +176,9 @@ int dsm_label_files(struct bpf_iter__task_file *ctx)
 		return 0;
 	}
 	sock = bpf_sock_from_file(f);
-	if (sock && sock->sk)
-		label_socket(seq, pm, t, sock->sk);
+	sk = sock ? sock->sk : NULL; /* once: 6.12 wants it checked */
+	if (sk)
+		label_socket(seq, pm, t, sk);
 	label_fown(seq, pm, t, f);
 	return 0;
 }

@@ -95,6 +95,7 @@ int BPF_PROG(hook_socket_post_create, struct socket *sock, int family, int type,
 	     int kern, int ret)
 {
 	struct dsm_sock_ctx *c;
+	struct sock *sk;
 	dsm_pm_t pm;
 
 	if (ret || kern)
@@ -102,7 +103,10 @@ int BPF_PROG(hook_socket_post_create, struct socket *sock, int family, int type,
 	pm = policy_map();
 	if (!pm)
 		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, DSM_DENY);
-	c = bpf_sk_storage_get(&dsm_sockets, sock->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	/* 6.12's verifier types sock->sk as a pointer that may be NULL and
+	 * wants it checked before the helper (6.1 took it as is) */
+	sk = sock->sk;
+	c = sk ? bpf_sk_storage_get(&dsm_sockets, sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : NULL;
 	if (!c)
 		return fail_closed(DSM_CLASS_SOCKET, DSM_PERM_CREATE, -ENOMEM);
 	c->label = current_label(pm);

@@ -428,16 +428,31 @@ int BPF_PROG(hook_inode_rename, struct inode *old_dir, struct dentry *old_dentry
 	return ret ?: dir_entry_check(old_dir, old_dentry) ?: dir_entry_check(new_dir, new_dentry);
 }
 
-SEC("lsm/inode_setattr")
-int BPF_PROG(hook_inode_setattr, struct dentry *dentry, struct iattr *attr, int ret)
-{
-	struct inode *inode = dentry->d_inode;
+/* Which hook signatures this kernel has (DSM_HOOK_*): dsmd sets it from
+ * the kernel's BTF before load. */
+const volatile __u32 dsm_hook_abi = 0;
 
-	if (ret || !inode)
+static __always_inline int setattr_check(struct dentry *dentry, int ret)
+{
+	struct inode *inode;
+
+	if (ret || !dentry)
 		return ret;
+	inode = dentry->d_inode;
+	if (!inode)
+		return 0;
 	if (entry_protection(dentry) & DSM_PROT_CHANGE)
 		return system_check(DSM_PERM_DSM_FILES, 0);
 	return fs_check(inode->i_sb);
+}
+
+/* 6.1: inode_setattr(dentry, attr); from 6.9 on an idmap comes first. */
+SEC("lsm/inode_setattr")
+int hook_inode_setattr(unsigned long long *ctx)
+{
+	if (dsm_hook_abi & DSM_HOOK_SETATTR_IDMAP)
+		return setattr_check((struct dentry *)ctx[1], (int)ctx[3]);
+	return setattr_check((struct dentry *)ctx[0], (int)ctx[2]);
 }
 
 /* ---- mounts -------------------------------------------------------------- */
@@ -549,12 +564,20 @@ int BPF_PROG(hook_locked_down, enum lockdown_reason what, int ret)
 
 /* perf events that see more than the caller's own processes in user mode:
  * system-wide (per CPU), kernel and tracepoint events. */
-SEC("lsm/perf_event_open")
-int BPF_PROG(hook_perf_event_open, struct perf_event_attr *attr, int type, int ret)
+static __always_inline int perf_check(int type, int ret)
 {
 	if (ret || type == PERF_SECURITY_OPEN)
 		return ret;
 	return system_check(DSM_PERM_KERNEL, 0x100 | type);
+}
+
+/* 6.1: perf_event_open(attr, type); later kernels pass the type alone. */
+SEC("lsm/perf_event_open")
+int hook_perf_event_open(unsigned long long *ctx)
+{
+	if (dsm_hook_abi & DSM_HOOK_PERF_NO_ATTR)
+		return perf_check((int)ctx[0], (int)ctx[1]);
+	return perf_check((int)ctx[1], (int)ctx[2]);
 }
 
 #endif /* DSM_BPF_SYSTEM_BPF_H */

@@ -279,14 +279,73 @@ static bool label_iter_prog(const struct bpf_program *prog)
  * labeling iterators (dsmd/label.c) only if @iters. -EAGAIN: it failed
  * with the iterators (try without).
  */
+/* How many arguments the running kernel's LSM hook NAME takes (its
+ * bpf_lsm_NAME in the kernel's BTF), or a negative errno. */
+static int hook_args(const struct btf *btf, const char *name)
+{
+	char fn[128];
+	const struct btf_type *t;
+	int id;
+
+	snprintf(fn, sizeof(fn), "bpf_lsm_%s", name);
+	id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, id);
+	t = t ? btf__type_by_id(btf, t->type) : NULL;
+	if (!t || !btf_is_func_proto(t))
+		return -EINVAL;
+	return btf_vlen(t);
+}
+
+/* The DSM_HOOK_* bits of the running kernel (include/dsm/abi.h): the LSM
+ * hooks whose arguments changed after 6.1, read from the kernel's BTF.
+ * A hook not found or of an unknown shape is an error: a program reading
+ * its arguments in the wrong places would check the wrong things. */
+static int hook_abi(uint32_t *abi)
+{
+	static const struct {
+		const char *hook;
+		int old_args, new_args;
+		uint32_t bit;
+	} hooks[] = {
+		{ "inode_setattr", 2, 3, DSM_HOOK_SETATTR_IDMAP },
+		{ "perf_event_open", 2, 1, DSM_HOOK_PERF_NO_ATTR },
+	};
+	struct btf *btf = btf__load_vmlinux_btf();
+	int err = 0, n;
+
+	*abi = 0;
+	if (!btf)
+		return log_errno(LOG_ERR, -errno, "read the kernel's BTF (/sys/kernel/btf/vmlinux)");
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		n = hook_args(btf, hooks[i].hook);
+		if (n == hooks[i].new_args) {
+			*abi |= hooks[i].bit;
+		} else if (n != hooks[i].old_args) {
+			err = log_errno(LOG_ERR, n < 0 ? n : -EPROTO,
+					"LSM hook %s: the kernel's BTF gives %d arguments, dsm knows %d "
+					"or %d", hooks[i].hook, n, hooks[i].old_args, hooks[i].new_args);
+			break;
+		}
+	}
+	btf__free(btf);
+	return err;
+}
+
 static int load_lsm(struct dsmd *d, const struct bpf_object_open_opts *opts, bool iters)
 {
 	struct bpf_program *prog;
+	uint32_t abi;
 	int err;
 
+	err = hook_abi(&abi);
+	if (err)
+		return err;
 	d->lsm = dsm_lsm_bpf__open_opts(opts);
 	if (!d->lsm)
 		return log_errno(LOG_ERR, -errno, "open LSM object");
+	d->lsm->rodata->dsm_hook_abi = abi;
 	bpf_object__for_each_program(prog, d->lsm->obj) {
 		if (label_iter_prog(prog))
 			bpf_program__set_autoload(prog, iters);

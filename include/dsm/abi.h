@@ -24,6 +24,16 @@
 
 #define DSM_ABI_VERSION 3
 
+/* ---- kernel hook signatures ---------------------------------------------- */
+
+/* LSM hooks whose arguments changed after Linux 6.1. dsmd reads the
+ * running kernel's signatures from its BTF and sets these bits in the LSM
+ * object's dsm_hook_abi before load; each program then reads its
+ * arguments where that kernel passes them (the verifier sees only the
+ * branch the bits select). */
+#define DSM_HOOK_SETATTR_IDMAP (1u << 0) /* inode_setattr(idmap, dentry, attr) */
+#define DSM_HOOK_PERF_NO_ATTR  (1u << 1) /* perf_event_open(type), no attr */
+
 /* ---- identifiers -------------------------------------------------------- */
 
 #define DSM_LABEL_INVALID 0u          /* never a valid label */

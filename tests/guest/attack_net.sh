@@ -51,8 +51,8 @@ wait_done() {
 # from the guest kernel tree; the guest's own modprobe has no module tree.
 guest_modprobe() {
 	local ver
-	ver=$(cat "$build/guest/kernel-version")
-	modprobe -d "$build/guest/root" -S "$ver" -a "$@"
+	ver=$(cat "$guest_dir/kernel-version")
+	modprobe -d "$guest_dir/root" -S "$ver" -a "$@"
 }
 
 # netns_spawn LABEL SECONDS: a process of LABEL in a new network namespace

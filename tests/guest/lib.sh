@@ -7,7 +7,31 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${DSM_BUILD:-$top/build}
 . "$top/tests/vm/guest-lib.sh"
 
+# The guest kernel's tree, of the kernel this node booted (tests/vm/run
+# passes DSM_KERNEL when it is not the default 6.1).
+guest_dir=$build/guest
+[[ ${DSM_KERNEL:-6.1} == 6.1 ]] || guest_dir=$build/guest-$DSM_KERNEL
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# guest_module REL: the path of a module file finit_module takes, for the
+# module REL (its path under lib/modules/VER/kernel, without .ko): the
+# .ko itself, or, for a kernel that ships .ko.xz (6.12), a copy unpacked
+# into /tmp.
+guest_module() {
+	local ver f
+	ver=$(cat "$guest_dir/kernel-version") || fail "no guest kernel in $guest_dir"
+	f=$guest_dir/root/lib/modules/$ver/kernel/$1
+	if [[ -f $f.ko ]]; then
+		echo "$f.ko"
+	elif [[ -f $f.ko.xz ]]; then
+		mkdir -p /tmp/dsm-modules
+		xz -dc "$f.ko.xz" >"/tmp/dsm-modules/${1##*/}.ko" || fail "cannot unpack $f.ko.xz"
+		echo "/tmp/dsm-modules/${1##*/}.ko"
+	else
+		fail "no module $1 in $guest_dir"
+	fi
+}
 # skip REASON: a skip the suite counts as a failure in CI.
 skip() { echo "SKIP: $*"; exit 77; }
 # skip_host REASON: the host lacks a capability; never a failure.

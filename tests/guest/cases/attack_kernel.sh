@@ -17,13 +17,11 @@
 . "$(dirname "$0")/../dsm.sh"
 
 AFS=$build/tests/guest/tools/attack_fs
-ver=$(cat "$build/guest/kernel-version")
-mods=$build/guest/root/lib/modules/$ver/kernel
 
 # A block device holding a secret: a loop device on a file.
-[[ -e /dev/loop-control ]] || "$PROBE" module "$mods/drivers/block/loop.ko" >/dev/null
+[[ -e /dev/loop-control ]] || "$PROBE" module "$(guest_module drivers/block/loop)" >/dev/null
 [[ -e /proc/sys/fs/binfmt_misc/register ]] ||
-	{ "$PROBE" module "$mods/fs/binfmt_misc.ko" >/dev/null
+	{ "$PROBE" module "$(guest_module fs/binfmt_misc)" >/dev/null
 	  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; }
 truncate -s 1M /tmp/dsm-disk.img
 printf 'DSM-SECRET-ON-DISK' | dd of=/tmp/dsm-disk.img conv=notrunc status=none

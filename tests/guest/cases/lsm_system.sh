@@ -5,11 +5,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../dsm.sh"
 
-ver=$(cat "$build/guest/kernel-version")
-mods=$build/guest/root/lib/modules/$ver/kernel
-mod_a=$mods/drivers/net/ifb.ko
-mod_b=$mods/drivers/net/nlmon.ko
-[[ -f $mod_a && -f $mod_b ]] || fail "test modules missing under $mods"
+mod_a=$(guest_module drivers/net/ifb) || exit 1
+mod_b=$(guest_module drivers/net/nlmon) || exit 1
 
 dsm_policy /tmp/p.policy <<'EOF2'
 label admin = 40;
@@ -34,6 +31,12 @@ alarm_expect subject=a class=system perm=dsm_files verdict=deny
 expect_probe "write EACCES" as a "$PROBE" write /tmp/p.policy
 expect_probe "write EACCES" as a "$PROBE" write "$DSM_ALARMS"
 expect_probe "write OK" as admin "$PROBE" write /tmp/p.policy
+# inode_setattr (its arguments moved in 6.9: an idmap comes first)
+mode=$(stat -c %a /tmp/p.policy)
+as a chmod 0600 /tmp/p.policy 2>/dev/null && fail "a changed the policy file's mode"
+expect_eq "policy file mode after a's chmod" "$(stat -c %a /tmp/p.policy)" "$mode"
+as admin chmod 0640 /tmp/p.policy || fail "admin (dsm_files) could not chmod the policy file"
+expect_eq "policy file mode after admin's chmod" "$(stat -c %a /tmp/p.policy)" 640
 expect_probe "rmdir EACCES" as a "$PROBE" rmdir /sys/fs/bpf/dsm/links
 as a umount /sys/fs/bpf 2>/dev/null && fail "a unmounted the bpffs holding the pins"
 mountpoint -q /sys/fs/bpf || fail "bpffs gone"
