@@ -173,5 +173,6 @@ int dsmctl_cmd_exec(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_peer(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_reload(const struct dsmctl_global *g, int argc, char **argv);
+int dsmctl_cmd_doctor(const struct dsmctl_global *g, int argc, char **argv);
 
 #endif /* DSMCTL_CLIENT_H */

@@ -29,6 +29,10 @@ void dsmctl_usage(FILE *out)
 "                              --follow keeps printing new alarms until\n"
 "                              interrupted\n"
 "  reload                      dsmd re-reads its policy and keys (as SIGHUP)\n"
+"  doctor [--json] [--policy FILE] [--config-dir DIR] [--server-state DIR]\n"
+"                              can this kernel run dsm (the checks dsmd makes\n"
+"                              at start), are its files private, does the\n"
+"                              policy compile, does dsmd answer\n"
 "  policy check FILE           check a policy source\n"
 "  policy compile FILE -o OUT  compile a policy into a bundle\n"
 "  policy dump FILE|BUNDLE     the policy map entries of a source or bundle\n"
@@ -106,6 +110,7 @@ static const struct {
 	{ "alarms", dsmctl_cmd_alarms },
 	{ "getpeerlabel", dsmctl_cmd_peer },
 	{ "reload", dsmctl_cmd_reload },
+	{ "doctor", dsmctl_cmd_doctor },
 	{ "policy", cmd_policy },
 	{ "cluster", dsmctl_cmd_cluster },
 	{ "node",   dsmctl_cmd_node },

@@ -19,6 +19,14 @@
 #define DSMD_STATE_DIR "/run/dsm"
 #define DSMD_MAX_NETNS 8
 
+/* dsmd's exit status when the feature probe fails (probe.c): the kernel
+ * cannot enforce, and starting again will not change that. */
+#define DSMD_EXIT_PROBE 3
+
+/* probe.c: 0 when this kernel can enforce dsm; else each failed check is
+ * logged and -ENOTSUP returned. */
+int dsmd_probe(void);
+
 struct dsmd_opts {
 	const char *policy_path;
 	const char *pin_dir;
