@@ -27,6 +27,15 @@
  * logged and -ENOTSUP returned. */
 int dsmd_probe(void);
 
+/* notify.c: the service manager's readiness protocol (READY=1 once
+ * enforcement is on; reloads, watchdog, stopping). */
+struct dsmd;
+void dsmd_notify_ready(const struct dsmd *d);
+void dsmd_notify_reloading(void);
+void dsmd_notify_reloaded(const struct dsmd *d);
+void dsmd_notify_tick(void);
+void dsmd_notify_stopping(void);
+
 struct dsmd_opts {
 	const char *policy_path;
 	const char *pin_dir;
