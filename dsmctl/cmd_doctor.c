@@ -86,18 +86,17 @@ static void check_policy(struct doctor *d, const char *path)
 static void check_dsmd(struct doctor *d, const struct dsmctl_global *g)
 {
 	struct dsm_probe_result *r = next(d);
-	struct json_object *ans = NULL, *pol, *v;
+	struct json_object *ans = NULL, *pol, *name, *ver;
 	char err[DSMCTL_ERR_MAX];
 	enum dsmctl_call_status st = dsmctl_call(g->socket, "status", &ans, err, sizeof(err));
 
 	r->check = "dsmd";
 	r->ok = st == DSMCTL_CALL_OK || st == DSMCTL_CALL_REMOTE;
 	if (st == DSMCTL_CALL_OK && json_object_object_get_ex(ans, "policy", &pol) &&
-	    json_object_object_get_ex(pol, "name", &v))
-		say(r, "dsmd answers on %s: policy '%s' version %lld",
-			 g->socket, json_object_get_string(v),
-			 json_object_object_get_ex(pol, "version", &v) ?
-			 (long long)json_object_get_int64(v) : -1LL);
+	    json_object_object_get_ex(pol, "name", &name) &&
+	    json_object_object_get_ex(pol, "version", &ver))
+		say(r, "dsmd answers on %s: policy '%s' version %lld", g->socket,
+		    json_object_get_string(name), (long long)json_object_get_int64(ver));
 	else if (st == DSMCTL_CALL_OK)
 		say(r, "dsmd answers on %s", g->socket);
 	else if (st == DSMCTL_CALL_REMOTE)
