@@ -196,7 +196,8 @@ bool dsm_probe_kernel_result(int ret, struct dsm_probe_result *r)
 		return result(r, "kernel", false,
 			      "the kernel refused to load a BPF LSM program (%s); run as root, "
 			      "with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (a container may "
-			      "withhold them)", strerror(-ret));
+			      "withhold them; where dsm already runs, in a label with system "
+			      "bpf)", strerror(-ret));
 	return result(r, "kernel", false,
 		      "the kernel refused to load a minimal BPF LSM program: %s",
 		      strerror(ret < 0 ? -ret : EIO));

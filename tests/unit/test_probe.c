@@ -213,7 +213,8 @@ static void test_kernel_result(void **state)
 	assert_false(dsm_probe_kernel_result(-EPERM, &r));
 	assert_string_equal(r.msg,
 		"the kernel refused to load a BPF LSM program (Operation not permitted); run as "
-		"root, with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (a container may withhold them)");
+		"root, with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (a container may withhold them; "
+		"where dsm already runs, in a label with system bpf)");
 	assert_false(dsm_probe_kernel_result(-EINVAL, &r));
 	assert_string_equal(r.msg, "the kernel refused to load a minimal BPF LSM program: "
 			    "Invalid argument");
