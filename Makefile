@@ -44,10 +44,12 @@ SERVER_SRC := $(wildcard server/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl) $(if $(SERVER_SRC),$(O)/dsm-server)
 
 .PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench bench-server clean
+.PHONY: man units install FORCE
 .SECONDARY:
 .DELETE_ON_ERROR:
 
 all: $(BPF_SKEL) $(O)/libdsm.a $(DAEMONS) $(TPROG_BIN) $(TOOL_BIN) $(BENCH_BIN) $(UNIT_BIN) $(FUZZ_BIN)
+all: man units
 
 # Every Debian package and the guest kernel; quick when nothing is missing.
 deps:
@@ -203,5 +205,72 @@ bench-server:
 	@$(MAKE) --no-print-directory $(O)/dsm-server $(O)/dsmctl $(O)/bench/server_scale
 	@$(O)/bench/server_scale $(SERVER_BENCH_ARGS)
 
+# ---- installation (docs/install.md) --------------------------------------
+# `make install` puts what a node and a server need under PREFIX (the BPF
+# objects are in dsmd itself, as skeletons); DESTDIR stages it elsewhere.
+# The units, the tmpfiles.d entry and the example policy name the
+# directories given here.
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+SBINDIR       ?= $(PREFIX)/sbin
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+MANDIR        ?= $(PREFIX)/share/man
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+SCDOC         ?= scdoc
+
+MAN_SRC  := $(wildcard man/*.scd)
+MAN_OUT  := $(MAN_SRC:man/%.scd=$(O)/man/%)
+UNIT_IN  := $(wildcard packaging/systemd/*.service.in)
+UNIT_OUT := $(UNIT_IN:packaging/systemd/%.in=$(O)/packaging/%) $(O)/packaging/dsm.conf
+SUBST     = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g'
+
+# The directories are part of what is generated: a change of one rebuilds.
+$(O)/packaging/dirs: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BINDIR) $(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' | cmp -s - $@ || \
+		echo '$(BINDIR) $(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' > $@
+$(O)/packaging/%.service: packaging/systemd/%.service.in $(O)/packaging/dirs
+	$(SUBST) $< > $@.tmp && mv $@.tmp $@
+$(O)/packaging/dsm.conf: packaging/tmpfiles.d/dsm.conf.in $(O)/packaging/dirs
+	$(SUBST) $< > $@.tmp && mv $@.tmp $@
+$(O)/packaging/example.policy: policy/example.policy $(O)/packaging/dirs
+	sed -e 's|/usr/sbin/dsmd|$(SBINDIR)/dsmd|g' $< > $@.tmp && mv $@.tmp $@
+units: $(UNIT_OUT) $(O)/packaging/example.policy
+
+# Man pages: scdoc sources (man/NAME.SECTION.scd -> build/man/NAME.SECTION).
+$(O)/man/%: man/%.scd
+	@mkdir -p $(@D)
+	$(SCDOC) < $< > $@.tmp && mv $@.tmp $@
+man: $(MAN_OUT)
+
+FORCE:
+
+install: $(DAEMONS) man units
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(O)/dsmd $(O)/dsm-server $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(O)/dsmctl $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(filter %.service,$(UNIT_OUT)) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 $(O)/packaging/dsm.conf $(DESTDIR)$(TMPFILESDIR)/dsm.conf
+	install -m 0644 packaging/bash-completion/dsmctl $(DESTDIR)$(BASHCOMPDIR)/dsmctl
+	install -m 0644 $(filter %.5,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(filter %.8,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man8/
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/dsm $(DESTDIR)$(SYSCONFDIR)/dsm/pki \
+		$(DESTDIR)$(LOCALSTATEDIR)/lib/dsm $(DESTDIR)$(LOCALSTATEDIR)/lib/dsm-server
+	install -m 0600 $(O)/packaging/example.policy $(DESTDIR)$(SYSCONFDIR)/dsm/dsm.policy.example
+	@# configuration an operator may have changed is never overwritten
+	@for f in dsmd dsm-server; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/default/$$f; \
+		if [ -e $$t ]; then echo "install: $$t kept"; \
+		else echo "install -m 0644 packaging/default/$$f $$t"; \
+			install -m 0644 packaging/default/$$f $$t || exit 1; fi; \
+	done
+
 clean:
 	rm -rf $(O)/lib $(O)/san $(O)/fuzz $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm
+	rm -rf $(O)/man $(O)/packaging

@@ -174,5 +174,6 @@ int dsmctl_cmd_alarms(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_peer(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_reload(const struct dsmctl_global *g, int argc, char **argv);
 int dsmctl_cmd_stats(const struct dsmctl_global *g, int argc, char **argv);
+int dsmctl_cmd_doctor(const struct dsmctl_global *g, int argc, char **argv);
 
 #endif /* DSMCTL_CLIENT_H */

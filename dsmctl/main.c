@@ -34,6 +34,10 @@ void dsmctl_usage(FILE *out)
 "                              the smallest rules that would allow the\n"
 "                              denials seen, for review (never applied)\n"
 "  reload                      dsmd re-reads its policy and keys (as SIGHUP)\n"
+"  doctor [--json] [--policy FILE] [--config-dir DIR] [--server-state DIR]\n"
+"                              can this kernel run dsm (the checks dsmd makes\n"
+"                              at start), are its files private, does the\n"
+"                              policy compile, does dsmd answer\n"
 "  policy check FILE           check a policy source\n"
 "  policy compile FILE -o OUT  compile a policy into a bundle\n"
 "  policy dump FILE|BUNDLE     the policy map entries of a source or bundle\n"
@@ -116,6 +120,7 @@ static const struct {
 	{ "alarms", dsmctl_cmd_alarms },
 	{ "getpeerlabel", dsmctl_cmd_peer },
 	{ "reload", dsmctl_cmd_reload },
+	{ "doctor", dsmctl_cmd_doctor },
 	{ "policy", cmd_policy },
 	{ "cluster", dsmctl_cmd_cluster },
 	{ "node",   dsmctl_cmd_node },

@@ -395,8 +395,7 @@ int dsmd_bpf_load(struct dsmd *d)
 			err = load_lsm(d, &opts, false);
 		}
 		if (err)
-			return log_errno(LOG_ERR, err, "load LSM object (is BPF LSM active? "
-					 "cat /sys/kernel/security/lsm)");
+			return log_errno(LOG_ERR, err, "load LSM object");
 
 		d->net = dsm_net_bpf__open_opts(&opts);
 		if (!d->net)

@@ -19,6 +19,23 @@
 #define DSMD_STATE_DIR "/run/dsm"
 #define DSMD_MAX_NETNS 8
 
+/* dsmd's exit status when the feature probe fails (probe.c): the kernel
+ * cannot enforce, and starting again will not change that. */
+#define DSMD_EXIT_PROBE 3
+
+/* probe.c: 0 when this kernel can enforce dsm; else each failed check is
+ * logged and -ENOTSUP returned. */
+int dsmd_probe(void);
+
+/* notify.c: the service manager's readiness protocol (READY=1 once
+ * enforcement is on; reloads, watchdog, stopping). */
+struct dsmd;
+void dsmd_notify_ready(const struct dsmd *d);
+void dsmd_notify_reloading(void);
+void dsmd_notify_reloaded(const struct dsmd *d);
+void dsmd_notify_tick(void);
+void dsmd_notify_stopping(void);
+
 struct dsmd_opts {
 	const char *policy_path;
 	const char *pin_dir;

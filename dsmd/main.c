@@ -6,6 +6,9 @@
  *   dsmd --join HOST:PORT --token HEX --ca FILE [--server HOST:PORT]...
  *   dsmd --unload [--pin-dir DIR]
  *
+ * First the feature probe (probe.c): a kernel that would not run dsm's
+ * programs (no BTF, no BPF LSM, `bpf` not in the active LSM list) makes
+ * dsmd exit with DSMD_EXIT_PROBE before it touches anything.
  * Start-up, fresh: compile the policy, load the LSM object, install the
  * policy, label running processes, attach and pin every program, label
  * what forked meanwhile, then serve alarms and dsmctl until SIGTERM.
@@ -409,6 +412,10 @@ int main(int argc, char **argv)
 		err = dsmd_unload_command(&d.o);
 		log_close();
 		return err;
+	}
+	if (dsmd_probe()) {
+		log_close();
+		return DSMD_EXIT_PROBE;
 	}
 	err = run(&d);
 	if (err)

@@ -67,6 +67,7 @@ void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)
 	int err, n;
 
 	*r = (struct dsmd_reload_result){ .outcome = DSMD_RELOAD_DONE };
+	dsmd_notify_reloading(); /* not at start: READY=1 comes once enforcing */
 	/* joined, the source is the server's bundle if there is one: the
 	 * policy line that follows names what was read */
 	if (d->uplink)
@@ -91,6 +92,7 @@ void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)
 			snprintf(r->what, sizeof(r->what), "not installed because %s", reason);
 		}
 		log_error("reload (%s): %s", why, r->what);
+		dsmd_notify_reloaded(d);
 		return;
 	}
 	r->version = dsm_policy_version(d->policy);
@@ -105,4 +107,5 @@ void dsmd_reload(struct dsmd *d, const char *why, struct dsmd_reload_result *r)
 	} else {
 		log_error("reload (%s): %s", why, r->what);
 	}
+	dsmd_notify_reloaded(d);
 }

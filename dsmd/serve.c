@@ -13,6 +13,8 @@
  *     client deadlines, the uplink (uplink.c: connects, heartbeats,
  *     renewal) and the heartbeat;
  *   - the uplink's connection to its Security Server, when joined.
+ * Each tick also tells the service manager dsmd lives (notify.c: WATCHDOG=1
+ * when the unit asked for a watchdog).
  * The heartbeat is the modification time of STATE_DIR/heartbeat (and the
  * status field heartbeat_age_ms): a dsmd that stops or stalls stops
  * touching it, which `dsmctl status` shows when dsmd does not answer.
@@ -97,6 +99,7 @@ static void tick_ready(void *ctx, struct dsm_source *src, uint32_t events)
 	dsmd_uplink_tick(d);
 	heartbeat(d);
 	dsmd_metrics_tick(d);
+	dsmd_notify_tick();
 }
 
 static void signal_ready(void *ctx, struct dsm_source *src, uint32_t events)
@@ -172,6 +175,7 @@ int dsmd_serve(struct dsmd *d)
 	dsmd_metrics_tick(d);
 	log_info("main: ready: node %s (%u), pid %d%s", d->node_name, d->node_id, getpid(),
 		 d->takeover ? ", took over pinned objects" : "");
+	dsmd_notify_ready(d);
 	while (!s.stop) {
 		int n = dsm_loop_once(d->loop, d, s.ring_waiting ? 0 : -1);
 
@@ -188,6 +192,7 @@ int dsmd_serve(struct dsmd *d)
 				break;
 		}
 	}
+	dsmd_notify_stopping();
 	if (!d->unloaded)
 		dsmd_alarm_drain(d);
 	close_sources(d);

@@ -32,6 +32,8 @@ packages=(
 	openssl                      # s_client with a foreign CA's certificate (server_cluster)
 	procps psmisc                # pgrep/pkill in the harness checks
 	python3                      # scripts/check-calls (make test)
+	scdoc                        # man pages (make man, make all)
+	systemd                      # systemd-analyze verify of the units (tests/host/units.sh)
 )
 
 # Only for `make bench` (scripts/deps.sh --bench): the outside tools and

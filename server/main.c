@@ -11,7 +11,9 @@
  *
  * A bad flag is one line on stderr and exit status 2; a state directory
  * that does not check out is one line naming what is wrong and status 1.
- * SIGTERM and SIGINT stop the server cleanly.
+ * SIGTERM and SIGINT stop the server cleanly. Under a service manager
+ * (lib/notify.h) it says READY=1 once it listens, WATCHDOG=1 from its loop
+ * when asked, STOPPING=1 on the way out.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 
 static volatile sig_atomic_t stopping;
@@ -178,11 +183,29 @@ static int signals(void)
 	return 0;
 }
 
+/* WATCHDOG=1 to the service manager at most once a second, when its unit
+ * asked for a watchdog (docs/install.md): from the loop, so a stalled
+ * loop stops it. */
+static void watchdog(uint64_t usec)
+{
+	static time_t last;
+	struct timespec now;
+
+	if (!usec)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec == last)
+		return;
+	last = now.tv_sec;
+	dsm_notify("WATCHDOG=1");
+}
+
 int main(int argc, char **argv)
 {
 	struct srv_config cfg = { .key_interval_ms = SRV_KEY_INTERVAL_MS };
 	static struct srv s;
 	bool verbose = false;
+	uint64_t wd_usec;
 	int err = parse_flags(argc, argv, &cfg, &verbose);
 
 	if (err)
@@ -190,13 +213,19 @@ int main(int argc, char **argv)
 	srv_log_init(verbose);
 	if (signals() || srv_open(&s, &cfg))
 		return 1;
+	/* listening on both sockets: ready for the service manager */
+	if (dsm_notify("READY=1\nSTATUS=listening") < 0)
+		srv_err("cannot notify the service manager ($NOTIFY_SOCKET)");
+	wd_usec = dsm_notify_watchdog_usec();
 	while (!stopping) {
+		watchdog(wd_usec);
 		err = srv_run_once(&s, 1000);
 		if (err < 0) {
 			srv_err("loop: %s", strerror(-err));
 			break;
 		}
 	}
+	dsm_notify("STOPPING=1");
 	srv_info("stopping: %u connections closed", s.nconns);
 	srv_close(&s);
 	return err < 0 ? 1 : 0;
