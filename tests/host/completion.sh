@@ -32,16 +32,19 @@ got=$(complete_line "")
 	fail completion-commands "offers '$got', the command table has '$want'"
 
 bad=""
-for c in status:cmd_status.c ps:cmd_ps.c exec:cmd_exec.c doctor:cmd_doctor.c alarms:cmd_alarms.c; do
+for c in status:cmd_status.c stats:cmd_stats.c ps:cmd_ps.c exec:cmd_exec.c doctor:cmd_doctor.c alarms:cmd_alarms.c; do
 	want=$(opts_of "${c#*:}")
 	got=$(complete_line "${c%%:*}" --)
 	[[ $got == "$want" ]] || bad+="${bad:+; }${c%%:*}: offers '$got', parser takes '$want'"
 done
 [[ -z $bad ]] && pass completion-options || fail completion-options "$bad"
 
+# policy's subcommands, as its usage line lists them (dsmctl/cmd_policy.c)
+want=$(sed -nE 's/^#define SUBCOMMANDS "(.*)"$/\1/p' "$top/dsmctl/cmd_policy.c" | tr -d ',' |
+	tr ' ' '\n' | sort | paste -sd' ')
 got=$(complete_line policy "")
-[[ $got == "check compile dump keygen push sign status verify" ]] && pass completion-policy ||
-	fail completion-policy "policy offers '$got'"
+[[ -n $want && $got == "$want" ]] && pass completion-policy ||
+	fail completion-policy "policy offers '$got', its usage lists '$want'"
 got=$(complete_line --socket /run/x keys rotate --)
 [[ $got == "--json --now" ]] && pass completion-after-global ||
 	fail completion-after-global "keys rotate after --socket PATH offers '$got'"
