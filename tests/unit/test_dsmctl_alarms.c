@@ -28,6 +28,7 @@
 #include "../../dsmctl/common.c"
 #include "../../dsmctl/format.c"
 #include "../../dsmctl/server_client.c" /* alarms --cluster */
+#include "dsmctl_run.h"
 
 void dsmctl_usage(FILE *out)
 {
@@ -41,94 +42,27 @@ void dsmctl_usage(FILE *out)
 	     "\"subject\":\"a\",\"target\":\"dsmd\",\"class\":\"dsm\",\"perm\":\"admin\"," \
 	     "\"verdict\":\"deny\",\"suppressed\":90}"
 
-struct fake {
-	int fd;
-	const char *answer;
-	char request[256];
-	pthread_t thread;
-};
-
-static void *fake_run(void *arg)
-{
-	struct fake *f = arg;
-	int c = accept(f->fd, NULL, NULL);
-	size_t got = 0;
-	char ch;
-
-	if (c < 0)
-		return NULL;
-	while (got + 1 < sizeof(f->request) && read(c, &ch, 1) == 1) {
-		f->request[got++] = ch;
-		if (ch == '\n')
-			break;
-	}
-	f->request[got] = '\0';
-	if (send(c, f->answer, strlen(f->answer), MSG_NOSIGNAL) < 0)
-		perror("fake: send");
-	close(c);
-	return NULL;
-}
-
 struct run {
 	int status;
 	char out[4096], err[4096];
 };
 
-static void slurp(int fd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-}
-
 /* dsmctl alarms ARGS against a daemon that answers answer (NULL: none). */
 static void alarms(struct run *r, const char *answer, const char *arg, char *request)
 {
-	char dir[] = "/tmp/dsmctl-alarms-XXXXXX", sock[128], o[] = "/tmp/dsmctl-out-XXXXXX",
-	     e[] = "/tmp/dsmctl-err-XXXXXX";
-	struct dsmctl_global g = { .socket = sock };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/dsmctl-alarms-XXXXXX", sock[128];
+	const struct dsmctl_global g = { .socket = sock };
 	char *argv[3] = { "alarms", (char *)arg, NULL };
-	struct fake f = { .answer = answer, .fd = -1 };
-	int ofd, efd, saved_out, saved_err;
+	struct fake_dsmd f;
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/dsmd.sock", dir);
-	if (answer) {
-		f.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		strcpy(sa.sun_path, sock);
-		assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		assert_int_equal(listen(f.fd, 1), 0);
-		assert_int_equal(pthread_create(&f.thread, NULL, fake_run, &f), 0);
-	}
-	ofd = mkstemp(o);
-	efd = mkstemp(e);
-	fflush(stdout);
-	fflush(stderr);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(ofd, 1);
-	dup2(efd, 2);
-	r->status = dsmctl_cmd_alarms(&g, arg ? 2 : 1, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	slurp(ofd, r->out, sizeof(r->out));
-	slurp(efd, r->err, sizeof(r->err));
-	unlink(o);
-	unlink(e);
-	if (answer) {
-		pthread_join(f.thread, NULL);
-		close(f.fd);
-		if (request)
-			strcpy(request, f.request);
-	}
+	fake_dsmd_start(&f, sock, answer);
+	r->status = dsmctl_run_captured(dsmctl_cmd_alarms, &g, arg ? 2 : 1, argv, r->out,
+					sizeof(r->out), r->err, sizeof(r->err));
+	fake_dsmd_stop(&f);
+	if (answer && request)
+		strcpy(request, f.request);
 	unlink(sock);
 	rmdir(dir);
 }

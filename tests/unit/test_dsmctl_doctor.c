@@ -27,6 +27,7 @@
 #include "../../dsmctl/cmd_doctor.c"
 #include "../../dsmctl/common.c"
 #include "../../dsmctl/format.c"
+#include "dsmctl_run.h"
 
 void dsmctl_usage(FILE *out)
 {
@@ -83,86 +84,26 @@ static int teardown(void **state)
 	return 0;
 }
 
-struct fake {
-	int fd;
-	const char *answer;
-	pthread_t thread;
-};
-
-static void *fake_run(void *arg)
-{
-	struct fake *f = arg;
-	int c = accept(f->fd, NULL, NULL);
-	char ch;
-
-	if (c < 0)
-		return NULL;
-	while (read(c, &ch, 1) == 1 && ch != '\n')
-		;
-	if (send(c, f->answer, strlen(f->answer), MSG_NOSIGNAL) < 0)
-		perror("fake: send");
-	close(c);
-	return NULL;
-}
-
 struct run {
 	int status;
 	char out[8192], err[2048];
 };
 
-static void slurp(int fd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-}
-
 /* dsmctl doctor --config-dir CONFIG --server-state STATE [extra], with a
  * dsmd that answers answer (NULL: none listens). */
 static void doctor(const struct fixture *fx, struct run *r, const char *answer, const char *extra)
 {
-	char o[] = "/tmp/dsmctl-out-XXXXXX", e[] = "/tmp/dsmctl-err-XXXXXX";
-	struct dsmctl_global g = { .socket = fx->sock };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const struct dsmctl_global g = { .socket = fx->sock };
 	char *argv[7] = { "doctor", "--config-dir", (char *)fx->config, "--server-state",
 			  (char *)fx->state, (char *)extra, NULL };
-	struct fake f = { .answer = answer, .fd = -1 };
-	int ofd, efd, saved_out, saved_err;
+	struct fake_dsmd f;
 
-	if (answer) {
-		f.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		strcpy(sa.sun_path, fx->sock);
-		assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		assert_int_equal(listen(f.fd, 1), 0);
-		assert_int_equal(pthread_create(&f.thread, NULL, fake_run, &f), 0);
-	}
-	ofd = mkstemp(o);
-	efd = mkstemp(e);
-	fflush(stdout);
-	fflush(stderr);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(ofd, 1);
-	dup2(efd, 2);
-	r->status = dsmctl_cmd_doctor(&g, extra ? 6 : 5, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	slurp(ofd, r->out, sizeof(r->out));
-	slurp(efd, r->err, sizeof(r->err));
-	unlink(o);
-	unlink(e);
-	if (answer) {
-		pthread_join(f.thread, NULL);
-		close(f.fd);
+	fake_dsmd_start(&f, fx->sock, answer);
+	r->status = dsmctl_run_captured(dsmctl_cmd_doctor, &g, extra ? 6 : 5, argv, r->out,
+					sizeof(r->out), r->err, sizeof(r->err));
+	fake_dsmd_stop(&f);
+	if (answer)
 		unlink(fx->sock);
-	}
 }
 
 /* The line of check name in the text output, without its newline. */

@@ -24,6 +24,7 @@
 #include "../../dsmctl/cmd_stats.c"
 #include "../../dsmctl/common.c"
 #include "../../dsmctl/format.c"
+#include "dsmctl_run.h"
 
 void dsmctl_usage(FILE *out)
 {
@@ -40,103 +41,36 @@ void dsmctl_usage(FILE *out)
 	"{\"labels\":{\"name\":\"a\\u001b[31mb\"},\"value\":2}]}]," \
 	"\"prometheus\":\"" TEXT "\"}"
 
-struct fake {
-	int fd;
-	const char *answer;
-	char request[256];
-	pthread_t thread;
-};
-
-static void *fake_run(void *arg)
-{
-	struct fake *f = arg;
-	int c = accept(f->fd, NULL, NULL);
-	size_t got = 0;
-	char ch;
-
-	if (c < 0)
-		return NULL;
-	while (got + 1 < sizeof(f->request) && read(c, &ch, 1) == 1) {
-		f->request[got++] = ch;
-		if (ch == '\n')
-			break;
-	}
-	f->request[got] = '\0';
-	if (send(c, f->answer, strlen(f->answer), MSG_NOSIGNAL) < 0)
-		perror("fake: send");
-	close(c);
-	return NULL;
-}
-
 struct run {
 	int status;
 	char out[8192], err[4096], request[256];
 };
 
-static void slurp(int fd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-}
-
 /* dsmctl stats [ARG ARG2] against a daemon that answers answer (NULL: none). */
 static void stats(struct run *r, const char *answer, const char *arg, const char *arg2)
 {
-	char dir[] = "/tmp/dsmctl-stats-XXXXXX", sock[128], o[] = "/tmp/dsmctl-out-XXXXXX",
-	     e[] = "/tmp/dsmctl-err-XXXXXX";
-	struct dsmctl_global g = { .socket = sock };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/dsmctl-stats-XXXXXX", sock[128];
+	const struct dsmctl_global g = { .socket = sock };
 	char *argv[4] = { "stats", (char *)arg, (char *)arg2, NULL };
-	struct fake f = { .answer = answer, .fd = -1 };
-	int ofd, efd, saved_out, saved_err;
+	struct fake_dsmd f;
 
 	memset(r, 0, sizeof(*r));
 	assert_non_null(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/dsmd.sock", dir);
-	if (answer) {
-		f.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		strcpy(sa.sun_path, sock);
-		assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		assert_int_equal(listen(f.fd, 1), 0);
-		assert_int_equal(pthread_create(&f.thread, NULL, fake_run, &f), 0);
-	}
-	ofd = mkstemp(o);
-	efd = mkstemp(e);
-	fflush(stdout);
-	fflush(stderr);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(ofd, 1);
-	dup2(efd, 2);
-	r->status = dsmctl_cmd_stats(&g, arg2 ? 3 : arg ? 2 : 1, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	slurp(ofd, r->out, sizeof(r->out));
-	slurp(efd, r->err, sizeof(r->err));
-	unlink(o);
-	unlink(e);
-	if (answer) {
-		/* a usage error never connects: let the fake go */
-		if (!f.request[0] && r->status == DSMCTL_EXIT_USAGE) {
-			int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	fake_dsmd_start(&f, sock, answer);
+	r->status = dsmctl_run_captured(dsmctl_cmd_stats, &g, arg2 ? 3 : arg ? 2 : 1, argv,
+					r->out, sizeof(r->out), r->err, sizeof(r->err));
+	/* a usage error never connects: let the fake go */
+	if (answer && !f.request[0] && r->status == DSMCTL_EXIT_USAGE) {
+		int c = socket(AF_UNIX, SOCK_STREAM, 0);
 
-			assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
-			assert_int_equal(write(c, "\n", 1), 1);
-			pthread_join(f.thread, NULL);
-			close(c);
-		} else {
-			pthread_join(f.thread, NULL);
-			strcpy(r->request, f.request);
-		}
-		close(f.fd);
+		assert_int_equal(connect(c, (struct sockaddr *)&f.sa, sizeof(f.sa)), 0);
+		assert_int_equal(write(c, "\n", 1), 1);
+		fake_dsmd_stop(&f);
+		close(c);
+	} else if (answer) {
+		fake_dsmd_stop(&f);
+		strcpy(r->request, f.request);
 	}
 	unlink(sock);
 	rmdir(dir);

@@ -34,6 +34,7 @@
 #include "../../dsmctl/common.c"
 #include "../../dsmctl/format.c"
 #include "../../dsmctl/server_client.c"
+#include "dsmctl_run.h"
 
 void dsmctl_usage(FILE *out)
 {
@@ -79,16 +80,6 @@ struct run {
 	char out[16384], err[4096];
 };
 
-static void slurp(int fd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-}
-
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -102,28 +93,10 @@ static void write_file(const char *path, const char *text)
  * exist), so everything comes from --file and --policy. */
 static void alarms(struct run *r, int argc, char **argv)
 {
-	struct dsmctl_global g = { .socket = "/nonexistent/dsmd.sock" };
-	char o[] = "/tmp/dsmctl-out-XXXXXX", e[] = "/tmp/dsmctl-err-XXXXXX";
-	int ofd = mkstemp(o), efd = mkstemp(e), saved_out, saved_err;
+	const struct dsmctl_global g = { .socket = "/nonexistent/dsmd.sock" };
 
-	assert_true(ofd >= 0 && efd >= 0);
-	fflush(stdout);
-	fflush(stderr);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(ofd, 1);
-	dup2(efd, 2);
-	r->status = dsmctl_cmd_alarms(&g, argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	slurp(ofd, r->out, sizeof(r->out));
-	slurp(efd, r->err, sizeof(r->err));
-	unlink(o);
-	unlink(e);
+	r->status = dsmctl_run_captured(dsmctl_cmd_alarms, &g, argc, argv, r->out,
+					sizeof(r->out), r->err, sizeof(r->err));
 }
 
 struct files {
@@ -402,27 +375,10 @@ static void fake_stop(struct fake *f, const char *sock)
 static void run_cmd(struct run *r, int (*fn)(const struct dsmctl_global *, int, char **),
 		    const char *sock, int argc, char **argv)
 {
-	struct dsmctl_global g = { .socket = sock };
-	char o[] = "/tmp/dsmctl-out-XXXXXX", e[] = "/tmp/dsmctl-err-XXXXXX";
-	int ofd = mkstemp(o), efd = mkstemp(e), saved_out, saved_err;
+	const struct dsmctl_global g = { .socket = sock };
 
-	fflush(stdout);
-	fflush(stderr);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(ofd, 1);
-	dup2(efd, 2);
-	r->status = fn(&g, argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	slurp(ofd, r->out, sizeof(r->out));
-	slurp(efd, r->err, sizeof(r->err));
-	unlink(o);
-	unlink(e);
+	r->status = dsmctl_run_captured(fn, &g, argc, argv, r->out, sizeof(r->out), r->err,
+					sizeof(r->err));
 }
 
 static void test_from_dsmd(void **state)
