@@ -744,30 +744,3 @@ int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m)
 	return -EBADF;
 }
 
-/* Sum the first n slots of a per-CPU array of counters into out. */
-int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	if (fd < 0)
-		return -EBADF;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < n; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals)) {
-			int err = -errno;
-
-			free(vals);
-			return err;
-		}
-		for (int c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
-	free(vals);
-	return 0;
-}

@@ -130,6 +130,8 @@ int dsmd_bpf_unpin(const char *pin_dir);
 int dsmd_bpf_policy_btf(const struct dsmd *d, int *btf_fd, uint32_t *key_id, uint32_t *val_id);
 void dsmd_bpf_close(struct dsmd *d);
 int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m);
+/* percpu.c: per-CPU arrays, sized by the kernel (not by /sys). */
+int dsmd_cpu_slots(void);
 int dsmd_bpf_counters(int fd, uint32_t n, uint64_t *out);
 /* Are the pins still there, the same objects? 0 yes, 1 they were put
  * back (on a fresh bpffs: see bpf.c; the caller protects them),
