@@ -14,6 +14,10 @@ CFLAGS   ?= -O2 -g
 CPPFLAGS := -Iinclude -Ilib -I$(O) -I$(O)/bpf -D_GNU_SOURCE
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS   := -lbpf -lelf -lz -ljson-c -lsqlite3 -lssl -lcrypto
+PKG_CONFIG ?= pkg-config
+# libsystemd: dsmd's alarms to the journal (dsmd/alarm_sink.c)
+SYSTEMD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsystemd)
+SYSTEMD_LIBS   := $(shell $(PKG_CONFIG) --libs libsystemd)
 BPFCFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(O)
 
 LIB_SRC   := $(wildcard lib/*.c)
@@ -87,7 +91,7 @@ $(O)/libdsm-san.a: $(LIB_SAN)
 	ar rcs $@ $^
 
 $(O)/dsmd: $(DSMD_SRC) $(O)/libdsm.a $(BPF_SKEL) $(wildcard dsmd/*.h)
-	$(CC) $(CPPFLAGS) -Idsmd $(CFLAGS) $(WARN) $(DSMD_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) -Idsmd $(SYSTEMD_CFLAGS) $(CFLAGS) $(WARN) $(DSMD_SRC) $(O)/libdsm.a $(LDLIBS) $(SYSTEMD_LIBS) -o $@
 
 $(O)/dsmctl: $(DSMCTL_SRC) $(O)/libdsm.a $(wildcard dsmctl/*.h)
 	$(CC) $(CPPFLAGS) -Idsmctl $(CFLAGS) $(WARN) $(DSMCTL_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
@@ -129,12 +133,16 @@ $(O)/bench/server_scale: bench/server_scale.c $(O)/libdsm.a $(wildcard lib/*.h)
 # Unit tests: cmocka, built with ASan and UBSan against a sanitized libdsm.
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libdsm-san.a $(wildcard tests/unit/*.h lib/*.h include/dsm/*.h) $(BPF_SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(SAN) $< $(O)/libdsm-san.a $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CPPFLAGS) -Itests/unit $(UNIT_CFLAGS) $(CFLAGS) $(WARN) $(SAN) $< $(O)/libdsm-san.a $(LDLIBS) $(UNIT_LIBS) -lcmocka -o $@
 
 # Unit tests that compile CLI or daemon sources in directly.
 # (Explicit targets: a pattern rule without a recipe would add nothing.)
 $(filter $(O)/tests/unit/test_dsmctl_%,$(UNIT_BIN)): $(wildcard dsmctl/*.c dsmctl/*.h)
 $(filter $(O)/tests/unit/test_dsmd_%,$(UNIT_BIN)): $(wildcard dsmd/*.c dsmd/*.h)
+# ...those that compile dsmd/alarm_sink.c in (with alarm.c) need libsystemd.
+UNIT_SYSTEMD := $(addprefix $(O)/tests/unit/,test_dsmd_alarm test_dsmd_alarm_forward test_dsmd_alarm_sink)
+$(UNIT_SYSTEMD): UNIT_CFLAGS := $(SYSTEMD_CFLAGS)
+$(UNIT_SYSTEMD): UNIT_LIBS := $(SYSTEMD_LIBS)
 $(filter $(O)/tests/unit/test_server_%,$(UNIT_BIN)): $(wildcard server/*.c server/*.h tests/unit/server_*.h)
 # ...and the one that compiles the BPF helpers that are plain C as C.
 $(O)/tests/unit/test_wire_native: bpf/siphash.h bpf/ipopt.h bpf/net_verify.h

@@ -3,10 +3,11 @@
  * Alarms: every denial and every permissive would-be denial arrives as a
  * struct dsm_event on the ring buffer (or, for the control socket's own
  * decisions, from authz.c in the same form). Each is counted per
- * (subject, target, class, permission, verdict) and becomes one syslog
- * line and one JSON line in the alarm log, which `dsmctl alarms` reads
- * through the control socket. The kernel side never waits for us: a full
- * ring buffer drops events and counts the drops.
+ * (subject, target, class, permission, verdict) and becomes one JSON line
+ * in the alarm log, which `dsmctl alarms` reads through the control
+ * socket, and one entry in the journal or one syslog line (alarm_sink.c:
+ * the same record, and its human line). The kernel side never waits for
+ * us: a full ring buffer drops events and counts the drops.
  *
  * Nothing an attacker can raise grows without bound here:
  *  - lines are rate limited per kind (a token bucket of ALARM_KIND_BURST,
@@ -86,6 +87,7 @@ struct dsmd_alarms {
 	unsigned budget;            /* events left in this drain */
 	struct dsmd_alarm_follower *followers;
 	const char *reason;         /* of the alarm being raised by dsmd, or NULL */
+	struct dsmd_alarm_sink *sink; /* the journal or syslog */
 	struct dsmd_alarm_stats st;
 };
 
@@ -247,17 +249,22 @@ static void append_line(struct dsmd *d, const char *line, size_t len)
 		a->st.write_errors++;
 }
 
-/* One record into the log and to every follower; releases o. Its number
- * is taken first: a write that fails leaves a gap, never a reuse. */
-static void write_line(struct dsmd *d, json_object *o)
+/* One record into the log, to every follower and, with its human line
+ * (text, of syslog's priority), to the sink; releases o. Its number is
+ * taken first: a write that fails leaves a gap, never a reuse. Without a
+ * record (no memory) the line goes to the sink alone. */
+static void write_line(struct dsmd *d, json_object *o, int priority, const char *text)
 {
 	struct dsmd_alarms *a = d->alarms;
-	const uint64_t seq = ++a->last_seq;
+	const uint64_t seq = o ? ++a->last_seq : 0;
 	const bool torn = a->torn;
-	const char *json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	const char *json = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
 	size_t len = 0;
 	char *line = json ? numbered_line(json, seq, torn, &len) : NULL;
 
+	dsmd_alarm_sink_send(a->sink, priority, text, seq, o);
+	if (!o)
+		return;
 	json_object_put(o);
 	if (!line) {
 		a->st.write_errors++;
@@ -396,6 +403,12 @@ static const char *verdict_name(uint32_t v)
 	return v == DSM_VERDICT_PERMISSIVE ? "permissive" : "deny";
 }
 
+/* syslog's priority of an alarm: a refusal warns, a permissive one notes. */
+static int verdict_priority(uint32_t v)
+{
+	return v == DSM_VERDICT_PERMISSIVE ? LOG_NOTICE : LOG_WARNING;
+}
+
 /* The kind's members of a record: subject, target, class, permission, verdict. */
 static void add_kind(const struct dsmd *d, json_object *o, const struct dsmd_alarm_count *c,
 		     uint32_t subject_node)
@@ -427,20 +440,20 @@ static void kind_text(const struct dsmd *d, const struct dsmd_alarm_count *c,
 		 node_name(d, subject_node), t ? t : tb, cls ? cls : "?", perm ? perm : "?");
 }
 
-/* "N more like this were not logged": a record, and a syslog line. */
+/* "N more like this were not logged": a record, and its line. */
 static void write_held(struct dsmd *d, const struct alarm_kind *k)
 {
 	json_object *o = alarm_object(d, boot_ns_now());
-	char what[256];
+	char what[256], text[320];
 
 	kind_text(d, &k->c, DSM_NODE_LOCAL, what, sizeof(what));
-	log_warning("alarm: %s: %llu more not logged (rate limit)", what,
-		    (unsigned long long)k->held);
-	if (!o)
-		return;
-	add_kind(d, o, &k->c, DSM_NODE_LOCAL);
-	json_object_object_add(o, "suppressed", json_object_new_int64((int64_t)k->held));
-	write_line(d, o);
+	snprintf(text, sizeof(text), "alarm: %s: %llu more not logged (rate limit)", what,
+		 (unsigned long long)k->held);
+	if (o) {
+		add_kind(d, o, &k->c, DSM_NODE_LOCAL);
+		json_object_object_add(o, "suppressed", json_object_new_int64((int64_t)k->held));
+	}
+	write_line(d, o, verdict_priority(k->c.verdict), text);
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -459,7 +472,9 @@ static bool from_network(const struct dsm_ev_decision *e)
 	return e->class == DSM_CLASS_PEER && e->family != AF_UNIX;
 }
 
-static void log_decision(const struct dsmd *d, const struct dsm_event *ev, const char *comm)
+/* The decision's human line. */
+static void decision_text(const struct dsmd *d, const struct dsm_event *ev, const char *comm,
+			  char *buf, size_t len)
 {
 	const struct dsm_ev_decision *e = &ev->d;
 	const struct dsmd_alarm_count c = { .subject = e->subject, .target = e->target,
@@ -470,18 +485,19 @@ static void log_decision(const struct dsmd *d, const struct dsm_event *ev, const
 	kind_text(d, &c, e->subject_node, what, sizeof(what));
 	if (from_network(e)) {
 		peer_address(e, addr, sizeof(addr));
-		log_warning("alarm: %s from %s (%s)", what, addr, peer_reason(ev->err));
+		snprintf(buf, len, "alarm: %s from %s (%s)", what, addr, peer_reason(ev->err));
 	} else if (d->alarms->reason) {
-		log_warning("alarm: %s: %s", what, d->alarms->reason);
+		snprintf(buf, len, "alarm: %s: %s", what, d->alarms->reason);
 	} else {
-		log_warning("alarm: %s%s pid=%u comm=%s%s", what,
-			    e->class == DSM_CLASS_PEER ? " over unix" : "", ev->pid, comm,
-			    e->subject == DSM_LABEL_INVALID ? " (internal error: failed closed)"
-							    : "");
+		snprintf(buf, len, "alarm: %s%s pid=%u comm=%s%s", what,
+			 e->class == DSM_CLASS_PEER ? " over unix" : "", ev->pid, comm,
+			 e->subject == DSM_LABEL_INVALID ? " (internal error: failed closed)" : "");
 	}
 }
 
-static void write_decision(struct dsmd *d, const struct dsm_event *ev, const char *comm)
+/* The decision's record, or NULL. */
+static json_object *decision_record(const struct dsmd *d, const struct dsm_event *ev,
+				    const char *comm)
 {
 	const struct dsm_ev_decision *e = &ev->d;
 	const struct dsmd_alarm_count c = { .subject = e->subject, .target = e->target,
@@ -491,7 +507,7 @@ static void write_decision(struct dsmd *d, const struct dsm_event *ev, const cha
 	char addr[INET6_ADDRSTRLEN];
 
 	if (!o)
-		return;
+		return NULL;
 	json_object_object_add(o, "pid", json_object_new_int64(ev->pid));
 	json_object_object_add(o, "tid", json_object_new_int64(ev->tid));
 	json_object_object_add(o, "comm", json_object_new_string(comm));
@@ -510,7 +526,7 @@ static void write_decision(struct dsmd *d, const struct dsm_event *ev, const cha
 		json_object_object_add(o, "reason", json_object_new_string(d->alarms->reason));
 	}
 	json_object_object_add(o, "aux", json_object_new_int64(e->aux));
-	write_line(d, o);
+	return o;
 }
 
 /* May a line of this kind be written now? Counts what is held back. */
@@ -531,6 +547,7 @@ static void handle_decision(struct dsmd *d, const struct dsm_event *ev, const ch
 {
 	struct dsmd_alarms *a = d->alarms;
 	struct alarm_kind *k = count_kind(a, &ev->d, ev->verdict);
+	char text[512];
 
 	if (!k) {
 		a->st.kinds_full++;
@@ -545,8 +562,8 @@ static void handle_decision(struct dsmd *d, const struct dsm_event *ev, const ch
 		write_held(d, k);
 		k->held = 0;
 	}
-	log_decision(d, ev, comm);
-	write_decision(d, ev, comm);
+	decision_text(d, ev, comm, text, sizeof(text));
+	write_line(d, decision_record(d, ev, comm), verdict_priority(ev->verdict), text);
 }
 
 static const char *net_reason(unsigned r)
@@ -575,7 +592,7 @@ static void handle_packet(struct dsmd *d, const struct dsm_event *ev)
 	struct dsmd_alarms *a = d->alarms;
 	const struct dsm_ev_packet *e = &ev->p;
 	unsigned r = e->reason % PACKET_REASONS;
-	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], text[320];
 	struct in_addr in;
 	json_object *o;
 
@@ -585,13 +602,15 @@ static void handle_packet(struct dsmd *d, const struct dsm_event *ev)
 	inet_ntop(AF_INET, &in, src, sizeof(src));
 	in.s_addr = e->daddr;
 	inet_ntop(AF_INET, &in, dst, sizeof(dst));
-	log_warning("alarm: drop %s packet %s -> %s proto %u: %s%s",
-		    e->direction == DSM_NEV_DIR_EGRESS ? "outgoing" : "incoming", src, dst,
-		    e->protocol, net_reason(e->reason), a->packet_held[r] ? " (and more not logged: "
-		    "rate limit)" : "");
+	snprintf(text, sizeof(text), "alarm: drop %s packet %s -> %s proto %u: %s%s",
+		 e->direction == DSM_NEV_DIR_EGRESS ? "outgoing" : "incoming", src, dst,
+		 e->protocol, net_reason(e->reason), a->packet_held[r] ? " (and more not logged: "
+		 "rate limit)" : "");
 	o = alarm_object(d, ev->time_ns);
-	if (!o)
+	if (!o) {
+		write_line(d, NULL, LOG_WARNING, text);
 		return;
+	}
 	json_object_object_add(o, "class", json_object_new_string("packet"));
 	json_object_object_add(o, "verdict", json_object_new_string("drop"));
 	json_object_object_add(o, "direction", json_object_new_string(
@@ -605,7 +624,7 @@ static void handle_packet(struct dsmd *d, const struct dsm_event *ev)
 		json_object_object_add(o, "suppressed",
 				       json_object_new_int64((int64_t)a->packet_held[r]));
 	a->packet_held[r] = 0;
-	write_line(d, o);
+	write_line(d, o, LOG_WARNING, text);
 }
 
 static void handle_event(struct dsmd *d, const struct dsm_event *e, size_t size)
@@ -653,6 +672,9 @@ int dsmd_alarm_open_log(struct dsmd *d)
 		return -ENOMEM;
 	d->alarms = a;
 	a->log_fd = -1;
+	a->sink = dsmd_alarm_sink_new(d->o.alarm_sink, NULL);
+	if (!a->sink)
+		return -ENOMEM;
 	a->seq = 1; /* the rotated file left by an earlier dsmd counts as 0 */
 	bucket_fill(&a->total, ALARM_TOTAL_BURST);
 	for (unsigned r = 0; r < PACKET_REASONS; r++)
@@ -786,8 +808,10 @@ void dsmd_alarm_stats(const struct dsmd *d, struct dsmd_alarm_stats *out)
 	const struct dsmd_alarms *a = d->alarms;
 
 	*out = a ? a->st : (struct dsmd_alarm_stats){ 0 };
-	if (a)
+	if (a) {
 		out->log_size = a->log_size;
+		out->journal_errors = dsmd_alarm_sink_journal_errors(a->sink);
+	}
 }
 
 void dsmd_alarm_follow(struct dsmd *d, struct dsmd_alarm_follower *f)
@@ -871,6 +895,7 @@ void dsmd_alarm_close(struct dsmd *d)
 	tdestroy(a->tree, free);
 	if (a->log_fd >= 0)
 		close(a->log_fd);
+	dsmd_alarm_sink_free(a->sink);
 	free(a);
 	d->alarms = NULL;
 }

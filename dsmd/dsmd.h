@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <syslog.h>
 
+#include "alarm_sink.h"
 #include "log.h"
 
 #include "dsm/abi.h"
@@ -52,6 +53,7 @@ struct dsmd_opts {
 	unsigned epoch_seconds;
 	unsigned epoch_window;
 	uint64_t alarm_log_max; /* bytes; the alarm log is rotated beyond */
+	enum dsmd_alarm_sink_mode alarm_sink; /* where alarms go besides the log */
 	const char *join;       /* HOST:PORT to enrol at, once (uplink.h) */
 	const char *join_token; /* hex, from `dsmctl node add` */
 	const char *join_ca;    /* the cluster CA certificate the server must chain to */
@@ -243,6 +245,7 @@ bool dsmd_link_is_loopback(const char *name); /* false also when it cannot tell 
 struct dsmd_alarm_stats {
 	uint64_t received, written, suppressed, write_errors, rotations, kinds_full;
 	uint64_t log_size;
+	uint64_t journal_errors;   /* alarm_sink.c */
 	size_t kinds;
 };
 int dsmd_alarm_open(struct dsmd *d);

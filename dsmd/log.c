@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -12,7 +15,7 @@ static int threshold = LOG_INFO;
 void log_open(int level)
 {
 	threshold = level;
-	openlog("dsmd", LOG_PID, LOG_AUTHPRIV);
+	openlog("dsmd", LOG_PID, DSMD_LOG_FACILITY);
 }
 
 void log_close(void)
@@ -20,11 +23,26 @@ void log_close(void)
 	closelog();
 }
 
+void log_stderr(const char *msg)
+{
+	fprintf(stderr, "dsmd: %s\n", msg);
+}
+
+bool log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && !fstat(STDERR_FILENO, &st) &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 static void emit(int level, const char *msg)
 {
 	if (level > threshold)
 		return;
-	fprintf(stderr, "dsmd: %s\n", msg);
+	log_stderr(msg);
 	syslog(level, "%s", msg);
 }
 

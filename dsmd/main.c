@@ -70,6 +70,9 @@ static void usage(FILE *f)
 		"      --state-dir DIR   control socket and alarm log (default %s)\n"
 		"      --alarm-log-max N rotate the alarm log beyond N bytes, keeping one\n"
 		"                        old file (default %u, at least 4096)\n"
+		"      --alarm-sink WHERE where alarms go besides the alarm log: auto (the\n"
+		"                        journal while it is there, else syslog), journal,\n"
+		"                        syslog or none (default auto)\n"
 		"      --join HOST:PORT  enrol at this Security Server once (with --token and\n"
 		"                        --ca), then run joined: policies come from it\n"
 		"      --token HEX       the one-time token of `dsmctl node add`\n"
@@ -108,7 +111,7 @@ static int number_arg(const char *opt, const char *arg, unsigned long long min,
 
 enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
        OPT_TCPALL, OPT_NETNS, OPT_WIRE, OPT_ALARM_MAX, OPT_JOIN, OPT_TOKEN, OPT_CA,
-       OPT_CA_PIN, OPT_SERVER, OPT_SERVER_STATE, OPT_METRICS_FILE };
+       OPT_CA_PIN, OPT_SERVER, OPT_SERVER_STATE, OPT_METRICS_FILE, OPT_ALARM_SINK };
 static const struct option long_opts[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "node", required_argument, NULL, 'n' },
@@ -123,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
 	{ "epoch-window", required_argument, NULL, OPT_WINDOW },
 	{ "alarm-log-max", required_argument, NULL, OPT_ALARM_MAX },
+	{ "alarm-sink", required_argument, NULL, OPT_ALARM_SINK },
 	{ "join", required_argument, NULL, OPT_JOIN },
 	{ "token", required_argument, NULL, OPT_TOKEN },
 	{ "ca", required_argument, NULL, OPT_CA },
@@ -231,6 +235,13 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 			if (number_arg("--alarm-log-max", optarg, 4096, 1ull << 40, &v))
 				return -EINVAL;
 			o->alarm_log_max = v;
+			break;
+		case OPT_ALARM_SINK:
+			if (dsmd_alarm_sink_parse(optarg, &o->alarm_sink)) {
+				fprintf(stderr, "dsmd: --alarm-sink wants auto, journal, syslog or none, "
+					"not '%s'\n", optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_JOIN:
 			if (o->join || !dsmd_uplink_addr_valid(optarg) ||
@@ -397,6 +408,7 @@ int main(int argc, char **argv)
 		.o = { .pin_dir = DSMD_PIN_DIR, .state_dir = DSMD_STATE_DIR, .label_egress = true,
 		       .epoch_seconds = 10, .epoch_window = 3,
 		       .wire_version = DSM_OPT_VERSION, .alarm_log_max = DSMD_ALARM_LOG_MAX,
+		       .alarm_sink = DSMD_ALARM_SINK_AUTO,
 		       .server_state = DSMD_UPLINK_STATE_DIR },
 		.heartbeat_fd = -1,
 	};

@@ -123,6 +123,9 @@ static const struct row rows[] = {
 	  "(counted, not written).", {}, ALWAYS, V(alarm.suppressed) },
 	{ "dsm_alarm_log_write_errors_total", C, "Alarm records that could not be written.", {},
 	  ALWAYS, V(alarm.write_errors) },
+	{ "dsm_alarm_journal_errors_total", C, "Alarms that could not be sent to the journal "
+	  "(each went to syslog, and so do those of the next 10 s).", {}, ALWAYS,
+	  V(alarm.journal_errors) },
 	{ "dsm_alarm_log_rotations_total", C, "Rotations of the alarm log.", {}, ALWAYS,
 	  V(alarm.rotations) },
 	{ "dsm_alarm_log_bytes", G, "Size of the alarm log.", {}, ALWAYS, V(alarm.log_size) },

@@ -23,6 +23,7 @@ packages=(
 	libsqlite3-dev               # the Security Server's store
 	libclang-rt-14-dev           # libFuzzer and sanitizer runtimes for clang (tests/fuzz)
 	libjson-c-dev                # JSON alarms and status
+	libsystemd-dev               # dsmd: alarms to the journal (sd_journal_sendv)
 	libcmocka-dev                # unit test framework
 	qemu-system-x86              # guest nodes (BPF LSM cannot load on the host)
 	busybox-static cpio kmod     # guest initramfs; PID 1 powers off with it

@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "../../dsmd/alarm.c"
+#include "../../dsmd/alarm_sink.c"
 
 static unsigned warnings;
 
@@ -47,6 +48,16 @@ int log_errno(int level, int err, const char *fmt, ...)
 	(void)level;
 	(void)fmt;
 	return err;
+}
+
+void log_stderr(const char *msg)
+{
+	(void)msg;
+}
+
+bool log_stderr_is_journal(void)
+{
+	return false;
 }
 
 int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m)

@@ -39,6 +39,7 @@
 #define UPLINK_ALARM_RATE 2 /* batches a second: few batches show the limit */
 
 #include "../../dsmd/alarm.c"
+#include "../../dsmd/alarm_sink.c"
 #include "fake_frames.h"
 #include "../../dsmd/uplink.c"
 #include "../../dsmd/uplink_alarms.c"
@@ -91,6 +92,16 @@ int log_errno(int level, int err, const char *fmt, ...)
 	keep_log(fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+void log_stderr(const char *msg)
+{
+	(void)msg;
+}
+
+bool log_stderr_is_journal(void)
+{
+	return false;
 }
 
 int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m)
@@ -416,7 +427,7 @@ static void spool(struct fixture *f, unsigned n, size_t pad)
 
 		json_object_object_add(o, "verdict", json_object_new_string("deny"));
 		json_object_object_add(o, "pad", json_object_new_string(text));
-		write_line(&f->d, o);
+		write_line(&f->d, o, LOG_WARNING, "alarm: spooled");
 	}
 	free(text);
 }
