@@ -46,7 +46,7 @@ SERVER_SRC := $(wildcard server/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl) $(if $(SERVER_SRC),$(O)/dsm-server)
 
 .PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench bench-server clean
-.PHONY: man units install FORCE
+.PHONY: man units install deb FORCE
 .SECONDARY:
 .DELETE_ON_ERROR:
 
@@ -274,6 +274,24 @@ install: $(DAEMONS) man units
 		else echo "install -m 0644 packaging/default/$$f $$t"; \
 			install -m 0644 packaging/default/$$f $$t || exit 1; fi; \
 	done
+
+# ---- Debian packages (docs/install.md, "Debian packages") ----------------
+# debian/ packages the tracked files (as they are in the work tree) in a
+# copy, build/deb/src, so this tree's build/ is left alone; the packages
+# end up in build/deb/.
+DEB_OUT := $(O)/deb
+deb:
+	@git -C "$(CURDIR)" rev-parse --git-dir >/dev/null 2>&1 || \
+		{ echo "make deb: not a git work tree (it packages the tracked files)" >&2; exit 1; }
+	rm -rf $(DEB_OUT)
+	mkdir -p $(DEB_OUT)/src
+	git -C "$(CURDIR)" ls-files -z >$(DEB_OUT)/files
+	tar -C "$(CURDIR)" --null -T $(DEB_OUT)/files -cf $(DEB_OUT)/src.tar
+	tar -C $(DEB_OUT)/src -xf $(DEB_OUT)/src.tar
+	rm $(DEB_OUT)/files $(DEB_OUT)/src.tar
+	@# debian/rules sets the variables: none of this make's reach it
+	cd $(DEB_OUT)/src && unset MAKEFLAGS MFLAGS MAKELEVEL && dpkg-buildpackage --no-sign
+	@ls $(DEB_OUT)/*.deb
 
 clean:
 	rm -rf $(O)/lib $(O)/san $(O)/fuzz $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm
