@@ -95,8 +95,11 @@ else
 	fail deb-paths "dsmd.service or the example policy does not name /usr/sbin/dsmd"
 fi
 
-# The maintainer scripts enable a unit only where the admin had enabled it
-# before (was-enabled), start none, and restart one only if it runs.
+# The maintainer scripts enable a unit only on a reinstall where the admin
+# had enabled it (debhelper's --no-enable snippet: within "if
+# deb-systemd-helper debian-installed"; its enabling snippet has no such
+# test, as was-enabled is true on a first install), start none, and
+# restart one only if it runs.
 bad=""
 for pkg in "$node" "$server"; do
 	n=$(basename "$pkg" | cut -d_ -f1)
@@ -104,8 +107,8 @@ for pkg in "$node" "$server"; do
 	for s in "$tmp/ctl-$n"/{preinst,postinst,prerm,postrm}; do
 		[[ -e $s ]] || continue
 		enables=$(grep -c 'deb-systemd-helper enable' "$s")
-		guarded=$(grep -c 'deb-systemd-helper --quiet was-enabled' "$s")
-		((enables == guarded)) || bad+="${bad:+; }$n $(basename "$s"): $enables enable, $guarded was-enabled"
+		guarded=$(grep -c 'if deb-systemd-helper debian-installed' "$s")
+		((enables == guarded)) || bad+="${bad:+; }$n $(basename "$s"): $enables enable, $guarded debian-installed"
 		if grep -nE '(deb-systemd-invoke|systemctl)[^|;]* (start|restart|enable)( |$)' "$s" >"$tmp/start"; then
 			bad+="${bad:+; }$n $(basename "$s"): $(paste -sd' ' "$tmp/start")"
 		fi
