@@ -295,4 +295,4 @@ deb:
 
 clean:
 	rm -rf $(O)/lib $(O)/san $(O)/fuzz $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm
-	rm -rf $(O)/man $(O)/packaging
+	rm -rf $(O)/man $(O)/packaging $(O)/deb
