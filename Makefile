@@ -11,6 +11,8 @@ ARCH     := x86
 O        := $(BUILD)
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
+# linker flags of the three programs (a distribution's hardening: debian/rules)
+LDFLAGS  ?=
 CPPFLAGS := -Iinclude -Ilib -I$(O) -I$(O)/bpf -D_GNU_SOURCE
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS   := -lbpf -lelf -lz -ljson-c -lsqlite3 -lssl -lcrypto
@@ -48,7 +50,7 @@ SERVER_SRC := $(wildcard server/*.c)
 DAEMONS    := $(if $(DSMD_SRC),$(O)/dsmd) $(if $(DSMCTL_SRC),$(O)/dsmctl) $(if $(SERVER_SRC),$(O)/dsm-server)
 
 .PHONY: all deps test unit fuzz headers calls guest-test vm-selftest demo bench bench-server clean
-.PHONY: man units install FORCE
+.PHONY: man units install deb FORCE
 .SECONDARY:
 .DELETE_ON_ERROR:
 
@@ -91,13 +93,13 @@ $(O)/libdsm-san.a: $(LIB_SAN)
 	ar rcs $@ $^
 
 $(O)/dsmd: $(DSMD_SRC) $(O)/libdsm.a $(BPF_SKEL) $(wildcard dsmd/*.h)
-	$(CC) $(CPPFLAGS) -Idsmd $(SYSTEMD_CFLAGS) $(CFLAGS) $(WARN) $(DSMD_SRC) $(O)/libdsm.a $(LDLIBS) $(SYSTEMD_LIBS) -o $@
+	$(CC) $(CPPFLAGS) -Idsmd $(SYSTEMD_CFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(DSMD_SRC) $(O)/libdsm.a $(LDLIBS) $(SYSTEMD_LIBS) -o $@
 
 $(O)/dsmctl: $(DSMCTL_SRC) $(O)/libdsm.a $(wildcard dsmctl/*.h)
-	$(CC) $(CPPFLAGS) -Idsmctl $(CFLAGS) $(WARN) $(DSMCTL_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) -Idsmctl $(CFLAGS) $(WARN) $(LDFLAGS) $(DSMCTL_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
 
 $(O)/dsm-server: $(SERVER_SRC) $(O)/libdsm.a $(wildcard server/*.h lib/*.h)
-	$(CC) $(CPPFLAGS) -Iserver $(CFLAGS) $(WARN) $(SERVER_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) -Iserver $(CFLAGS) $(WARN) $(LDFLAGS) $(SERVER_SRC) $(O)/libdsm.a $(LDLIBS) -o $@
 
 # Test-only BPF programs and their loaders (tests/guest/progs/foo.bpf.c +
 # foo.c -> build/tests/guest/progs/foo).
@@ -216,7 +218,7 @@ bench-server:
 # ---- installation (docs/install.md) --------------------------------------
 # `make install` puts what a node and a server need under PREFIX (the BPF
 # objects are in dsmd itself, as skeletons); DESTDIR stages it elsewhere.
-# The units, the tmpfiles.d entry and the example policy name the
+# The units, the tmpfiles.d entries and the example policy name the
 # directories given here.
 PREFIX        ?= /usr/local
 BINDIR        ?= $(PREFIX)/bin
@@ -232,7 +234,9 @@ SCDOC         ?= scdoc
 MAN_SRC  := $(wildcard man/*.scd)
 MAN_OUT  := $(MAN_SRC:man/%.scd=$(O)/man/%)
 UNIT_IN  := $(wildcard packaging/systemd/*.service.in)
-UNIT_OUT := $(UNIT_IN:packaging/systemd/%.in=$(O)/packaging/%) $(O)/packaging/dsm.conf
+TMPF_IN  := $(wildcard packaging/tmpfiles.d/*.conf.in)
+TMPF_OUT := $(TMPF_IN:packaging/tmpfiles.d/%.in=$(O)/packaging/%)
+UNIT_OUT := $(UNIT_IN:packaging/systemd/%.in=$(O)/packaging/%) $(TMPF_OUT)
 SUBST     = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 		-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g'
 
@@ -243,7 +247,7 @@ $(O)/packaging/dirs: FORCE
 		echo '$(BINDIR) $(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' > $@
 $(O)/packaging/%.service: packaging/systemd/%.service.in $(O)/packaging/dirs
 	$(SUBST) $< > $@.tmp && mv $@.tmp $@
-$(O)/packaging/dsm.conf: packaging/tmpfiles.d/dsm.conf.in $(O)/packaging/dirs
+$(O)/packaging/%.conf: packaging/tmpfiles.d/%.conf.in $(O)/packaging/dirs
 	$(SUBST) $< > $@.tmp && mv $@.tmp $@
 $(O)/packaging/example.policy: policy/example.policy $(O)/packaging/dirs
 	sed -e 's|/usr/sbin/dsmd|$(SBINDIR)/dsmd|g' $< > $@.tmp && mv $@.tmp $@
@@ -264,7 +268,7 @@ install: $(DAEMONS) man units
 	install -m 0755 $(O)/dsmd $(O)/dsm-server $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(O)/dsmctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(filter %.service,$(UNIT_OUT)) $(DESTDIR)$(UNITDIR)/
-	install -m 0644 $(O)/packaging/dsm.conf $(DESTDIR)$(TMPFILESDIR)/dsm.conf
+	install -m 0644 $(TMPF_OUT) $(DESTDIR)$(TMPFILESDIR)/
 	install -m 0644 packaging/bash-completion/dsmctl $(DESTDIR)$(BASHCOMPDIR)/dsmctl
 	install -m 0644 $(filter %.5,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man8/
@@ -279,6 +283,24 @@ install: $(DAEMONS) man units
 			install -m 0644 packaging/default/$$f $$t || exit 1; fi; \
 	done
 
+# ---- Debian packages (docs/install.md, "Debian packages") ----------------
+# debian/ packages the tracked files (as they are in the work tree) in a
+# copy, build/deb/src, so this tree's build/ is left alone; the packages
+# end up in build/deb/.
+DEB_OUT := $(O)/deb
+deb:
+	@git -C "$(CURDIR)" rev-parse --git-dir >/dev/null 2>&1 || \
+		{ echo "make deb: not a git work tree (it packages the tracked files)" >&2; exit 1; }
+	rm -rf $(DEB_OUT)
+	mkdir -p $(DEB_OUT)/src
+	git -C "$(CURDIR)" ls-files -z >$(DEB_OUT)/files
+	tar -C "$(CURDIR)" --null -T $(DEB_OUT)/files -cf $(DEB_OUT)/src.tar
+	tar -C $(DEB_OUT)/src -xf $(DEB_OUT)/src.tar
+	rm $(DEB_OUT)/files $(DEB_OUT)/src.tar
+	@# debian/rules sets the variables: none of this make's reach it
+	cd $(DEB_OUT)/src && unset MAKEFLAGS MFLAGS MAKELEVEL && dpkg-buildpackage --no-sign
+	@ls $(DEB_OUT)/*.deb
+
 clean:
 	rm -rf $(O)/lib $(O)/san $(O)/fuzz $(O)/bpf $(O)/tests $(O)/*.a $(DAEMONS) $(O)/vmlinux.h $(O)/vm
-	rm -rf $(O)/man $(O)/packaging
+	rm -rf $(O)/man $(O)/packaging $(O)/deb

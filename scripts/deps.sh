@@ -35,6 +35,8 @@ packages=(
 	python3                      # scripts/check-calls (make test)
 	scdoc                        # man pages (make man, make all)
 	systemd                      # systemd-analyze verify of the units (tests/host/units.sh)
+	debhelper lintian            # make deb: dh and its checks (tests/host/deb.sh)
+	dpkg-dev fakeroot            # make deb: dpkg-buildpackage, dpkg-deb
 )
 
 # Only for `make bench` (scripts/deps.sh --bench): the outside tools and

@@ -17,6 +17,7 @@ check "$d/usr/local/bin/dsmctl" 755 f
 check "$d/usr/local/lib/systemd/system/dsmd.service" 644 f
 check "$d/usr/local/lib/systemd/system/dsm-server.service" 644 f
 check "$d/usr/local/lib/tmpfiles.d/dsm.conf" 644 f
+check "$d/usr/local/lib/tmpfiles.d/dsm-server.conf" 644 f
 check "$d/usr/local/share/bash-completion/completions/dsmctl" 644 f
 for m in man8/dsmd.8 man8/dsm-server.8 man8/dsmctl.8 man5/dsm-policy.5; do
 	check "$d/usr/local/share/man/$m" 644 f
@@ -32,14 +33,14 @@ check "$d/var/lib/dsm-server" 700 d
 
 # Nothing else: every file installed is one of the above.
 n=$(find "$d" -type f | wc -l)
-((n == 14)) && pass install-nothing-else || fail install-nothing-else "$n files, want 14: $(find "$d" -type f | sed "s|$d||" | paste -sd' ')"
+((n == 15)) && pass install-nothing-else || fail install-nothing-else "$n files, want 15: $(find "$d" -type f | sed "s|$d||" | paste -sd' ')"
 
 # The units and the example policy name where things were installed.
 if grep -qx 'ExecStart=/usr/local/sbin/dsmd --policy /etc/dsm/dsm.policy $DSMD_OPTS' \
 	"$d/usr/local/lib/systemd/system/dsmd.service" &&
 	grep -qx 'ExecReload=/usr/local/bin/dsmctl reload' "$d/usr/local/lib/systemd/system/dsmd.service" &&
 	grep -q '^file /usr/local/sbin/dsmd : dsmd_exec;' "$d/etc/dsm/dsm.policy.example" &&
-	! grep -q '@[A-Z]*@' "$d/usr/local/lib/systemd/system/"*.service "$d/usr/local/lib/tmpfiles.d/dsm.conf"; then
+	! grep -q '@[A-Z]*@' "$d/usr/local/lib/systemd/system/"*.service "$d/usr/local/lib/tmpfiles.d/"*.conf; then
 	pass install-paths
 else
 	fail install-paths "the units or the example policy do not name /usr/local/sbin/dsmd"
