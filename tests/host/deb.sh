@@ -174,7 +174,7 @@ if [[ -d /run/systemd/system ]]; then
 		fail deb-systemd "is-enabled: $st; is-active: $ac"
 	fi
 else
-	skip deb-systemd "systemd is not PID 1 here ($(ps -p 1 -o comm=)): enabled symlinks checked instead"
+	skip_host deb-systemd "systemd is not PID 1 here ($(ps -p 1 -o comm=)): enabled symlinks checked instead"
 fi
 
 if dpkg -P dsm dsm-server >"$tmp/dpkg.log" 2>&1; then
