@@ -18,11 +18,11 @@ protected() {
 }
 # kdev:ino of a file, as the map has it (major << 20 | minor).
 kkey() { stat -L -c '%Hd %Ld %i' "$1" | awk '{ printf "%d:%s\n", $1 * 1048576 + $2, $3 }'; }
-has() { protected | grep -qx "$(kkey "$1")"; }
 # in_set FILE SET: FILE's inode is among the lines of SET (one dump of the
 # map for many checks: a dump costs a second or more in a guest, and dsmd
 # maps some 80 files).
 in_set() { grep -qx "$(kkey "$1")" <<<"$2"; }
+has() { in_set "$1" "$(protected)"; }
 
 mkdir -p /tmp/lbl/bin
 cp "$PROBE" /tmp/lbl/bin/probe-b
