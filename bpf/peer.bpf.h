@@ -491,24 +491,50 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dsm_unlabeled6_cache SEC(".maps");
 
-/* dsm_unlabeled6() through the cache (generation 0: unknown, no cache).
- * Out of line: its keys take no room in the receive check's stack. */
-static __noinline __u32 unlabeled6(dsm_pm_t pm, __u32 gen, const __be32 *saddr,
-				   __u32 ifindex, __u32 netns)
+/* bpf_loop()'s step of the IPv6 walk (dsm/decide.h). */
+static int un6_step(__u32 i, void *w)
+{
+	return dsm_un6_step(i, w);
+}
+
+static __always_inline struct dsm_un6_key un6_key(__u32 gen, const __be32 *saddr,
+						  __u32 ifindex, __u32 netns)
 {
 	struct dsm_un6_key k = { .gen = gen, .ifindex = ifindex, .netns = netns };
-	__u32 label, *hit;
 
 	for (int i = 0; i < 4; i++)
 		k.saddr[i] = saddr[i];
+	return k;
+}
+
+/* dsm_unlabeled6() through the cache (generation 0: unknown, no cache).
+ * Out of line: its keys take no room in the receive check's stack. The
+ * blocks let the cache key and the walk share one slot: the receive
+ * check, this frame and bpf_loop()'s callback must fit in 512 bytes. */
+static __noinline __u32 unlabeled6(dsm_pm_t pm, __u32 gen, const __be32 *saddr,
+				   __u32 ifindex, __u32 netns)
+{
+	__u32 label = DSM_LABEL_INVALID;
+
 	if (gen) {
-		hit = bpf_map_lookup_elem(&dsm_unlabeled6_cache, &k);
+		struct dsm_un6_key k = un6_key(gen, saddr, ifindex, netns);
+		__u32 *hit = bpf_map_lookup_elem(&dsm_unlabeled6_cache, &k);
+
 		if (hit)
 			return *hit;
 	}
-	label = dsm_unlabeled6(pm, saddr, ifindex, netns);
-	if (gen)
+	{
+		struct dsm_un6_walk w;
+
+		dsm_un6_begin(&w, pm, saddr, ifindex, netns);
+		if (bpf_loop(DSM_UN6_STEPS, un6_step, &w, 0) >= 0)
+			label = w.label;
+	}
+	if (gen) {
+		struct dsm_un6_key k = un6_key(gen, saddr, ifindex, netns);
+
 		bpf_map_update_elem(&dsm_unlabeled6_cache, &k, &label, BPF_ANY);
+	}
 	return label;
 }
 

@@ -314,42 +314,96 @@ DSM_DECIDE void dsm_prefix6(const __be32 addr[4], int plen, __be32 out[4])
 	}
 }
 
-/* dsm_unlabeled4() for an IPv6 source. */
+/*
+ * dsm_unlabeled4() for an IPv6 source, as a walk over this state: step 0
+ * reads which prefix lengths some rule uses, steps 1..129 try the prefix
+ * lengths 128 down to 0. The BPF side drives it with bpf_loop(), so that
+ * the verifier checks one step once rather than 129 of them on every path
+ * into the receive check (most of that program's verification time), and
+ * keeps the policy keys in the callback's frame; the host drives it with
+ * a plain loop (dsm_unlabeled6).
+ */
+struct dsm_un6_walk {
+	dsm_pm_t pm;
+	__be32   saddr[4];
+	__u32    ifindex, netns;
+	__u64    any[3], dev[3]; /* the prefix lengths in use (dsm_plen6_used) */
+	__u32    label;          /* the answer: DSM_LABEL_INVALID until found */
+};
+
+#define DSM_UN6_STEPS 130
+
+DSM_DECIDE void dsm_un6_begin(struct dsm_un6_walk *w, dsm_pm_t pm, const __be32 saddr[4],
+			      __u32 ifindex, __u32 netns)
+{
+	w->pm = pm;
+	for (int i = 0; i < 4; i++)
+		w->saddr[i] = saddr[i];
+	w->ifindex = ifindex;
+	w->netns = netns;
+	w->label = DSM_LABEL_INVALID;
+}
+
+/* Step 0: 1 (stop) when no IPv6 rule exists: the answer is no label. */
+DSM_DECIDE int dsm_un6_plens(struct dsm_un6_walk *w)
+{
+	for (__u16 i = 0; i < 3; i++) {
+		w->any[i] = dsm_plens(w->pm, DSM_PLENS_V6_ANY + i);
+		w->dev[i] = w->ifindex ? dsm_plens(w->pm, DSM_PLENS_V6_DEV + i) : 0;
+	}
+	return !(w->any[0] | w->any[1] | w->any[2] | w->dev[0] | w->dev[1] | w->dev[2]);
+}
+
+/* Step @i of the walk: 1 when it is over (the label found, or no rule),
+ * else 0. */
+DSM_DECIDE int dsm_un6_step(__u32 i, struct dsm_un6_walk *w)
+{
+	int plen = DSM_UN6_STEPS - 1 - (int)(i & 0xff);
+	const struct dsm_pval *v;
+	struct dsm_pkey k;
+	bool any, dev;
+
+	if (i == 0)
+		return dsm_un6_plens(w);
+	if (plen < 0)
+		return 1;
+	any = dsm_plen6_used(w->any[0], w->any[1], w->any[2], plen);
+	dev = dsm_plen6_used(w->dev[0], w->dev[1], w->dev[2], plen);
+	if (!any && !dev)
+		return 0;
+	/* One key, masked in place: the step's frame stays at one key. */
+	k = dsm_key_net6(w->saddr, (__u8)plen, w->ifindex, w->netns);
+	dsm_prefix6(k.net6.prefix, plen, k.net6.prefix);
+	if (dev) {
+		v = dsm_policy_get(w->pm, &k);
+		if (v) {
+			w->label = v->aux;
+			return 1;
+		}
+	}
+	if (any) {
+		k.net6.ifindex = 0;
+		k.net6.netns = 0;
+		v = dsm_policy_get(w->pm, &k);
+		if (v) {
+			w->label = v->aux;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+#ifndef __bpf__
 DSM_DECIDE __u32 dsm_unlabeled6(dsm_pm_t pm, const __be32 saddr[4], __u32 ifindex, __u32 netns)
 {
-	__u64 a0 = dsm_plens(pm, DSM_PLENS_V6_ANY), a1 = dsm_plens(pm, DSM_PLENS_V6_ANY + 1),
-	      a2 = dsm_plens(pm, DSM_PLENS_V6_ANY + 2), d0 = 0, d1 = 0, d2 = 0;
+	struct dsm_un6_walk w;
 
-	if (ifindex) {
-		d0 = dsm_plens(pm, DSM_PLENS_V6_DEV);
-		d1 = dsm_plens(pm, DSM_PLENS_V6_DEV + 1);
-		d2 = dsm_plens(pm, DSM_PLENS_V6_DEV + 2);
-	}
-	if (!(a0 | a1 | a2 | d0 | d1 | d2))
-		return DSM_LABEL_INVALID;
-	for (int plen = 128; plen >= 0; plen--) {
-		bool any = dsm_plen6_used(a0, a1, a2, plen), dev = dsm_plen6_used(d0, d1, d2, plen);
-		const struct dsm_pval *v;
-		struct dsm_pkey k;
-		__be32 prefix[4];
-
-		if (!any && !dev)
-			continue;
-		dsm_prefix6(saddr, plen, prefix);
-		if (dev) {
-			k = dsm_key_net6(prefix, (__u8)plen, ifindex, netns);
-			v = dsm_policy_get(pm, &k);
-			if (v)
-				return v->aux;
-		}
-		if (any) {
-			k = dsm_key_net6(prefix, (__u8)plen, 0, 0);
-			v = dsm_policy_get(pm, &k);
-			if (v)
-				return v->aux;
-		}
-	}
-	return DSM_LABEL_INVALID;
+	dsm_un6_begin(&w, pm, saddr, ifindex, netns);
+	for (__u32 i = 0; i < DSM_UN6_STEPS; i++)
+		if (dsm_un6_step(i, &w))
+			break;
+	return w.label;
 }
+#endif
 
 #endif /* DSM_DECIDE_H */
