@@ -472,7 +472,7 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	__u8 own[OWN_MAX] = {}; /* all the own options there is room for */
 	struct dsm_ipopt opt = {};
 	struct dsm_mac_key *key;
-	__u64 oldlen = 0, sum = 0;
+	__u64 oldlen = 0, sum = 0, mac;
 	__u32 epoch = dsm_epoch(bpf_ktime_get_tai_ns(), cfg);
 	__be32 ports = 0;
 	int ret, peer_node = 0;
@@ -495,8 +495,9 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	if (oldlen >= 4 && own_options(opts, scan, oldlen, own, &sum) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 
-	dsm_mac_put(&opt, dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id, ports,
-				  &opt));
+	if (dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id, ports, &opt, &mac) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+	dsm_mac_put(&opt, mac);
 
 	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t, opts) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);

@@ -62,11 +62,15 @@ enum dsm_ipopt_status {
 	DSM_IPOPT_MALFORMED = 2,
 };
 
-/* Option bytes (a copy of the header's) and their count. */
+/* Option bytes (a copy of the header's) and their count, and the walk's
+ * state: see dsm_ipopt_len(). */
 struct dsm_ipopt_buf {
 	__u8  b[DSM_IPOPT_BUF];
 	__u32 len;
-	__u32 pad;
+	__u8  off;   /* where the next option starts (at most DSM_IPOPT_SPACE) */
+	__u8  eol;   /* end-of-options seen: the rest is padding */
+	__u8  found; /* a dsm option seen */
+	__u8  pad;
 };
 
 struct dsm_ipopt_scan {
@@ -88,50 +92,49 @@ static __always_inline __u8 dsm_ipopt_byte(const __u8 *opts, __u64 off)
 	return opts[off & (DSM_IPOPT_BUF - 1)];
 }
 
-/* The header end, read afresh at every step: in a global function the
- * verifier then knows nothing about it, so no test against it is ever
- * decided by what earlier steps learnt, and the paths into a step do not
- * multiply with every possible length. */
+/* The header end and the walk's state, read afresh at every step from
+ * the buffer: in a global function, which takes the buffer as plain
+ * memory, the verifier then knows nothing about them, so no test against
+ * them is ever decided by what earlier steps learnt, and the paths into a
+ * step do not multiply with every cursor, length and flag there can be
+ * (about 2 500 instructions a step when the cursor was a register). */
 static __always_inline __u32 dsm_ipopt_len(const struct dsm_ipopt_buf *buf)
 {
 	return *(volatile const __u32 *)&buf->len;
 }
 
-struct dsm_ipopt_walk {
-	__u64 off;   /* where the next option starts */
-	__u32 eol;   /* end-of-options seen: the rest is padding */
-	__u32 found; /* a dsm option seen */
-};
+#define dsm_ipopt_get(buf, field)    (*(volatile const __u8 *)&(buf)->field)
+#define dsm_ipopt_set(buf, field, v) (*(volatile __u8 *)&(buf)->field = (__u8)(v))
 
 /* One step of the walk: one option, or one byte of padding. Returns 0 to go
- * on, 1 when the walk is over (the list ends, or s says malformed). */
-static __always_inline int dsm_ipopt_step(const struct dsm_ipopt_buf *buf,
-					  struct dsm_ipopt_walk *w, struct dsm_ipopt_scan *s)
+ * on, 1 when the walk is over (the list ends, or s says malformed). Every
+ * cursor it stores is at most the header end, so it fits the byte. */
+static __always_inline int dsm_ipopt_step(struct dsm_ipopt_buf *buf, struct dsm_ipopt_scan *s)
 {
-	__u64 off = w->off, type, len, ver;
+	__u64 off = dsm_ipopt_get(buf, off), type, len, ver;
 
 	/* the first test is implied by the second (len <= 40); it keeps the
 	 * verifier's range of the cursor small */
 	if (off >= DSM_IPOPT_SPACE || off >= dsm_ipopt_len(buf))
 		return 1;
 	type = dsm_ipopt_byte(buf->b, off);
-	if (w->eol) {
+	if (dsm_ipopt_get(buf, eol)) {
 		/* after end-of-options only zero padding */
 		if (type) {
 			dsm_ipopt_fail(s, DSM_IPOPT_E_PAD);
 			return 1;
 		}
-		w->off = off + 1;
+		dsm_ipopt_set(buf, off, off + 1);
 		return 0;
 	}
 	if (type == DSM_IPOPT_EOL) {
-		w->eol = 1;
+		dsm_ipopt_set(buf, eol, 1);
 		s->end = off;
-		w->off = off + 1;
+		dsm_ipopt_set(buf, off, off + 1);
 		return 0;
 	}
 	if (type == DSM_IPOPT_NOP) {
-		w->off = off + 1;
+		dsm_ipopt_set(buf, off, off + 1);
 		return 0;
 	}
 	if (off + 1 >= dsm_ipopt_len(buf)) {
@@ -148,14 +151,11 @@ static __always_inline int dsm_ipopt_step(const struct dsm_ipopt_buf *buf,
 		return 1;
 	}
 	if (type == DSM_OPT_TYPE) {
-		/* a flag, not the offset, in the test: a test the verifier
-		 * can decide makes what it tests precise, and an offset
-		 * would drag the cursor along */
-		if (w->found) {
+		if (dsm_ipopt_get(buf, found)) {
 			dsm_ipopt_fail(s, DSM_IPOPT_E_DUP);
 			return 1;
 		}
-		w->found = 1;
+		dsm_ipopt_set(buf, found, 1);
 		s->dsm_off = off;
 		if (len != DSM_OPT_LEN) {
 			dsm_ipopt_fail(s, DSM_IPOPT_E_DSM_LEN);
@@ -167,13 +167,13 @@ static __always_inline int dsm_ipopt_step(const struct dsm_ipopt_buf *buf,
 			return 1;
 		}
 	}
-	w->off = off + len;
+	dsm_ipopt_set(buf, off, off + len);
 	return 0;
 }
 
-#define DSM_IPOPT_STEP4(buf, w, s)                                              \
-	if (dsm_ipopt_step(buf, w, s) || dsm_ipopt_step(buf, w, s) ||           \
-	    dsm_ipopt_step(buf, w, s) || dsm_ipopt_step(buf, w, s))             \
+#define DSM_IPOPT_STEP4(buf, s)                                                 \
+	if (dsm_ipopt_step(buf, s) || dsm_ipopt_step(buf, s) ||                 \
+	    dsm_ipopt_step(buf, s) || dsm_ipopt_step(buf, s))                   \
 		goto out
 
 /*
@@ -183,16 +183,17 @@ static __always_inline int dsm_ipopt_step(const struct dsm_ipopt_buf *buf,
  * Forty steps, written out: every step moves on by at least one byte, so
  * they reach the end of any option space. Written out rather than a loop
  * because a loop counter makes every iteration a state of its own for the
- * verifier, while steps reached with cursors in overlapping ranges
- * collapse into one. In BPF, call it from a global function that takes
- * buf (dsm_net.bpf.c does), so that the walk is verified once and not once
- * per path into it.
+ * verifier, while steps that read their cursor from the buffer collapse
+ * into one. In BPF, call it from a global function that takes buf
+ * (dsm_net.bpf.c does), so that the walk is verified once and not once per
+ * path into it, and so that the buffer is memory the verifier does not
+ * follow. The walk's state is written into buf (off, eol, found).
  */
-static __always_inline void dsm_ipopt_scan(const struct dsm_ipopt_buf *buf,
-					   struct dsm_ipopt_scan *s)
+static __always_inline void dsm_ipopt_scan(struct dsm_ipopt_buf *buf, struct dsm_ipopt_scan *s)
 {
-	struct dsm_ipopt_walk w = {};
-
+	dsm_ipopt_set(buf, off, 0);
+	dsm_ipopt_set(buf, eol, 0);
+	dsm_ipopt_set(buf, found, 0);
 	s->status = DSM_IPOPT_ABSENT;
 	s->error = DSM_IPOPT_OK;
 	s->dsm_off = DSM_IPOPT_NONE;
@@ -201,22 +202,22 @@ static __always_inline void dsm_ipopt_scan(const struct dsm_ipopt_buf *buf,
 		dsm_ipopt_fail(s, DSM_IPOPT_E_HEADER);
 		return;
 	}
-	DSM_IPOPT_STEP4(buf, &w, s); /* 40 steps */
-	DSM_IPOPT_STEP4(buf, &w, s);
-	DSM_IPOPT_STEP4(buf, &w, s);
-	DSM_IPOPT_STEP4(buf, &w, s);
-	DSM_IPOPT_STEP4(buf, &w, s);
-	DSM_IPOPT_STEP4(buf, &w, s);
-	DSM_IPOPT_STEP4(buf, &w, s);
-	DSM_IPOPT_STEP4(buf, &w, s);
-	DSM_IPOPT_STEP4(buf, &w, s);
-	DSM_IPOPT_STEP4(buf, &w, s);
+	DSM_IPOPT_STEP4(buf, s); /* 40 steps */
+	DSM_IPOPT_STEP4(buf, s);
+	DSM_IPOPT_STEP4(buf, s);
+	DSM_IPOPT_STEP4(buf, s);
+	DSM_IPOPT_STEP4(buf, s);
+	DSM_IPOPT_STEP4(buf, s);
+	DSM_IPOPT_STEP4(buf, s);
+	DSM_IPOPT_STEP4(buf, s);
+	DSM_IPOPT_STEP4(buf, s);
+	DSM_IPOPT_STEP4(buf, s);
 out:
 	if (s->status == DSM_IPOPT_MALFORMED)
 		return;
-	if (!w.eol)
-		s->end = w.off;
-	if (w.found)
+	if (!dsm_ipopt_get(buf, eol))
+		s->end = dsm_ipopt_get(buf, off);
+	if (dsm_ipopt_get(buf, found))
 		s->status = DSM_IPOPT_PRESENT;
 }
 

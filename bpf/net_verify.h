@@ -121,14 +121,44 @@ static __always_inline int dsm_proto_has_ports(__u8 protocol)
 	return protocol == 6 || protocol == 17 || protocol == 132 || protocol == 136;
 }
 
+#ifdef __bpf__
+/*
+ * dsm_mac_memo() as a global function: SipHash is some 400 instructions,
+ * and on its own the verifier checks them once rather than once for every
+ * path that reaches a MAC (most of the egress program's verification).
+ * The verifier has the pointers checked: -1 when one is missing, which no
+ * caller passes (each then fails closed), else 0 and the MAC in *mac.
+ */
+__noinline int dsm_mac_global(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
+			      const union dsm_mac_msg *m, __u64 len, __u64 *mac)
+{
+	if (!key || !m || !mac)
+		return -1;
+	*mac = dsm_mac_memo(memo, key, m, len);
+	return 0;
+}
+#endif
+
+static __always_inline int dsm_mac_msg(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
+				       const union dsm_mac_msg *m, __u64 len, __u64 *mac)
+{
+#ifdef __bpf__
+	return dsm_mac_global(memo, key, m, len, mac);
+#else
+	*mac = dsm_mac_memo(memo, key, m, len);
+	return 0;
+#endif
+}
+
 /* The MAC of an option (its bytes 0..15; the MAC field is not read) in a
  * packet with these addresses, protocol, IP ID and ports (network byte
  * order; ports: the transport header's first four bytes, or 0 where a
- * version 3 MAC binds none, dsm/wire.h). The IP ID counts for a version 1
- * option only, the ports for a version 3 option only. memo may be NULL. */
-static __always_inline __u64 dsm_mac(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
-				     __be32 saddr, __be32 daddr, __u8 protocol, __be16 id,
-				     __be32 ports, const struct dsm_ipopt *opt)
+ * version 3 MAC binds none, dsm/wire.h), into *mac. The IP ID counts for a
+ * version 1 option only, the ports for a version 3 option only. memo may
+ * be NULL. 0, or < 0 when there is no MAC (the caller fails closed). */
+static __always_inline int dsm_mac(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
+				   __be32 saddr, __be32 daddr, __u8 protocol, __be16 id,
+				   __be32 ports, const struct dsm_ipopt *opt, __u64 *mac)
 {
 	union dsm_mac_msg m;
 
@@ -140,7 +170,7 @@ static __always_inline __u64 dsm_mac(struct dsm_mac_memo *memo, const struct dsm
 		m.f3.zero2 = 0;
 		m.f3.ports = ports;
 		__builtin_memcpy(m.f3.opt, opt, DSM_OPT_MAC_OFF);
-		return dsm_mac_memo(memo, key, &m, DSM_MAC_MSG3_LEN);
+		return dsm_mac_msg(memo, key, &m, DSM_MAC_MSG3_LEN, mac);
 	}
 	m.w[3] = 0;
 	m.f.saddr = saddr;
@@ -149,7 +179,7 @@ static __always_inline __u64 dsm_mac(struct dsm_mac_memo *memo, const struct dsm
 	m.f.zero = 0;
 	m.f.id = opt->version == DSM_OPT_VERSION_1 ? id : 0;
 	__builtin_memcpy(m.f.opt, opt, DSM_OPT_MAC_OFF);
-	return dsm_mac_memo(memo, key, &m, DSM_MAC_MSG_LEN);
+	return dsm_mac_msg(memo, key, &m, DSM_MAC_MSG_LEN, mac);
 }
 
 /* The MAC as it goes on the wire: the little-endian bytes of the hash. */
@@ -165,6 +195,17 @@ static __always_inline int dsm_mac_equal(const struct dsm_ipopt *opt, __u64 mac)
 
 	__builtin_memcpy(&got, opt->mac, sizeof(got));
 	return got == dsm_le64(mac);
+}
+
+/* Does the option carry the MAC key gives it? No when there is no MAC. */
+static __always_inline int dsm_mac_good(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
+					__be32 saddr, __be32 daddr, __u8 protocol, __be16 id,
+					__be32 ports, const struct dsm_ipopt *opt)
+{
+	__u64 mac;
+
+	return dsm_mac(memo, key, saddr, daddr, protocol, id, ports, opt, &mac) == 0 &&
+	       dsm_mac_equal(opt, mac);
 }
 
 /*
@@ -207,13 +248,11 @@ static __always_inline enum dsm_verify dsm_verify(struct dsm_mac_memo *memo,
 
 	if (dsm_key_matches(slot0, opt->key_id)) {
 		matched = 1;
-		good = dsm_mac_equal(opt, dsm_mac(memo, slot0, saddr, daddr, protocol, id, ports,
-						   opt));
+		good = dsm_mac_good(memo, slot0, saddr, daddr, protocol, id, ports, opt);
 	}
 	if (!good && dsm_key_matches(slot1, opt->key_id)) {
 		matched = 1;
-		good = dsm_mac_equal(opt, dsm_mac(memo, slot1, saddr, daddr, protocol, id, ports,
-						   opt));
+		good = dsm_mac_good(memo, slot1, saddr, daddr, protocol, id, ports, opt);
 	}
 	if (!matched)
 		return DSM_VERIFY_NOKEY;
