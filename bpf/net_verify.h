@@ -19,6 +19,9 @@
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
 
 enum dsm_verify {
 	DSM_VERIFY_OK = 0,
@@ -81,15 +84,47 @@ static __always_inline __u64 dsm_mac_of(const struct dsm_mac_key *key,
 				       : dsm_siphash_28(key->k0, key->k1, m);
 }
 
-static __always_inline __u64 dsm_mac_memo(struct dsm_mac_memo *memo,
-					  const struct dsm_mac_key *key,
-					  const union dsm_mac_msg *m, __u64 len)
+#ifdef __bpf__
+/*
+ * dsm_mac_of() as a global function: SipHash is some 400 instructions,
+ * and on its own the verifier checks them once rather than once for every
+ * path that reaches a MAC (most of the egress program's verification).
+ * Only a memo miss calls it. The verifier has the pointers checked: -1
+ * when one is missing, which no caller passes (each then fails closed),
+ * else 0 and the MAC in *mac.
+ */
+__noinline int dsm_mac_global(const struct dsm_mac_key *key, const union dsm_mac_msg *m,
+			      __u64 len, __u64 *mac)
+{
+	if (!key || !m || !mac)
+		return -1;
+	*mac = dsm_mac_of(key, m, len);
+	return 0;
+}
+#endif
+
+static __always_inline int dsm_mac_compute(const struct dsm_mac_key *key,
+					   const union dsm_mac_msg *m, __u64 len, __u64 *mac)
+{
+#ifdef __bpf__
+	return dsm_mac_global(key, m, len, mac);
+#else
+	*mac = dsm_mac_of(key, m, len);
+	return 0;
+#endif
+}
+
+/* The MAC of message m (len bytes) under key, through the memo (may be
+ * NULL), into *mac: 0, or < 0 when there is none. */
+static __always_inline int dsm_mac_memo(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
+					const union dsm_mac_msg *m, __u64 len, __u64 *mac)
 {
 	struct dsm_mac_memo_slot *s;
-	__u64 h, mac;
+	__u64 h;
+	int err = 0;
 
 	if (!memo || memo->busy)
-		return dsm_mac_of(key, m, len);
+		return dsm_mac_compute(key, m, len, mac);
 	memo->busy = 1;
 	/* Multiplicative hashing, the slot from the top bits: a fold by
 	 * XOR would put both directions of a flow (the two addresses
@@ -98,20 +133,22 @@ static __always_inline __u64 dsm_mac_memo(struct dsm_mac_memo *memo,
 	s = &memo->slot[(h >> (64 - DSM_MAC_MEMO_BITS)) & (DSM_MAC_MEMO_SLOTS - 1)];
 	if (s->k0 == key->k0 && s->k1 == key->k1 && s->len == len && s->msg[0] == m->w[0] &&
 	    s->msg[1] == m->w[1] && s->msg[2] == m->w[2] && s->msg[3] == m->w[3]) {
-		mac = s->mac;
+		*mac = s->mac;
 	} else {
-		mac = dsm_mac_of(key, m, len);
-		s->len = len;
-		s->k0 = key->k0;
-		s->k1 = key->k1;
-		s->msg[0] = m->w[0];
-		s->msg[1] = m->w[1];
-		s->msg[2] = m->w[2];
-		s->msg[3] = m->w[3];
-		s->mac = mac;
+		err = dsm_mac_compute(key, m, len, mac);
+		if (!err) {
+			s->len = len;
+			s->k0 = key->k0;
+			s->k1 = key->k1;
+			s->msg[0] = m->w[0];
+			s->msg[1] = m->w[1];
+			s->msg[2] = m->w[2];
+			s->msg[3] = m->w[3];
+			s->mac = *mac;
+		}
 	}
 	memo->busy = 0;
-	return mac;
+	return err;
 }
 
 /* Does a protocol's header start with a source and a destination port
@@ -119,35 +156,6 @@ static __always_inline __u64 dsm_mac_memo(struct dsm_mac_memo *memo,
 static __always_inline int dsm_proto_has_ports(__u8 protocol)
 {
 	return protocol == 6 || protocol == 17 || protocol == 132 || protocol == 136;
-}
-
-#ifdef __bpf__
-/*
- * dsm_mac_memo() as a global function: SipHash is some 400 instructions,
- * and on its own the verifier checks them once rather than once for every
- * path that reaches a MAC (most of the egress program's verification).
- * The verifier has the pointers checked: -1 when one is missing, which no
- * caller passes (each then fails closed), else 0 and the MAC in *mac.
- */
-__noinline int dsm_mac_global(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
-			      const union dsm_mac_msg *m, __u64 len, __u64 *mac)
-{
-	if (!key || !m || !mac)
-		return -1;
-	*mac = dsm_mac_memo(memo, key, m, len);
-	return 0;
-}
-#endif
-
-static __always_inline int dsm_mac_msg(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
-				       const union dsm_mac_msg *m, __u64 len, __u64 *mac)
-{
-#ifdef __bpf__
-	return dsm_mac_global(memo, key, m, len, mac);
-#else
-	*mac = dsm_mac_memo(memo, key, m, len);
-	return 0;
-#endif
 }
 
 /* The MAC of an option (its bytes 0..15; the MAC field is not read) in a
@@ -170,7 +178,7 @@ static __always_inline int dsm_mac(struct dsm_mac_memo *memo, const struct dsm_m
 		m.f3.zero2 = 0;
 		m.f3.ports = ports;
 		__builtin_memcpy(m.f3.opt, opt, DSM_OPT_MAC_OFF);
-		return dsm_mac_msg(memo, key, &m, DSM_MAC_MSG3_LEN, mac);
+		return dsm_mac_memo(memo, key, &m, DSM_MAC_MSG3_LEN, mac);
 	}
 	m.w[3] = 0;
 	m.f.saddr = saddr;
@@ -179,7 +187,7 @@ static __always_inline int dsm_mac(struct dsm_mac_memo *memo, const struct dsm_m
 	m.f.zero = 0;
 	m.f.id = opt->version == DSM_OPT_VERSION_1 ? id : 0;
 	__builtin_memcpy(m.f.opt, opt, DSM_OPT_MAC_OFF);
-	return dsm_mac_msg(memo, key, &m, DSM_MAC_MSG_LEN, mac);
+	return dsm_mac_memo(memo, key, &m, DSM_MAC_MSG_LEN, mac);
 }
 
 /* The MAC as it goes on the wire: the little-endian bytes of the hash. */
