@@ -495,8 +495,9 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	if (oldlen >= 4 && own_options(opts, scan, oldlen, own, &sum) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 
+	/* no MAC only without a key (room_for_option has checked there is one) */
 	if (dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id, ports, &opt, &mac) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, &opt, epoch);
 	dsm_mac_put(&opt, mac);
 
 	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t, opts) < 0)
