@@ -121,7 +121,7 @@ $(O)/tests/guest/tools/%: tests/guest/tools/%.c
 # Benchmark programs (bench/foo.c -> build/bench/foo), run in guests and
 # on the host; they may use libbpf, dsm's skeletons and their own
 # (bench/foo.bpf.c).
-$(O)/bench/%: bench/%.c $(BPF_SKEL) $(BENCH_SKEL)
+$(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(BPF_SKEL) $(BENCH_SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -I$(O)/bench $(CFLAGS) $(WARN) $< $(LDLIBS) -o $@
 

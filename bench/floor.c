@@ -10,7 +10,6 @@
  * Prints "ready" once attached. Exit 2 for usage, 1 for other errors.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,20 +17,13 @@
 #include <bpf/libbpf.h>
 
 #include "floor.skel.h"
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#include "until_signal.h"
 
 int main(int argc, char **argv)
 {
 	const char *pin = NULL;
 	struct floor_bpf *skel;
-	sigset_t mask, old;
+	sigset_t old;
 	int err, ret = 1;
 
 	if (argc == 3 && !strcmp(argv[1], "--pin-tc")) {
@@ -40,12 +32,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: usage: floor [--pin-tc PATH]\n");
 		return 2;
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	until_signal_prepare(&old);
 
 	skel = floor_bpf__open_and_load();
 	if (!skel) {
@@ -67,8 +54,7 @@ int main(int argc, char **argv)
 	}
 	printf("ready\n");
 	fflush(stdout);
-	while (!stop)
-		sigsuspend(&old);
+	until_signal(&old);
 	ret = 0;
 out:
 	if (pin)
