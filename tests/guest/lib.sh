@@ -43,6 +43,15 @@ expect_eq() { [[ "$2" == "$3" ]] || fail "$1: got '$2', want '$3'"; }
 # expect_ok CMD...: CMD must exit 0.
 expect_ok() { "$@" || fail "expected success: $*"; }
 
+# pcap_hex PCAP: one line of hex per captured packet, the IP header
+# onwards (tcpdump -x).
+pcap_hex() {
+	tcpdump -r "$1" -nn -x 2>/dev/null | awk '
+		/^[0-9]/ { if (hex != "") print hex; hex = ""; next }
+		{ for (i = 2; i <= NF; i++) hex = hex $i }
+		END { if (hex != "") print hex }'
+}
+
 # server_ready FILE: wait for a server's "ready" line in FILE, and fail
 # if none came within 60 s. A server that is not listening yet loses
 # datagrams (they are not queued), and starting a labeled process takes

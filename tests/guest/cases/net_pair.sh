@@ -170,12 +170,9 @@ if ((DSM_NODE == 3)); then
 		errno=129
 	kill "$tcpd"
 	wait "$tcpd" 2>/dev/null
-	# One line of hex per packet, the IP header onwards: the source and
-	# the option's type, length, version and key id.
-	tcpdump -r /tmp/cap.pcap -nn -x 2>/dev/null | awk '
-		/^[0-9]/ { if (hex != "") print hex; hex = ""; next }
-		{ for (i = 2; i <= NF; i++) hex = hex $i }
-		END { if (hex != "") print hex }' >/tmp/packets
+	# Of each packet: the source and the option's type, length, version
+	# and key id.
+	pcap_hex /tmp/cap.pcap >/tmp/packets
 	v3_from1=0 v2_from2=0 v3_from2=0
 	while read -r p; do
 		src=$((16#${p:24:2})).$((16#${p:26:2})).$((16#${p:28:2})).$((16#${p:30:2}))

@@ -47,11 +47,7 @@ if ((DSM_NODE == 1)); then
 	sleep 0.5
 	kill "$cap"
 	wait "$cap" 2>/dev/null
-	# One line of hex per packet: the IP header onwards.
-	tcpdump -r /tmp/cap.pcap -nn -x 2>/dev/null | awk '
-		/^[0-9]/ { if (hex != "") print hex; hex = "" ; next }
-		{ for (i = 2; i <= NF; i++) hex = hex $i }
-		END { if (hex != "") print hex }' >/tmp/packets
+	pcap_hex /tmp/cap.pcap >/tmp/packets
 	tcpdump -r /tmp/cap.pcap -nn 2>/dev/null
 	cat /tmp/packets | cut -c1-120
 	want="9e180201""0000000b""00000002"
