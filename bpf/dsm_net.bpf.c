@@ -61,6 +61,7 @@ struct {
 #define ETH_HLEN_    14     /* Ethernet header (and loopback's) */
 #define ETH_P_IPV4   0x0800
 #define IP_HLEN      20     /* IPv4 header without options */
+#define IP_CHECK_OFF 10     /* its checksum */
 #define IP_OFFMASK   0x1fff
 #define TCP_F_SYN    0x02
 #define TCP_F_ACK    0x10
@@ -508,6 +509,130 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	return TC_ACT_OK;
 }
 
+/* ---- a socket's placeholder --------------------------------------------- */
+
+/* The packet's whole option area is one placeholder (include/dsm/wire.h):
+ * the kernel built it from the socket's IP_OPTIONS. Only its first three
+ * bytes are read: all 24 are written over or taken out. */
+static __always_inline bool is_placeholder(const struct dsm_ipopt_buf *opts)
+{
+	return opts->len == DSM_OPT_LEN && opts->b[0] == DSM_OPT_TYPE &&
+	       opts->b[1] == DSM_OPT_LEN && opts->b[2] == DSM_OPT_VERSION_PLACEHOLDER;
+}
+
+/* The kernel's network header is the one found in the frame, l2 bytes in
+ * (at_net: its copy): what bpf_skb_adjust_room and the writes below rely
+ * on. */
+static __always_inline bool net_header_is(struct __sk_buff *skb, const struct ip4 *h,
+					  struct ip4 *at_net)
+{
+	return skb->protocol == bpf_htons(ETH_P_IPV4) &&
+	       bpf_skb_load_bytes_relative(skb, 0, at_net, sizeof(*at_net), BPF_HDR_START_NET) == 0 &&
+	       same_ip4(at_net, h);
+}
+
+/* Take a placeholder out of a packet that goes without the option: the
+ * header shrinks back to 20 bytes (no reallocation), its checksum
+ * computed afresh. < 0 on failure (the packet may be changed). */
+static __always_inline int strip_placeholder(struct __sk_buff *skb, const struct ip4 *h,
+					     struct ip4 *at_net, const __u32 l2)
+{
+	struct ip4 n = *h;
+	__s64 sum;
+
+	if (!net_header_is(skb, h, at_net) ||
+	    bpf_skb_adjust_room(skb, -(__s32)DSM_OPT_LEN, BPF_ADJ_ROOM_NET, 0) < 0)
+		return -1;
+	n.vihl = (h->vihl & 0xf0) | (IP_HLEN / 4);
+	n.tot_len = bpf_htons(bpf_ntohs(h->tot_len) - DSM_OPT_LEN);
+	n.check = 0;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&n, sizeof(n), 0);
+	if (sum < 0)
+		return -1;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	n.check = (__u16)~sum;
+	return bpf_skb_store_bytes(skb, l2, &n, sizeof(n), 0);
+}
+
+/*
+ * label_packet for a packet whose header holds a placeholder (old: its
+ * bytes): the same option, key and MAC, written where the placeholder is,
+ * and the header checksum moved by the difference. The kernel counted
+ * the 24 bytes in the MTU and the MSS; there is nothing to reallocate.
+ */
+static __always_inline int fill_placeholder(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
+					    const struct ip4 *h, __u32 label,
+					    const struct dsm_ipopt_buf *old, struct ip4 *at_net,
+					    const __u32 l2)
+{
+	struct dsm_ipopt opt = {};
+	struct dsm_mac_key *key;
+	__u32 epoch = dsm_epoch(bpf_ktime_get_tai_ns(), cfg);
+	__be32 ports = 0;
+	int peer_node = 0;
+	__s64 diff;
+	__u64 mac;
+
+	key = option_of(cfg, label, epoch, h->daddr, &opt, &peer_node);
+	if (!key && (cfg->flags & DSM_NET_F_NO_CLUSTER) && !peer_node)
+		return strip_placeholder(skb, h, at_net, l2) < 0
+			       ? out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch)
+			       : SENT_UNLABELED;
+	if (skb->gso_size)
+		return out_drop(skb, DSM_NR_NOROOM_GSO, 0, h, &opt, epoch);
+	if (!key || !key->valid)
+		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, &opt, epoch);
+	if (!net_header_is(skb, h, at_net))
+		return out_drop(skb, DSM_NR_NOROOM_L2, 0, h, &opt, epoch);
+	if (opt.version == DSM_OPT_VERSION_3 &&
+	    ports_of(skb, h, l2 + IP_HLEN + DSM_OPT_LEN, &ports) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+	if (dsm_mac(mac_memo(), key, h->saddr, h->daddr, h->protocol, h->id, ports, &opt, &mac) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, &opt, epoch);
+	dsm_mac_put(&opt, mac);
+	diff = bpf_csum_diff((__be32 *)old->b, DSM_OPT_LEN, (__be32 *)&opt, DSM_OPT_LEN, 0);
+	if (diff < 0 || bpf_skb_store_bytes(skb, l2 + IP_HLEN, &opt, sizeof(opt), 0) < 0 ||
+	    bpf_l3_csum_replace(skb, l2 + IP_CHECK_OFF, 0, diff, 0) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
+	count(DSM_CNT_PKT_LABELED);
+	return TC_ACT_OK;
+}
+
+/*
+ * A labeled UDP socket whose header label_packet has grown: at the
+ * DSM_PLACEHOLDER_AFTER-th datagram, ask dsmd, once, for a placeholder
+ * (DSM_NET_F_PLACEHOLDER), so that the kernel leaves the room from then
+ * on. A lost request (ring full, counted) leaves the socket on this path.
+ */
+static __always_inline void ask_placeholder(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
+					    __u32 label)
+{
+	union dsm_event_body b = {};
+	struct bpf_sock *sk = skb->sk;
+	struct dsm_sock_ctx *c;
+
+	if (!(cfg->flags & DSM_NET_F_PLACEHOLDER) || !sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_UDP)
+		return;
+	c = bpf_sk_storage_get(&dsm_sockets, sk, 0, 0);
+	if (!c || !c->owner_tgid || (c->flags & DSM_SOCK_F_PLACEHOLDER))
+		return;
+	/* Plain writes (no 32-bit atomics before BPF v3): two CPUs sending
+	 * at once may both ask; dsmd finds the placeholder set the second
+	 * time. Only UDP sockets' flags are written here. */
+	if (++c->grown < DSM_PLACEHOLDER_AFTER)
+		return;
+	c->flags |= DSM_SOCK_F_PLACEHOLDER;
+	b.ph.cookie = bpf_get_socket_cookie(skb);
+	b.ph.owner_start = c->owner_start;
+	b.ph.owner_tgid = c->owner_tgid;
+	b.ph.label = label;
+	report(&b, DSM_EV_PLACEHOLDER, 0, 0);
+}
+
 /*
  * Where the network header of a frame starts, and what it is, read from
  * the frame itself and never from skb->protocol (a packet socket chooses
@@ -686,6 +811,7 @@ struct egress_pkt {
 	struct dsm_ipopt_buf opts;
 	struct tcp20 t;
 	struct ip4 h;
+	bool placeholder; /* the options are a socket's placeholder, not scanned */
 };
 
 /*
@@ -709,6 +835,9 @@ static __always_inline int ip4_of(struct __sk_buff *skb, __u32 l2, struct egress
 	    bpf_skb_load_bytes(skb, l2 + IP_HLEN, p->opts.b, optlen) != 0)
 		return 0;
 	p->opts.len = optlen;
+	p->placeholder = is_placeholder(&p->opts);
+	if (p->placeholder)
+		return 1;
 	dsm_ipopt_unpack(dsm_ipopt_scan_global(&p->opts), &p->scan);
 	return 1;
 }
@@ -760,6 +889,9 @@ static __always_inline int label_ip4(struct __sk_buff *skb, const struct dsm_net
 	int ret;
 
 	if (on_lo && tag) {
+		if (p->placeholder && strip_placeholder(skb, &p->h, &p->sc.at_net, l2) < 0)
+			return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, &p->h, NULL,
+					dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
 		skb->priority = label;
 		bpf_set_hash(skb, *tag);
 		count(DSM_CNT_PKT_LOCAL);
@@ -778,8 +910,11 @@ static __always_inline int label_ip4(struct __sk_buff *skb, const struct dsm_net
 	if (tags)
 		return out_drop(skb, DSM_NR_NOROOM_L2, 0, &p->h, NULL,
 				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
-	ret = label_packet(skb, cfg, &p->h, label, tcp_off, &p->t, syn, &p->opts, &p->scan,
-			   &p->sc.at_net, l2);
+	if (p->placeholder)
+		ret = fill_placeholder(skb, cfg, &p->h, label, &p->opts, &p->sc.at_net, l2);
+	else
+		ret = label_packet(skb, cfg, &p->h, label, tcp_off, &p->t, syn, &p->opts,
+				   &p->scan, &p->sc.at_net, l2);
 	if (ret == SENT_UNLABELED) {
 		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
@@ -789,7 +924,20 @@ static __always_inline int label_ip4(struct __sk_buff *skb, const struct dsm_net
 	 * pass their egress as this node's own (option_seen). */
 	if (ret == TC_ACT_OK && tag)
 		bpf_set_hash(skb, *tag);
+	if (ret == TC_ACT_OK && !p->placeholder)
+		ask_placeholder(skb, cfg, label);
 	return ret;
+}
+
+/* A packet that goes as it is, but for a placeholder, which comes out. */
+static __always_inline int unlabeled(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
+				     struct egress_pkt *p, const __u32 l2)
+{
+	if (p->placeholder && strip_placeholder(skb, &p->h, &p->sc.at_net, l2) < 0)
+		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, &p->h, NULL,
+				dsm_epoch(bpf_ktime_get_tai_ns(), cfg));
+	count(DSM_CNT_PKT_NOT_LABELED);
+	return TC_ACT_OK;
 }
 
 /*
@@ -831,15 +979,14 @@ static __always_inline int egress(struct __sk_buff *skb, const bool l3)
 	 * node's (option_seen). */
 	if (p.scan.dsm_off != DSM_IPOPT_NONE)
 		return option_seen(skb, cfg, &p.h, &p.scan, f.l2, p.opts.len);
-	if (!(cfg->flags & DSM_NET_F_LABEL_EGRESS)) {
-		count(DSM_CNT_PKT_NOT_LABELED);
-		return TC_ACT_OK;
-	}
-	label = packet_label(skb, cfg, &p, hdr_ok, f.l2, &tcp_off, &syn);
-	if (label == DSM_LABEL_INVALID) {
-		count(DSM_CNT_PKT_NOT_LABELED);
-		return TC_ACT_OK;
-	}
+	/* A placeholder is a local socket's, never a forwarded packet's. */
+	if (p.placeholder && !skb->sk)
+		return out_foreign(skb, 0, &p.h, NULL, cfg);
+	label = DSM_LABEL_INVALID;
+	if (cfg->flags & DSM_NET_F_LABEL_EGRESS)
+		label = packet_label(skb, cfg, &p, hdr_ok, f.l2, &tcp_off, &syn);
+	if (label == DSM_LABEL_INVALID)
+		return unlabeled(skb, cfg, &p, l3 ? 0 : ETH_HLEN_);
 	return label_ip4(skb, cfg, &p, label, on_lo, hdr_ok, f.tags, tcp_off, syn,
 			 l3 ? 0 : ETH_HLEN_);
 }

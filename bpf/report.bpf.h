@@ -22,6 +22,7 @@ static __always_inline void count(enum dsm_counter which)
 union dsm_event_body {
 	struct dsm_ev_decision d;
 	struct dsm_ev_packet p;
+	struct dsm_ev_placeholder ph;
 };
 
 /* One event of @kind with @body, the verdict and the errno the caller got;

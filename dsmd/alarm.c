@@ -631,6 +631,10 @@ static void handle_event(struct dsmd *d, const struct dsm_event *e, size_t size)
 {
 	char comm[DSM_COMM_LEN + 1];
 
+	if (size >= sizeof(*e) && e->version == DSM_ABI_VERSION && e->kind == DSM_EV_PLACEHOLDER) {
+		dsmd_placeholder_request(d, &e->ph); /* a request, not an alarm */
+		return;
+	}
 	d->alarms->st.received++;
 	if (size < sizeof(*e) || e->version != DSM_ABI_VERSION) {
 		log_warning("alarm: event of %zu bytes, version %u: ignored", size,

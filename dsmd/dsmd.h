@@ -47,6 +47,7 @@ struct dsmd_opts {
 	const char *key_file; /* cluster keys; none: local checks only */
 	bool label_egress;    /* with keys: label what labeled sockets send */
 	bool tcp_all;         /* label every TCP segment, not only the handshake */
+	bool no_placeholder;  /* never give a UDP socket a placeholder (placeholder.c) */
 	unsigned wire_version; /* option version to send: DSM_OPT_VERSION or _1 */
 	const char *netns[DSMD_MAX_NETNS]; /* more network namespaces to label in */
 	unsigned n_netns;
@@ -104,6 +105,9 @@ struct dsmd {
 	struct dsmd_pins *pins;       /* bpf.c: every pin, the links' fds */
 	struct dsmd_uplink *uplink;   /* uplink*.c: NULL unless joined */
 	struct dsmd_pairkeys *pairkeys; /* pairkeys.c: NULL until a generation is held */
+	struct {                      /* placeholder.c: what became of the requests */
+		uint64_t set, own_options, gone, refused, failed;
+	} placeholders;
 };
 
 /* The maps dsmd reads and writes, by role. */
@@ -197,6 +201,7 @@ int dsmd_self_tick(struct dsmd *d);
 /* label.c: labels of tasks. */
 /* The file label of the executable pid runs (as the kernel would find it). */
 uint32_t dsmd_exe_label(const struct dsm_policy *p, int pid);
+int dsmd_pidfd_open(int pid); /* a pidfd, or -1 with errno */
 /* The two start-up passes: before the hooks attach (every task), and
  * after (only what has no label yet: tasks forked in between). */
 enum dsmd_label_pass { DSMD_LABEL_BEFORE_HOOKS, DSMD_LABEL_AFTER_HOOKS };
@@ -299,6 +304,9 @@ void dsmd_alarm_reader_close(struct dsmd_alarm_reader *r);
 
 /* sockets.c: the dsm context of a socket dsmd holds. 0 or -errno. */
 int dsmd_socket_ctx(const struct dsmd *d, int fd, struct dsm_sock_ctx *out);
+
+/* placeholder.c: a request of the egress program (DSM_EV_PLACEHOLDER). */
+void dsmd_placeholder_request(struct dsmd *d, const struct dsm_ev_placeholder *r);
 
 /* authz.c: may the caller do perm (class dsm) to dsmd? 0, or -EACCES after
  * raising the alarm. */

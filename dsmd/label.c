@@ -32,7 +32,7 @@
 #include "dsm_lsm.skel.h"
 #include "dsm/decide.h"
 
-static int pidfd_open(int pid)
+int dsmd_pidfd_open(int pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
@@ -167,7 +167,7 @@ static int label_by_proc(struct dsmd *d, bool only_unlabeled)
 					  pid == getpid());
 		if (label == initial)
 			continue; /* no storage needed */
-		pidfd = pidfd_open(pid);
+		pidfd = dsmd_pidfd_open(pid);
 		if (pidfd < 0)
 			continue; /* gone */
 		err = set_label(d, pidfd, label, only_unlabeled);
@@ -212,7 +212,7 @@ int dsmd_label_tasks(struct dsmd *d, enum dsmd_label_pass pass)
 int dsmd_task_label(const struct dsmd *d, const struct dsm_policy *p, int pid, uint32_t *label)
 {
 	struct dsm_task_ctx c;
-	int pidfd = pidfd_open(pid), err = 0;
+	int pidfd = dsmd_pidfd_open(pid), err = 0;
 
 	if (pidfd < 0)
 		return -errno;
@@ -231,7 +231,7 @@ int dsmd_request_exec_label(const struct dsmd *d, int pid, uint32_t label)
 {
 	int fd = dsmd_map_fd(d, DSMD_MAP_TASKS);
 	struct dsm_task_ctx c = { 0 };
-	int pidfd = pidfd_open(pid), err = 0;
+	int pidfd = dsmd_pidfd_open(pid), err = 0;
 
 	if (pidfd < 0)
 		return -errno;

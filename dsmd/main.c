@@ -61,6 +61,8 @@ static void usage(FILE *f)
 		"      --no-label        keys, but label no packet (local checks only)\n"
 		"      --tcp-all         label every TCP segment, not only the handshake\n"
 		"                        (turns GSO off on labeled links; see docs/wire.md)\n"
+		"      --no-placeholder  never set a placeholder on a labeled UDP socket\n"
+		"                        (its datagrams' headers are then grown one by one)\n"
 		"      --wire-version N  option version to send, 1 or 2 (default 2; 1 while\n"
 		"                        some nodes know only 1, see docs/wire.md)\n"
 		"      --netns PATH      also label in this network namespace (repeatable)\n"
@@ -111,7 +113,8 @@ static int number_arg(const char *opt, const char *arg, unsigned long long min,
 
 enum { OPT_PIN = 256, OPT_STATE, OPT_UNLOAD, OPT_NOLABEL, OPT_EPOCH, OPT_WINDOW,
        OPT_TCPALL, OPT_NETNS, OPT_WIRE, OPT_ALARM_MAX, OPT_JOIN, OPT_TOKEN, OPT_CA,
-       OPT_CA_PIN, OPT_SERVER, OPT_SERVER_STATE, OPT_METRICS_FILE, OPT_ALARM_SINK };
+       OPT_CA_PIN, OPT_SERVER, OPT_SERVER_STATE, OPT_METRICS_FILE, OPT_ALARM_SINK,
+       OPT_NO_PLACEHOLDER };
 static const struct option long_opts[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "node", required_argument, NULL, 'n' },
@@ -121,6 +124,7 @@ static const struct option long_opts[] = {
 	{ "key-file", required_argument, NULL, 'k' },
 	{ "no-label", no_argument, NULL, OPT_NOLABEL },
 	{ "tcp-all", no_argument, NULL, OPT_TCPALL },
+	{ "no-placeholder", no_argument, NULL, OPT_NO_PLACEHOLDER },
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "wire-version", required_argument, NULL, OPT_WIRE },
 	{ "epoch-seconds", required_argument, NULL, OPT_EPOCH },
@@ -207,6 +211,7 @@ static int parse_args(int argc, char **argv, struct dsmd_opts *o)
 		case 'k': o->key_file = optarg; break;
 		case OPT_NOLABEL: o->label_egress = false; break;
 		case OPT_TCPALL: o->tcp_all = true; break;
+		case OPT_NO_PLACEHOLDER: o->no_placeholder = true; break;
 		case OPT_WIRE:
 			if (strcmp(optarg, "1") && strcmp(optarg, "2")) {
 				fprintf(stderr, "dsmd: --wire-version wants 1 or 2, not '%s'\n", optarg);

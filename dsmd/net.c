@@ -861,6 +861,13 @@ static int pair_maps(struct dsmd *d, struct dsm_net_cfg *cfg)
 	return err;
 }
 
+/* The flags of a node that labels what it sends. */
+static uint32_t label_flags(const struct dsmd_opts *o)
+{
+	return DSM_NET_F_LABEL_EGRESS | (o->tcp_all ? DSM_NET_F_TCP_ALL : 0) |
+	       (o->no_placeholder ? 0 : DSM_NET_F_PLACEHOLDER);
+}
+
 int dsmd_net_pairkeys(struct dsmd *d)
 {
 	struct dsm_net_cfg cfg;
@@ -871,7 +878,7 @@ int dsmd_net_pairkeys(struct dsmd *d)
 	/* A node without a key file that switches to its first generation
 	 * starts labeling now; one with a key file labels already. */
 	if (labeling(&d->o) && d->pairkeys && d->pairkeys->send)
-		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0);
+		cfg.flags |= label_flags(&d->o);
 	err = pair_maps(d, &cfg);
 	if (err)
 		return log_errno(LOG_ERR, err, "net: pair keys");
@@ -901,7 +908,7 @@ int dsmd_net_configure(struct dsmd *d)
 		 * carries a version 3 option and what goes elsewhere none. */
 		cfg.flags = 0;
 		if (pair_send && labeling(&d->o))
-			cfg.flags = DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0);
+			cfg.flags = label_flags(&d->o);
 		err = drop_cluster_keys(d);
 		if (!err)
 			err = pair_maps(d, &cfg);
@@ -919,7 +926,7 @@ int dsmd_net_configure(struct dsmd *d)
 	if (err)
 		return err;
 	if (labeling(&d->o))
-		cfg.flags |= DSM_NET_F_LABEL_EGRESS | (d->o.tcp_all ? DSM_NET_F_TCP_ALL : 0) |
+		cfg.flags |= label_flags(&d->o) |
 			     (d->o.wire_version == DSM_OPT_VERSION_1 ? DSM_NET_F_SEND_V1 : 0);
 	/* Pair mode stays on across the cluster keys' write (pair_maps
 	 * writes it again): a reload never sends version 2 for a moment to

@@ -136,7 +136,7 @@ static json_object *policy_obj(const struct dsmd *d)
 /* The bounds of dsmd's own bookkeeping and what they cost (drops). */
 static void add_bookkeeping(const struct dsmd *d, json_object *o)
 {
-	json_object *log = json_object_new_object(), *ctl = json_object_new_object();
+	json_object *log = json_object_new_object(), *ctl = json_object_new_object(), *ph;
 	struct dsmd_control_stats cs;
 	struct dsmd_alarm_stats as;
 	struct timespec now;
@@ -164,6 +164,15 @@ static void add_bookkeeping(const struct dsmd *d, json_object *o)
 	add_int(ctl, "closed_early", (int64_t)cs.closed_early);
 	add_int(ctl, "bad_requests", (int64_t)cs.bad_requests);
 	json_object_object_add(o, "control", ctl);
+
+	/* placeholder.c: the egress program's requests, by outcome */
+	ph = json_object_new_object();
+	add_int(ph, "set", (int64_t)d->placeholders.set);
+	add_int(ph, "own_options", (int64_t)d->placeholders.own_options);
+	add_int(ph, "gone", (int64_t)d->placeholders.gone);
+	add_int(ph, "refused", (int64_t)d->placeholders.refused);
+	add_int(ph, "failed", (int64_t)d->placeholders.failed);
+	json_object_object_add(o, "placeholders", ph);
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	add_int(o, "heartbeat_age_ms",

@@ -261,7 +261,10 @@ struct dsm_sock_ctx {
 	__u64 owner_start; /* the creating process: start time (ns), */
 	__u64 owner_exec;  /* its exec count (self_exec_id), */
 	__u32 owner_tgid;  /* and its id; 0 for none */
-	__u32 owner_pad;
+	/* UDP: datagrams whose header the egress had to grow; at
+	 * DSM_PLACEHOLDER_AFTER it asks dsmd for a placeholder (dsm/wire.h,
+	 * DSM_SOCK_F_PLACEHOLDER). */
+	__u32 grown;
 	/* Guards the receive caches below (several CPUs may deliver to one
 	 * UDP socket at once). */
 	struct bpf_spin_lock lock;
@@ -279,6 +282,8 @@ struct dsm_sock_ctx {
 /* TCP: accepted, but the peer its SYN was checked as is unknown (the
  * pending-connection entry was lost): every segment is denied. */
 #define DSM_SOCK_F_PEER_UNKNOWN (1u << 1)
+/* UDP: the egress asked dsmd for a placeholder (DSM_EV_PLACEHOLDER), once. */
+#define DSM_SOCK_F_PLACEHOLDER  (1u << 2)
 
 /* ---- protected files (self-protection) --------------------------------- */
 
@@ -339,6 +344,7 @@ struct dsm_name_key {
 enum dsm_event_kind {
 	DSM_EV_DECISION = 1, /* a denial or a permissive would-be denial */
 	DSM_EV_PACKET   = 2, /* a packet the egress program dropped */
+	DSM_EV_PLACEHOLDER = 3, /* not an alarm: a request, struct dsm_ev_placeholder */
 };
 
 enum dsm_verdict {
@@ -377,6 +383,17 @@ struct dsm_ev_packet {
 	__u32  pad2;
 };
 
+/* A labeled UDP socket whose datagrams the egress keeps growing: dsmd may
+ * set the placeholder on it (IP_OPTIONS, dsm/wire.h), found by its cookie
+ * among the descriptors of the process that made it. */
+struct dsm_ev_placeholder {
+	__u64 cookie;      /* SO_COOKIE */
+	__u64 owner_start; /* struct dsm_sock_ctx's owner */
+	__u32 owner_tgid;
+	__u32 label;
+	__u64 pad[2];
+};
+
 struct dsm_event {
 	__u16 version;      /* DSM_ABI_VERSION */
 	__u8  kind;         /* enum dsm_event_kind */
@@ -389,6 +406,7 @@ struct dsm_event {
 	union {
 		struct dsm_ev_decision d;
 		struct dsm_ev_packet   p;
+		struct dsm_ev_placeholder ph;
 	};
 };
 
@@ -463,6 +481,7 @@ DSM_ASSERT(sizeof(struct dsm_sock_ctx) == 80, "dsm_sock_ctx: 80 bytes");
 DSM_ASSERT(__builtin_offsetof(struct dsm_sock_ctx, op_cache) % 8 == 0, "op_cache: one aligned word");
 DSM_ASSERT(sizeof(struct dsm_ev_decision) == 40, "dsm_ev_decision: 40 bytes");
 DSM_ASSERT(sizeof(struct dsm_ev_packet) == 40, "dsm_ev_packet: 40 bytes");
+DSM_ASSERT(sizeof(struct dsm_ev_placeholder) == 40, "dsm_ev_placeholder: 40 bytes");
 DSM_ASSERT(sizeof(struct dsm_event) == 80, "dsm_event: 80 bytes");
 DSM_ASSERT(__builtin_offsetof(struct dsm_event, d) == 40, "event body at byte 40");
 DSM_ASSERT(sizeof(struct dsm_abi_stamp) == 16, "dsm_abi_stamp: 16 bytes");

@@ -47,6 +47,11 @@
 #define DSM_OPT_VERSION  2 /* what senders write */
 #define DSM_OPT_VERSION_1 1 /* accepted: its MAC also covers the IP ID */
 #define DSM_OPT_VERSION_3 3 /* pair keys, ports in the MAC (sent in pair mode) */
+/* Never on the wire: a socket's IP_OPTIONS of exactly one dsm option of
+ * this version, the rest zero, has the kernel leave room for the option
+ * in every header it builds, which the node's egress fills in place (or
+ * takes out). A receiver finds it malformed. */
+#define DSM_OPT_VERSION_PLACEHOLDER 0
 #define DSM_OPT_MAC_OFF  16
 #define DSM_MAC_MSG_LEN  28 /* versions 1 and 2 */
 #define DSM_MAC_MSG3_LEN 32 /* version 3 */
@@ -166,6 +171,10 @@ static inline __u32 dsm_epoch(__u64 tai_ns, const struct dsm_net_cfg *cfg)
 					    * of dsm_pair_addrs, and is dropped
 					    * (NOROOM_NOKEY) when it is one. Without
 					    * the flag it goes as version 2 (or 1) */
+#define DSM_NET_F_PLACEHOLDER  (1u << 7) /* a labeled UDP socket whose header the
+					    * egress grew DSM_PLACEHOLDER_AFTER times
+					    * asks dsmd for a placeholder, once */
+#define DSM_PLACEHOLDER_AFTER  4
 
 /* Why a packet was dropped (struct dsm_ev_packet.reason). The counter each
  * reason bumps (DSM_CNT_PKT_DROP_*, dsm/abi.h) is given in brackets. */

@@ -73,6 +73,16 @@ int dsmd_protect_all(struct dsmd *d)
 	return 0;
 }
 
+static struct dsm_ev_placeholder last_request;
+static unsigned requests;
+
+void dsmd_placeholder_request(struct dsmd *d, const struct dsm_ev_placeholder *r)
+{
+	(void)d;
+	last_request = *r;
+	requests++;
+}
+
 struct fixture {
 	struct dsmd d;
 	char dir[64];
@@ -138,6 +148,30 @@ static unsigned lines(const char *path, const char *what, unsigned *matching)
 	if (matching)
 		*matching = m;
 	return n;
+}
+
+/* A placeholder request from the ring goes to placeholder.c and is no
+ * alarm: not counted, not logged. */
+static void test_placeholder_request_is_no_alarm(void **state)
+{
+	struct fixture *f = *state;
+	struct dsm_event e = { .version = DSM_ABI_VERSION, .kind = DSM_EV_PLACEHOLDER };
+	struct dsmd_alarm_stats st;
+
+	assert_int_equal(dsmd_alarm_open_log(&f->d), 0);
+	e.ph.cookie = 0x1122334455667788ull;
+	e.ph.owner_tgid = 4242;
+	e.ph.label = 10;
+	requests = 0;
+	dsmd_alarm_raise(&f->d, &e);
+	assert_int_equal(requests, 1);
+	assert_int_equal(last_request.cookie, 0x1122334455667788ull);
+	assert_int_equal(last_request.owner_tgid, 4242);
+	assert_int_equal(last_request.label, 10);
+	dsmd_alarm_stats(&f->d, &st);
+	assert_int_equal(st.received, 0);
+	assert_int_equal(st.written, 0);
+	assert_int_equal(lines(dsmd_alarm_path(&f->d), NULL, NULL), 0);
 }
 
 static uint32_t walk_total_subject;
@@ -451,6 +485,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rate_limit_per_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_placeholder_request_is_no_alarm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_total, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinds_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_and_reader, setup, teardown),

@@ -648,13 +648,29 @@ static ssize_t recv_within(int fd, void *buf, size_t len, int ms)
 	return recv(fd, buf, len, 0);
 }
 
+/* A "hello" from A's socket labeled LABEL_A arrives at srv, and went over
+ * the wire (cap) with the option right after the fixed header. */
+static void expect_hello(int srv, int cap, uint16_t port)
+{
+	const uint8_t *ip;
+	char buf[64];
+	size_t iplen;
+
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+	assert_memory_equal(buf, "hello", 5);
+	ip = next_ip(cap, IPPROTO_UDP, port, &iplen, 2000);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x40 | (20 + DSM_OPT_LEN) / 4);
+	assert_int_equal(ntohs(*(const uint16_t *)(ip + 2)), 20 + DSM_OPT_LEN + 8 + 5);
+	assert_int_equal(iplen, 20 + DSM_OPT_LEN + 8 + 5);
+	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+	assert_memory_equal(ip + 20 + DSM_OPT_LEN + 8, "hello", 5);
+}
+
 static void test_udp_labeled(void **state)
 {
 	int srv, cli, cap;
 	struct counts a, b;
-	const uint8_t *ip;
-	char buf[64];
-	size_t iplen;
 
 	NEED_NET();
 	srv = udp_server(5000);
@@ -665,17 +681,8 @@ static void test_udp_labeled(void **state)
 	b = snap(&B);
 	for (int i = 0; i < 3; i++)
 		send_to_b(cli, 5000, "hello", 5);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
-		assert_memory_equal(buf, "hello", 5);
-		ip = next_ip(cap, IPPROTO_UDP, 5000, &iplen, 2000);
-		assert_non_null(ip);
-		assert_int_equal(ip[0], 0x40 | (20 + DSM_OPT_LEN) / 4);
-		assert_int_equal(ntohs(*(const uint16_t *)(ip + 2)), 20 + DSM_OPT_LEN + 8 + 5);
-		assert_int_equal(iplen, 20 + DSM_OPT_LEN + 8 + 5);
-		expect_option(ip, iplen, 0, LABEL_A, NODE_A);
-		assert_memory_equal(ip + 20 + DSM_OPT_LEN + 8, "hello", 5);
-	}
+	for (int i = 0; i < 3; i++)
+		expect_hello(srv, cap, 5000);
 	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 3);
 	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM), 0);
 	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 3);
@@ -723,29 +730,38 @@ static void test_udp_labeled_v1(void **state)
 	close(srv);
 }
 
-static void test_udp_unlabeled_socket(void **state)
+/* A "plain" from A's unlabeled socket cli goes over the wire (cap) as
+ * it was sent, no options, and arrives at srv unlabeled. */
+static void expect_plain(int cli, int srv, int cap, uint16_t port)
 {
-	int srv, cli, cap;
-	struct counts a, b;
+	struct counts a = snap(&A), b = snap(&B);
 	const uint8_t *ip;
 	char buf[64];
 	size_t iplen;
+
+	send_to_b(cli, port, "plain", 5);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
+	ip = next_ip(cap, IPPROTO_UDP, port, &iplen, 2000);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x45);
+	assert_int_equal(iplen, 20 + 8 + 5);
+	assert_true(csum_ok(ip));
+	assert_memory_equal(ip + 28, "plain", 5);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
+	assert_true(delta(&A, &a, DSM_CNT_PKT_NOT_LABELED) >= 1);
+	assert_true(delta(&B, &b, DSM_CNT_PKT_UNLABELED_IN) >= 1);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 0);
+}
+
+static void test_udp_unlabeled_socket(void **state)
+{
+	int srv, cli, cap;
 
 	NEED_NET();
 	srv = udp_server(5001);
 	cli = udp_client(); /* no label */
 	cap = capture(&B);
-	a = snap(&A);
-	b = snap(&B);
-	send_to_b(cli, 5001, "plain", 5);
-	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 5);
-	ip = next_ip(cap, IPPROTO_UDP, 5001, &iplen, 2000);
-	assert_non_null(ip);
-	assert_int_equal(ip[0], 0x45);
-	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
-	assert_true(delta(&A, &a, DSM_CNT_PKT_NOT_LABELED) >= 1);
-	assert_true(delta(&B, &b, DSM_CNT_PKT_UNLABELED_IN) >= 1);
-	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 0);
+	expect_plain(cli, srv, cap, 5001);
 	close(cap);
 	close(cli);
 	close(srv);
@@ -1982,6 +1998,175 @@ static void test_forward_other_node(void **state)
 	close(srv);
 }
 
+/* ---- a socket's placeholder --------------------------------------------- */
+
+/* What dsmd sets on a labeled socket (IP_OPTIONS): one dsm option of
+ * version DSM_OPT_VERSION_PLACEHOLDER, the rest zero. The kernel builds
+ * it into every header, room and MTU included. */
+static const uint8_t placeholder[DSM_OPT_LEN] = { DSM_OPT_TYPE, DSM_OPT_LEN,
+						  DSM_OPT_VERSION_PLACEHOLDER };
+
+static void set_placeholder(int fd)
+{
+	assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_OPTIONS, placeholder, sizeof(placeholder)),
+			 0);
+}
+
+/* A labeled socket's placeholder is filled in place: the option that
+ * would have been inserted, byte for byte and MAC; a datagram of the MTU
+ * less the option goes whole; fragments each get their own. */
+static void test_placeholder_filled(void **state)
+{
+	static char big[3000];
+	int srv, cli, cap;
+	struct counts a, b;
+	const uint8_t *ip;
+	size_t iplen;
+
+	NEED_NET();
+	srv = udp_server(5300);
+	cli = udp_client();
+	label(&A, cli, LABEL_A);
+	set_placeholder(cli);
+	cap = capture(&B);
+	a = snap(&A);
+	b = snap(&B);
+	for (int i = 0; i < 3; i++) {
+		send_to_b(cli, 5300, "hello", 5);
+		expect_hello(srv, cap, 5300);
+	}
+	send_to_b(cli, 5300, big, 1500 - 20 - DSM_OPT_LEN - 8);
+	assert_int_equal(recv_within(srv, big, sizeof(big), 2000), 1500 - 20 - DSM_OPT_LEN - 8);
+	ip = next_ip(cap, IPPROTO_UDP, 5300, &iplen, 2000);
+	assert_non_null(ip);
+	assert_int_equal(iplen, 1500);
+	expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 4);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 4);
+
+	/* 3 008 bytes of UDP in fragments of 1 456: three, each labeled */
+	a = snap(&A);
+	b = snap(&B);
+	send_to_b(cli, 5300, big, sizeof(big));
+	assert_int_equal(recv_within(srv, big, sizeof(big), 2000), sizeof(big));
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 3);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM), 0);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_VERIFIED), 3);
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_DROP_BADMAC) + delta(&B, &b, DSM_CNT_PKT_DROP_MALFORMED),
+			 0);
+	close(cap);
+	close(cli);
+	close(srv);
+}
+
+/* What goes without the option loses the placeholder: an unlabeled
+ * socket's datagram, and a labeled one's over loopback (its label in the
+ * skb, as without a placeholder). */
+static void test_placeholder_taken_out(void **state)
+{
+	struct sockaddr_in at = sin_of("127.0.0.1", 5301);
+	struct node lo = { .ifindex = DSM_LOOPBACK_IFINDEX };
+	int srv, cli, cap, lsrv, lcli, lcap;
+	const uint8_t *ip;
+	struct counts a;
+	char buf[64];
+	size_t iplen;
+
+	NEED_NET();
+	srv = udp_server(5301);
+	cli = udp_client(); /* no label */
+	set_placeholder(cli);
+	cap = capture(&B);
+	expect_plain(cli, srv, cap, 5301);
+
+	assert_int_equal(in_ns(&A, lo_egress, &A), 0);
+	lsrv = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(lsrv, (struct sockaddr *)&at, sizeof(at)), 0);
+	lcli = ns_socket(&A, AF_INET, SOCK_DGRAM, 0);
+	label(&A, lcli, LABEL_A);
+	set_placeholder(lcli);
+	lcap = in_ns(&A, make_capture, &lo);
+	assert_true(lcap >= 0);
+	set_cfg(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY, LOCAL_TAG);
+	a = snap(&A);
+	ip = over_lo(lcli, lsrv, lcap, 5301, &iplen);
+	assert_non_null(ip);
+	assert_int_equal(ip[0], 0x45);
+	assert_int_equal(iplen, 20 + 8 + 5);
+	assert_true(csum_ok(ip));
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LOCAL), 1);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 0);
+	assert_int_equal(in_ns(&A, lo_detach, NULL), 0);
+
+	/* a placeholder among other options is no placeholder: a dsm option
+	 * this node did not write */
+	{
+		uint8_t more[DSM_OPT_LEN + 4] = { 1, 1, 1, 1 };
+
+		memcpy(more + 4, placeholder, sizeof(placeholder));
+		assert_int_equal(setsockopt(cli, IPPROTO_IP, IP_OPTIONS, more, sizeof(more)), 0);
+		a = snap(&A);
+		send_to_b(cli, 5301, "plain", 5);
+		assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+		assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_FOREIGN), 1);
+		read_events(&A);
+	}
+	close(lcap);
+	close(lcli);
+	close(lsrv);
+	close(cap);
+	close(cli);
+	close(srv);
+}
+
+static int egress_back(void *p)
+{
+	struct node *n = p;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = n->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, out, .prog_fd = bpf_program__fd(n->skel->progs.dsm_egress));
+
+	return bpf_tc_attach(&hook, &out);
+}
+
+/*
+ * A placeholder never crosses a node: from a sender without dsm (B with
+ * its egress program detached) to C, A's ingress drops it as malformed;
+ * with A's checks off, A's egress drops it as forwarded (no local socket
+ * sent it). With B's egress back, B takes it out and the datagram arrives.
+ */
+static void test_placeholder_from_wire(void **state)
+{
+	struct sockaddr_in to = sin_of(ADDR_C, 5302);
+	int srv, cli, detached;
+	struct counts a;
+	char buf[16];
+
+	NEED_NET();
+	srv = udp_server_at(&C, ADDR_C, 5302);
+	cli = ns_socket(&B, AF_INET, SOCK_DGRAM, 0);
+	set_placeholder(cli);
+	assert_int_equal(sh("ip -n %s route replace 10.198.0.0/24 via %s", B.ns, ADDR_A), 0);
+	detached = sh("tc -n %s filter del dev %s egress", B.ns, B.dev);
+	if (!detached) {
+		a = snap(&A);
+		assert_int_equal(sendto(cli, "to C", 4, 0, (struct sockaddr *)&to, sizeof(to)), 4);
+		assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+		assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_MALFORMED), 1);
+		set_flags(&A, DSM_NET_F_LABEL_EGRESS);
+		a = snap(&A);
+		assert_int_equal(sendto(cli, "to C", 4, 0, (struct sockaddr *)&to, sizeof(to)), 4);
+		assert_int_equal(recv_within(srv, buf, sizeof(buf), 300), -1);
+		assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_FOREIGN), 1);
+		set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY);
+	}
+	assert_int_equal(in_ns(&B, egress_back, &B), 0);
+	assert_int_equal(detached, 0);
+	assert_int_equal(sendto(cli, "to C", 4, 0, (struct sockaddr *)&to, sizeof(to)), 4);
+	assert_int_equal(recv_within(srv, buf, sizeof(buf), 2000), 4);
+	close(cli);
+	close(srv);
+}
+
 /* ---- devices without a link header -------------------------------------- */
 
 struct tun_req {
@@ -2102,6 +2287,9 @@ int main(void)
 		T(test_packet_socket_copies),
 		T(test_forward_own_namespace),
 		T(test_forward_other_node),
+		T(test_placeholder_filled),
+		T(test_placeholder_taken_out),
+		T(test_placeholder_from_wire),
 		T(test_l3_tun),
 	};
 

@@ -24,6 +24,9 @@
  *                                   have arrived): "received N"
  *   probe udp-send ADDR PORT N [SIZE [SPORT]]  send N datagrams of SIZE bytes
  *                                   (from source port SPORT): "sent N"
+ *   probe udp-opts ADDR PORT N      one socket: N datagrams, then (within 5 s)
+ *                                   the socket's IP options as dsmd left them,
+ *                                   then N more: "options LEN HEX3 sent 2N"
  *   probe udp-step ADDR PORT        one socket; a datagram per line of stdin,
  *                                   "send OK" or "send ERRNAME" for each
  *   probe fd-send FD                send "x" on the socket FD we were given
@@ -445,6 +448,38 @@ static int do_udp_send(const char *addr, int port, unsigned long n, size_t size,
 	return sent == n ? 0 : 1;
 }
 
+/* N datagrams on one socket, what IP_OPTIONS it carries then (dsmd sets
+ * a placeholder asynchronously: wait up to 5 s for one), N more. */
+static int do_udp_opts(const char *addr, int port, unsigned long n)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	unsigned char opts[40];
+	socklen_t len = 0;
+	unsigned long sent = 0;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (s < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return step("create", 0), 1;
+	for (unsigned long i = 0; i < 2 * n; i++) {
+		if (i == n) {
+			for (int t = 0; t < 250; t++) {
+				len = sizeof(opts);
+				if (getsockopt(s, IPPROTO_IP, IP_OPTIONS, opts, &len))
+					return step("getsockopt", 0), 1;
+				if (len)
+					break;
+				usleep(20000);
+			}
+		}
+		if (sendto(s, "o", 1, 0, (struct sockaddr *)&sa, sizeof(sa)) == 1)
+			sent++;
+		usleep(20000);
+	}
+	printf("options %u %02x%02x%02x sent %lu\n", (unsigned)len, len > 0 ? opts[0] : 0,
+	       len > 1 ? opts[1] : 0, len > 2 ? opts[2] : 0, sent);
+	return 0;
+}
+
 /* One socket for the whole run: a datagram for every line on stdin, so a
  * test can send, reload the policy, and send again on the same socket. */
 static int do_udp_step(const char *addr, int port)
@@ -854,6 +889,8 @@ int main(int argc, char **argv)
 		return do_forge3(argv + 2);
 	if (!strcmp(op, "mkstate") && argc == 6)
 		return do_mkstate(argv[2], argv[3], argv[4], argv[5]);
+	if (!strcmp(op, "udp-opts") && argc == 5)
+		return do_udp_opts(argv[2], atoi(argv[3]), strtoul(argv[4], NULL, 0));
 	if (!strcmp(op, "udp-step") && argc == 4)
 		return do_udp_step(argv[2], atoi(argv[3]));
 	if (!strcmp(op, "fd-send") && argc == 3)
