@@ -43,6 +43,7 @@ packages=(
 # the peer it compares with (SELinux + NetLabel, used inside the guest).
 bench_packages=(
 	sockperf iperf3              # UDP round trips, TCP throughput
+	redis-server redis-tools     # a real application (redis-benchmark)
 	gnuplot-nox                  # the plot
 	selinux-policy-default policycoreutils netlabel-tools # the SELinux + CIPSO row
 )
