@@ -10,6 +10,9 @@
  *   dsm_ingress       checks the option of arriving packets: malformed,
  *                     unknown key, wrong MAC or stale epoch is dropped; a
  *                     good option stays in place for the receive-side check
+ *   dsm_sockops       writes the connection token into every TCP segment of
+ *                     a bound connection with DSM_NET_F_TCP_ALL (token.bpf.h;
+ *                     dsmd attaches it to the root cgroup)
  *   dsm_mac_selftest  known-answer test of the MAC code as loaded, run by
  *                     BPF_PROG_TEST_RUN in the unit tests (dsmd does not
  *                     load it); not meant to be attached (and harmless if
@@ -19,7 +22,7 @@
  *   siphash.h     SipHash-2-4, fixed 28-byte message and bounded generic
  *   ipopt.h       the IPv4 option walker
  *   net_verify.h  the MAC message, the MAC check, the epoch window
- *   net_tcp.h     the TCP MSS option for DSM_NET_F_TCP_ALL
+ *   net_tcp.h     the connection token among a segment's TCP options
  *   maps.bpf.h    the maps shared with the LSM object (pinned by name)
  *
  * Where the IPv4 header starts: dsm_egress (Ethernet, loopback) reads the
@@ -31,6 +34,7 @@
 #include "ipopt.h"
 #include "net_tcp.h"
 #include "net_verify.h"
+#include "token.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -65,8 +69,6 @@ struct {
 #define IP_OFFMASK   0x1fff
 #define TCP_F_SYN    0x02
 #define TCP_F_ACK    0x10
-#define TCP_CSUM_OFF 16
-#define MSS_FLOOR    64     /* never clamp below this (plus the option) */
 
 /* The first word of the IPv4 header: what growing the header changes. */
 struct ip4_word0 {
@@ -74,30 +76,6 @@ struct ip4_word0 {
 	__u8   tos;
 	__be16 tot_len;
 };
-
-struct tcp20 {
-	__be16 source;
-	__be16 dest;
-	__be32 seq;
-	__be32 ack_seq;
-	__u8   doff_res;
-	__u8   flags;
-	__be16 window;
-	__be16 check;
-	__be16 urg_ptr;
-};
-
-/*
- * The option walks as global functions: verified once on their own, they
- * hand back a plain number, so the paths through a walk do not multiply
- * the paths through the rest of the program.
- */
-__noinline int dsm_net_find_mss(struct dsm_ipopt_buf *buf)
-{
-	if (!buf)
-		return -1;
-	return dsm_tcp_mss_off(buf);
-}
 
 static __always_inline struct dsm_net_cfg *net_cfg(void)
 {
@@ -193,42 +171,6 @@ static __always_inline int out_drop(struct __sk_buff *skb, __u8 reason, __u8 det
 	count(DSM_CNT_PKT_DROP_NOROOM);
 	report_drop(skb, DSM_NEV_DIR_EGRESS, reason, detail, h, opt, local_epoch);
 	return TC_ACT_SHOT;
-}
-
-/* DSM_NET_F_TCP_ALL: lower the MSS a SYN or SYN-ACK announces by the
- * option's size, so the peer's full-sized segments fit the MTU once
- * labeled (topts: room for the TCP options, the IPv4 options' buffer
- * once they are no longer needed: the stack is small). 0 when done or
- * nothing to do, < 0 on failure. */
-static __always_inline int clamp_mss(struct __sk_buff *skb, __u32 tcp_off, const struct tcp20 *t,
-				     struct dsm_ipopt_buf *topts)
-{
-	__u64 tlen = (__u64)(t->doff_res >> 4) << 2;
-	__be16 old_be, new_be;
-	__u16 mss;
-	int off;
-
-	dsm_opaque(tlen);
-	if (tlen <= sizeof(*t))
-		return 0;
-	tlen -= sizeof(*t);
-	if (tlen > DSM_IPOPT_SPACE)
-		return -1;
-	if (bpf_skb_load_bytes(skb, tcp_off + sizeof(*t), topts->b, tlen) < 0)
-		return -1;
-	topts->len = tlen;
-	off = dsm_net_find_mss(topts);
-	if (off < 0)
-		return 0;
-	if (bpf_skb_load_bytes(skb, tcp_off + sizeof(*t) + off, &old_be, sizeof(old_be)) < 0)
-		return -1;
-	mss = bpf_ntohs(old_be);
-	if (mss <= MSS_FLOOR + DSM_OPT_LEN)
-		return 0;
-	new_be = bpf_htons(mss - DSM_OPT_LEN);
-	if (bpf_l4_csum_replace(skb, tcp_off + TCP_CSUM_OFF, old_be, new_be, sizeof(new_be)) < 0)
-		return -1;
-	return bpf_skb_store_bytes(skb, tcp_off + sizeof(*t) + off, &new_be, sizeof(new_be), 0);
 }
 
 /* Two copies of one IPv4 header? */
@@ -464,9 +406,7 @@ static __always_inline int write_option(struct __sk_buff *skb, const struct ip4 
  * (room_for_option); a failure after that drops it.
  */
 static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
-					struct ip4 *h, __u32 label, __u32 tcp_off,
-					const struct tcp20 *t, int syn,
-					struct dsm_ipopt_buf *opts,
+					struct ip4 *h, __u32 label, struct dsm_ipopt_buf *opts,
 					const struct dsm_ipopt_scan *scan, struct ip4 *at_net,
 					const __u32 l2)
 {
@@ -492,7 +432,6 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 	if (opt.version == DSM_OPT_VERSION_3 &&
 	    ports_of(skb, h, l2 + ((__u32)(h->vihl & 0xf) << 2), &ports) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
-	/* After this, opts is the TCP options' scratch (clamp_mss). */
 	if (oldlen >= 4 && own_options(opts, scan, oldlen, own, &sum) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 
@@ -501,8 +440,6 @@ static __always_inline int label_packet(struct __sk_buff *skb, const struct dsm_
 		return out_drop(skb, DSM_NR_NOROOM_NOKEY, 0, h, &opt, epoch);
 	dsm_mac_put(&opt, mac);
 
-	if (t && syn && (cfg->flags & DSM_NET_F_TCP_ALL) && clamp_mss(skb, tcp_off, t, opts) < 0)
-		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 	if (open_gap(skb, own, oldlen, l2) < 0 || write_option(skb, h, &opt, oldlen, sum, l2) < 0)
 		return out_drop(skb, DSM_NR_NOROOM_ADJUST, 0, h, &opt, epoch);
 	count(DSM_CNT_PKT_LABELED);
@@ -770,7 +707,7 @@ struct ip6 {
 static __always_inline int local6(struct __sk_buff *skb, const struct dsm_net_cfg *cfg, __u32 l2)
 {
 	struct bpf_sock_tuple tuple = {};
-	struct tcp20 t = {};
+	struct dsm_tcp_hdr t = {};
 	struct ip6 h = {};
 	__u32 label, tuple_len = 0, *tag;
 
@@ -809,7 +746,7 @@ struct egress_pkt {
 	} sc;
 	struct dsm_ipopt_scan scan;
 	struct dsm_ipopt_buf opts;
-	struct tcp20 t;
+	struct dsm_tcp_hdr t;
 	struct ip4 h;
 	bool placeholder; /* the options are a socket's placeholder, not scanned */
 };
@@ -844,26 +781,26 @@ static __always_inline int ip4_of(struct __sk_buff *skb, __u32 l2, struct egress
 
 /*
  * The label an IPv4 packet is to carry, DSM_LABEL_INVALID for none: its
- * socket's (sock_label), except for TCP past the handshake in the default
- * mode, for which no socket is looked up. A TCP segment's header (not a
- * fragment's) goes into p->t, with where it starts (*tcp_off) and whether
- * it has SYN (*syn).
+ * socket's (sock_label), except for TCP past the handshake, for which no
+ * socket is looked up: between nodes its segments carry the connection
+ * token (DSM_NET_F_TCP_ALL, the sockops program) or nothing, and only on
+ * loopback does DSM_NET_F_TCP_ALL tag every one. A TCP segment's header
+ * (not a fragment's) goes into p->t.
  */
 static __always_inline __u32 packet_label(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
-					  struct egress_pkt *p, int hdr_ok, __u32 l2,
-					  __u32 *tcp_off, int *syn)
+					  struct egress_pkt *p, int hdr_ok, __u32 l2, int on_lo)
 {
 	const struct ip4 *h = &p->h;
 	__u32 tuple_len = 0;
+	int syn = 0;
 
-	if (hdr_ok && h->protocol == IPPROTO_TCP && !(bpf_ntohs(h->frag_off) & IP_OFFMASK)) {
-		*tcp_off = l2 + ((__u32)(h->vihl & 0xf) << 2);
-		if (bpf_skb_load_bytes(skb, *tcp_off, &p->t, sizeof(p->t)) == 0)
-			*syn = !!(p->t.flags & TCP_F_SYN);
-	}
-	if (hdr_ok && h->protocol == IPPROTO_TCP && !*syn && !(cfg->flags & DSM_NET_F_TCP_ALL))
+	if (hdr_ok && h->protocol == IPPROTO_TCP && !(bpf_ntohs(h->frag_off) & IP_OFFMASK) &&
+	    bpf_skb_load_bytes(skb, l2 + ((__u32)(h->vihl & 0xf) << 2), &p->t, sizeof(p->t)) == 0)
+		syn = !!(p->t.flags & TCP_F_SYN);
+	if (hdr_ok && h->protocol == IPPROTO_TCP && !syn &&
+	    !(on_lo && (cfg->flags & DSM_NET_F_TCP_ALL)))
 		return DSM_LABEL_INVALID;
-	if (*syn && (p->t.flags & TCP_F_ACK)) {
+	if (syn && (p->t.flags & TCP_F_ACK)) {
 		p->sc.tuple.ipv4.saddr = h->daddr;
 		p->sc.tuple.ipv4.daddr = h->saddr;
 		p->sc.tuple.ipv4.sport = p->t.dest;
@@ -883,7 +820,7 @@ static __always_inline __u32 packet_label(struct __sk_buff *skb, const struct ds
  */
 static __always_inline int label_ip4(struct __sk_buff *skb, const struct dsm_net_cfg *cfg,
 				     struct egress_pkt *p, __u32 label, int on_lo, int hdr_ok,
-				     __u32 tags, __u32 tcp_off, int syn, const __u32 l2)
+				     __u32 tags, const __u32 l2)
 {
 	__u32 *tag = label_tag(label);
 	int ret;
@@ -913,8 +850,8 @@ static __always_inline int label_ip4(struct __sk_buff *skb, const struct dsm_net
 	if (p->placeholder)
 		ret = fill_placeholder(skb, cfg, &p->h, label, &p->opts, &p->sc.at_net, l2);
 	else
-		ret = label_packet(skb, cfg, &p->h, label, tcp_off, &p->t, syn, &p->opts,
-				   &p->scan, &p->sc.at_net, l2);
+		ret = label_packet(skb, cfg, &p->h, label, &p->opts, &p->scan, &p->sc.at_net,
+				   l2);
 	if (ret == SENT_UNLABELED) {
 		count(DSM_CNT_PKT_NOT_LABELED);
 		return TC_ACT_OK;
@@ -953,8 +890,8 @@ static __always_inline int egress(struct __sk_buff *skb, const bool l3)
 	struct egress_pkt p = { .scan = { .status = DSM_IPOPT_ABSENT, .dsm_off = DSM_IPOPT_NONE } };
 	struct dsm_net_cfg *cfg;
 	struct frame f;
-	int hdr_ok, syn = 0, on_lo;
-	__u32 tcp_off = 0, label, *tag;
+	int hdr_ok, on_lo;
+	__u32 label, *tag;
 
 	cfg = net_cfg();
 	if (!cfg)
@@ -984,11 +921,10 @@ static __always_inline int egress(struct __sk_buff *skb, const bool l3)
 		return out_foreign(skb, 0, &p.h, NULL, cfg);
 	label = DSM_LABEL_INVALID;
 	if (cfg->flags & DSM_NET_F_LABEL_EGRESS)
-		label = packet_label(skb, cfg, &p, hdr_ok, f.l2, &tcp_off, &syn);
+		label = packet_label(skb, cfg, &p, hdr_ok, f.l2, on_lo);
 	if (label == DSM_LABEL_INVALID)
 		return unlabeled(skb, cfg, &p, l3 ? 0 : ETH_HLEN_);
-	return label_ip4(skb, cfg, &p, label, on_lo, hdr_ok, f.tags, tcp_off, syn,
-			 l3 ? 0 : ETH_HLEN_);
+	return label_ip4(skb, cfg, &p, label, on_lo, hdr_ok, f.tags, l3 ? 0 : ETH_HLEN_);
 }
 
 /* Devices with an Ethernet header, and loopback. */

@@ -162,15 +162,16 @@ static __always_inline int dsm_proto_has_ports(__u8 protocol)
  * packet with these addresses, protocol, IP ID and ports (network byte
  * order; ports: the transport header's first four bytes, or 0 where a
  * version 3 MAC binds none, dsm/wire.h), into *mac. The IP ID counts for a
- * version 1 option only, the ports for a version 3 option only. memo may
- * be NULL. 0, or < 0 when there is no MAC (the caller fails closed). */
+ * version 1 option only, the ports for a version 3 option and a
+ * connection token's claim only. memo may be NULL. 0, or < 0 when there
+ * is no MAC (the caller fails closed). */
 static __always_inline int dsm_mac(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
 				   __be32 saddr, __be32 daddr, __u8 protocol, __be16 id,
 				   __be32 ports, const struct dsm_ipopt *opt, __u64 *mac)
 {
 	union dsm_mac_msg m;
 
-	if (opt->version == DSM_OPT_VERSION_3) {
+	if (opt->version == DSM_OPT_VERSION_3 || opt->version == DSM_TOKEN_MSG_VERSION) {
 		m.f3.saddr = saddr;
 		m.f3.daddr = daddr;
 		m.f3.protocol = protocol;
@@ -269,6 +270,78 @@ static __always_inline enum dsm_verify dsm_verify(struct dsm_mac_memo *memo,
 	if (!dsm_epoch_ok(dsm_be32_host(opt->epoch), local_epoch, window))
 		return DSM_VERIFY_STALE;
 	return DSM_VERIFY_OK;
+}
+
+/* ---- the connection token (dsm/wire.h) ----------------------------------- */
+
+static __always_inline __be32 dsm_host_be32(__u32 v)
+{
+	return (__be32)dsm_be32_host((__be32)v);
+}
+
+static __always_inline __u16 dsm_be16_host(__be16 v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (__u16)v;
+#else
+	return __builtin_bswap16((__u16)v);
+#endif
+}
+
+/* The option a token's MAC is made over: what label@node would put in an
+ * IPv4 option in this epoch with this key, at message version 4 (the
+ * version 3 message: addresses, protocol, ports). */
+static __always_inline void dsm_token_claim(struct dsm_ipopt *o, __u8 key_id, __u32 label,
+					    __u32 node, __u32 epoch)
+{
+	o->type = DSM_OPT_TYPE;
+	o->len = DSM_OPT_LEN;
+	o->version = DSM_TOKEN_MSG_VERSION;
+	o->key_id = key_id;
+	o->label = dsm_host_be32(label);
+	o->node = dsm_host_be32(node);
+	o->epoch = dsm_host_be32(epoch);
+}
+
+/* The epoch nearest @local whose low 16 bits are @lo: a token carries no
+ * more, and clocks within the window are far closer than 2^15 epochs. */
+static __always_inline __u32 dsm_token_epoch(__u16 lo, __u32 local)
+{
+	return local + (__u32)(__s32)(__s16)(__u16)(lo - (__u16)local);
+}
+
+/* The token label@node sends on a segment from saddr to daddr (ports: its
+ * source port, then destination port, as in the TCP header) with key
+ * (kid: the key's id or generation byte), into *mac. memo may be NULL. 0,
+ * or < 0 when there is none (the caller sends no token). */
+static __always_inline int dsm_token_mac(struct dsm_mac_memo *memo, const struct dsm_mac_key *key,
+					 __be32 saddr, __be32 daddr, __be32 ports, __u32 label,
+					 __u32 node, __u32 epoch, __u64 *mac)
+{
+	struct dsm_ipopt o;
+
+	dsm_token_claim(&o, key->key_id, label, node, epoch);
+	return dsm_mac(memo, key, saddr, daddr, 6, 0, ports, &o, mac);
+}
+
+/* Is token t, on a segment from saddr to daddr with these ports, label@
+ * node's? The keys as for dsm_verify(): the pair key of its generation
+ * bit as slot0 (slot1 NULL) for a version 3 token, both cluster slots
+ * for a version 2 one. */
+static __always_inline enum dsm_verify dsm_token_verify(struct dsm_mac_memo *memo,
+							 const struct dsm_token_opt *t,
+							 __be32 saddr, __be32 daddr, __be32 ports,
+							 __u32 label, __u32 node,
+							 const struct dsm_mac_key *slot0,
+							 const struct dsm_mac_key *slot1,
+							 __u32 local_epoch, __u32 window)
+{
+	struct dsm_ipopt o;
+
+	dsm_token_claim(&o, t->key_id, label, node,
+			dsm_token_epoch(dsm_be16_host(t->epoch_lo), local_epoch));
+	__builtin_memcpy(o.mac, t->mac, sizeof(o.mac));
+	return dsm_verify(memo, &o, saddr, daddr, 6, 0, ports, slot0, slot1, local_epoch, window);
 }
 
 #endif /* DSM_BPF_NET_VERIFY_H */

@@ -27,6 +27,10 @@
  * TCP is decided once per connection: a listener checks the SYN and keeps
  * the peer for the accepted socket, a connecting socket checks the SYN-ACK;
  * the socket then carries its peer and later segments need no option.
+ * With every segment labeled (DSM_NET_F_TCP_ALL), each later segment from
+ * another node must carry the connection token of the bound peer
+ * (token_check; a bare ACK may go without), and one over loopback or from
+ * an unlabeled peer must come from the bound label.
  * An MPTCP subflow without a label (the kernel makes them: the MPTCP socket
  * it serves is out of a BPF LSM program's reach on 6.1) is denied.
  */
@@ -35,6 +39,7 @@
 
 #include "policy.bpf.h"
 #include "ipopt.h"
+#include "net_tcp.h"
 #include "net_verify.h"
 
 #define ETH_P_IP_BE   0x0008 /* htons(ETH_P_IP) */
@@ -415,6 +420,128 @@ static __always_inline int bound_segment(const struct dsm_sock_ctx *c,
 	return segment_deny(peer, target, family, saddr);
 }
 
+/* ---- the connection token (dsm/wire.h, DSM_NET_F_TCP_ALL) ---------------- */
+
+#define TCP_FLAGS_NOT_BARE 0x27 /* FIN, SYN, RST, URG: a segment with one is no bare ACK */
+
+/* Does a segment of this connection carry a token? Off loopback, from a
+ * peer bound to a label of a node (this one too: between two of its
+ * network namespaces): over loopback the tag tells the sender, and an
+ * unlabeled peer (DSM_NODE_ANY) is told by its address. */
+static __always_inline bool token_wanted(const struct sock *sk, const struct dsm_sock_ctx *c,
+					 const struct sk_buff *skb)
+{
+	return sk->sk_protocol == IPPROTO_TCP && c->peer_node != DSM_NODE_ANY &&
+	       skb->skb_iif != DSM_LOOPBACK_IFINDEX;
+}
+
+/* A segment without the token moves no data and changes no state (no
+ * FIN, SYN, RST or URG): a bare ACK, which SACK blocks may have left
+ * without room for it. @ip_len: the IPv4 header's length. */
+static __always_inline bool bare_ack(const struct ip4 *h, const struct dsm_tcp_hdr *t,
+				     __u32 ip_len)
+{
+	__u32 tot = bpf_ntohs(h->tot_len), tcp_len = (__u32)(t->doff_res >> 4) << 2;
+
+	return tot && tot == ip_len + tcp_len && !(t->flags & TCP_FLAGS_NOT_BARE);
+}
+
+/* What token_check needs besides its stack, which the receive check's
+ * leaves little of: per CPU, and used by that function alone, which runs
+ * in softirq (TCP's receive path), so nothing on this CPU interrupts it. */
+struct token_scratch {
+	struct dsm_ipopt_buf opts;
+	struct dsm_token_opt tok;
+	struct dsm_tcp_hdr t;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct token_scratch);
+} dsm_token_scratch SEC(".maps");
+
+enum token_verdict {
+	TOKEN_OK = 0,  /* the bound peer's token, or a bare ACK without one */
+	TOKEN_MISSING, /* no token on a segment that needs one */
+	TOKEN_STALE,   /* a good MAC, an epoch outside the window */
+	TOKEN_FORGED,  /* an unknown key or version, or a wrong MAC */
+	TOKEN_ERROR,   /* unreadable: fail closed */
+};
+
+/*
+ * A segment of a bound connection between nodes (token_wanted): it must
+ * carry the token the bound peer makes for this connection and an epoch
+ * within the window, whose MAC is checked as an option's (through the
+ * memo: once per connection and epoch on a miss). No token: a bare ACK
+ * passes (counted). The caller reports the rest (token_deny). Out of
+ * line, its buffers in a per-CPU map: the receive check's frame leaves
+ * little stack.
+ */
+static __noinline int token_check(struct sk_buff *skb, const struct dsm_net_cfg *cfg,
+				  const struct dsm_sock_ctx *c, const struct ip4 *h)
+{
+	unsigned char *th = skb->head + skb->transport_header;
+	struct dsm_mac_key *k0 = NULL, *k1 = NULL;
+	struct token_scratch *w;
+	__u32 optlen, zero = 0;
+	__be32 ports;
+	int at, v;
+
+	w = bpf_map_lookup_elem(&dsm_token_scratch, &zero);
+	if (!w || bpf_probe_read_kernel(&w->t, sizeof(w->t), th))
+		return TOKEN_ERROR;
+	optlen = (__u32)(w->t.doff_res >> 4) << 2;
+	optlen = optlen > sizeof(w->t) ? optlen - sizeof(w->t) : 0;
+	if (optlen > DSM_IPOPT_SPACE)
+		optlen = DSM_IPOPT_SPACE;
+	at = -1;
+	if (optlen >= DSM_TOKEN_LEN) {
+		if (bpf_probe_read_kernel(w->opts.b, optlen, th + sizeof(w->t)))
+			return TOKEN_ERROR;
+		w->opts.len = optlen;
+		at = dsm_tcp_token_global(&w->opts);
+	}
+	if (at < 0 || at > DSM_IPOPT_SPACE - DSM_TOKEN_LEN) {
+		if (!bare_ack(h, &w->t, (__u32)(h->vihl & 0xf) << 2))
+			return TOKEN_MISSING;
+		count(DSM_CNT_TOKEN_BARE_ACK);
+		return TOKEN_OK;
+	}
+	if (bpf_probe_read_kernel(&w->tok, sizeof(w->tok), th + sizeof(w->t) + at))
+		return TOKEN_ERROR;
+	if (w->tok.version == DSM_OPT_VERSION_3) {
+		k0 = pair_key(c->peer_node, w->tok.key_id);
+	} else if (w->tok.version == DSM_OPT_VERSION) {
+		k0 = mac_key(0);
+		k1 = mac_key(1);
+	}
+	__builtin_memcpy(&ports, &w->t, sizeof(ports)); /* source and destination port */
+	v = dsm_token_verify(mac_memo(), &w->tok, h->saddr, h->daddr, ports, c->peer_label,
+			     c->peer_node, k0, k1, dsm_epoch(bpf_ktime_get_tai_ns(), cfg),
+			     cfg->epoch_window);
+	if (v == DSM_VERIFY_STALE)
+		return TOKEN_STALE;
+	return v == DSM_VERIFY_OK ? TOKEN_OK : TOKEN_FORGED;
+}
+
+/* A segment token_check() refused: dropped as malformed (EBADMSG, no
+ * claim: nothing in it names a sender) when it has no token, and as
+ * claiming the bound peer when its token does not verify (ESTALE,
+ * EKEYREJECTED, as for an option). */
+static __always_inline int token_deny(int verdict, const struct dsm_sock_ctx *c, __u32 target,
+				      __be32 saddr)
+{
+	if (verdict == TOKEN_MISSING)
+		return claim_deny(DSM_LABEL_INVALID, DSM_NODE_ANY, target, saddr, -EBADMSG);
+	if (verdict == TOKEN_STALE)
+		return claim_deny(c->peer_label, c->peer_node, target, saddr, -ESTALE);
+	if (verdict == TOKEN_FORGED)
+		return claim_deny(c->peer_label, c->peer_node, target, saddr, -EKEYREJECTED);
+	return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+}
+
 /*
  * A packet this check does not understand (the socket's family and the
  * packet's protocol, above): denied whatever the mode, counted as an
@@ -646,6 +773,10 @@ static __always_inline int rcv_ip(struct sock *sk, struct sk_buff *skb, bool v6)
 	netns = sock_netns(sk);
 	if (bpf_probe_read_kernel(&h, sizeof(h), skb->head + skb->network_header))
 		return fail_closed(DSM_CLASS_PEER, DSM_PERM_PEER_RECV, DSM_DENY);
+	if (c && (c->flags & DSM_SOCK_F_PEER_BOUND) && cfg && token_wanted(sk, c, skb)) {
+		err = token_check(skb, cfg, c, &h);
+		return err == TOKEN_OK ? 0 : token_deny(err, c, target, h.saddr);
+	}
 	err = packet_peer(pm, cfg, skb, &h, target, c, gen, netns, &peer, &known);
 	if (err)
 		return err;

@@ -33,6 +33,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -457,6 +459,51 @@ int dsmd_bpf_attach_and_pin(struct dsmd *d)
 		}
 	}
 	return pins_locate(d);
+}
+
+/* Attach a cgroup program of the packet object to the cgroup v2 hierarchy
+ * at @cgroup (its root: every socket of the node is in it or below) and
+ * pin the link with the LSM programs' ones, so that it outlives dsmd and
+ * goes with `dsmd --unload`. A takeover that holds it pinned already
+ * leaves it. */
+int dsmd_bpf_attach_cgroup(struct dsmd *d, struct bpf_program *prog, const char *cgroup)
+{
+	const char *name = bpf_program__name(prog);
+	struct dsmd_pins *p = pins(d);
+	struct bpf_link *link;
+	char path[PATH_MAX];
+	struct statfs sf;
+	int fd, err;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].link && !strcmp(p->v[i].name, name))
+			return 0;
+	fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_errno(LOG_ERR, -errno, "open %s", cgroup);
+	if (fstatfs(fd, &sf) || sf.f_type != CGROUP2_SUPER_MAGIC) {
+		close(fd);
+		return log_errno(LOG_ERR, -ENOTSUP, "%s is not a cgroup v2 hierarchy", cgroup);
+	}
+	link = bpf_program__attach_cgroup(prog, fd);
+	err = link ? 0 : -errno;
+	close(fd);
+	if (err)
+		return log_errno(LOG_ERR, err, "attach %s to %s", name, cgroup);
+	err = mkdir_p(d->o.pin_dir, "links");
+	if (!err)
+		err = pin_path(path, sizeof(path), d->o.pin_dir, "links", name);
+	if (!err)
+		err = bpf_link__pin(link, path);
+	if (!err)
+		err = pins_add(d, "links", name, bpf_link__fd(link), link);
+	if (err) {
+		bpf_link__destroy(link);
+		return log_errno(LOG_ERR, err, "pin %s", name);
+	}
+	return 0;
 }
 
 /* Remove every pin: links first (that detaches the programs), then maps. */

@@ -133,6 +133,8 @@ int dsmd_bpf_pinned(const struct dsmd *d);          /* 1 if pins exist */
 int dsmd_bpf_load(struct dsmd *d);                  /* open + load (takeover: reuse pins) */
 int dsmd_bpf_attach_and_pin(struct dsmd *d);
 int dsmd_bpf_unpin(const char *pin_dir);
+struct bpf_program;
+int dsmd_bpf_attach_cgroup(struct dsmd *d, struct bpf_program *prog, const char *cgroup);
 int dsmd_bpf_policy_btf(const struct dsmd *d, int *btf_fd, uint32_t *key_id, uint32_t *val_id);
 void dsmd_bpf_close(struct dsmd *d);
 int dsmd_map_fd(const struct dsmd *d, enum dsmd_map m);
@@ -243,7 +245,6 @@ int dsmd_link_list(struct dsmd_link **out, size_t *n);
  * the number of routes changed, or -errno. */
 int dsmd_link_routes_make_room(int ifindex);
 int dsmd_link_routes_restore(int ifindex);
-int dsmd_link_gso_segs(int ifindex, unsigned segs);
 bool dsmd_link_is_loopback(const char *name); /* false also when it cannot tell */
 
 /* alarm.c: events from the ring buffer, the alarm log. */

@@ -10,8 +10,6 @@
  *    A route that already has an MTU of its own is the operator's and is
  *    left alone. --unload takes back exactly the MTU dsmd set (link MTU
  *    minus DSM_OPT_LEN).
- *  - with --tcp-all, no GSO: every TCP segment then passes the egress
- *    program on its own and can be labeled (gso_max_segs 1).
  *
  * Routes of the main table only; loopback is skipped (its MTU is 64 KiB).
  */
@@ -383,30 +381,6 @@ int dsmd_link_routes_make_room(int ifindex)
 int dsmd_link_routes_restore(int ifindex)
 {
 	return routes_change(ifindex, ROUTES_RESTORE);
-}
-
-/* Set the link's gso_max_segs (1: the stack hands over single segments). */
-int dsmd_link_gso_segs(int ifindex, unsigned segs)
-{
-	struct {
-		struct nlmsghdr n;
-		struct ifinfomsg i;
-		char attrs[64];
-	} req = {
-		.n = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-		       .nlmsg_type = RTM_NEWLINK },
-		.i = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
-	};
-	struct nl nl;
-	int err = nl_open(&nl);
-
-	if (err)
-		return err;
-	err = addattr(&req.n, sizeof(req), IFLA_GSO_MAX_SEGS, &segs, sizeof(segs));
-	if (!err)
-		err = nl_talk(&nl, &req.n);
-	close(nl.fd);
-	return err;
 }
 
 /* A GRE device whose driver builds the link header itself (no fixed

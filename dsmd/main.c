@@ -52,7 +52,7 @@ static void usage(FILE *f)
 		"            [--netns PATH]... [--pin-dir DIR] [--state-dir DIR] [-v]\n"
 		"       dsmd --join HOST:PORT --token HEX --ca FILE [--ca-pin SHA256]\n"
 		"            [--server HOST:PORT]... [--server-state DIR] [other options]\n"
-		"       dsmd --unload [--pin-dir DIR] [--netns PATH]... [--tcp-all]\n"
+		"       dsmd --unload [--pin-dir DIR] [--netns PATH]...\n"
 		"\n"
 		"  -p, --policy FILE     policy source to enforce (reloaded on SIGHUP)\n"
 		"  -n, --node NAME|ID    this node in the policy (default: the hostname)\n"

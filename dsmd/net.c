@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -27,6 +28,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,11 +182,11 @@ static bool link_known(const struct attach_ctx *a, const struct dsmd_link *l)
 	return false;
 }
 
-/* Give the routes through a labeled link room for the option and, with
- * --tcp-all, take GSO off it. Loopback needs neither. */
-static int prepare_link(const struct dsmd_opts *o, const struct dsmd_link *l, int *changed)
+/* Give the routes through a labeled link room for the option. Loopback
+ * needs none. */
+static int prepare_link(const struct dsmd_link *l, int *changed)
 {
-	int n, err = 0;
+	int n;
 
 	*changed = 0;
 	if (l->type == ARPHRD_LOOPBACK)
@@ -193,9 +195,7 @@ static int prepare_link(const struct dsmd_opts *o, const struct dsmd_link *l, in
 	if (n < 0)
 		return n;
 	*changed = n;
-	if (o->tcp_all)
-		err = dsmd_link_gso_segs(l->ifindex, 1);
-	return err;
+	return 0;
 }
 
 /* Label egress on every interface of the current network namespace that
@@ -203,6 +203,8 @@ static int prepare_link(const struct dsmd_opts *o, const struct dsmd_link *l, in
 static int attach_here(const struct dsmd_opts *o, void *ctx)
 {
 	const struct attach_ctx *a = ctx;
+
+	(void)o;
 	struct dsmd_link *links;
 	size_t n;
 	int err = dsmd_link_list(&links, &n);
@@ -226,7 +228,7 @@ static int attach_here(const struct dsmd_opts *o, void *ctx)
 		if (p != PROG_NONE && !a->routes_only)
 			err = tc_attach(l->ifindex, p == PROG_ETH ? a->prog_eth : a->prog_l3);
 		if (!err)
-			err = prepare_link(o, l, &changed);
+			err = prepare_link(l, &changed);
 		if (err) {
 			log_error("net: label egress on %s: %s", l->name, strerror(-err));
 			break;
@@ -245,13 +247,14 @@ static int attach_here(const struct dsmd_opts *o, void *ctx)
 	return err;
 }
 
-/* Remove what attach_here did (--unload): the filter, the route MTUs dsmd
- * set, and with --tcp-all the GSO limit. */
+/* Remove what attach_here did (--unload): the filter and the route MTUs
+ * dsmd set. */
 static int detach_here(const struct dsmd_opts *o, void *ctx)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	int ret = 0;
 
+	(void)o;
 	(void)ctx;
 	if (!ifs)
 		return -errno;
@@ -268,8 +271,6 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 		if (dsmd_link_is_loopback(i->if_name))
 			continue;
 		err = dsmd_link_routes_restore((int)i->if_index);
-		if (!err && o->tcp_all)
-			err = dsmd_link_gso_segs((int)i->if_index, 65535);
 		if (err < 0) {
 			log_error("net: restore routes of %s: %s", i->if_name, strerror(-err));
 			ret = err;
@@ -277,6 +278,20 @@ static int detach_here(const struct dsmd_opts *o, void *ctx)
 	}
 	if_freenameindex(ifs);
 	return ret;
+}
+
+/* Where the cgroup v2 hierarchy is mounted: on its own, or beside the v1
+ * controllers (a hybrid layout). The first place when it is in neither,
+ * for the error to name. */
+static const char *cgroup2_root(void)
+{
+	static const char *const at[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		if (statfs(at[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+			return at[i];
+	return at[0];
 }
 
 /* Label egress on every interface of dsmd's network namespace and the
@@ -294,6 +309,10 @@ int dsmd_net_attach(struct dsmd *d)
 		return watch_open(d);
 	}
 	err = for_each_netns(&d->o, attach_here, &a);
+	/* The connection token: the sockops program sees every TCP socket of
+	 * the node from the root of the cgroup hierarchy. */
+	if (!err && d->o.tcp_all)
+		err = dsmd_bpf_attach_cgroup(d, d->net->progs.dsm_sockops, cgroup2_root());
 	return err ? err : watch_open(d);
 }
 

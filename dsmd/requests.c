@@ -101,6 +101,8 @@ static const struct {
 	[DSM_CNT_PKT_DROP_BADMAC]    = { "packets", "dropped_badmac" },
 	[DSM_CNT_PKT_DROP_STALE]     = { "packets", "dropped_stale" },
 	[DSM_CNT_PKT_RELAYED]        = { "packets", "relayed" },
+	[DSM_CNT_TOKEN_NOROOM]       = { "packets", "token_noroom" },
+	[DSM_CNT_TOKEN_BARE_ACK]     = { "packets", "token_bare_ack" },
 };
 
 /* o.counters and o.packets: every counter by name; empty if unreadable. */

@@ -22,7 +22,7 @@
 #include <linux/types.h>
 #endif
 
-#define DSM_ABI_VERSION 3
+#define DSM_ABI_VERSION 4
 
 /* ---- kernel hook signatures ---------------------------------------------- */
 
@@ -432,6 +432,9 @@ enum dsm_counter {
 				 * this node's own, marked, labeled in another of its
 				 * network namespaces or on a stacked device; or another
 				 * node's, on a forwarded packet */
+	DSM_CNT_TOKEN_NOROOM,   /* sockops: a segment left without its connection token
+				 * (SACK blocks took the option space, or no key) */
+	DSM_CNT_TOKEN_BARE_ACK, /* receive: a bare ACK without the token, let through */
 	DSM_CNT_MAX,
 };
 

@@ -156,10 +156,10 @@ static inline __u32 dsm_epoch(__u64 tai_ns, const struct dsm_net_cfg *cfg)
 
 #define DSM_NET_F_LABEL_EGRESS (1u << 0) /* insert options (off: local checks only) */
 #define DSM_NET_F_VERIFY       (1u << 1) /* verify options on ingress */
-#define DSM_NET_F_TCP_ALL      (1u << 2) /* label every TCP segment, not only SYN and
-					    * SYN-ACK; clamps the MSS of both by
-					    * DSM_OPT_LEN. Needs one segment per skb
-					    * (gso_max_segs 1): GSO packets are dropped. */
+#define DSM_NET_F_TCP_ALL      (1u << 2) /* every TCP segment after the handshake
+					    * carries the connection token (below),
+					    * and a bound connection takes no segment
+					    * without it but a bare ACK */
 #define DSM_NET_F_SEND_SLOT1   (1u << 3) /* send with key slot 1 instead of 0 */
 #define DSM_NET_F_SEND_V1      (1u << 4) /* send version 1 options (for receivers
 					    * that know no other; docs/wire.md) */
@@ -175,6 +175,57 @@ static inline __u32 dsm_epoch(__u64 tai_ns, const struct dsm_net_cfg *cfg)
 					    * egress grew DSM_PLACEHOLDER_AFTER times
 					    * asks dsmd for a placeholder, once */
 #define DSM_PLACEHOLDER_AFTER  4
+
+/*
+ * The connection token (DSM_NET_F_TCP_ALL, docs/wire.md "The connection
+ * token"). After the handshake, which carries the IPv4 option as always,
+ * every segment of a labeled connection between two nodes carries a TCP
+ * option (RFC 6994's experimental kind, 16 bytes, written by the sockops
+ * program in TCP's own header room, so TSO copies it and GRO merges):
+ *
+ *   0      1      2             4      5      6             8                      16
+ *   +------+------+-------------+------+------+-------------+----------------------+
+ *   | 253  | 16   | ExID 0x9e54 | ver  | kid  | epoch (low) | MAC (8 bytes)        |
+ *   +------+------+-------------+------+------+-------------+----------------------+
+ *
+ * ver: DSM_OPT_VERSION (kid is the cluster key's id) or DSM_OPT_VERSION_3
+ * (kid is the pair key's generation modulo 256); epoch: its low 16 bits
+ * (BE), the receiver takes the epoch nearest its own with those bits.
+ * MAC = SipHash-2-4(key, the version 3 message) with protocol 6, the
+ * sender's ports and option bytes {DSM_OPT_TYPE, DSM_OPT_LEN,
+ * DSM_TOKEN_MSG_VERSION, kid, the sender's label, node and epoch}: the
+ * label is the one the handshake bound, so the receiver rebuilds the
+ * message from the connection it holds. Version 4 is no option's, so a
+ * token is never the MAC of an IPv4 option or the reverse.
+ */
+#define DSM_TCPOPT_EXP        253
+#define DSM_TOKEN_LEN         16
+#define DSM_TOKEN_EXID        0x9e54
+#define DSM_TOKEN_MSG_VERSION 4
+
+struct dsm_token_opt {
+	__u8   kind;     /* DSM_TCPOPT_EXP */
+	__u8   len;      /* DSM_TOKEN_LEN */
+	__be16 exid;     /* DSM_TOKEN_EXID */
+	__u8   version;  /* DSM_OPT_VERSION or DSM_OPT_VERSION_3: which key */
+	__u8   key_id;
+	__be16 epoch_lo; /* the epoch's low 16 bits */
+	__u8   mac[8];
+};
+
+/* The token a socket sends, kept in its socket storage (dsm_tcp_tokens)
+ * for one key and epoch: the sockops program computes it once per epoch,
+ * not per segment. k0, k1: the key it was made with (a key replaced under
+ * the same id misses). */
+struct dsm_token_tx {
+	__u64 k0, k1;
+	__u64 mac;
+	__u32 epoch;
+	__u8  version;
+	__u8  key_id;
+	__u8  valid;
+	__u8  pad;
+};
 
 /* Why a packet was dropped (struct dsm_ev_packet.reason). The counter each
  * reason bumps (DSM_CNT_PKT_DROP_*, dsm/abi.h) is given in brackets. */
@@ -232,6 +283,8 @@ struct dsm_peer {
 };
 
 _Static_assert(sizeof(struct dsm_ipopt) == DSM_OPT_LEN, "dsm_ipopt: 24 bytes");
+_Static_assert(sizeof(struct dsm_token_opt) == DSM_TOKEN_LEN, "dsm_token_opt: 16 bytes");
+_Static_assert(sizeof(struct dsm_token_tx) == 32, "dsm_token_tx: 32 bytes");
 _Static_assert(sizeof(struct dsm_mac_key) == 24, "dsm_mac_key: 24 bytes");
 _Static_assert(sizeof(struct dsm_net_cfg) == 32, "dsm_net_cfg: 32 bytes");
 _Static_assert(sizeof(struct dsm_pair_slot) == 8, "dsm_pair_slot: 8 bytes");

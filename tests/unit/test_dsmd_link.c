@@ -4,7 +4,7 @@
  * (unshare), a veth link with a connected route and a gatewayed route.
  * dsmd lowers both routes' MTU by the option's size, leaves a route with
  * an MTU of the operator's alone, does nothing the second time, and takes
- * back exactly what it set; gso_max_segs is set on the link. A route whose
+ * back exactly what it set. A route whose
  * link has no carrier (the kernel dumps it as linkdown, a flag it refuses
  * in a request) is rewritten all the same, and a rewrite keeps every other
  * metric of the route. The link list says what each link is.
@@ -216,20 +216,6 @@ static void test_link_list(void **state)
 	free(v);
 }
 
-static void test_gso_segs(void **state)
-{
-	char m[64];
-
-	(void)state;
-	NEED_KERNEL();
-	assert_int_equal(dsmd_link_gso_segs(dl0(), 1), 0);
-	out("ip -d link show dl0 | grep -o 'gso_max_segs [0-9]*'", m, sizeof(m));
-	assert_string_equal(m, "gso_max_segs 1");
-	assert_int_equal(dsmd_link_gso_segs(dl0(), 65535), 0);
-	out("ip -d link show dl0 | grep -o 'gso_max_segs [0-9]*'", m, sizeof(m));
-	assert_string_equal(m, "gso_max_segs 65535");
-}
-
 static void test_errors(void **state)
 {
 	(void)state;
@@ -247,7 +233,6 @@ int main(void)
 		cmocka_unit_test(test_linkdown_and_metrics),
 		cmocka_unit_test(test_addattr_refuses),
 		cmocka_unit_test(test_link_list),
-		cmocka_unit_test(test_gso_segs),
 		cmocka_unit_test(test_errors),
 	};
 

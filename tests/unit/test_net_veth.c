@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -46,6 +47,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
+#include <linux/magic.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/pkt_cls.h>
@@ -1330,8 +1332,9 @@ static size_t tcp_payload(const uint8_t *ip)
 	return tl - hl - (size_t)(ip[hl + 12] >> 4) * 4;
 }
 
-/* The MSS a SYN or SYN-ACK announces, or -1. */
-static int tcp_mss(const uint8_t *ip)
+/* The TCP option of this kind and length in a captured segment (for
+ * kind 253, with the connection token's experiment ID), or NULL. */
+static const uint8_t *tcp_option(const uint8_t *ip, uint8_t kind, uint8_t len)
 {
 	const uint8_t *t = ip + (ip[0] & 0xf) * 4;
 	size_t olen = (size_t)(t[12] >> 4) * 4 - 20;
@@ -1345,13 +1348,29 @@ static int tcp_mss(const uint8_t *ip)
 			i++;
 			continue;
 		}
-		if (o[0] == 2 && o[1] == 4)
-			return o[2] << 8 | o[3];
-		if (o[1] < 2)
+		if (o[1] < 2 || i + o[1] > olen)
 			break;
+		if (o[0] == kind && o[1] == len &&
+		    (kind != DSM_TCPOPT_EXP || (o[2] == 0x9e && o[3] == 0x54)))
+			return o;
 		i += o[1];
 	}
-	return -1;
+	return NULL;
+}
+
+/* The MSS a SYN or SYN-ACK announces, or -1. */
+static int tcp_mss(const uint8_t *ip)
+{
+	const uint8_t *o = tcp_option(ip, 2, 4);
+
+	return o ? o[2] << 8 | o[3] : -1;
+}
+
+/* The connection token among the TCP options of a captured segment, or
+ * NULL. */
+static const uint8_t *tcp_token(const uint8_t *ip)
+{
+	return tcp_option(ip, DSM_TCPOPT_EXP, DSM_TOKEN_LEN);
 }
 
 /* The next frame with these TCP flags (and any others), or NULL. */
@@ -1459,29 +1478,120 @@ static void test_tcp_unlabeled_listener(void **state)
 	close(lst);
 }
 
-/* DSM_NET_F_TCP_ALL: every segment labeled, the MSS of SYN and SYN-ACK
- * clamped by 24 so that full segments still fit the MTU, a bulk transfer
- * goes through whole. With one segment per skb (gso_max_segs 1), as the
- * mode requires. */
-static void test_tcp_all(void **state)
+/* ---- the connection token (DSM_NET_F_TCP_ALL) ---------------------------- */
+
+/* This process's cgroup v2 directory, opened, for the sockops programs
+ * (every socket the test makes is in it): >= 0, or -errno. */
+static int own_cgroup(void)
+{
+	static const char *const at[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	char line[512], path[1024];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	struct statfs sf;
+	int fd = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (size_t i = 0; i < sizeof(at) / sizeof(at[0]) && fd < 0; i++) {
+			if (statfs(at[i], &sf) || sf.f_type != CGROUP2_SUPER_MAGIC)
+				continue;
+			snprintf(path, sizeof(path), "%s%s", at[i], line + 3);
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				fd = -errno;
+		}
+	}
+	fclose(f);
+	return fd;
+}
+
+/* The token in a captured segment, byte for byte: what lab@node sends
+ * under the cluster key (docs/wire.md, "The connection token"). */
+static void expect_token(const uint8_t *ip, uint32_t lab, uint32_t node)
+{
+	const uint8_t *t = ip + (ip[0] & 0xf) * 4, *o = tcp_token(ip);
+	uint8_t claim[16], msg[DSM_MAC_MSG3_LEN], mac[8];
+	uint32_t v;
+
+	assert_non_null(o);
+	assert_int_equal(o[4], DSM_OPT_VERSION);
+	assert_int_equal(o[5], KID);
+	assert_int_equal(o[6] << 8 | o[7], EPOCH & 0xffff);
+	claim[0] = DSM_OPT_TYPE;
+	claim[1] = DSM_OPT_LEN;
+	claim[2] = DSM_TOKEN_MSG_VERSION;
+	claim[3] = KID;
+	v = htonl(lab);
+	memcpy(claim + 4, &v, 4);
+	v = htonl(node);
+	memcpy(claim + 8, &v, 4);
+	v = htonl(EPOCH);
+	memcpy(claim + 12, &v, 4);
+	ref_mac_msg3(ip, claim, t, msg);
+	ref_siphash(cluster_key, msg, sizeof(msg), mac);
+	assert_memory_equal(o + 8, mac, 8);
+}
+
+/* A socket bound at the handshake to peer_label@peer_node, as the receive
+ * check leaves it (the LSM object does that in the guest). */
+static void label_bound(struct node *n, int fd, uint32_t lab, uint32_t peer_label,
+			uint32_t peer_node)
+{
+	struct dsm_sock_ctx c = { .label = lab, .peer_label = peer_label, .peer_node = peer_node,
+				  .flags = DSM_SOCK_F_PEER_BOUND };
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(n->skel->maps.dsm_sockets), &fd, &c, 0),
+			 0);
+}
+
+/*
+ * DSM_NET_F_TCP_ALL: the handshake carries the IPv4 option as always (no
+ * MSS clamp: the token's room is the kernel's to count), and every later
+ * segment of a bound connection carries the connection token in a TCP
+ * option instead, written by the sockops program, while GSO stays on: a
+ * bulk transfer arrives in frames larger than the MTU, each with the
+ * token. Both ends' tokens checked byte for byte against the reference
+ * SipHash.
+ */
+static void test_tcp_token(void **state)
 {
 	const size_t total = 256 * 1024;
-	int lst, cli, srv, cap_b, segs_a = 0, data_a = 0;
+	int cg, lst, cli, srv, cap_a, cap_b, segs_a = 0, big_a = 0, segs_b = 0;
+	struct bpf_link *la, *lb;
 	struct counts a, b;
 	const uint8_t *ip;
 	static char buf[256 * 1024];
 	size_t iplen, got = 0;
 
 	NEED_NET();
-	assert_int_equal(sh("ip -n %s link set %s gso_max_segs 1", A.ns, A.dev), 0);
-	assert_int_equal(sh("ip -n %s link set %s gso_max_segs 1", B.ns, B.dev), 0);
+	cg = own_cgroup();
+	if (cg == -ENOENT)
+		skip_host("no cgroup v2 hierarchy for the sockops program");
+	skip_unless_host_capability(cg < 0 ? cg : 0, "open this process's cgroup");
+	la = bpf_program__attach_cgroup(A.skel->progs.dsm_sockops, cg);
+	skip_unless_host_capability(la ? 0 : -errno, "attach A's sockops program");
+	lb = bpf_program__attach_cgroup(B.skel->progs.dsm_sockops, cg);
+	assert_non_null(lb);
 	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
 	set_flags(&B, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
-	lst = tcp_listener(6003, 1);
+
+	lst = tcp_listener(6003, 0);
+	label_bound(&B, lst, LABEL_B, LABEL_A, NODE_A); /* cloned into the accepted socket */
+	cap_a = capture(&A);
 	cap_b = capture(&B);
 	a = snap(&A);
 	b = snap(&B);
-	cli = tcp_connect(6003);
+	{
+		struct sockaddr_in to = sin_of(ADDR_B, 6003);
+
+		cli = ns_socket(&A, AF_INET, SOCK_STREAM, 0);
+		label_bound(&A, cli, LABEL_A, LABEL_B, NODE_B);
+		assert_int_equal(connect(cli, (struct sockaddr *)&to, sizeof(to)), 0);
+	}
 	srv = accept(lst, NULL, NULL);
 	assert_true(srv >= 0);
 	memset(buf, 'd', sizeof(buf));
@@ -1495,56 +1605,104 @@ static void test_tcp_all(void **state)
 	assert_int_equal(send(srv, "done", 4, 0), 4);
 	assert_int_equal(recv(cli, buf, 4, MSG_WAITALL), 4);
 
-	/* every segment B received from A: labeled, within the MTU */
+	/* what B received from A */
 	while ((ip = next_ip(cap_b, IPPROTO_TCP, 6003, &iplen, 500))) {
 		if (!(ip[12] == 10 && ip[15] == 1)) /* from A */
 			continue;
+		if (tcp_flags(ip) & TH_SYN) {
+			expect_option(ip, iplen, 0, LABEL_A, NODE_A);
+			assert_int_equal(tcp_mss(ip), 1460);
+			assert_null(tcp_token(ip));
+			continue;
+		}
+		assert_int_equal(ip[0], 0x45); /* no IPv4 option past the handshake */
+		expect_token(ip, LABEL_A, NODE_A);
 		segs_a++;
-		assert_true(iplen <= 1500);
-		expect_option(ip, iplen, 0, LABEL_A, NODE_A);
-		if (tcp_flags(ip) & TH_SYN)
-			assert_int_equal(tcp_mss(ip), 1460 - DSM_OPT_LEN);
-		if (tcp_payload(ip))
-			data_a++;
+		if (tcp_payload(ip) > 1460)
+			big_a++;
+	}
+	/* what A received from B: the SYN-ACK labeled, the rest with B's token */
+	while ((ip = next_ip(cap_a, IPPROTO_TCP, 6003, &iplen, 500))) {
+		if (!(ip[12] == 10 && ip[15] == 2)) /* from B */
+			continue;
+		if (tcp_flags(ip) & TH_SYN) {
+			expect_option(ip, iplen, 0, LABEL_B, NODE_B);
+			continue;
+		}
+		assert_int_equal(ip[0], 0x45);
+		expect_token(ip, LABEL_B, NODE_B);
+		segs_b++;
 	}
 	assert_true(segs_a > 1);
-	assert_true(data_a >= (int)(total / 1460));
-	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), (uint64_t)segs_a);
-	assert_true(delta(&B, &b, DSM_CNT_PKT_VERIFIED) >= (uint64_t)segs_a);
-	assert_true(delta(&B, &b, DSM_CNT_PKT_LABELED) >= 2); /* SYN-ACK, ACKs, "done" */
+	assert_true(big_a > 0); /* GSO kept: the option rode in every segment of a burst */
+	assert_true(segs_b > 0);
+	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_LABELED), 1); /* the SYN */
+	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_LABELED), 1); /* the SYN-ACK */
+	assert_int_equal(delta(&A, &a, DSM_CNT_TOKEN_NOROOM) + delta(&B, &b, DSM_CNT_TOKEN_NOROOM),
+			 0);
 	assert_int_equal(delta(&A, &a, DSM_CNT_PKT_DROP_NOROOM) + delta(&B, &b, DSM_CNT_PKT_DROP_NOROOM), 0);
-	assert_int_equal(delta(&B, &b, DSM_CNT_PKT_UNLABELED_IN), 0);
+	close(cap_a);
 	close(cap_b);
 	close(srv);
 	close(cli);
 	close(lst);
-	sh("ip -n %s link set %s gso_max_segs 65535", A.ns, A.dev);
-	sh("ip -n %s link set %s gso_max_segs 65535", B.ns, B.dev);
+	bpf_link__destroy(la);
+	bpf_link__destroy(lb);
+	close(cg);
 }
 
-/* The SYN-ACK in TCP_ALL mode: MSS clamped on B's side too. */
-static void test_tcp_all_synack_mss(void **state)
+/* A connection whose peer is not bound (the receive check did not bind it,
+ * or it is unlabeled) carries no token, and neither does one without
+ * DSM_NET_F_TCP_ALL. */
+static void test_tcp_token_only_bound(void **state)
 {
-	int lst, cli, srv, cap_a;
+	int cg, lst, cli, srv, cap_b, segs = 0;
+	struct bpf_link *la;
 	const uint8_t *ip;
+	char buf[4];
 	size_t iplen;
 
 	NEED_NET();
-	set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
-	set_flags(&B, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY | DSM_NET_F_TCP_ALL);
-	lst = tcp_listener(6004, 1);
-	cap_a = capture(&A);
-	cli = tcp_connect(6004);
-	srv = accept(lst, NULL, NULL);
-	assert_true(srv >= 0);
-	ip = next_tcp(cap_a, 6004, TH_SYN | TH_ACK, &iplen);
-	assert_non_null(ip);
-	expect_option(ip, iplen, 0, LABEL_B, NODE_B);
-	assert_int_equal(tcp_mss(ip), 1460 - DSM_OPT_LEN);
-	close(cap_a);
-	close(srv);
-	close(cli);
-	close(lst);
+	cg = own_cgroup();
+	if (cg == -ENOENT)
+		skip_host("no cgroup v2 hierarchy for the sockops program");
+	skip_unless_host_capability(cg < 0 ? cg : 0, "open this process's cgroup");
+	la = bpf_program__attach_cgroup(A.skel->progs.dsm_sockops, cg);
+	skip_unless_host_capability(la ? 0 : -errno, "attach A's sockops program");
+	for (int round = 0; round < 2; round++) {
+		uint16_t port = (uint16_t)(6004 + round);
+
+		set_flags(&A, DSM_NET_F_LABEL_EGRESS | DSM_NET_F_VERIFY |
+				      (round ? 0 : DSM_NET_F_TCP_ALL));
+		lst = tcp_listener(port, 1);
+		cap_b = capture(&B);
+		if (round) {
+			struct sockaddr_in to = sin_of(ADDR_B, port);
+
+			cli = ns_socket(&A, AF_INET, SOCK_STREAM, 0);
+			label_bound(&A, cli, LABEL_A, LABEL_B, NODE_B);
+			assert_int_equal(connect(cli, (struct sockaddr *)&to, sizeof(to)), 0);
+		} else {
+			cli = tcp_connect(port); /* labeled, not bound */
+		}
+		srv = accept(lst, NULL, NULL);
+		assert_true(srv >= 0);
+		assert_int_equal(send(cli, "ping", 4, 0), 4);
+		assert_int_equal(recv(srv, buf, 4, MSG_WAITALL), 4);
+		while ((ip = next_ip(cap_b, IPPROTO_TCP, port, &iplen, 500))) {
+			if (!(ip[12] == 10 && ip[15] == 1) || (tcp_flags(ip) & TH_SYN))
+				continue;
+			assert_null(tcp_token(ip));
+			segs++;
+		}
+		close(cap_b);
+		close(srv);
+		close(cli);
+		close(lst);
+	}
+	assert_true(segs >= 2);
+	bpf_link__destroy(la);
+	close(cg);
 }
 
 /* ---- same node ---------------------------------------------------------- */
@@ -2280,8 +2438,8 @@ int main(void)
 		T(test_tcp_handshake_only),
 		T(test_tcp_syncookies),
 		T(test_tcp_unlabeled_listener),
-		T(test_tcp_all),
-		T(test_tcp_all_synack_mss),
+		T(test_tcp_token),
+		T(test_tcp_token_only_bound),
 		T(test_udp_loopback),
 		T(test_udp6_loopback),
 		T(test_packet_socket_copies),

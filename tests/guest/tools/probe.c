@@ -37,11 +37,13 @@
  *   probe connect-late ADDR PORT LPORT SECONDS
  *                                   connect from local port LPORT, wait
  *                                   SECONDS, then send "x\n": "send OK"
- *   probe tcp-inject ADDR PORT LPORT
+ *   probe tcp-inject ADDR PORT LPORT [data|bare|token]
  *                                   one TCP segment (ACK, 4 bytes) from
  *                                   our LPORT to ADDR:PORT through a raw
  *                                   socket (IP_HDRINCL), outside any
- *                                   connection of ours: "inject OK"
+ *                                   connection of ours: "inject OK".
+ *                                   bare: no data; token: with a
+ *                                   connection token whose MAC is made up
  *   probe rawsend ADDR PORT LABEL NODE EPOCH KEYID KEYFILE good|good1|badmac|badver
  *                                   one UDP datagram with a hand-made dsm
  *                                   option (IP_HDRINCL), MAC computed with
@@ -323,48 +325,56 @@ static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
 	return sum;
 }
 
-static int do_tcp_inject(const char *addr, int port, int lport)
+static int do_tcp_inject(const char *addr, int port, int lport, const char *kind)
 {
 	struct {
 		struct iphdr ip;
-		uint8_t tcp[20];
-		uint8_t data[4]; /* no padding after it: tot_len and the checksum cover all */
+		uint8_t tcp[20 + 16]; /* the token's room, used by "token" only */
+		uint8_t data[4];
 	} pkt;
+	static const uint8_t token[16] = { 253, 16, 0x9e, 0x54, 2, 1, 0, 0,
+					   0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef };
+	size_t tcp_len = !strcmp(kind, "token") ? 36 : 20, len;
+	size_t data_len = !strcmp(kind, "bare") ? 0 : 4;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	uint16_t sport = htons((uint16_t)lport), dport = sa.sin_port, check;
 	uint32_t seq = htonl(0x5eed0001), sum;
 	uint8_t pseudo[12];
 	int one = 1, s;
 
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
+	    (strcmp(kind, "data") && strcmp(kind, "bare") && strcmp(kind, "token")))
 		return usage();
 	memset(&pkt, 0, sizeof(pkt));
-	if (raw_ip_header(&pkt.ip, &sa, IPPROTO_TCP, 5, sizeof(pkt)))
+	len = sizeof(pkt.ip) + tcp_len + data_len;
+	if (raw_ip_header(&pkt.ip, &sa, IPPROTO_TCP, 5, len))
 		return step("route", 0), 1;
 	memcpy(pkt.tcp, &sport, 2);
 	memcpy(pkt.tcp + 2, &dport, 2);
 	memcpy(pkt.tcp + 4, &seq, 4);
 	memcpy(pkt.tcp + 8, &seq, 4);
-	pkt.tcp[12] = 5 << 4;
+	pkt.tcp[12] = (uint8_t)(tcp_len / 4 << 4);
 	pkt.tcp[13] = 0x10; /* ACK */
 	pkt.tcp[14] = 0xff;
-	memcpy(pkt.data, "zzzz", 4);
-	_Static_assert(sizeof(pkt) == 20 + 20 + 4, "tcp-inject: no padding");
+	if (tcp_len > 20)
+		memcpy(pkt.tcp + 20, token, sizeof(token));
+	memcpy(pkt.tcp + tcp_len, "zzzz", data_len); /* the data follows the options */
+	_Static_assert(sizeof(pkt) == 20 + 36 + 4, "tcp-inject: no padding");
 	memcpy(pseudo, &pkt.ip.saddr, 4);
 	memcpy(pseudo + 4, &pkt.ip.daddr, 4);
 	pseudo[8] = 0;
 	pseudo[9] = IPPROTO_TCP;
 	pseudo[10] = 0;
-	pseudo[11] = sizeof(pkt.tcp) + sizeof(pkt.data);
+	pseudo[11] = (uint8_t)(tcp_len + data_len);
 	sum = csum_add(0, pseudo, sizeof(pseudo));
-	sum = csum_add(sum, pkt.tcp, sizeof(pkt.tcp) + sizeof(pkt.data));
+	sum = csum_add(sum, pkt.tcp, tcp_len + data_len);
 	check = htons((uint16_t)~sum);
 	memcpy(pkt.tcp + 16, &check, 2);
 	s = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (step("create", s >= 0) ||
 	    step("hdrincl", setsockopt(s, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) == 0) ||
-	    step("inject", sendto(s, &pkt, sizeof(pkt), 0, (struct sockaddr *)&sa, sizeof(sa)) ==
-				   (ssize_t)sizeof(pkt)))
+	    step("inject", sendto(s, &pkt, len, 0, (struct sockaddr *)&sa, sizeof(sa)) ==
+				   (ssize_t)len))
 		return 1;
 	return 0;
 }
@@ -849,8 +859,9 @@ int main(int argc, char **argv)
 		return do_connect(argv[2], atoi(argv[3]));
 	if (!strcmp(op, "connect-late") && argc == 6)
 		return do_connect_late(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
-	if (!strcmp(op, "tcp-inject") && argc == 5)
-		return do_tcp_inject(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (!strcmp(op, "tcp-inject") && (argc == 5 || argc == 6))
+		return do_tcp_inject(argv[2], atoi(argv[3]), atoi(argv[4]),
+				     argc == 6 ? argv[5] : "data");
 	if (!strcmp(op, "bpf") && argc == 2) {
 		union bpf_attr attr;
 
