@@ -217,7 +217,11 @@ static void test_text(void **state)
 				  "action=\"drop\"} 1012\n"));
 	assert_non_null(strstr(t, "\ndsm_packets_total{direction=\"ingress\",outcome=\"stale\","
 				  "action=\"drop\"} 1013\n"));
-	assert_int_equal(count_lines(t, "dsm_packets_total{"), 11);
+	assert_non_null(strstr(t, "\ndsm_packets_total{direction=\"egress\",outcome=\"token_noroom\","
+				  "action=\"pass\"} 1016\n"));
+	assert_non_null(strstr(t, "\ndsm_packets_total{direction=\"ingress\","
+				  "outcome=\"token_bare_ack\",action=\"pass\"} 1017\n"));
+	assert_int_equal(count_lines(t, "dsm_packets_total{"), 13);
 	assert_int_equal(count_lines(t, "# TYPE dsm_packets_total counter"), 1);
 	assert_non_null(strstr(t, "\ndsm_alarm_records_written_total 9\n"));
 	assert_non_null(strstr(t, "\ndsm_alarm_kinds_overflow_total 4\n"));
